@@ -1,0 +1,50 @@
+# gridgov: `make demo` and `make test` are all a newcomer needs.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# PostgreSQL used by `make test` for its second run (the test database is created and dropped).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/gridgov
+PYTEST_ARGS ?=
+
+.PHONY: install demo serve test test-sqlite test-pg bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+demo: install
+	$(BIN)/gridgov migrate --noinput
+	$(BIN)/gridgov demo --if-empty
+	$(BIN)/gridgov serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/gridgov serve --host $(HOST) --port $(PORT)
+
+# The full suite on SQLite, then on PostgreSQL when a server answers at PG_URL.
+# GRIDGOV_REQUIRE_PG=1 (set by CI) makes a missing PostgreSQL an error instead of a notice.
+test: test-sqlite test-pg
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-pg: install
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('/gridgov','/postgres'), connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL: $(PG_URL)"; \
+		DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS); \
+	elif [ "$$GRIDGOV_REQUIRE_PG" = "1" ]; then \
+		echo "PostgreSQL is required but does not answer at $(PG_URL)"; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(PG_URL): skipped the PostgreSQL run (set PG_URL)"; \
+	fi
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,84 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", "居民"
+    VOLUNTEER = "volunteer", "志愿者"
+    STEWARD = "steward", "楼门长"
+    GRID_WORKER = "grid_worker", "网格员"
+    GRID_LEADER = "grid_leader", "网格长"
+    COMMUNITY_STAFF = "community_staff", "社区工作者"
+    COMMUNITY_SECRETARY = "community_secretary", "社区书记"
+    SECTION_STAFF = "section_staff", "科室人员"
+    LEADER = "leader", "街道领导"
+    ADMIN = "admin", "系统管理员"
+
+
+#: roles that work on the platform's back office (workbench, base data)
+STAFF_ROLES = {
+    Role.GRID_WORKER,
+    Role.GRID_LEADER,
+    Role.COMMUNITY_STAFF,
+    Role.COMMUNITY_SECRETARY,
+    Role.SECTION_STAFF,
+    Role.LEADER,
+    Role.ADMIN,
+}
+#: roles that see the whole street whatever their assignments
+STREET_WIDE_ROLES = {Role.LEADER, Role.ADMIN}
+#: roles that may see personal data (ID numbers, phones) of the residents in their scope
+PERSONAL_DATA_ROLES = {
+    Role.GRID_WORKER,
+    Role.GRID_LEADER,
+    Role.COMMUNITY_STAFF,
+    Role.COMMUNITY_SECRETARY,
+    Role.LEADER,
+    Role.ADMIN,
+}
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=30, choices=Role.choices, default=Role.RESIDENT, db_index=True)
+    display_name = models.CharField(max_length=100, blank=True)
+    phone_enc = models.TextField(blank=True)
+    phone_masked = models.CharField(max_length=20, blank=True)
+    phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
+    department = models.CharField(max_length=100, blank=True, help_text="functional section for section staff")
+
+    def __str__(self):
+        return self.display_name or self.username
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES or self.is_superuser
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role in Role.values else self.role
+
+
+class Duty(models.TextChoices):
+    SECRETARY = "secretary", "书记"
+    LEADER = "leader", "网格长"
+    WORKER = "worker", "网格员"
+    STAFF = "staff", "工作人员"
+    PARTY_LIAISON = "party_liaison", "党建指导员"
+    STEWARD = "steward", "楼门长"
+    VOLUNTEER = "volunteer", "志愿者"
+
+
+class GridAssignment(models.Model):
+    """A person serving a grid node: the people in charge of a grid, and a user's scope."""
+
+    user = models.ForeignKey(User, related_name="assignments", on_delete=models.CASCADE)
+    node = models.ForeignKey("geo.GridNode", related_name="assignments", on_delete=models.CASCADE)
+    duty = models.CharField(max_length=20, choices=Duty.choices)
+    since = models.DateField(null=True, blank=True)
+
+    class Meta:
+        unique_together = [("user", "node", "duty")]
+        indexes = [models.Index(fields=["node", "duty"])]
+
+    def __str__(self):
+        return f"{self.user} {self.get_duty_display()} @ {self.node.name}"

@@ -1,0 +1,62 @@
+"""What part of the street a user serves.
+
+A staff user's scope is the set of grid nodes they are assigned to (GridAssignment), each with
+its whole subtree. Leaders and administrators see the whole street. Residents, volunteers and
+anonymous users have no base-data scope."""
+
+from dataclasses import dataclass, field
+
+from .models import STAFF_ROLES, STREET_WIDE_ROLES, PERSONAL_DATA_ROLES
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    paths: tuple[str, ...] = field(default_factory=tuple)
+
+    def covers_path(self, path: str | None) -> bool:
+        if self.everything:
+            return True
+        if not path:
+            return False
+        return any(path.startswith(p) for p in self.paths)
+
+
+def _minimal(paths):
+    """Drop paths already covered by a shorter one."""
+    out = []
+    for p in sorted(set(paths), key=len):
+        if not any(p.startswith(q) for q in out):
+            out.append(p)
+    return tuple(sorted(out))
+
+
+def scope_of(user) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    cached = getattr(user, "_gridgov_scope", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser or user.role in STREET_WIDE_ROLES:
+        scope = Scope(everything=True)
+    elif user.role in STAFF_ROLES:
+        paths = user.assignments.values_list("node__path", flat=True)
+        scope = Scope(paths=_minimal(paths))
+    else:
+        scope = Scope()
+    user._gridgov_scope = scope
+    return scope
+
+
+def forget_scope(user):
+    if hasattr(user, "_gridgov_scope"):
+        del user._gridgov_scope
+
+
+def may_see_personal_data(user, grid_path: str | None) -> bool:
+    """Whether `user` may read decrypted ID numbers and phones of a record on `grid_path`."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not (user.is_superuser or user.role in PERSONAL_DATA_ROLES):
+        return False
+    return scope_of(user).covers_path(grid_path)

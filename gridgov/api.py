@@ -1,0 +1,32 @@
+"""The native JSON API (Django Ninja); OpenAPI at /api/docs. Each app adds its router here."""
+
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+api = NinjaAPI(
+    title="gridgov API",
+    version="1",
+    description="Grid-based community governance. Session authentication (log in at /login/).",
+    auth=django_auth,
+    urls_namespace="api",
+)
+
+
+@api.get("/health", auth=None, tags=["system"])
+def health(request):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1")
+    return {"status": "ok"}
+
+
+def _register():
+    from gridgov.geo.api import router as geo_router
+    from gridgov.registry.api import router as registry_router
+
+    api.add_router("/geo/", geo_router)
+    api.add_router("/registry/", registry_router)
+
+
+_register()

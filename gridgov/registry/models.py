@@ -1,0 +1,315 @@
+"""Base data (一标三实; 人、地、事、物、情、组织): addresses, buildings, houses, residents,
+organizations, places, party organizations, volunteers.
+
+Every model here has a `grid` (the finest grid node it belongs to) and a default manager whose
+queryset answers `.visible_to(user)`. Personal data (ID numbers, phones) is held encrypted,
+with a blind index for search and a masked copy for lists; the plaintext is read only through
+`registry.services.reveal`, which audits the read."""
+
+from django.db import models
+
+from gridgov.core import crypto
+from gridgov.core.models import ScopedQuerySet
+
+GRID = dict(to="geo.GridNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+
+class Scoped(models.Model):
+    grid = models.ForeignKey(**GRID)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class PersonalDataMixin:
+    """Setters for encrypted fields: `<name>_enc`, `<name>_hash`, `<name>_masked`."""
+
+    MASKERS = {"id_number": crypto.mask_id_number, "phone": crypto.mask_phone}
+
+    def set_personal(self, name: str, value: str | None):
+        value = (value or "").strip().upper() if name == "id_number" else (value or "").strip()
+        setattr(self, f"{name}_enc", crypto.encrypt(value))
+        setattr(self, f"{name}_hash", crypto.blind_index(value))
+        setattr(self, f"{name}_masked", self.MASKERS[name](value))
+
+
+class Compound(Scoped):
+    """A residential compound (小区)."""
+
+    name = models.CharField(max_length=100)
+    community = models.ForeignKey("geo.GridNode", on_delete=models.PROTECT, related_name="compounds")
+    kind = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("old", "老旧小区"), ("resettlement", "回迁小区"), ("work_unit", "单位小区"), ("commercial", "商品房小区")],
+    )
+    property_company = models.ForeignKey(
+        "Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_compounds"
+    )
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        unique_together = [("community", "name")]
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Building(Scoped):
+    compound = models.ForeignKey(Compound, null=True, blank=True, on_delete=models.PROTECT, related_name="buildings")
+    name = models.CharField(max_length=60)  # 3号楼
+    floors = models.PositiveSmallIntegerField(null=True, blank=True)
+    units = models.PositiveSmallIntegerField(null=True, blank=True)
+    year_built = models.PositiveSmallIntegerField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        unique_together = [("compound", "name")]
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.compound.name if self.compound_id else ''}{self.name}"
+
+
+class Address(Scoped):
+    """A standard address (标准地址): community → compound → building → unit → house."""
+
+    LEVELS = [("compound", "小区"), ("building", "楼"), ("unit", "单元"), ("house", "户")]
+
+    code = models.CharField(max_length=40, unique=True)
+    level = models.CharField(max_length=10, choices=LEVELS)
+    community = models.ForeignKey("geo.GridNode", on_delete=models.PROTECT, related_name="addresses")
+    compound = models.ForeignKey(Compound, null=True, blank=True, on_delete=models.PROTECT, related_name="addresses")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.PROTECT, related_name="addresses")
+    unit = models.CharField(max_length=20, blank=True)
+    room = models.CharField(max_length=20, blank=True)
+    text = models.CharField(max_length=255, db_index=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.text
+
+
+class House(Scoped):
+    USES = [("residential", "住宅"), ("commercial", "商业"), ("office", "办公"), ("mixed", "商住"), ("other", "其他")]
+    OCCUPANCY = [("owner", "自住"), ("rented", "出租"), ("vacant", "空置")]
+
+    address = models.OneToOneField(Address, on_delete=models.PROTECT, related_name="house")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.PROTECT, related_name="houses")
+    use = models.CharField(max_length=20, choices=USES, default="residential")
+    area_m2 = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    occupancy = models.CharField(max_length=10, choices=OCCUPANCY, default="owner")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.address.text
+
+
+class Organization(Scoped, PersonalDataMixin):
+    KINDS = [
+        ("property_company", "物业公司"),
+        ("shop", "商户"),
+        ("social_org", "社会组织"),
+        ("unit", "驻区单位"),
+        ("enterprise", "企业"),
+        ("school", "学校"),
+        ("medical", "医疗机构"),
+        ("other", "其他"),
+    ]
+
+    name = models.CharField(max_length=150, db_index=True)
+    kind = models.CharField(max_length=20, choices=KINDS)
+    credit_code = models.CharField(max_length=18, blank=True, db_index=True)  # 统一社会信用代码
+    address = models.ForeignKey(Address, null=True, blank=True, on_delete=models.SET_NULL, related_name="organizations")
+    address_text = models.CharField(max_length=255, blank=True)
+    contact_name = models.CharField(max_length=50, blank=True)
+    phone_enc = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
+    phone_masked = models.CharField(max_length=20, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Resident(Scoped, PersonalDataMixin):
+    """A real resident (实有人口). Name is shown in scope; ID number and phone are encrypted."""
+
+    GENDERS = [("M", "男"), ("F", "女")]
+    RESIDENCE = [("registered", "户籍"), ("floating", "流动"), ("overseas", "境外")]
+    #: tags; the first five are the special-care groups 老弱病残孕
+    TAGS = {
+        "elderly": "老年人",
+        "frail": "困难/体弱",
+        "sick": "重病/慢病",
+        "disabled": "残疾人",
+        "pregnant": "孕产妇",
+        "living_alone": "独居",
+        "low_income": "低保",
+        "veteran": "退役军人",
+        "key_person": "重点人员",
+        "child": "儿童",
+    }
+    SPECIAL_CARE = ("elderly", "frail", "sick", "disabled", "pregnant")
+
+    name = models.CharField(max_length=50, db_index=True)
+    id_number_enc = models.TextField(blank=True)
+    id_number_hash = models.CharField(max_length=40, blank=True, db_index=True)
+    id_number_masked = models.CharField(max_length=20, blank=True)
+    phone_enc = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
+    phone_masked = models.CharField(max_length=20, blank=True)
+    gender = models.CharField(max_length=1, choices=GENDERS, blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    ethnicity = models.CharField(max_length=20, blank=True)
+    household_no = models.CharField(max_length=30, blank=True, db_index=True)  # 户号
+    relation = models.CharField(max_length=20, blank=True)  # 与户主关系
+    residence_type = models.CharField(max_length=12, choices=RESIDENCE, default="registered")
+    registered_address = models.CharField(max_length=255, blank=True)  # 户籍地址
+    house = models.ForeignKey(House, null=True, blank=True, on_delete=models.SET_NULL, related_name="residents")
+    tags = models.JSONField(default=list, blank=True)
+    party_member = models.BooleanField(default=False)
+    party_org = models.ForeignKey(
+        "PartyOrganization", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def special_care(self) -> list[str]:
+        return [t for t in self.tags if t in self.SPECIAL_CARE]
+
+    @property
+    def tag_labels(self) -> list[str]:
+        return [self.TAGS.get(t, t) for t in self.tags]
+
+
+class Place(Scoped):
+    KINDS = [
+        ("key_place", "重点场所"),
+        ("service_station", "服务驿站"),
+        ("party_mass_center", "党群服务中心"),
+        ("school", "学校"),
+        ("hospital", "医疗机构"),
+        ("market", "市场"),
+        ("charging_shed", "电动车充电棚"),
+        ("other", "其他"),
+    ]
+
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=KINDS)
+    address_text = models.CharField(max_length=255, blank=True)
+    lat = models.FloatField()
+    lon = models.FloatField()
+    open_hours = models.CharField(max_length=60, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class PartyOrganization(Scoped):
+    """A party organization set on one or more grids (支部建在网格上). `grid` is its home node."""
+
+    KINDS = [("committee", "党委"), ("general_branch", "党总支"), ("branch", "党支部"), ("group", "党小组")]
+
+    name = models.CharField(max_length=150, unique=True)
+    kind = models.CharField(max_length=20, choices=KINDS, default="branch")
+    grids = models.ManyToManyField("geo.GridNode", related_name="party_organizations", blank=True)
+    secretary_name = models.CharField(max_length=50, blank=True)
+    member_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class VolunteerTeam(Scoped):
+    KINDS = [
+        ("steward", "楼门长"),
+        ("patrol", "平安巡逻"),
+        ("environment", "环境整治"),
+        ("elderly_care", "为老服务"),
+        ("culture", "文化宣传"),
+        ("mediation", "矛盾调解"),
+        ("emergency", "应急救援"),
+        ("youth", "青少年服务"),
+    ]
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=KINDS)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Volunteer(Scoped, PersonalDataMixin):
+    """A building steward or volunteer (苑苑). May be linked to a resident record and a user."""
+
+    KINDS = [("steward", "楼门长"), ("volunteer", "志愿者")]
+
+    name = models.CharField(max_length=50)
+    kind = models.CharField(max_length=10, choices=KINDS)
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.OneToOneField(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="volunteer"
+    )
+    team = models.ForeignKey(VolunteerTeam, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.SET_NULL, related_name="stewards")
+    phone_enc = models.TextField(blank=True)
+    phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
+    phone_masked = models.CharField(max_length=20, blank=True)
+    duties = models.CharField(max_length=100, blank=True)  # 五大员: 信息员、宣传员、调解员、监督员、服务员
+    joined = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+
+class PropertyProject(Scoped):
+    """A property-management project: one company serving one or more compounds."""
+
+    name = models.CharField(max_length=150, unique=True)
+    company = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="property_projects")
+    compounds = models.ManyToManyField(Compound, related_name="property_projects", blank=True)
+    manager_name = models.CharField(max_length=50, blank=True)
+    contract_end = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name

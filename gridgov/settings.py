@@ -1,0 +1,193 @@
+"""Settings, all set by environment variables.
+
+DATABASE_URL       default: SQLite at $GRIDGOV_DATA_DIR/gridgov.sqlite3
+REDIS_URL          default: none (huey on SQLite, local-memory cache)
+GRIDGOV_DATA_DIR   default: ./var
+GRIDGOV_SECRET_KEY default: generated once into $GRIDGOV_DATA_DIR/secret.json
+GRIDGOV_FIELD_KEYS comma-separated Fernet keys for personal data; the first encrypts, all decrypt
+GRIDGOV_INDEX_KEY  key of the blind index (keyed hash) used to search encrypted fields
+GRIDGOV_GRID_LEVELS comma-separated level names below the street, default community,grid,microgrid
+GRIDGOV_DEBUG      1 for development
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("GRIDGOV_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _local_secrets():
+    """Development secrets, generated once and kept in the data directory.
+
+    Production sets GRIDGOV_SECRET_KEY, GRIDGOV_FIELD_KEYS and GRIDGOV_INDEX_KEY instead."""
+    path = DATA_DIR / "secret.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    import base64
+
+    data = {
+        "secret_key": secrets.token_urlsafe(50),
+        "field_keys": [base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()],
+        "index_key": secrets.token_urlsafe(32),
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return data
+
+
+_need_local = not all(
+    os.environ.get(k) for k in ("GRIDGOV_SECRET_KEY", "GRIDGOV_FIELD_KEYS", "GRIDGOV_INDEX_KEY")
+)
+_local = _local_secrets() if _need_local else {}
+
+SECRET_KEY = os.environ.get("GRIDGOV_SECRET_KEY") or _local["secret_key"]
+FIELD_KEYS = [
+    k.strip()
+    for k in (os.environ.get("GRIDGOV_FIELD_KEYS") or ",".join(_local["field_keys"])).split(",")
+    if k.strip()
+]
+INDEX_KEY = os.environ.get("GRIDGOV_INDEX_KEY") or _local["index_key"]
+
+DEBUG = os.environ.get("GRIDGOV_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("GRIDGOV_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+# Levels below the street, in order. Huayang uses three, Zoucheng four.
+GRID_LEVELS = [
+    s.strip()
+    for s in os.environ.get("GRIDGOV_GRID_LEVELS", "community,grid,microgrid").split(",")
+    if s.strip()
+]
+# District code that leads every grid code (Fengtai, Beijing).
+GRID_DISTRICT_CODE = os.environ.get("GRIDGOV_DISTRICT_CODE", "110106")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "huey.contrib.djhuey",
+    "gridgov.core",
+    "gridgov.geo",
+    "gridgov.accounts",
+    "gridgov.registry",
+    "gridgov.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridgov.urls"
+WSGI_APPLICATION = "gridgov.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'gridgov.sqlite3'}",
+        conn_max_age=int(os.environ.get("GRIDGOV_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": "gridgov",
+        "url": REDIS_URL,
+        "immediate": False,
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "gridgov",
+        "filename": str(DATA_DIR / "huey.sqlite3"),
+        "immediate": os.environ.get("GRIDGOV_HUEY_IMMEDIATE", "") == "1",
+    }
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("GRIDGOV_SESSION_AGE", str(8 * 3600)))
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GRIDGOV_LOG_LEVEL", "WARNING")},
+}

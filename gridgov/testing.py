@@ -1,0 +1,68 @@
+"""Builders for tests: a small street whose grids tile exactly, and users with scopes.
+
+The small street: a 2 km × 1 km rectangle near 116.39E 39.79N, split into two communities
+(west, east), each into two grids (north, south), each into two micro-grids (west, east)."""
+
+from shapely.geometry import box
+
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
+from gridgov.geo.models import GridNode
+
+LON0, LAT0 = 116.38, 39.78
+DLON, DLAT = 0.0234, 0.009  # about 2 km × 1 km at this latitude
+
+
+def _node(code, name, level, parent, geom, kind=""):
+    from gridgov.geo import services
+
+    return services.save_node(
+        GridNode(code=code, name=name, level=level, parent=parent, kind=kind), geom
+    )
+
+
+def make_small_street():
+    """Return a dict of the nodes by short name: street, c1, c2, c1g1, c1g1m1, ..."""
+    nodes = {}
+    street = _node("110106001000000", "测试街道", 0, None, box(LON0, LAT0, LON0 + DLON, LAT0 + DLAT), "street")
+    nodes["street"] = street
+    for ci in range(2):
+        cx0 = LON0 + ci * DLON / 2
+        c = _node(
+            f"110106001{ci + 1:03d}000",
+            f"第{ci + 1}社区",
+            1,
+            street,
+            box(cx0, LAT0, cx0 + DLON / 2, LAT0 + DLAT),
+            "community",
+        )
+        nodes[f"c{ci + 1}"] = c
+        for gi in range(2):
+            gy1 = LAT0 + DLAT - gi * DLAT / 2
+            g = _node(
+                f"110106001{ci + 1:03d}{gi + 1:03d}",
+                f"第{ci + 1}社区第{gi + 1}网格",
+                2,
+                c,
+                box(cx0, gy1 - DLAT / 2, cx0 + DLON / 2, gy1),
+                "grid",
+            )
+            nodes[f"c{ci + 1}g{gi + 1}"] = g
+            for mi in range(2):
+                mx0 = cx0 + mi * DLON / 4
+                m = _node(
+                    f"{g.code}{mi + 1:03d}",
+                    f"{g.name}第{mi + 1}微网格",
+                    3,
+                    g,
+                    box(mx0, gy1 - DLAT / 2, mx0 + DLON / 4, gy1),
+                    "microgrid",
+                )
+                nodes[f"c{ci + 1}g{gi + 1}m{mi + 1}"] = m
+    return nodes
+
+
+def make_user(username, role=Role.GRID_WORKER, nodes=(), duty=Duty.WORKER, password="a-long-test-password-1"):
+    user = User.objects.create_user(username=username, password=password, role=role, display_name=username)
+    for node in nodes:
+        GridAssignment.objects.create(user=user, node=node, duty=duty)
+    return user
