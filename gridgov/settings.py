@@ -80,7 +80,10 @@ INSTALLED_APPS = [
     "gridgov.geo",
     "gridgov.accounts",
     "gridgov.registry",
+    "gridgov.cases",
+    "gridgov.hotline",
     "gridgov.web",
+    "gridgov.demo",
 ]
 
 MIDDLEWARE = [
