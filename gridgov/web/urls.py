@@ -9,4 +9,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
+    path("grids/<str:code>/", views.grid_detail, name="grid"),
+    path("records/<str:kind>/", views.record_list, name="records"),
+    path("residents/<int:pk>/", views.resident_detail, name="resident"),
+    path("residents/<int:pk>/reveal/<str:field>/", views.resident_reveal, name="resident-reveal"),
 ]

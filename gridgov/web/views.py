@@ -1,10 +1,263 @@
+"""Staff pages for the territory and its base data. Views only read through `.visible_to`
+and call services; they never filter rows by scope themselves."""
+
+from dataclasses import dataclass, field
+
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
+from gridgov.accounts.models import GridAssignment
+from gridgov.accounts.scope import may_see_personal_data
+from gridgov.geo.levels import level_label, level_names
 from gridgov.geo.models import GridNode
+from gridgov.registry import models as reg
 
 
-@login_required
+def staff_required(view):
+    """Logged in with a staff role; residents and volunteers get 403."""
+
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_staff_role:
+            raise PermissionDenied("该页面仅限工作人员")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+@staff_required
 def home(request):
-    nodes = GridNode.objects.visible_to(request.user).filter(level__lte=1)
-    return render(request, "web/home.html", {"nodes": nodes})
+    nodes = GridNode.objects.visible_to(request.user)
+    top_level = min(nodes.values_list("level", flat=True), default=None)
+    tops = nodes.filter(level__lte=(top_level or 0) + 1).order_by("level", "code") if top_level is not None else []
+    counts = {
+        "residents": reg.Resident.objects.visible_to(request.user).count(),
+        "houses": reg.House.objects.visible_to(request.user).count(),
+        "organizations": reg.Organization.objects.visible_to(request.user).count(),
+        "places": reg.Place.objects.visible_to(request.user).count(),
+        "party_orgs": reg.PartyOrganization.objects.visible_to(request.user).count(),
+    }
+    by_level = [
+        (level_label(i), nodes.filter(level=i).count()) for i in range(len(level_names()))
+    ]
+    return render(request, "web/home.html", {"tops": tops, "counts": counts, "by_level": by_level})
+
+
+def _visible_node(user, code) -> GridNode:
+    node = GridNode.objects.visible_to(user).filter(code=code).select_related("parent").first()
+    if node is None:
+        raise Http404("没有这个网格")
+    return node
+
+
+@staff_required
+def grid_detail(request, code):
+    node = _visible_node(request.user, code)
+    children = (
+        GridNode.objects.visible_to(request.user)
+        .filter(parent=node)
+        .order_by("code")
+    )
+    people = (
+        GridAssignment.objects.filter(node=node).select_related("user").order_by("duty", "user__username")
+    )
+    sub = Q(grid__path__startswith=node.path)
+    counts = {
+        "residents": reg.Resident.objects.visible_to(request.user).filter(sub).count(),
+        "houses": reg.House.objects.visible_to(request.user).filter(sub).count(),
+        "organizations": reg.Organization.objects.visible_to(request.user).filter(sub).count(),
+        "places": reg.Place.objects.visible_to(request.user).filter(sub).count(),
+    }
+    party = node.party_organizations.all()
+    ancestors = node.ancestors()
+    return render(
+        request,
+        "web/grid_detail.html",
+        {
+            "node": node,
+            "children": children,
+            "people": people,
+            "counts": counts,
+            "party": party,
+            "ancestors": ancestors,
+        },
+    )
+
+
+@dataclass
+class Listing:
+    """A list page of one kind of base record."""
+
+    title: str
+    model: type
+    columns: list  # (header, attribute path or callable)
+    search: list  # fields searched with icontains (never encrypted fields)
+    select: list = field(default_factory=list)
+    filters: dict = field(default_factory=dict)  # GET param -> (label, choices, lookup)
+
+
+def _attr(obj, path):
+    if callable(path):
+        return path(obj)
+    for part in path.split("."):
+        obj = getattr(obj, part, None) if obj is not None else None
+        if callable(obj):
+            obj = obj()
+    return "" if obj is None else obj
+
+
+LISTINGS = {
+    "residents": Listing(
+        "实有人口",
+        reg.Resident,
+        [
+            ("姓名", "name"),
+            ("性别", "get_gender_display"),
+            ("出生日期", "birth_date"),
+            ("身份证号", "id_number_masked"),
+            ("联系电话", "phone_masked"),
+            ("住址", "house.address.text"),
+            ("标签", lambda r: "、".join(r.tag_labels)),
+            ("网格", "grid.name"),
+        ],
+        ["name", "household_no", "house__address__text"],
+        ["grid", "house__address"],
+        {"tag": ("标签", list(reg.Resident.TAGS.items()), "tags__icontains")},
+    ),
+    "houses": Listing(
+        "实有房屋",
+        reg.House,
+        [("地址", "address.text"), ("用途", "get_use_display"), ("面积(m²)", "area_m2"), ("居住", "get_occupancy_display"), ("网格", "grid.name")],
+        ["address__text"],
+        ["grid", "address"],
+        {"occupancy": ("居住情况", reg.House.OCCUPANCY, "occupancy")},
+    ),
+    "organizations": Listing(
+        "实有单位",
+        reg.Organization,
+        [("名称", "name"), ("类型", "get_kind_display"), ("地址", "address_text"), ("联系人", "contact_name"), ("电话", "phone_masked"), ("网格", "grid.name")],
+        ["name", "address_text", "credit_code"],
+        ["grid"],
+        {"kind": ("类型", reg.Organization.KINDS, "kind")},
+    ),
+    "places": Listing(
+        "场所",
+        reg.Place,
+        [("名称", "name"), ("类型", "get_kind_display"), ("地址", "address_text"), ("开放时间", "open_hours"), ("网格", "grid.name")],
+        ["name", "address_text"],
+        ["grid"],
+        {"kind": ("类型", reg.Place.KINDS, "kind")},
+    ),
+    "party-orgs": Listing(
+        "党组织",
+        reg.PartyOrganization,
+        [("名称", "name"), ("类型", "get_kind_display"), ("书记", "secretary_name"), ("党员数", "member_count"), ("所在网格", lambda p: "、".join(g.name for g in p.grids.all()))],
+        ["name", "secretary_name"],
+        ["grid"],
+    ),
+    "compounds": Listing(
+        "小区",
+        reg.Compound,
+        [("名称", "name"), ("类型", "get_kind_display"), ("社区", "community.name"), ("物业", "property_company.name"), ("网格", "grid.name")],
+        ["name"],
+        ["grid", "community", "property_company"],
+    ),
+    "volunteers": Listing(
+        "楼门长与志愿者",
+        reg.Volunteer,
+        [("姓名", "name"), ("类型", "get_kind_display"), ("队伍", "team.name"), ("楼栋", "building"), ("电话", "phone_masked"), ("职责", "duties"), ("网格", "grid.name")],
+        ["name", "duties"],
+        ["grid", "team", "building__compound"],
+        {"kind": ("类型", reg.Volunteer.KINDS, "kind")},
+    ),
+}
+
+
+@staff_required
+def record_list(request, kind):
+    listing = LISTINGS.get(kind)
+    if listing is None:
+        raise Http404()
+    qs = listing.model.objects.visible_to(request.user).select_related(*listing.select)
+    if kind == "party-orgs":
+        qs = qs.prefetch_related("grids")
+    q = request.GET.get("q", "").strip()
+    if q:
+        cond = Q()
+        for f in listing.search:
+            cond |= Q(**{f"{f}__icontains": q})
+        qs = qs.filter(cond)
+    grid_code = request.GET.get("grid", "").strip()
+    grid = None
+    if grid_code:
+        grid = _visible_node(request.user, grid_code)
+        qs = qs.filter(grid__path__startswith=grid.path)
+    active = {}
+    for param, (label, choices, lookup) in listing.filters.items():
+        value = request.GET.get(param, "")
+        if value:
+            active[param] = value
+            qs = qs.filter(**{lookup: value})
+    page = Paginator(qs.order_by("id"), 50).get_page(request.GET.get("page"))
+    rows = [(obj, [_attr(obj, path) for _, path in listing.columns]) for obj in page.object_list]
+    ctx = {
+        "kind": kind,
+        "listing": listing,
+        "headers": [h for h, _ in listing.columns],
+        "rows": rows,
+        "page": page,
+        "q": q,
+        "grid": grid,
+        "filters": [(p, lbl, ch, active.get(p, "")) for p, (lbl, ch, _) in listing.filters.items()],
+        "detail": kind == "residents",
+    }
+    template = "web/_record_rows.html" if request.headers.get("HX-Request") else "web/record_list.html"
+    return render(request, template, ctx)
+
+
+@staff_required
+def resident_detail(request, pk):
+    resident = (
+        reg.Resident.objects.visible_to(request.user)
+        .select_related("grid", "house__address", "party_org")
+        .filter(pk=pk)
+        .first()
+    )
+    if resident is None:
+        raise Http404("没有这个居民")
+    household = (
+        reg.Resident.objects.visible_to(request.user).filter(household_no=resident.household_no).exclude(pk=pk)
+        if resident.household_no
+        else []
+    )
+    return render(
+        request,
+        "web/resident_detail.html",
+        {
+            "r": resident,
+            "household": household,
+            "may_reveal": may_see_personal_data(request.user, resident.grid.path if resident.grid_id else None),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def resident_reveal(request, pk, field):
+    """HTMX: the plaintext of one personal field, audited by the service."""
+    from gridgov.registry import services
+
+    if field not in ("id_number", "phone"):
+        raise Http404()
+    resident = reg.Resident.objects.visible_to(request.user).filter(pk=pk).select_related("grid").first()
+    if resident is None:
+        raise Http404("没有这个居民")
+    value = services.reveal(request.user, resident, field)
+    return render(request, "web/_revealed.html", {"value": value})

@@ -1,0 +1,74 @@
+import pytest
+
+from gridgov.accounts.models import Role
+from gridgov.registry.models import Address, Resident
+from gridgov.testing import make_user
+
+PASSWORD = "a-long-test-password-1"
+
+
+def _resident(node, name, idn="11010519491231002X", phone="13812345678"):
+    addr = Address.objects.create(
+        code=f"A-{name}", level="house", community=node.parent.parent if node.level == 3 else node.parent, text=f"{name}家", grid=node
+    )
+    r = Resident(name=name, grid=node)
+    r.set_personal("id_number", idn)
+    r.set_personal("phone", phone)
+    r.save()
+    return r, addr
+
+
+@pytest.fixture
+def people(street):
+    a, _ = _resident(street["c1g1m1"], "张三丰")
+    b, _ = _resident(street["c2g2m2"], "李四光")
+    return a, b
+
+
+def _login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def test_login_page_and_redirect(client, db):
+    r = client.get("/")
+    assert r.status_code == 302 and r["Location"].startswith("/login/")
+    assert "登录" in client.get("/login/").content.decode()
+
+
+def test_worker_lists_only_residents_of_own_grid(client, street, people):
+    worker = make_user("w1", Role.GRID_WORKER, [street["c1g1"]])
+    _login(client, worker)
+    page = client.get("/records/residents/").content.decode()
+    assert "张三丰" in page and "李四光" not in page
+    # masked, never plaintext
+    assert "13812345678" not in page and "138****5678" in page
+    assert client.get(f"/residents/{people[1].pk}/").status_code == 404
+    assert client.get(f"/residents/{people[0].pk}/").status_code == 200
+    assert client.get(f"/grids/{street['c2g2'].code}/").status_code == 404
+    assert client.get(f"/grids/{street['c1g1'].code}/").status_code == 200
+
+
+def test_search_and_grid_filter(client, street, people):
+    leader = make_user("boss", Role.LEADER)
+    _login(client, leader)
+    page = client.get("/records/residents/", {"q": "李四"}).content.decode()
+    assert "李四光" in page and "张三丰" not in page
+    page = client.get("/records/residents/", {"grid": street["c1"].code}).content.decode()
+    assert "张三丰" in page and "李四光" not in page
+    # htmx partial
+    part = client.get("/records/residents/", {"q": "张"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in part and "张三丰" in part
+
+
+def test_residents_and_volunteers_get_no_staff_pages(client, street, people):
+    resident = make_user("r1", Role.RESIDENT, [street["c1"]])
+    _login(client, resident)
+    assert client.get("/records/residents/").status_code == 403
+    assert client.get("/").status_code == 403
+
+
+def test_home_counts_follow_scope(client, street, people):
+    sec = make_user("sec", Role.COMMUNITY_SECRETARY, [street["c2"]])
+    _login(client, sec)
+    page = client.get("/").content.decode()
+    assert "第2社区" in page and "第1社区" not in page
