@@ -77,6 +77,12 @@ def grid_detail(request, code):
     }
     party = node.party_organizations.all()
     ancestors = node.ancestors()
+    shapes = {
+        "type": "FeatureCollection",
+        "features": [
+            _feature(n, "self" if n.pk == node.pk else "child") for n in [node, *children] if n.geom_wkt
+        ],
+    }
     return render(
         request,
         "web/grid_detail.html",
@@ -87,8 +93,19 @@ def grid_detail(request, code):
             "counts": counts,
             "party": party,
             "ancestors": ancestors,
+            "shapes": shapes,
         },
     )
+
+
+def _feature(node, role):
+    from shapely.geometry import mapping
+
+    return {
+        "type": "Feature",
+        "geometry": mapping(node.geometry()),
+        "properties": {"code": node.code, "name": node.name, "role": role},
+    }
 
 
 @dataclass
