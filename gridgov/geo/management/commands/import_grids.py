@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         def progress(done, total):
-            if total >= 100 and (done % max(1, total // 20) == 0 or done == total):
+            if total >= 50 and (done % max(1, total // 20) == 0 or done == total):
                 self.stderr.write(f"  {done}/{total} grids saved")
 
         try:
