@@ -44,18 +44,25 @@ class _Level:
         self.level = level
         self.refs = [refs[i] for i in order]
         self.geoms = np.asarray([geoms[i] for i in order], dtype=object)
+        shapely.prepare(self.geoms)  # prepared polygons answer point tests in O(log n) after the first
         self.tree = STRtree(self.geoms)
 
     def pick(self, point):
-        hits = self.tree.query(point, predicate="covered_by")
-        return self.refs[int(hits.min())] if len(hits) else None
+        cand = self.tree.query(point)  # bounding boxes only
+        if len(cand):
+            hits = cand[shapely.covers(self.geoms[cand], point)]
+            if len(hits):
+                return self.refs[int(hits.min())]
+        return None
 
     def pick_many(self, points):
         """For each point, the index of the lowest-code covering grid, or -1."""
         out = np.full(len(points), -1, dtype=np.int64)
         if not len(points):
             return out
-        inp, tree_idx = self.tree.query(points, predicate="covered_by")
+        inp, tree_idx = self.tree.query(points)  # bounding boxes, then exact tests on prepared polygons
+        keep = shapely.covers(self.geoms[tree_idx], points[inp])
+        inp, tree_idx = inp[keep], tree_idx[keep]
         if len(inp):
             order = np.lexsort((tree_idx, inp))
             inp, tree_idx = inp[order], tree_idx[order]
