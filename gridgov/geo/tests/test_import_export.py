@@ -13,7 +13,7 @@ from gridgov.geo import services
 from gridgov.geo.locator import get_locator
 from gridgov.geo.models import GridNode
 from gridgov.geo.services import GridImportError, import_grids
-from gridgov.testing import DLAT, DLON, LAT0, LON0
+from gridgov.testing import DLAT, LAT0, LON0
 
 # ../shared/data from the project root (the main checkout), or /work/shared/data from a worktree
 _ROOT = Path(__file__).resolve().parents[3]
@@ -39,7 +39,7 @@ def write(tmp_path, data, name="in.geojson"):
 
 def test_export_import_round_trip(street, tmp_path):
     out = tmp_path / "micro.geojson"
-    call_command("export_grids", "--level", "microgrid", "--out", str(out), stderr=StringIO())
+    call_command("export-grids", "--level", "microgrid", "--out", str(out), stderr=StringIO())
     data = json.loads(out.read_text(encoding="utf-8"))
     assert len(data["features"]) == 8
     props = data["features"][0]["properties"]
@@ -49,7 +49,7 @@ def test_export_import_round_trip(street, tmp_path):
     GridNode.objects.filter(level=3).delete()
 
     # without --parent: parents found by containment in the grids
-    call_command("import_grids", str(out), "--level", "3", "--name-field", "name", "--code-field", "code", stdout=StringIO())
+    call_command("import-grids", str(out), "--level", "3", "--name-field", "name", "--code-field", "code", stdout=StringIO())
     after = {n.code: (n.name, n.parent_id, n.geom_wkt) for n in GridNode.objects.filter(level=3)}
     assert after.keys() == before.keys()
     for code, (name, parent_id, wkt) in before.items():
@@ -81,7 +81,7 @@ def test_generated_codes_west_east_north_south(street, tmp_path):
     order = [(1, 2), (0, 0), (1, 0), (0, 2), (0, 1), (1, 1)]
     path = write(tmp_path, fc(*(feat(cells[rc], name=f"r{rc[0]}c{rc[1]}") for rc in order)))
     out, err = StringIO(), StringIO()
-    call_command("import_grids", path, "--level", "microgrid", "--name-field", "name", "--parent", g.code, stdout=out, stderr=err)
+    call_command("import-grids", path, "--level", "microgrid", "--name-field", "name", "--parent", g.code, stdout=out, stderr=err)
     assert "imported 6 new" in out.getvalue()
     got = dict(GridNode.objects.filter(parent=g).values_list("name", "code"))
     assert got == {
@@ -90,7 +90,7 @@ def test_generated_codes_west_east_north_south(street, tmp_path):
     }
     assert all(n.kind == "microgrid" and n.path.startswith(g.path) for n in GridNode.objects.filter(parent=g))
     # re-importing the same file gives the same codes: it updates
-    call_command("import_grids", path, "--level", "microgrid", "--name-field", "name", "--parent", g.code, stdout=out)
+    call_command("import-grids", path, "--level", "microgrid", "--name-field", "name", "--parent", g.code, stdout=out)
     assert "imported 0 new and updated 6" in out.getvalue()
 
 
@@ -133,23 +133,23 @@ def test_errors_name_feature_and_field_and_nothing_saved(street, tmp_path):
     assert not GridNode.objects.filter(code="110106001001001009").exists()
     # through the command: a CommandError with the same text
     with pytest.raises(CommandError, match=r"features\[1\]: field 'name' missing"):
-        call_command("import_grids", write(tmp_path, data), "--level", "3", "--name-field", "name", "--code-field", "code")
+        call_command("import-grids", write(tmp_path, data), "--level", "3", "--name-field", "name", "--code-field", "code")
 
 
 def test_bad_level_parent_and_file(street, tmp_path):
     path = write(tmp_path, fc(feat(box(0, 0, 1, 1), name="x")))
     with pytest.raises(CommandError, match="unknown grid level 'block'.*street, community, grid, microgrid"):
-        call_command("import_grids", path, "--level", "block", "--name-field", "name")
+        call_command("import-grids", path, "--level", "block", "--name-field", "name")
     with pytest.raises(CommandError, match="--parent 999: no such grid"):
-        call_command("import_grids", path, "--level", "grid", "--name-field", "name", "--parent", "999")
+        call_command("import-grids", path, "--level", "grid", "--name-field", "name", "--parent", "999")
     with pytest.raises(CommandError, match="is a community, but microgrid grids need a parent of level 2"):
-        call_command("import_grids", path, "--level", "microgrid", "--name-field", "name", "--parent", street["c1"].code)
+        call_command("import-grids", path, "--level", "microgrid", "--name-field", "name", "--parent", street["c1"].code)
     bad = tmp_path / "bad.geojson"
     bad.write_text("{not json", encoding="utf-8")
     with pytest.raises(CommandError, match="not valid JSON"):
-        call_command("import_grids", str(bad), "--level", "grid", "--name-field", "name")
+        call_command("import-grids", str(bad), "--level", "grid", "--name-field", "name")
     with pytest.raises(CommandError, match="no such file"):
-        call_command("import_grids", str(tmp_path / "nope.geojson"), "--level", "grid", "--name-field", "name")
+        call_command("import-grids", str(tmp_path / "nope.geojson"), "--level", "grid", "--name-field", "name")
 
 
 def test_invalid_geometry_fixed_with_warning(street, tmp_path):
@@ -160,7 +160,7 @@ def test_invalid_geometry_fixed_with_warning(street, tmp_path):
     assert not bowtie.is_valid
     err = StringIO()
     call_command(
-        "import_grids", write(tmp_path, fc(feat(bowtie, name="蝴蝶", code=g.code + "009"))),
+        "import-grids", write(tmp_path, fc(feat(bowtie, name="蝴蝶", code=g.code + "009"))),
         "--level", "microgrid", "--name-field", "name", "--code-field", "code", stdout=StringIO(), stderr=err,
     )
     assert "features[0] (蝴蝶): invalid geometry (Self-intersection" in err.getvalue()
@@ -190,7 +190,7 @@ def test_real_la_neighbourhood_councils(db):
     hull = box(*bounds).buffer(0.01)
     services.save_node(GridNode(code="110106900000000", name="Los Angeles", level=0, kind="street"), hull)
     err = StringIO()
-    call_command("import_grids", str(LA_COUNCILS), "--level", "community", "--name-field", "name", stdout=StringIO(), stderr=err)
+    call_command("import-grids", str(LA_COUNCILS), "--level", "community", "--name-field", "name", stdout=StringIO(), stderr=err)
     nodes = GridNode.objects.filter(level=1)
     assert nodes.count() == 99
     assert "99/99 grids saved" in err.getvalue()  # progress on stderr

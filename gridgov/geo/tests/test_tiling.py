@@ -11,7 +11,6 @@ from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import area_m2
 from gridgov.geo.synthetic import build_voronoi_street
 from gridgov.geo.tiling import check_tiling
-from gridgov.testing import DLAT, DLON, LAT0, LON0
 
 
 def _run(*args):
@@ -19,7 +18,7 @@ def _run(*args):
 
     out = StringIO()
     try:
-        call_command("check_grids", *args, stdout=out)
+        call_command("check-grids", *args, stdout=out)
         return 0, out.getvalue()
     except CommandError as e:
         return e.returncode, out.getvalue() + str(e)
@@ -91,7 +90,7 @@ def test_child_outside_parent(street):
 
 def test_negative_tolerance_rejected(db):
     with pytest.raises(CommandError, match="tolerance"):
-        call_command("check_grids", "--tolerance", "-1")
+        call_command("check-grids", "--tolerance", "-1")
 
 
 def test_missing_geometry_reported(street):
