@@ -1,10 +1,24 @@
 """Every change of the grid hierarchy goes through here."""
 
+import json
+import statistics
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from django.conf import settings
 from django.db import transaction
+from shapely import STRtree
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from .coords import CRS_NAMES, to_wgs84_np
+from .levels import level_index, level_names
+from .locator import invalidate_locator
 from .models import GeoVersion, GridNode
 from .spatial import area_m2
+
+KINDS_BY_LEVEL_NAME = {"street": "street", "community": "community", "grid": "grid", "microgrid": "microgrid"}
 
 
 @transaction.atomic
@@ -26,4 +40,308 @@ def save_node(node: GridNode, geom: BaseGeometry | None = None) -> GridNode:
         for child in GridNode.objects.filter(path__startswith=old_path).exclude(pk=node.pk).order_by("level"):
             child.save()
     GeoVersion.bump()
+    invalidate_locator()
+    transaction.on_commit(invalidate_locator)
     return node
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+class GridImportError(ValueError):
+    """The file was rejected; `errors` lists every problem found (nothing was saved)."""
+
+    MAX_SHOWN = 30
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        shown = errors[: self.MAX_SHOWN]
+        more = f"\n… and {len(errors) - len(shown)} more" if len(errors) > len(shown) else ""
+        super().__init__(f"{len(errors)} error(s), nothing imported:\n" + "\n".join(shown) + more)
+
+
+@dataclass
+class ImportResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Feature:
+    index: int
+    name: str
+    code: str | None
+    geom: BaseGeometry
+    parent: GridNode | None = None
+
+
+def read_geojson(path) -> dict:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as e:
+        raise GridImportError([f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"]) from e
+
+
+def _polygonal(geom):
+    """The polygonal part of a geometry (make_valid may return a collection with lines)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def reading_order(points: list[tuple[float, float]], heights: list[float]) -> list[int]:
+    """Indices of `points` (lon, lat) in the numbering order of docs/architecture.md: west→east
+    along a row, rows north→south. A point starts a new row when it lies more than half the
+    median feature height south of the first point of the current row."""
+    if not points:
+        return []
+    tol = 0.5 * statistics.median(heights) if heights else 0.0
+    by_lat = sorted(range(len(points)), key=lambda i: (-points[i][1], points[i][0]))
+    rows, row, top = [], [], None
+    for i in by_lat:
+        if top is not None and top - points[i][1] > tol:
+            rows.append(row)
+            row, top = [], None
+        if top is None:
+            top = points[i][1]
+        row.append(i)
+    rows.append(row)
+    return [i for r in rows for i in sorted(r, key=lambda i: (points[i][0], -points[i][1]))]
+
+
+def child_code(parent: GridNode | None, level: int, seq: int) -> str:
+    """The code of the `seq`-th (1-based) child of `parent` at `level` (docs/architecture.md)."""
+    if not 1 <= seq <= 999:
+        raise ValueError(f"sequence {seq} out of 001..999")
+    if level == 0:
+        return f"{settings.GRID_DISTRICT_CODE}{seq:03d}000000"
+    if level in (1, 2):
+        if len(parent.code) != 15 or not parent.code.isdigit():
+            raise ValueError(
+                f"parent {parent.code} does not follow the 15-digit code scheme, so codes cannot be generated; give a code field"
+            )
+        return parent.code[:9] + f"{seq:03d}000" if level == 1 else parent.code[:12] + f"{seq:03d}"
+    return f"{parent.code}{seq:03d}"
+
+
+def _parse_features(data, name_field, code_field, crs, errors, warnings) -> list[_Feature]:
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        raw = [data]
+    elif isinstance(data, dict) and data.get("type") == "FeatureCollection" and isinstance(data.get("features"), list):
+        raw = data["features"]
+    else:
+        errors.append("the file is not a GeoJSON FeatureCollection (no 'features' list)")
+        return []
+    if not raw:
+        errors.append("the FeatureCollection has no features")
+    out = []
+    for i, feat in enumerate(raw):
+        where = f"features[{i}]"
+        if not isinstance(feat, dict):
+            errors.append(f"{where}: not a GeoJSON Feature")
+            continue
+        props = feat.get("properties") or {}
+        name = props.get(name_field)
+        if name is None:
+            errors.append(f"{where}: field {name_field!r} missing (fields: {', '.join(sorted(props)) or 'none'})")
+        elif not str(name).strip():
+            errors.append(f"{where}: field {name_field!r} is empty")
+        elif len(str(name).strip()) > 100:
+            errors.append(f"{where}: field {name_field!r} longer than 100 characters")
+        name = str(name).strip() if name is not None else ""
+        code = None
+        if code_field:
+            value = props.get(code_field)
+            if value is None or not str(value).strip():
+                errors.append(f"{where} ({name}): field {code_field!r} missing or empty")
+            elif len(str(value).strip()) > 30:
+                errors.append(f"{where} ({name}): field {code_field!r} longer than 30 characters")
+            else:
+                code = str(value).strip()
+        gj = feat.get("geometry")
+        if not gj:
+            errors.append(f"{where} ({name}): no geometry")
+            continue
+        try:
+            geom = shape(gj)
+        except Exception as e:  # shapely raises several types on malformed coordinates
+            errors.append(f"{where} ({name}): unreadable geometry ({e})")
+            continue
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            errors.append(f"{where} ({name}): geometry is a {geom.geom_type}, expected Polygon or MultiPolygon")
+            continue
+        if geom.is_empty:
+            errors.append(f"{where} ({name}): empty geometry")
+            continue
+        x0, y0, x1, y1 = geom.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            errors.append(f"{where} ({name}): coordinates are not longitude/latitude degrees (bounds {geom.bounds})")
+            continue
+        if crs != "wgs84":
+            geom = shapely.transform(geom, lambda xy: np.column_stack(to_wgs84_np(xy[:, 0], xy[:, 1], crs)))
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            fixed = _polygonal(shapely.make_valid(geom))
+            if fixed.is_empty:
+                errors.append(f"{where} ({name}): invalid geometry ({reason}) and make_valid leaves no area")
+                continue
+            warnings.append(
+                f"{where} ({name}): invalid geometry ({reason}) fixed with make_valid; "
+                f"area {area_m2(geom):,.1f} → {area_m2(fixed):,.1f} m²"
+            )
+            geom = fixed
+        out.append(_Feature(i, name, code, geom))
+    return out
+
+
+def _containing(nodes: list[GridNode], geoms, points) -> list[GridNode | None]:
+    """For each point the node covering it, lowest code first (the locator's tie-break)."""
+    order = sorted(range(len(nodes)), key=lambda i: nodes[i].code)
+    nodes = [nodes[i] for i in order]
+    tree = STRtree([geoms[i] for i in order])
+    result = [None] * len(points)
+    if not nodes or not points:
+        return result
+    inp, idx = tree.query(shapely.points(points), predicate="covered_by")
+    for p, n in sorted(zip(inp.tolist(), idx.tolist())):
+        if result[p] is None:
+            result[p] = nodes[n]
+    return result
+
+
+def import_grids(
+    data,
+    level,
+    name_field: str,
+    code_field: str | None = None,
+    parent_code: str | None = None,
+    crs: str = "wgs84",
+    progress=None,
+) -> ImportResult:
+    """Import the polygons of a GeoJSON FeatureCollection as grids of one level, all or nothing.
+
+    Without `parent_code`, each feature's parent is the node of the level above covering its
+    representative point. Without `code_field`, codes are generated per parent in reading order
+    (see `reading_order`, `child_code`). A feature whose code exists is updated. Raises
+    GridImportError listing every problem (feature index and field) before anything is saved."""
+    level = level_index(level)
+    names = level_names()
+    crs_key = (crs or "").lower()
+    if crs_key not in CRS_NAMES:
+        raise ValueError(f"unknown coordinate system {crs!r}; use one of {', '.join(CRS_NAMES)}")
+    errors: list[str] = []
+    result = ImportResult()
+    features = _parse_features(data, name_field, code_field, crs_key, errors, result.warnings)
+
+    # parents
+    if parent_code and level == 0:
+        errors.append(f"--parent {parent_code}: the street level (0) has no parent")
+    elif parent_code:
+        parent = GridNode.objects.filter(code=parent_code).first()
+        if parent is None:
+            errors.append(f"--parent {parent_code}: no such grid")
+        elif parent.level != level - 1:
+            errors.append(
+                f"--parent {parent_code} is a {names[parent.level] if parent.level < len(names) else parent.level}, "
+                f"but {names[level]} grids need a parent of level {level - 1}"
+            )
+        for f in features:
+            f.parent = parent
+    elif level > 0:
+        above = list(GridNode.objects.filter(level=level - 1).exclude(geom_wkt=""))
+        if not above:
+            errors.append(f"no {names[level - 1]} grids with polygons exist to find parents in; import them first or give --parent")
+        else:
+            geoms = shapely.from_wkt([n.geom_wkt for n in above])
+            points = [f.geom.representative_point().coords[0] for f in features]
+            for f, parent in zip(features, _containing(above, geoms, points)):
+                if parent is None:
+                    p = f.geom.representative_point()
+                    errors.append(
+                        f"features[{f.index}] ({f.name}): no {names[level - 1]} contains its point "
+                        f"({p.x:.6f}, {p.y:.6f}); give --parent or fix the polygon"
+                    )
+                f.parent = parent
+
+    # codes
+    if code_field:
+        seen: dict[str, int] = {}
+        for f in features:
+            if f.code in seen:
+                errors.append(f"features[{f.index}] ({f.name}): code {f.code} repeats features[{seen[f.code]}]")
+            else:
+                seen[f.code] = f.index
+    elif not errors:
+        groups: dict[int | None, list[_Feature]] = {}
+        for f in features:
+            groups.setdefault(f.parent.pk if f.parent else None, []).append(f)
+        for group in groups.values():
+            pts = [f.geom.representative_point().coords[0] for f in group]
+            heights = [f.geom.bounds[3] - f.geom.bounds[1] for f in group]
+            for seq, i in enumerate(reading_order(pts, heights), start=1):
+                try:
+                    group[i].code = child_code(group[i].parent, level, seq)
+                except ValueError as e:
+                    errors.append(f"features[{group[i].index}] ({group[i].name}): {e}")
+
+    existing = {n.code: n for n in GridNode.objects.filter(code__in=[f.code for f in features if f.code])}
+    for f in features:
+        node = existing.get(f.code)
+        if node is not None and node.level != level:
+            errors.append(f"features[{f.index}] ({f.name}): code {f.code} already belongs to a grid of level {node.level} ({node.name})")
+    if errors:
+        raise GridImportError(errors)
+
+    kind = KINDS_BY_LEVEL_NAME.get(names[level], "")
+    with transaction.atomic():
+        for done, f in enumerate(features, start=1):
+            node = existing.get(f.code)
+            if node is None:
+                node = GridNode(code=f.code, level=level, kind=kind)
+                result.created.append(f.code)
+            else:
+                if node.name != f.name:
+                    result.warnings.append(f"features[{f.index}]: grid {f.code} renamed {node.name!r} → {f.name!r}")
+                result.updated.append(f.code)
+            node.name = f.name
+            node.parent = f.parent
+            save_node(node, f.geom)
+            if progress:
+                progress(done, len(features))
+    return result
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def node_feature(node: GridNode, parent_code: str | None = None) -> dict:
+    geom = node.geometry()
+    if parent_code is None and node.parent_id:
+        parent_code = node.parent.code
+    return {
+        "type": "Feature",
+        "geometry": mapping(geom) if geom is not None else None,
+        "properties": {
+            "code": node.code,
+            "name": node.name,
+            "level": node.level,
+            "level_name": node.level_name,
+            "parent_code": parent_code,
+            "area_m2": round(node.area_m2, 1) if node.area_m2 is not None else None,
+        },
+    }
+
+
+def export_grids(queryset=None, level=None) -> dict:
+    """A GeoJSON FeatureCollection (WGS-84) of the grids in `queryset` (default all), optionally of one level."""
+    qs = GridNode.objects.all() if queryset is None else queryset
+    if level is not None:
+        qs = qs.filter(level=level_index(level))
+    qs = qs.select_related("parent").order_by("level", "code")
+    return {
+        "type": "FeatureCollection",
+        "features": [node_feature(n, n.parent.code if n.parent_id else None) for n in qs],
+    }
