@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import shapely
 from django.conf import settings
@@ -107,8 +108,10 @@ def _pick(rng, table):
 # --------------------------------------------------------------------------------------- grids
 
 
+@lru_cache(maxsize=4)
 def plan_grids(seed: int = 2024):
-    """The cell tree (geometry.Cell) of the street: polygons and reading order, no database."""
+    """The cell tree (geometry.Cell) of the street: polygons and reading order, no database.
+    Pure function of the seed, so cached in the process (callers must not modify it)."""
     return build_tree(seed, n_level1=N.N_COMMUNITIES + N.N_VILLAGES, n_grids=N_GRIDS)
 
 
@@ -746,6 +749,12 @@ def _chunks(items, k):
 # ---------------------------------------------------------------------------------------- users
 
 
+@lru_cache(maxsize=8)
+def _password_hash(password: str) -> str:
+    """Hashing is slow on purpose (PBKDF2); the demo's users share one hash per password."""
+    return make_password(password)
+
+
 def build_users(nodes: Nodes, seed: int = 2024, admin_password: str = ADMIN_PASSWORD, password: str = DEMO_PASSWORD, progress=None) -> dict:
     """The administrator, leaders, community secretaries and staff, grid leaders and workers,
     section staff, and a few volunteers and residents with logins, with their assignments.
@@ -756,7 +765,7 @@ def build_users(nodes: Nodes, seed: int = 2024, admin_password: str = ADMIN_PASS
     progress = progress or Progress(quiet=True)
     rng = random.Random(seed * 13 + 5)
     people = People(rng)
-    shared_hash = make_password(password)
+    shared_hash = _password_hash(password)
     users, assign = [], []  # assign: (user index, node, duty)
 
     def user(username, role, display, **kw):
@@ -770,7 +779,7 @@ def build_users(nodes: Nodes, seed: int = 2024, admin_password: str = ADMIN_PASS
         return people.name(rng.choice("MF"), rng.randint(1965, 1995))
 
     admin = user("admin", Role.ADMIN, "系统管理员", is_superuser=True, is_staff=True)
-    users[admin].password = make_password(admin_password)
+    users[admin].password = _password_hash(admin_password)
     half = (len(nodes.level1) + 1) // 2
     for i in range(2):
         u = user(f"leader{i + 1}", Role.LEADER, pname())
