@@ -231,13 +231,14 @@ class People:
     def given(self, gender: str, birth_year: int) -> str:
         rng = self.rng
         if birth_year >= 1990:
-            if rng.random() < 0.7:
+            if rng.random() < 0.85:
                 return rng.choice(self.young[gender])
-            return rng.choice(N.GIVEN[("young", gender)])
+            return rng.choice("浩宇轩睿然博晨阳" if gender == "M" else "萱怡琪涵瑶欣悦彤")
         era = "old" if birth_year < 1960 else "mid"
         chars = N.GIVEN[(era, gender)]
         if rng.random() < 0.55:
-            return rng.choice(chars) + rng.choice(chars)
+            a, b = rng.sample(chars, 2)
+            return a + b
         return rng.choice(chars)
 
     def name(self, gender, birth_year, surname=None):
@@ -514,7 +515,7 @@ def build_base_data(nodes: Nodes, seed: int = 2024, scale: float = 1.0, progress
             r.set_personal("id_number", idn)
             if age >= 16:
                 r.set_personal("phone", people.mobile())
-            if age >= 18 and rng.random() < (0.135 if age >= 60 else 0.062):
+            if age >= 18 and rng.random() < (0.17 if age >= 60 else 0.08):
                 r.party_member = True
                 r.party_org_id = party_objs[branch].pk if branch is not None else party_objs[comm_party[nodes.by_id[grid.parent_id].parent_id]].pk
             residents.append(r)
