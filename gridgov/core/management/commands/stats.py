@@ -1,0 +1,53 @@
+"""`gridgov stats`: the count of every kind of record, as JSON."""
+
+import json
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db.models import Count
+
+
+def collect() -> dict:
+    from gridgov.accounts.models import GridAssignment, Role, User
+    from gridgov.core.models import AuditEntry
+    from gridgov.geo.levels import level_names
+    from gridgov.geo.models import GridNode
+
+    names = level_names()
+    by_level = dict(GridNode.objects.values_list("level").annotate(n=Count("id")).order_by("level"))
+    grid_nodes = {(names[lv] if lv < len(names) else f"level{lv}"): n for lv, n in sorted(by_level.items())}
+    by_kind = dict(GridNode.objects.values_list("kind").annotate(n=Count("id")).order_by("kind"))
+
+    registry = {}
+    for model in apps.get_app_config("registry").get_models():
+        registry[model._meta.model_name] = model.objects.count()
+
+    roles = dict(User.objects.values_list("role").annotate(n=Count("id")).order_by("role"))
+    users_by_role = {r: roles.get(r, 0) for r in Role.values}
+    duties = dict(GridAssignment.objects.values_list("duty").annotate(n=Count("id")).order_by("duty"))
+
+    # every other model of the project's apps (cases, hotline, ... as they arrive)
+    other = {}
+    skip = {"geo.gridnode", "accounts.user", "accounts.gridassignment", "core.auditentry"}
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        if not model.__module__.startswith("gridgov.") or model._meta.app_label == "registry" or label in skip:
+            continue
+        other[label] = model._default_manager.count()
+
+    return {
+        "grid_nodes": {"total": sum(by_level.values()), "by_level": grid_nodes, "by_kind": by_kind},
+        "registry": registry,
+        "base_records": sum(registry.values()),
+        "users": {"total": sum(roles.values()), "by_role": users_by_role},
+        "assignments": {"total": sum(duties.values()), "by_duty": duties},
+        "audit_entries": AuditEntry.objects.count(),
+        "other": dict(sorted(other.items())),
+    }
+
+
+class Command(BaseCommand):
+    help = "Print the count of every kind of record (grid nodes, base data, users, assignments, audit) as JSON."
+
+    def handle(self, *args, **opts):
+        self.stdout.write(json.dumps(collect(), ensure_ascii=False, indent=2))
