@@ -596,7 +596,7 @@ class AddressSpec(Spec):
         Col("lon", "经度", ("lon", "lng", "longitude"), False, p_coord(73, 136, "经度"), "WGS-84", 116.3912),
         Col("lat", "纬度", ("lat", "latitude"), False, p_coord(3, 54, "纬度"), "WGS-84", 39.7861),
     ]
-    plain_fields = ("text", "level", "unit", "room", "lon", "lat", "grid", "community")
+    plain_fields = ("code", "text", "level", "unit", "room", "lon", "lat", "grid", "community")
 
     def queryset(self):
         return Address.objects.select_related("grid", "community", "compound", "building")
