@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
+from ninja.responses import Status
 
 from gridgov.core import crypto
 from gridgov.geo.models import GridNode
@@ -266,5 +267,5 @@ def import_file(request, kind: str, file: File[UploadedFile], update: Form[bool]
         raise HttpError(404, f"unknown kind; kinds are {', '.join(SPECS)}")
     result = run_import(kind, file, filename=file.name, update=update, user=request.user)
     if not result.ok:
-        return 400, result.as_dict()
-    return 200, result.as_dict()
+        return Status(400, result.as_dict())
+    return Status(200, result.as_dict())
