@@ -1171,6 +1171,8 @@ def run_import(
         if all(is_blank(v) for v in values.values()):
             continue
         raw_rows.append((rownum, values))
+        if progress and len(raw_rows) % PROGRESS_EVERY == 0:
+            progress("read", len(raw_rows), 0)
     total = result.rows = len(raw_rows)
 
     ctx = Context(user=user, update=update)

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridgov.registry.importers import SPECS, run_import, write_error_report
 
-STAGES = {"validate": "校验", "write": "写入"}
+STAGES = {"read": "读取", "validate": "校验", "write": "写入"}
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, kind, file, update, errors, max_errors, **opts):
         def progress(stage, done, total):
-            self.stderr.write(f"{STAGES.get(stage, stage)} {done}/{total}")
+            self.stderr.write(f"{STAGES.get(stage, stage)} {done}/{total}" if total else f"{STAGES.get(stage, stage)} {done}")
 
         try:
             result = run_import(kind, file, update=update, progress=progress)
