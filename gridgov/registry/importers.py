@@ -510,11 +510,10 @@ class Spec:
 
     def assign(self, obj, row: dict, ctx: Context, creating: bool):
         for f in self.plain_fields:
-            if f in row and (creating or row[f] is not None and row[f] != ""):
-                value = row[f]
-                if value is None:
-                    continue
-                setattr(obj, f, value)
+            value = row.get(f)
+            if value is None or (value == "" and not creating):
+                continue  # an empty cell keeps the stored value (and the model default on create)
+            setattr(obj, f, value)
         for f in self.personal_fields:
             if row.get(f):
                 obj.set_personal(f, row[f])
@@ -994,8 +993,8 @@ class VolunteerSpec(Spec):
         Col("kind", "类型", ("kind", "type"), True, p_enum(Volunteer.KINDS), "楼门长或志愿者", "楼门长",
             out=lambda o: o.get_kind_display()),
         Col("phone", "联系电话", ("phone", "mobile", "tel"), True, p_phone, "", "13912345678", personal=True),
-        Col("id_number", "身份证号", ("id_number",), False, p_id_number, "填写时关联已登记的居民；不单独保存", "",
-            out=lambda o: o.resident.id_number_masked if o.resident_id else ""),
+        Col("id_number", "身份证号", ("id_number",), False, p_id_number, "填写时关联已登记的居民；不单独保存，导出时为空", "",
+            out=lambda o: ""),
         Col("team", "志愿服务队", ("team",), False, p_team, "已登记的服务队名称", "",
             out=lambda o: o.team.name if o.team_id else ""),
         Col("compound", "小区名称", ("compound",), False, text(100), "与楼栋一起确定楼门长负责的楼", "阳光小区",

@@ -71,7 +71,10 @@ def test_export_escapes_formulas(base, tmp_path):
 
 def test_export_of_every_kind_round_trips_through_import(base, tmp_path):
     """An export by an administrator, imported back with --update, changes nothing and adds nothing."""
-    services.create_resident(name="李四", id_number=make_id("19700101", 3), phone="13800000003", house=base["house_a2"])
+    r = services.create_resident(name="李四", id_number=make_id("19700101", 3), phone="13800000003", house=base["house_a2"])
+    team = services.create_volunteer_team(name="巡逻队", kind="patrol", grid=base["c1"])
+    services.create_volunteer(name="李四", kind="steward", resident=r, team=team, building=base["a2"].building,
+                              phone="13800000003", duties="信息员")
     services.create_party_org(name="党支部", grid=base["c1g1"], grids=[base["c1g1"]])
     services.create_organization(name="小店", kind="shop", address=base["a1"], phone="13800000009")
     services.create_place(name="驿站", kind="service_station", lat=39.785, lon=116.385, grid=base["c1g1m1"])

@@ -93,3 +93,17 @@ def test_party_org_volunteer_and_property_project(base):
     place = services.create_place(name="服务驿站", kind="service_station", lat=39.785, lon=116.385, grid=base["c1g1m1"])
     services.update_place(place, open_hours="9:00-17:00")
     assert place.open_hours == "9:00-17:00"
+
+
+def test_reveal_phone_of_organization_and_volunteer(base):
+    org = services.create_organization(name="小店", kind="shop", address=base["a3"], phone="010-67991234")
+    team = services.create_volunteer_team(name="队", kind="patrol", grid=base["c2g1"])
+    vol = services.create_volunteer(name="志愿者", kind="volunteer", team=team, phone="13700001111")
+    sec = make_user("sec2", Role.COMMUNITY_SECRETARY, [base["c2"]])
+    assert services.reveal(sec, org, "phone") == "010-67991234"
+    assert services.reveal(sec, vol, "phone") == "13700001111"
+    with pytest.raises(ValueError):
+        services.reveal(sec, org, "id_number")  # organizations hold no ID number
+    with pytest.raises(PermissionDenied):
+        services.reveal(make_user("w1", Role.GRID_WORKER, [base["c1g1"]]), org, "phone")
+    assert AuditEntry.objects.filter(action="reveal").count() == 2
