@@ -1,3 +1,271 @@
-from ninja import Router
+"""Registry API (mounted at /api/registry/, session auth).
+
+Every list and detail goes through `.visible_to(request.user)`; a record outside the user's
+scope answers 404 like a missing one. ID numbers and phones are masked; the plaintext comes only
+from POST /residents/{id}/reveal, which checks role and scope and is audited."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from ninja import File, Form, Query, Router, Schema
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from gridgov.core import crypto
+from gridgov.geo.models import GridNode
+
+from . import services
+from .importers import SPECS, run_import
+from .models import Address, House, Organization, PartyOrganization, Place, Resident
 
 router = Router(tags=["registry"])
+
+MAX_PAGE_SIZE = 200
+
+
+class Page(Schema):
+    page: int = 1
+    page_size: int = 50
+    q: str = ""
+    grid: str = ""  # a grid code: the node and its subtree
+
+
+def _grid_filter(qs, code: str):
+    if not code:
+        return qs
+    node = GridNode.objects.filter(code=code).only("path").first()
+    if node is None:
+        return qs.none()
+    return qs.filter(grid__path__startswith=node.path)
+
+
+def _paginate(qs, p: Page, item):
+    size = max(1, min(p.page_size, MAX_PAGE_SIZE))
+    page = max(1, p.page)
+    total = qs.count()
+    rows = qs[(page - 1) * size : page * size]
+    return {"count": total, "page": page, "page_size": size, "items": [item(o) for o in rows]}
+
+
+def _grid(o):
+    return {"code": o.grid.code, "name": o.grid.name} if o.grid_id else None
+
+
+# ---- residents ----------------------------------------------------------------------------
+
+
+class ResidentFilters(Page):
+    tag: str = ""
+    household_no: str = ""
+    party_member: bool | None = None
+    special_care: bool | None = None
+    residence_type: str = ""
+
+
+def _resident(o: Resident) -> dict:
+    return {
+        "id": o.id,
+        "name": o.name,
+        "id_number": o.id_number_masked,
+        "phone": o.phone_masked,
+        "gender": o.gender,
+        "birth_date": o.birth_date.isoformat() if o.birth_date else None,
+        "household_no": o.household_no,
+        "relation": o.relation,
+        "residence_type": o.residence_type,
+        "address": o.house.address.text if o.house_id else "",
+        "grid": _grid(o),
+        "tags": o.tags,
+        "tag_labels": o.tag_labels,
+        "party_member": o.party_member,
+    }
+
+
+@router.get("/residents")
+def list_residents(request, f: Query[ResidentFilters]):
+    qs = Resident.objects.visible_to(request.user).select_related("grid", "house__address")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        q = f.q.strip()
+        h = crypto.blind_index(q)
+        qs = qs.filter(Q(name__icontains=q) | Q(id_number_hash=h) | Q(phone_hash=h) | Q(household_no=q))
+    if f.tag:
+        # tags is a JSON list; match the quoted code, which works on SQLite and PostgreSQL alike
+        qs = qs.filter(tags__icontains=f'"{f.tag}"')
+    if f.special_care:
+        cond = Q()
+        for t in Resident.SPECIAL_CARE:
+            cond |= Q(tags__icontains=f'"{t}"')
+        qs = qs.filter(cond)
+    if f.household_no:
+        qs = qs.filter(household_no=f.household_no)
+    if f.party_member is not None:
+        qs = qs.filter(party_member=f.party_member)
+    if f.residence_type:
+        qs = qs.filter(residence_type=f.residence_type)
+    return _paginate(qs.order_by("id"), f, _resident)
+
+
+@router.get("/residents/{resident_id}")
+def get_resident(request, resident_id: int):
+    o = get_object_or_404(
+        Resident.objects.visible_to(request.user).select_related("grid", "house__address", "party_org"), pk=resident_id
+    )
+    data = _resident(o)
+    data.update(
+        ethnicity=o.ethnicity,
+        registered_address=o.registered_address,
+        party_org=o.party_org.name if o.party_org_id else None,
+        house_id=o.house_id,
+    )
+    return data
+
+
+class RevealIn(Schema):
+    field: str
+
+
+@router.post("/residents/{resident_id}/reveal")
+def reveal_resident(request, resident_id: int, body: RevealIn):
+    o = get_object_or_404(Resident.objects.visible_to(request.user).select_related("grid"), pk=resident_id)
+    if body.field not in services.PERSONAL_FIELDS:
+        raise HttpError(400, f"field must be one of {', '.join(services.PERSONAL_FIELDS)}")
+    try:
+        value = services.reveal(request.user, o, body.field)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    return {"id": o.id, "field": body.field, "value": value}
+
+
+# ---- houses, addresses, organizations, places, party organizations ------------------------
+
+
+class HouseFilters(Page):
+    use: str = ""
+    occupancy: str = ""
+
+
+@router.get("/houses")
+def list_houses(request, f: Query[HouseFilters]):
+    qs = House.objects.visible_to(request.user).select_related("grid", "address")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(Q(address__text__icontains=f.q) | Q(address__code=f.q))
+    if f.use:
+        qs = qs.filter(use=f.use)
+    if f.occupancy:
+        qs = qs.filter(occupancy=f.occupancy)
+    return _paginate(
+        qs.order_by("id"),
+        f,
+        lambda o: {
+            "id": o.id,
+            "address_code": o.address.code,
+            "address": o.address.text,
+            "use": o.use,
+            "area_m2": float(o.area_m2) if o.area_m2 is not None else None,
+            "occupancy": o.occupancy,
+            "grid": _grid(o),
+        },
+    )
+
+
+class AddressFilters(Page):
+    level: str = ""
+
+
+@router.get("/addresses")
+def list_addresses(request, f: Query[AddressFilters]):
+    qs = Address.objects.visible_to(request.user).select_related("grid")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(Q(text__icontains=f.q) | Q(code__startswith=f.q))
+    if f.level:
+        qs = qs.filter(level=f.level)
+    return _paginate(
+        qs.order_by("id"),
+        f,
+        lambda o: {"id": o.id, "code": o.code, "text": o.text, "level": o.level, "lat": o.lat, "lon": o.lon, "grid": _grid(o)},
+    )
+
+
+class KindFilters(Page):
+    kind: str = ""
+
+
+@router.get("/organizations")
+def list_organizations(request, f: Query[KindFilters]):
+    qs = Organization.objects.visible_to(request.user).select_related("grid")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(Q(name__icontains=f.q) | Q(credit_code=f.q.upper()))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    return _paginate(
+        qs.order_by("id"),
+        f,
+        lambda o: {
+            "id": o.id,
+            "name": o.name,
+            "kind": o.kind,
+            "credit_code": o.credit_code,
+            "address": o.address_text,
+            "contact_name": o.contact_name,
+            "phone": o.phone_masked,
+            "employees": o.employees,
+            "grid": _grid(o),
+        },
+    )
+
+
+@router.get("/places")
+def list_places(request, f: Query[KindFilters]):
+    qs = Place.objects.visible_to(request.user).select_related("grid")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(Q(name__icontains=f.q) | Q(address_text__icontains=f.q))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    return _paginate(
+        qs.order_by("id"),
+        f,
+        lambda o: {
+            "id": o.id, "name": o.name, "kind": o.kind, "address": o.address_text,
+            "lat": o.lat, "lon": o.lon, "open_hours": o.open_hours, "grid": _grid(o),
+        },
+    )
+
+
+@router.get("/party-orgs")
+def list_party_orgs(request, f: Query[KindFilters]):
+    qs = PartyOrganization.objects.visible_to(request.user).select_related("grid").prefetch_related("grids")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(name__icontains=f.q)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    return _paginate(
+        qs.order_by("id"),
+        f,
+        lambda o: {
+            "id": o.id, "name": o.name, "kind": o.kind, "secretary_name": o.secretary_name,
+            "member_count": o.member_count, "grid": _grid(o), "grids": [g.code for g in o.grids.all()],
+        },
+    )
+
+
+# ---- imports ------------------------------------------------------------------------------
+
+
+@router.post("/import/{kind}", response={200: dict, 400: dict})
+def import_file(request, kind: str, file: File[UploadedFile], update: Form[bool] = False):
+    """Upload an .xlsx or .csv; 200 with counts, or 400 with the error report (nothing written)."""
+    if not getattr(request.user, "is_staff_role", False):
+        raise HttpError(403, "仅工作人员可以导入")
+    if kind not in SPECS:
+        raise HttpError(404, f"unknown kind; kinds are {', '.join(SPECS)}")
+    result = run_import(kind, file, filename=file.name, update=update, user=request.user)
+    if not result.ok:
+        return Status(400, result.as_dict())
+    return Status(200, result.as_dict())
