@@ -65,22 +65,14 @@ def test_addresses_valid_creates_compounds_and_buildings(base, tmp_path):
     assert Building.objects.filter(name="5号楼").count() == 1 and Compound.objects.filter(name="新华小区").count() == 1
 
 
-def test_address_grid_located_from_coordinates(base, tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
+def test_address_grid_located_from_coordinates(base, tmp_path):
+    # the real locator (STRtree over the small street): 116.395E 39.782N lies in c2g2m1
     node = base["c2g2m1"]
-    calls = []
-
-    def fake_locate(lon, lat):
-        calls.append((lon, lat))
-        return SimpleNamespace(id=node.id, code=node.code, name=node.name, level=node.level, path=node.path) if lat > 39 else None
-
-    monkeypatch.setattr(importers, "locate_grid", fake_locate)
     head = ["标准地址编码", "地址全称", "经度", "纬度"]
-    result = run_import("addresses", write_csv(tmp_path / "a.csv", [head, ["L1", "东边一户", "116.40", "39.782"]]))
+    result = run_import("addresses", write_csv(tmp_path / "a.csv", [head, ["L1", "东边一户", "116.395", "39.782"]]))
     assert result.ok, issues(result)
     a = Address.objects.get(code="L1")
-    assert a.grid_id == node.id and a.community_id == base["c2"].id and calls == [(116.40, 39.782)]
+    assert a.grid_id == node.id and a.community_id == base["c2"].id
     bad = run_import("addresses", write_csv(tmp_path / "b.csv", [head, ["L2", "海外", "116.40", "30.0"]]))
     assert issues(bad) == [(2, "经度", "经纬度不在任何网格内")]
 
