@@ -13,4 +13,8 @@ urlpatterns = [
     path("records/<str:kind>/", views.record_list, name="records"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
     path("residents/<int:pk>/reveal/<str:field>/", views.resident_reveal, name="resident-reveal"),
+    path("imports/", views.imports, name="imports"),
+    path("imports/template/<str:kind>.xlsx", views.import_template, name="import-template"),
+    path("imports/errors.xlsx", views.import_errors, name="import-errors"),
+    path("exports/<str:kind>.xlsx", views.export, name="export"),
 ]

@@ -278,3 +278,85 @@ def resident_reveal(request, pk, field):
         raise Http404("没有这个居民")
     value = services.reveal(request.user, resident, field)
     return render(request, "web/_revealed.html", {"value": value})
+
+
+# ---- imports and exports of base data ---------------------------------------------------
+
+
+@staff_required
+def imports(request):
+    """Templates to download, an upload form, and the result: counts or the row errors."""
+    from gridgov.registry.importers import SPECS, run_import
+
+    kinds = [(k, s.label or k) for k, s in SPECS.items()]
+    result = None
+    kind = request.POST.get("kind") or request.GET.get("kind") or ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if kind not in SPECS:
+            result = {"ok": False, "message": "请选择数据类型"}
+        elif upload is None:
+            result = {"ok": False, "message": "请选择要导入的文件（.xlsx 或 .csv）"}
+        else:
+            res = run_import(kind, upload, filename=upload.name, update=bool(request.POST.get("update")), user=request.user)
+            result = res.as_dict()
+            if not res.ok:
+                request.session["import_errors"] = result["errors"][:5000]
+    return render(request, "web/imports.html", {"kinds": kinds, "result": result, "kind": kind})
+
+
+@staff_required
+def import_template(request, kind):
+    from django.http import HttpResponse
+
+    from gridgov.registry.importers import SPECS, write_template
+
+    if kind not in SPECS:
+        raise Http404()
+    import io
+
+    buf = io.BytesIO()
+    write_template(kind, buf)
+    resp = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = f'attachment; filename="template-{kind}.xlsx"'
+    return resp
+
+
+@staff_required
+def import_errors(request):
+    """The last failed import's error report, as xlsx."""
+    import io
+    import tempfile
+
+    from django.http import HttpResponse
+
+    from gridgov.registry.importers import RowIssue, write_error_report
+
+    errors = request.session.get("import_errors") or []
+    issues = [RowIssue(row=e["row"], column=e["column"], value=e["value"], reason=e["reason"]) for e in errors]
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
+        write_error_report(issues, tmp.name)
+        data = open(tmp.name, "rb").read()
+    resp = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = 'attachment; filename="import-errors.xlsx"'
+    return resp
+
+
+@staff_required
+def export(request, kind):
+    """xlsx of the rows visible to the user; personal data masked unless the user may see it
+    (the exporter decides and audits)."""
+    import io
+
+    from django.http import HttpResponse
+
+    from gridgov.registry.exporters import export_xlsx
+    from gridgov.registry.importers import SPECS
+
+    if kind not in SPECS:
+        raise Http404()
+    buf = io.BytesIO()
+    export_xlsx(kind, request.user, buf)
+    resp = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp["Content-Disposition"] = f'attachment; filename="{kind}.xlsx"'
+    return resp

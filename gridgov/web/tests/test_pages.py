@@ -72,3 +72,54 @@ def test_home_counts_follow_scope(client, street, people):
     _login(client, sec)
     page = client.get("/").content.decode()
     assert "第2社区" in page and "第1社区" not in page
+
+
+def test_reveal_on_the_page_is_audited_and_scoped(client, street, people):
+    from gridgov.core.models import AuditEntry
+
+    worker = make_user("w2", Role.GRID_WORKER, [street["c1g1"]])
+    _login(client, worker)
+    page = client.get(f"/residents/{people[0].pk}/").content.decode()
+    assert "查看（将记录审计）" in page
+    r = client.post(f"/residents/{people[0].pk}/reveal/phone/")
+    assert r.status_code == 200 and "13812345678" in r.content.decode()
+    entry = AuditEntry.objects.get()
+    assert (entry.username, entry.action, entry.object_id, entry.fields) == ("w2", "reveal", str(people[0].pk), "phone")
+    assert client.post(f"/residents/{people[1].pk}/reveal/phone/").status_code == 404
+    # section staff may list but not reveal
+    section = make_user("sec1", Role.SECTION_STAFF, [street["street"]])
+    client.logout()
+    _login(client, section)
+    assert "查看（将记录审计）" not in client.get(f"/residents/{people[0].pk}/").content.decode()
+    assert client.post(f"/residents/{people[0].pk}/reveal/phone/").status_code == 403
+    assert AuditEntry.objects.count() == 1
+
+
+def test_import_page_all_or_nothing_with_row_errors(client, street, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gridgov.registry.models import Place
+
+    leader = make_user("boss2", Role.LEADER)
+    _login(client, leader)
+    assert client.get("/imports/").status_code == 200
+    tpl = client.get("/imports/template/places.xlsx")
+    assert tpl.status_code == 200 and tpl.content[:2] == b"PK"
+    m = street["c1g1m1"]
+    csv_text = (
+        "场所名称,场所类型,经度,纬度,所属网格\n"
+        f"南苑驿站一号,服务驿站,116.383,39.787,{m.code}\n"
+        f"坏行,不存在的类型,116.383,39.787,{m.code}\n"
+    )
+    r = client.post("/imports/", {"kind": "places", "file": SimpleUploadedFile("p.csv", csv_text.encode("utf-8"))})
+    page = r.content.decode()
+    assert "未写入任何数据" in page and "不存在的类型" in page
+    assert Place.objects.count() == 0
+    rep = client.get("/imports/errors.xlsx")
+    assert rep.status_code == 200 and rep.content[:2] == b"PK"
+    good = csv_text.splitlines()[:2]
+    r = client.post("/imports/", {"kind": "places", "file": SimpleUploadedFile("p.csv", ("\n".join(good) + "\n").encode("gbk"))})
+    assert "导入成功" in r.content.decode(), r.content.decode()
+    assert Place.objects.get().name == "南苑驿站一号"
+    x = client.get("/exports/places.xlsx")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
