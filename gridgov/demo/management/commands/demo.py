@@ -27,6 +27,13 @@ class Command(BaseCommand):
         if GridNode.objects.exists():
             if if_empty:
                 self.stdout.write("Grid nodes already exist: demo street not built (use --reset to rebuild).")
+                from django.contrib.auth import get_user_model
+
+                if get_user_model().objects.filter(username="admin", email__endswith="@demo.gridgov.invalid").exists():
+                    self.stdout.write(
+                        f"Log in as admin / {admin_password} (administrator) unless its password was changed; "
+                        f"other demo users use {builder.DEMO_PASSWORD}."
+                    )
                 return
             if not reset:
                 raise CommandError("The database already holds grid nodes. Use --reset to rebuild the demo, or --if-empty to skip.")
