@@ -7,8 +7,9 @@ PORT ?= 8000
 # PostgreSQL used by `make test` for its second run (the test database is created and dropped).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/gridgov
 PYTEST_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo serve test test-sqlite test-pg bench clean
+.PHONY: install browser demo serve test test-sqlite test-pg bench clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +20,12 @@ $(VENV)/.installed: pyproject.toml package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	./scripts/vendor_assets.sh
 	touch $@
+
+# Debian's Chromium (and CJK fonts) for the browser tests; never a browser download.
+browser:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || { \
+		echo "installing Debian's chromium and fonts-noto-cjk"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 demo: install
 	$(BIN)/gridgov migrate --noinput
@@ -32,10 +39,10 @@ serve: install
 # GRIDGOV_REQUIRE_PG=1 (set by CI) makes a missing PostgreSQL an error instead of a notice.
 test: test-sqlite test-pg
 
-test-sqlite: install
+test-sqlite: install browser
 	env -u DATABASE_URL $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test-pg: install
+test-pg: install browser
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('/gridgov','/postgres'), connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== PostgreSQL: $(PG_URL)"; \
 		DATABASE_URL=$(PG_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS); \

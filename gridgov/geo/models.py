@@ -71,20 +71,28 @@ class GridNode(models.Model):
 
 
 class GeoVersion(models.Model):
-    """A counter bumped on every change of grid polygons, so that each process reloads its
-    in-memory index (the STRtree) when another process changed the grids."""
+    """A version of the grid polygons, changed on every edit, so that each process reloads its
+    in-memory index (the STRtree) when another process changed the grids.
+
+    The version is a counter plus a random token: a counter alone repeats after a rolled-back
+    edit (the next edit writes the same number over different grids); the token never does."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.PositiveBigIntegerField(default=0)
+    token = models.CharField(max_length=32, default="", blank=True)
 
     @classmethod
     def bump(cls):
+        import uuid
+
         from django.db.models import F
 
-        updated = cls.objects.filter(pk=1).update(version=F("version") + 1)
+        token = uuid.uuid4().hex
+        updated = cls.objects.filter(pk=1).update(version=F("version") + 1, token=token)
         if not updated:
-            cls.objects.get_or_create(pk=1, defaults={"version": 1})
+            cls.objects.get_or_create(pk=1, defaults={"version": 1, "token": token})
 
     @classmethod
-    def current(cls) -> int:
-        return cls.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+    def current(cls) -> str:
+        row = cls.objects.filter(pk=1).values_list("version", "token").first()
+        return f"{row[0]}:{row[1]}" if row else "0:"

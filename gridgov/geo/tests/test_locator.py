@@ -193,3 +193,20 @@ def test_finest_falls_back_to_coarser_level():
     assert [r.code for r in loc.finest_many([0.5, 1.5, 3], [0.5, 0.5, 0.5])[:2]] == ["M1", "G2"]
     with pytest.raises(ValueError):
         loc.finest_many([1, 2], [1])
+
+
+def test_version_never_repeats_after_a_rolled_back_edit(street):
+    from django.db import transaction
+
+    from gridgov.geo import services
+
+    before = GeoVersion.current()
+    with transaction.atomic():
+        GeoVersion.bump()
+        rolled_back = GeoVersion.current()
+        transaction.set_rollback(True)
+    assert GeoVersion.current() == before
+    services.save_node(GridNode.objects.get(code=street["c1g1"].code))
+    after = GeoVersion.current()
+    # same counter as the rolled-back edit, different version: caches built then are not reused
+    assert after.split(":")[0] == rolled_back.split(":")[0] and after != rolled_back
