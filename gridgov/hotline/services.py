@@ -709,3 +709,35 @@ def project_effect(project: ProactiveProject, months: int = 6) -> dict:
     if mean_b and mean_a is not None:
         change = round((mean_a - mean_b) / mean_b, 4)
     return {"before": b, "after": a, "mean_before": mean_b, "mean_after": mean_a, "change": change}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+SETTING_FIELDS = ("basic_weight", "response_weight", "resolution_weight", "satisfaction_weight", "min_sample",
+                  "address_threshold", "address_margin")
+
+
+@transaction.atomic
+def update_rate_settings(user, **values) -> RateSettings:
+    """Administrators change the rate weights, the minimum sample and the address thresholds."""
+    from gridgov.accounts.models import Role
+
+    if not (user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN)):
+        raise PermissionDenied("only administrators change the rate settings")
+    unknown = set(values) - set(SETTING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    for k, v in values.items():
+        if k == "min_sample":
+            if int(v) < 0:
+                raise ValueError("min_sample must be ≥ 0")
+        elif not 0 <= float(v) <= 1:
+            raise ValueError(f"{k} must be between 0 and 1")
+    s, _ = RateSettings.objects.select_for_update().get_or_create(pk=1)
+    for k, v in values.items():
+        setattr(s, k, v)
+    total = s.response_weight + s.resolution_weight + s.satisfaction_weight
+    if abs(total - 1) > 1e-6:
+        raise ValueError(f"the three weights must sum to 1 (now {total:g})")
+    s.save()
+    return s
