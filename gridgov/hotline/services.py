@@ -1,0 +1,743 @@
+"""Every change of hotline data goes through here: importing tickets (file or API), placing them
+in grids, confirming addresses, classifying, and proactive projects."""
+
+import csv
+import io
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from gridgov.geo.models import GridNode
+
+from .addressing import AddressIndex, decide
+from .models import AddressMatch, CategorySource, Milestone, ProactiveProject, RateSettings, Satisfaction, Ticket
+
+# --- classification ------------------------------------------------------------------------
+
+
+def classify_texts(texts: list[str]) -> list[tuple[str | None, float]]:
+    """(label, confidence) for each text; (None, 0.0) for all when no trained model is available.
+
+    The only door to gridgov.hotline.classifier (wired by the lead after merging). A label may
+    hold several levels separated by '/'."""
+    return [(None, 0.0) for _ in texts]
+
+
+def _split_category(label: str) -> tuple[str, str, str]:
+    parts = [p.strip() for p in re.split(r"[/>＞→\-－—|｜]+", label or "") if p.strip()]
+    parts += ["", "", ""]
+    return parts[0][:100], parts[1][:100], "/".join(parts[2:]).strip("/")[:100]
+
+
+# --- reading files -------------------------------------------------------------------------
+
+#: canonical column → header aliases in the city's exports (compared without spaces, case-insensitive)
+ALIASES = {
+    "ticket_id": ["ticket_id", "工单编号", "工单号", "诉求编号", "编号", "受理编号"],
+    "received_at": ["received_at", "来电时间", "受理时间", "登记时间", "诉求时间", "创建时间", "派单时间"],
+    "content": ["content", "诉求内容", "反映内容", "来电内容", "问题描述", "诉求描述", "内容"],
+    "category": ["category", "诉求类别", "问题分类", "问题类别", "诉求分类", "分类", "类别"],
+    "category_l1": ["category_l1", "一级分类", "一级类别"],
+    "category_l2": ["category_l2", "二级分类", "二级类别"],
+    "category_l3": ["category_l3", "三级分类", "三级类别"],
+    "address": ["address", "地址", "事发地址", "诉求地址", "问题地址", "详细地址"],
+    "community": ["community", "所属社区", "社区", "社区名称"],
+    "lat": ["lat", "latitude", "纬度"],
+    "lon": ["lon", "lng", "longitude", "经度"],
+    "contacted": ["contacted", "是否联系", "响应", "是否响应", "是否联系诉求人", "响应情况"],
+    "solved": ["solved", "是否解决", "解决情况", "是否已解决"],
+    "satisfaction": ["satisfaction", "满意度", "评价", "满意情况", "回访评价", "评价结果"],
+    "valid": ["valid", "是否考核", "是否有效", "纳入考核"],
+}
+REQUIRED = ("ticket_id", "received_at", "content")
+
+TRUE_WORDS = {"是", "y", "yes", "true", "1", "已联系", "已响应", "响应", "已解决", "解决", "有效", "考核", "纳入", "√"}
+FALSE_WORDS = {"否", "n", "no", "false", "0", "未联系", "未响应", "不响应", "未解决", "不解决", "无效", "不考核", "不纳入", "×", ""}
+SATISFACTION_WORDS = {
+    "满意": Satisfaction.SATISFIED,
+    "非常满意": Satisfaction.SATISFIED,
+    "satisfied": Satisfaction.SATISFIED,
+    "基本满意": Satisfaction.BASIC,
+    "basic": Satisfaction.BASIC,
+    "不满意": Satisfaction.UNSATISFIED,
+    "非常不满意": Satisfaction.UNSATISFIED,
+    "unsatisfied": Satisfaction.UNSATISFIED,
+    "": Satisfaction.EMPTY,
+    "未评价": Satisfaction.EMPTY,
+    "无": Satisfaction.EMPTY,
+    "empty": Satisfaction.EMPTY,
+}
+
+
+def _key(header) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(header or ""))).lower()
+
+
+@dataclass
+class RowError:
+    row: int  # file row (header = 1) or record number (API, from 1)
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self):
+        return f"row {self.row}, column {self.column} ({self.value!r}): {self.reason}"
+
+
+class TicketImportError(ValueError):
+    """Nothing was saved; `errors` lists every problem found."""
+
+    MAX_SHOWN = 30
+
+    def __init__(self, errors: list):
+        self.errors = errors
+        shown = [str(e) for e in errors[: self.MAX_SHOWN]]
+        more = f"\n… and {len(errors) - len(shown)} more" if len(errors) > len(shown) else ""
+        super().__init__(f"{len(errors)} error(s), nothing imported:\n" + "\n".join(shown) + more)
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """'ticket_id=单号,content=描述' → {'ticket_id': '单号', 'content': '描述'}."""
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise TicketImportError([RowError(0, "--mapping", part, "expected column=header")])
+        col, header = (s.strip() for s in part.split("=", 1))
+        if col not in ALIASES:
+            raise TicketImportError([RowError(0, "--mapping", part, f"unknown column {col!r}; known: {', '.join(ALIASES)}")])
+        out[col] = header
+    return out
+
+
+def _resolve_header(header: list, mapping: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Column index and header text of each canonical column present."""
+    keys = [_key(h) for h in header]
+    idx, names = {}, {}
+    for col, aliases in ALIASES.items():
+        wanted = [mapping[col]] if col in mapping else aliases
+        for alias in wanted:
+            k = _key(alias)
+            if k in keys:
+                idx[col] = keys.index(k)
+                names[col] = str(header[idx[col]])
+                break
+        else:
+            if col in mapping:
+                raise TicketImportError([RowError(1, mapping[col], "", f"header given for {col} is not in the file")])
+    missing = [c for c in REQUIRED if c not in idx]
+    if missing:
+        raise TicketImportError(
+            [RowError(1, c, "", f"no column for {c} (headers: {', '.join(map(str, header))})") for c in missing]
+        )
+    return idx, names
+
+
+def read_table(path) -> tuple[list, list[tuple[int, list]], str]:
+    """Header, [(row number, cells)] and a description of the format, for .xlsx or .csv."""
+    path = str(path)
+    if path.lower().endswith((".xlsx", ".xlsm")):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            rows = []
+            header = None
+            for n, cells in enumerate(ws.iter_rows(values_only=True), start=1):
+                if not any(c not in (None, "") for c in cells):
+                    continue
+                if header is None:
+                    header = list(cells)
+                    continue
+                rows.append((n, list(cells)))
+        finally:
+            wb.close()
+        if header is None:
+            raise TicketImportError([RowError(1, "", "", "the sheet is empty")])
+        return header, rows, "xlsx"
+    from gridgov.geo.csvlocate import LocateError, decode
+
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        text, encoding = decode(raw)
+    except LocateError as e:
+        raise TicketImportError([RowError(0, "", "", str(e))]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = None
+    rows = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        if header is None:
+            header = cells
+            continue
+        rows.append((reader.line_num, cells))
+    if header is None:
+        raise TicketImportError([RowError(1, "", "", "the file is empty")])
+    return header, rows, f"csv ({encoding})"
+
+
+def records_from_table(header, rows, mapping=None) -> tuple[list[tuple[int, dict]], dict[str, str]]:
+    idx, names = _resolve_header(header, mapping or {})
+    out = []
+    for n, cells in rows:
+        rec = {col: (cells[i] if i < len(cells) else None) for col, i in idx.items()}
+        out.append((n, rec))
+    return out, names
+
+
+# --- cleaning values -----------------------------------------------------------------------
+
+_DT_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+               "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M", "%Y%m%d%H%M%S", "%Y.%m.%d %H:%M", "%Y.%m.%d"]
+
+
+def _text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return unicodedata.normalize("NFKC", str(v)).strip()
+
+
+def _datetime(v):
+    if isinstance(v, datetime):
+        dt = v
+    elif isinstance(v, date):
+        dt = datetime(v.year, v.month, v.day)
+    else:
+        s = _text(v)
+        s = re.sub(r"(\d+)年(\d+)月(\d+)日", r"\1-\2-\3", s).replace("时", ":").replace("分", "").strip()
+        dt = None
+        for fmt in _DT_FORMATS:
+            try:
+                dt = datetime.strptime(s, fmt)
+                break
+            except ValueError:
+                continue
+        if dt is None:
+            raise ValueError("not a date and time (e.g. 2024-03-05 09:30)")
+    if timezone.is_naive(dt):
+        dt = timezone.make_aware(dt, timezone.get_default_timezone())
+    return dt
+
+
+def _bool(v) -> bool:
+    s = _text(v).lower()
+    if s in TRUE_WORDS:
+        return True
+    if s in FALSE_WORDS:
+        return False
+    raise ValueError("expected 是/否")
+
+
+def _satisfaction(v) -> str:
+    s = _text(v).lower()
+    if s in SATISFACTION_WORDS:
+        return SATISFACTION_WORDS[s]
+    raise ValueError("expected 满意, 基本满意, 不满意 or empty")
+
+
+def _coord(v, lo, hi):
+    s = _text(v)
+    if not s:
+        return None
+    x = float(s)
+    if not math.isfinite(x) or not lo <= x <= hi:
+        raise ValueError(f"outside {lo:g}..{hi:g}")
+    return x
+
+
+@dataclass
+class CleanTicket:
+    row: int
+    ticket_id: str
+    received_at: datetime
+    content: str
+    category: tuple[str, str, str] | None  # None: not given
+    address: str
+    community: str
+    lat: float | None
+    lon: float | None
+    contacted: bool
+    solved: bool
+    satisfaction: str
+    valid: bool
+
+
+def clean_records(records: list[tuple[int, dict]], names: dict[str, str] | None = None) -> list[CleanTicket]:
+    """Check every record; raise TicketImportError listing every bad value (nothing saved)."""
+    names = names or {}
+    errors: list[RowError] = []
+    out: list[CleanTicket] = []
+    seen: dict[str, int] = {}
+
+    for n, rec in records:
+        bad = False
+
+        def fail(col, reason):
+            nonlocal bad
+            bad = True
+            errors.append(RowError(n, names.get(col, col), _text(rec.get(col)), reason))
+
+        def conv(col, fn, default):
+            if col not in rec:
+                return default
+            try:
+                return fn(rec[col])
+            except (ValueError, TypeError) as e:
+                fail(col, str(e) if not isinstance(e, TypeError) else "bad value")
+                return default
+
+        tid = _text(rec.get("ticket_id"))
+        if not tid:
+            fail("ticket_id", "empty")
+        elif len(tid) > 64:
+            fail("ticket_id", "longer than 64 characters")
+        elif tid in seen:
+            fail("ticket_id", f"repeats row {seen[tid]}")
+        else:
+            seen[tid] = n
+        received = None
+        if rec.get("received_at") in (None, ""):
+            fail("received_at", "empty")
+        else:
+            received = conv("received_at", _datetime, None)
+        content = _text(rec.get("content"))
+        if not content:
+            fail("content", "empty")
+        category = None
+        if any(_text(rec.get(c)) for c in ("category_l1", "category_l2", "category_l3")):
+            category = tuple(_text(rec.get(c))[:100] for c in ("category_l1", "category_l2", "category_l3"))
+        elif _text(rec.get("category")):
+            category = _split_category(_text(rec.get("category")))
+        lat = conv("lat", lambda v: _coord(v, -90, 90), None)
+        lon = conv("lon", lambda v: _coord(v, -180, 180), None)
+        has_lat, has_lon = bool(_text(rec.get("lat"))), bool(_text(rec.get("lon")))
+        if has_lat != has_lon:
+            fail("lon" if has_lat else "lat", "latitude and longitude go together")
+        address = _text(rec.get("address"))[:255]
+        community = _text(rec.get("community"))[:100]
+        contacted = conv("contacted", _bool, False)
+        solved = conv("solved", _bool, False)
+        satisfaction = conv("satisfaction", _satisfaction, "")
+        valid = conv("valid", _bool, True) if _text(rec.get("valid")) else True
+        if not bad:
+            out.append(CleanTicket(n, tid, received, content, category, address, community, lat, lon,
+                                   contacted, solved, satisfaction, valid))
+    if errors:
+        raise TicketImportError(errors)
+    return out
+
+
+# --- placing -------------------------------------------------------------------------------
+
+
+class _Nodes:
+    """Grid nodes by id and code, and the community (level-1 node) of each."""
+
+    def __init__(self):
+        rows = list(GridNode.objects.values_list("id", "code", "name", "level", "path"))
+        self.by_code = {r[1]: r for r in rows}
+        self.by_id = {r[0]: r for r in rows}
+        self.community_by_name = {}
+        for r in rows:
+            if r[3] == 1:
+                self.community_by_name.setdefault(r[2], r[0])
+
+    def community_of(self, node_id):
+        r = self.by_id.get(node_id)
+        if r is None:
+            return None
+        for code in r[4].strip("/").split("/"):
+            n = self.by_code.get(code)
+            if n is not None and n[3] == 1:
+                return n[0]
+        return None
+
+    def community_named(self, name: str):
+        if not name:
+            return None
+        if name in self.community_by_name:
+            return self.community_by_name[name]
+        for full, nid in self.community_by_name.items():  # "阳光星苑" for "阳光星苑社区"
+            if full.startswith(name) or name.startswith(full):
+                return nid
+        return None
+
+
+def _place(tickets: list[Ticket], nodes: _Nodes, progress=None):
+    """Set grid, community and the address match of each ticket (in memory)."""
+    from gridgov.geo.locator import get_locator
+
+    with_xy = [t for t in tickets if t.lat is not None and t.lon is not None]
+    if with_xy:
+        found = get_locator().finest_many([t.lon for t in with_xy], [t.lat for t in with_xy])
+        for t, ref in zip(with_xy, found):
+            if ref is not None:
+                t.grid_id = ref.id
+                t.address_match = AddressMatch.COORDS
+    rest = [t for t in tickets if t.address_match != AddressMatch.COORDS and t.address_match != AddressMatch.CONFIRMED]
+    settings = RateSettings.current()
+    index = AddressIndex() if any(t.address_text for t in rest) else None
+    for k, t in enumerate(rest):
+        comm_hint = nodes.community_named(t.community_text)
+        t.matched_address_id = None
+        t.address_score = None
+        t.address_candidates = []
+        if t.address_text and index is not None:
+            cands = index.candidates(t.address_text, community_id=comm_hint)
+            best = decide(cands, settings.address_threshold, settings.address_margin)
+            if best is not None:
+                t.matched_address_id = best["id"]
+                t.address_score = best["score"]
+                t.grid_id = best["grid_id"] or best["community_id"]
+                t.address_match = AddressMatch.MATCHED
+            else:
+                t.address_candidates = cands
+                t.address_score = cands[0]["score"] if cands else None
+                t.address_match = AddressMatch.PENDING
+                t.grid_id = comm_hint
+        else:
+            t.address_match = AddressMatch.NONE
+            t.grid_id = comm_hint
+        if progress and k % 1000 == 999:
+            progress(k + 1, len(rest), "address")
+    for t in tickets:
+        t.community_id = nodes.community_of(t.grid_id) if t.grid_id else None
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    classified: int = 0
+    placed_by_coords: int = 0
+    matched: int = 0
+    pending: int = 0
+    unplaced: int = 0
+    source: str = ""
+    ticket_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.created} created, {self.updated} updated ({self.source}); {self.classified} classified; "
+            f"placed: {self.placed_by_coords} by coordinates, {self.matched} by address; "
+            f"{self.pending} waiting for address confirmation, {self.unplaced} without a grid"
+        )
+
+
+def _month(dt) -> str:
+    return timezone.localtime(dt).strftime("%Y-%m")
+
+
+SCALAR_FIELDS = ["received_at", "month", "content", "address_text", "community_text", "lat", "lon",
+                 "valid", "contacted", "solved", "satisfaction"]
+PLACE_FIELDS = ["grid", "community", "address_match", "matched_address", "address_score", "address_candidates"]
+CATEGORY_FIELDS = ["category_l1", "category_l2", "category_l3", "category_source", "category_confidence"]
+
+
+@transaction.atomic
+def save_tickets(clean: list[CleanTicket], progress=None, source="") -> ImportResult:
+    """Create or update (by ticket_id) the checked tickets, classify those without a category,
+    and place them. All or nothing."""
+    result = ImportResult(source=source)
+    ids = [c.ticket_id for c in clean]
+    existing = {}
+    for k in range(0, len(ids), 2000):
+        for t in Ticket.objects.filter(ticket_id__in=ids[k : k + 2000]):
+            existing[t.ticket_id] = t
+    tickets, new = [], []
+    for c in clean:
+        t = existing.get(c.ticket_id)
+        moved = False
+        if t is None:
+            t = Ticket(ticket_id=c.ticket_id)
+            new.append(t)
+        else:
+            moved = (t.address_text != c.address or t.lat != c.lat or t.lon != c.lon
+                     or t.community_text != c.community)
+        t.received_at, t.month, t.content = c.received_at, _month(c.received_at), c.content
+        t.address_text, t.community_text, t.lat, t.lon = c.address, c.community, c.lat, c.lon
+        t.valid, t.contacted, t.solved, t.satisfaction = c.valid, c.contacted, c.solved, c.satisfaction
+        if c.category is not None:
+            if t.category_source != CategorySource.STAFF or t.pk is None:
+                t.category_l1, t.category_l2, t.category_l3 = c.category
+                t.category_source, t.category_confidence = CategorySource.IMPORT, None
+        t._place = t.pk is None or moved or t.address_match in (AddressMatch.NONE, AddressMatch.PENDING)
+        if t.pk is not None and moved and t.address_match == AddressMatch.CONFIRMED:
+            t.address_match = AddressMatch.NONE  # the address changed: the confirmation no longer holds
+        tickets.append(t)
+    if progress:
+        progress(len(tickets), len(tickets), "checked")
+    todo = [t for t in tickets if not t.category_l1 and t.category_source != CategorySource.STAFF]
+    if todo:
+        labels = classify_texts([t.content for t in todo])
+        for t, (label, conf) in zip(todo, labels):
+            if label:
+                t.category_l1, t.category_l2, t.category_l3 = _split_category(label)
+                t.category_source, t.category_confidence = CategorySource.CLASSIFIER, float(conf)
+                result.classified += 1
+    _place([t for t in tickets if t._place], _Nodes(), progress)
+    now = timezone.now()
+    for t in new:
+        t.imported_at = t.updated_at = now
+    new_ids = {id(t) for t in new}
+    Ticket.objects.bulk_create(new, batch_size=1000)
+    old = [t for t in tickets if id(t) not in new_ids]
+    if old:
+        for t in old:
+            t.updated_at = now
+        Ticket.objects.bulk_update(
+            old,
+            SCALAR_FIELDS + PLACE_FIELDS + CATEGORY_FIELDS + ["updated_at"],
+            batch_size=500,
+        )
+    result.created, result.updated = len(new), len(old)
+    for t in tickets:
+        if t.address_match == AddressMatch.COORDS:
+            result.placed_by_coords += 1
+        elif t.address_match in (AddressMatch.MATCHED, AddressMatch.CONFIRMED):
+            result.matched += 1
+        elif t.address_match == AddressMatch.PENDING:
+            result.pending += 1
+        if t.grid_id is None:
+            result.unplaced += 1
+    result.ticket_ids = ids
+    if progress:
+        progress(len(tickets), len(tickets), "saved")
+    return result
+
+
+def import_file(path, mapping: dict[str, str] | None = None, progress=None) -> ImportResult:
+    """Import the city's export (.xlsx or .csv in UTF-8, UTF-8 with BOM or GBK)."""
+    header, rows, fmt = read_table(path)
+    if progress:
+        progress(0, len(rows), "read")
+    records, names = records_from_table(header, rows, mapping)
+    clean = clean_records(records, names)
+    return save_tickets(clean, progress=progress, source=fmt)
+
+
+def import_records(user, records: list[dict]) -> ImportResult:
+    """Tickets sent through the API (a list of dicts with the canonical columns); staff only."""
+    if not (user and user.is_authenticated and user.is_staff_role):
+        raise PermissionDenied("only staff may submit hotline tickets")
+    recs = [(i, {k: v for k, v in r.items() if k in ALIASES and v is not None}) for i, r in enumerate(records, start=1)]
+    clean = clean_records(recs)
+    return save_tickets(clean, source="api")
+
+
+# --- address queue -------------------------------------------------------------------------
+
+
+def _require_staff(user):
+    if not (user and user.is_authenticated and user.is_staff_role):
+        raise PermissionDenied("staff only")
+
+
+@transaction.atomic
+def confirm_address(user, ticket: Ticket, address) -> Ticket:
+    """Staff say which standard address a ticket is at: it is placed in that address's grid."""
+    _require_staff(user)
+    from gridgov.registry.models import Address
+
+    if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
+        raise PermissionDenied("ticket not visible")
+    if not Address.objects.visible_to(user).filter(pk=address.pk).exists():
+        raise PermissionDenied("address not visible")
+    t = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    t.matched_address = address
+    t.grid_id = address.grid_id or address.community_id
+    t.community_id = _Nodes().community_of(t.grid_id)
+    t.address_match = AddressMatch.CONFIRMED
+    t.address_score = None
+    t.address_candidates = []
+    t.save()
+    return t
+
+
+@transaction.atomic
+def set_category(user, ticket: Ticket, l1: str, l2: str = "", l3: str = "") -> Ticket:
+    """Staff correct a ticket's category; later imports keep it."""
+    _require_staff(user)
+    if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
+        raise PermissionDenied("ticket not visible")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        category_l1=l1[:100], category_l2=l2[:100], category_l3=l3[:100],
+        category_source=CategorySource.STAFF, category_confidence=None, updated_at=timezone.now(),
+    )
+    ticket.refresh_from_db()
+    return ticket
+
+
+# --- proactive projects --------------------------------------------------------------------
+
+PROJECT_TRANSITIONS = {
+    ProactiveProject.Status.PROPOSED: {ProactiveProject.Status.APPROVED, ProactiveProject.Status.CANCELLED},
+    ProactiveProject.Status.APPROVED: {ProactiveProject.Status.IN_PROGRESS, ProactiveProject.Status.CANCELLED},
+    ProactiveProject.Status.IN_PROGRESS: {ProactiveProject.Status.COMPLETED, ProactiveProject.Status.CANCELLED},
+    ProactiveProject.Status.COMPLETED: set(),
+    ProactiveProject.Status.CANCELLED: set(),
+}
+
+
+class ProjectError(ValueError):
+    pass
+
+
+@transaction.atomic
+def create_project(user, *, title, grid, category_l1="", category_l2="", compound=None, tickets=(), owner="",
+                   funding_source="", budget=None, description="", cluster_key="") -> ProactiveProject:
+    """Propose a proactive project for a recurring problem at a place, linked to its tickets."""
+    _require_staff(user)
+    from gridgov.accounts.scope import scope_of
+
+    if not scope_of(user).covers_path(grid.path):
+        raise PermissionDenied("grid not in your scope")
+    if not title.strip():
+        raise ProjectError("title is empty")
+    if funding_source and funding_source not in dict(ProactiveProject.FUNDING):
+        raise ProjectError(f"unknown funding source {funding_source!r}")
+    p = ProactiveProject.objects.create(
+        title=title.strip()[:200], grid=grid, compound=compound, category_l1=category_l1, category_l2=category_l2,
+        owner=owner, funding_source=funding_source, budget=budget, description=description,
+        cluster_key=cluster_key[:200], created_by=user,
+    )
+    ids = [t.pk if isinstance(t, Ticket) else int(t) for t in tickets]
+    if ids:
+        p.tickets.set(Ticket.objects.visible_to(user).filter(pk__in=ids))
+    return p
+
+
+@transaction.atomic
+def add_milestone(user, project: ProactiveProject, title: str, due_on=None) -> Milestone:
+    _require_staff(user)
+    _visible_project(user, project)
+    return Milestone.objects.create(project=project, title=title[:200], due_on=due_on)
+
+
+@transaction.atomic
+def update_milestone(user, milestone: Milestone, progress: int, done_on=None) -> Milestone:
+    _require_staff(user)
+    _visible_project(user, milestone.project)
+    if not 0 <= int(progress) <= 100:
+        raise ProjectError("progress must be 0..100")
+    milestone.progress = int(progress)
+    if milestone.progress == 100 and done_on is None:
+        done_on = timezone.localdate()
+    milestone.done_on = done_on if milestone.progress == 100 else None
+    milestone.save()
+    return milestone
+
+
+@transaction.atomic
+def set_project_status(user, project: ProactiveProject, status: str, on: date | None = None) -> ProactiveProject:
+    """Move a project along proposed → approved → in progress → completed (or cancelled)."""
+    _require_staff(user)
+    _visible_project(user, project)
+    p = ProactiveProject.objects.select_for_update().get(pk=project.pk)
+    if status not in PROJECT_TRANSITIONS.get(p.status, set()):
+        raise ProjectError(f"cannot go from {p.status} to {status}")
+    on = on or timezone.localdate()
+    if status == ProactiveProject.Status.IN_PROGRESS:
+        p.started_on = p.started_on or on
+    if status == ProactiveProject.Status.COMPLETED:
+        p.completed_on = on
+        p.started_on = p.started_on or on
+    p.status = status
+    p.save()
+    return p
+
+
+def _visible_project(user, project):
+    if not ProactiveProject.objects.visible_to(user).filter(pk=project.pk).exists():
+        raise PermissionDenied("project not visible")
+
+
+def _add_months(month: str, n: int) -> str:
+    y, m = map(int, month.split("-"))
+    k = y * 12 + (m - 1) + n
+    return f"{k // 12:04d}-{k % 12 + 1:02d}"
+
+
+def project_tickets(project: ProactiveProject):
+    """Tickets of the project's place (compound if set, else the grid's subtree) and category."""
+    qs = Ticket.objects.all()
+    if project.compound_id:
+        qs = qs.filter(matched_address__compound_id=project.compound_id)
+    else:
+        qs = qs.filter(grid__path__startswith=project.grid.path)
+    if project.category_l2:
+        qs = qs.filter(category_l2=project.category_l2)
+    elif project.category_l1:
+        qs = qs.filter(category_l1=project.category_l1)
+    return qs
+
+
+def project_effect(project: ProactiveProject, months: int = 6) -> dict:
+    """Tickets of the same place and category per month, `months` before the project started
+    and `months` after it was completed, and the mean per month on each side."""
+    start = project.started_on or (project.created_at and timezone.localtime(project.created_at).date())
+    start_m = start.strftime("%Y-%m")
+    end_m = project.completed_on.strftime("%Y-%m") if project.completed_on else None
+    before = [_add_months(start_m, -k) for k in range(months, 0, -1)]
+    after = [_add_months(end_m, k) for k in range(1, months + 1)] if end_m else []
+    counts = dict(
+        project_tickets(project).filter(month__in=before + after)
+        .values("month").annotate(n=Count("id")).values_list("month", "n")
+    )
+    now_m = timezone.localtime().strftime("%Y-%m")
+    b = [{"month": m, "tickets": counts.get(m, 0)} for m in before]
+    a = [{"month": m, "tickets": counts.get(m, 0)} for m in after if m <= now_m]
+    mean_b = sum(x["tickets"] for x in b) / len(b) if b else None
+    mean_a = sum(x["tickets"] for x in a) / len(a) if a else None
+    change = None
+    if mean_b and mean_a is not None:
+        change = round((mean_a - mean_b) / mean_b, 4)
+    return {"before": b, "after": a, "mean_before": mean_b, "mean_after": mean_a, "change": change}
+
+
+# --- settings ------------------------------------------------------------------------------
+
+SETTING_FIELDS = ("basic_weight", "response_weight", "resolution_weight", "satisfaction_weight", "min_sample",
+                  "address_threshold", "address_margin")
+
+
+@transaction.atomic
+def update_rate_settings(user, **values) -> RateSettings:
+    """Administrators change the rate weights, the minimum sample and the address thresholds."""
+    from gridgov.accounts.models import Role
+
+    if not (user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN)):
+        raise PermissionDenied("only administrators change the rate settings")
+    unknown = set(values) - set(SETTING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    for k, v in values.items():
+        if k == "min_sample":
+            if int(v) < 0:
+                raise ValueError("min_sample must be ≥ 0")
+        elif not 0 <= float(v) <= 1:
+            raise ValueError(f"{k} must be between 0 and 1")
+    s, _ = RateSettings.objects.select_for_update().get_or_create(pk=1)
+    for k, v in values.items():
+        setattr(s, k, v)
+    total = s.response_weight + s.resolution_weight + s.satisfaction_weight
+    if abs(total - 1) > 1e-6:
+        raise ValueError(f"the three weights must sum to 1 (now {total:g})")
+    s.save()
+    return s
