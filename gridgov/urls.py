@@ -4,5 +4,6 @@ from gridgov.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("hotline/", include("gridgov.hotline.urls")),
     path("", include("gridgov.web.urls")),
 ]
