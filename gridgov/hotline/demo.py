@@ -8,6 +8,7 @@ placeholder places (A市, A3区) replaced by the demo street's compounds and com
 ticket lies at a point inside a finest grid. Each community has a few recurring problems (the
 same compound and category month after month, in near-identical words) for the topics page."""
 
+import functools
 import math
 import random
 import re
@@ -56,9 +57,13 @@ HOUR_WEIGHTS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1.5, 4, 8, 10, 10, 8, 5, 6,
 
 
 def _messages(path=None) -> list[str]:
+    return list(_read_messages(str(path or messages_path())))
+
+
+@functools.lru_cache(maxsize=2)
+def _read_messages(path: str) -> tuple[str, ...]:
     import openpyxl
 
-    path = path or messages_path()
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: the public messages are read from ../shared/data (see its README)")
     wb = openpyxl.load_workbook(path, read_only=True)
@@ -70,7 +75,7 @@ def _messages(path=None) -> list[str]:
                 out.append(f"{subject}。{detail}"[:300])
     finally:
         wb.close()
-    return out
+    return tuple(out)
 
 
 def _bucket(messages):

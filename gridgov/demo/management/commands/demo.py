@@ -18,8 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2024, help="same seed, same street")
         parser.add_argument("--admin-password", default=builder.ADMIN_PASSWORD, help="password of the 'admin' user")
         parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        parser.add_argument("--no-tickets", action="store_true", help="skip the two years of 12345 hotline tickets")
 
-    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, **opts):
+    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, **opts):
         from gridgov.geo.models import GridNode
 
         if not 0 < scale <= 5:
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         progress = builder.Progress(quiet=quiet, stream=self.stderr._out)
         result = builder.build(seed=seed, scale=scale, reset=reset, progress=progress, admin_password=admin_password)
         counts = result["counts"]
+        if not no_tickets:
+            counts["hotline_tickets"] = self._tickets(seed, scale, progress)
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(
@@ -48,3 +51,12 @@ class Command(BaseCommand):
             f"Log in as admin / {admin_password} (administrator); other demo users "
             f"(leader1, secretary01, gl001001, gw0010011, ...) use {builder.DEMO_PASSWORD}."
         )
+
+    def _tickets(self, seed, scale, progress) -> int:
+        """Two years of 12345 tickets placed in the demo's grids (texts from ../shared/data)."""
+        from gridgov.hotline.demo import build_demo_tickets, messages_path
+
+        if not messages_path().exists():
+            self.stderr.write(f"hotline tickets skipped: {messages_path()} not found (see ../shared/data/README.md)")
+            return 0
+        return build_demo_tickets(seed, years=2, scale=scale, progress=lambda i, n, msg: progress(f"hotline tickets {i}/{n} {msg}"))
