@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "ninja",  # serves the OpenAPI page's assets itself (no CDN)
     "gridgov.core",
     "gridgov.geo",
     "gridgov.accounts",
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "gridgov.core.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "gridgov.urls"
@@ -144,6 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "gridgov.accounts.validators.LettersAndDigitsValidator"},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -183,11 +186,37 @@ else:
     }
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(os.environ.get("GRIDGOV_SESSION_AGE", str(8 * 3600)))
+# Staff sessions end after GRIDGOV_SESSION_AGE seconds without a request (default 2 hours)
+# and when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("GRIDGOV_SESSION_AGE", str(2 * 3600)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Behind a TLS-terminating proxy in production: GRIDGOV_HTTPS=1 turns on secure cookies,
+# HTTPS redirects and HSTS (`gridgov check --deploy` is then clean).
+HTTPS = os.environ.get("GRIDGOV_HTTPS", "") == "1"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("GRIDGOV_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = os.environ.get("GRIDGOV_HSTS_PRELOAD", "1") == "1"
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("GRIDGOV_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# The client address for throttling comes from X-Forwarded-For only behind a trusted proxy.
+TRUST_X_FORWARDED_FOR = os.environ.get("GRIDGOV_TRUST_X_FORWARDED_FOR", "") == "1"
+
+# Content security policy: everything from this origin; map tiles from the configured hosts.
+MAP_TILE_URL = os.environ.get("GRIDGOV_MAP_TILE_URL", "")
+CSP_IMG_HOSTS = [h for h in os.environ.get("GRIDGOV_CSP_IMG_HOSTS", "").split(",") if h]
 
 LOGGING = {
     "version": 1,

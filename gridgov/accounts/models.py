@@ -45,6 +45,9 @@ class User(AbstractUser):
     phone_masked = models.CharField(max_length=20, blank=True)
     phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
     department = models.CharField(max_length=100, blank=True, help_text="functional section for section staff")
+    # optional second factor (TOTP, RFC 6238); the secret is encrypted like personal data
+    totp_secret_enc = models.TextField(blank=True)
+    totp_enabled = models.BooleanField(default=False)
 
     def __str__(self):
         return self.display_name or self.username
@@ -82,3 +85,15 @@ class GridAssignment(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.get_duty_display()} @ {self.node.name}"
+
+
+class LoginAttempt(models.Model):
+    """One login attempt, kept for throttling (in the database, so every process sees it)."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(db_index=True)
+    success = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]

@@ -1,12 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from gridgov.accounts.forms import LoginForm
+
 from . import views
 
 app_name = "web"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("account/2fa/", views.two_factor, name="two-factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),

@@ -360,3 +360,32 @@ def export(request, kind):
     resp = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp["Content-Disposition"] = f'attachment; filename="{kind}.xlsx"'
     return resp
+
+
+@staff_required
+def two_factor(request):
+    """Turn the TOTP second factor on (show a secret, confirm a code) or off."""
+    from gridgov.accounts import services as account_services
+
+    ctx = {}
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "start":
+            ctx["secret"], ctx["uri"] = account_services.start_totp(request.user)
+        elif action == "confirm":
+            if account_services.confirm_totp(request.user, request.POST.get("code", "")):
+                ctx.update(message="双重验证已开启。", ok=True)
+            else:
+                from gridgov.core import crypto
+
+                ctx.update(message="验证码不正确，请重试。", ok=False)
+                if request.user.totp_secret_enc:
+                    import pyotp
+
+                    secret = crypto.decrypt(request.user.totp_secret_enc)
+                    ctx["secret"] = secret
+                    ctx["uri"] = pyotp.TOTP(secret).provisioning_uri(name=request.user.username, issuer_name="gridgov")
+        elif action == "disable":
+            account_services.disable_totp(request.user, by=request.user)
+            ctx.update(message="双重验证已关闭。", ok=True)
+    return render(request, "web/two_factor.html", ctx)

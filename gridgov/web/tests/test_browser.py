@@ -1,6 +1,7 @@
 """The staff pages in a real browser (Debian's Chromium via Playwright), with axe-core."""
 
 import pytest
+from playwright.sync_api import expect
 
 from gridgov.accounts.models import Role
 from gridgov.browser import axe_violations, login, screenshot
@@ -39,6 +40,6 @@ def test_resident_list_search_with_htmx(page, street):
     page.goto("/records/residents/")
     assert page.locator("tbody tr").count() == 3
     page.fill("#q", "王")
-    page.wait_for_function("document.querySelectorAll('#rows tbody tr').length === 2")
+    expect(page.locator("#rows tbody tr")).to_have_count(2)
     assert "赵六" not in page.locator("#rows").inner_text()
     assert axe_violations(page) == []
