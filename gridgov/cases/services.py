@@ -411,7 +411,8 @@ def submit_case(
         with transaction.atomic():
             case = _create(
                 key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
-                grid, {"grid": grid_reason, "item": item_reason}, images, saved,
+                grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
+                images, saved,
             )
     except IntegrityError:
         _delete_files(saved)
@@ -500,8 +501,10 @@ def _correct(case, actor, *, item=None, handler=None, now):
         reason = dict(case.routing_reason or {})
         reason["item"] = {"code": item.code, "name": item.name, "source": "staff", "by": _actor_name(actor),
                           "was": case.item.code if case.item_id else None}
-        Case.objects.filter(pk=case.pk).update(item=item, item_source="staff", item_confidence=1.0, routing_reason=reason)
+        urgency = case.urgency if reason.get("urgency") == "reporter" else item.default_urgency
+        Case.objects.filter(pk=case.pk).update(item=item, item_source="staff", item_confidence=1.0, routing_reason=reason, urgency=urgency)
         case.item, case.item_source, case.item_confidence, case.routing_reason = item, "staff", 1.0, reason
+        case.urgency = urgency
 
 
 @transaction.atomic
