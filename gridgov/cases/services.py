@@ -644,17 +644,21 @@ def reject(case, actor, note="") -> Case:
 
 
 @transaction.atomic
-def escalate(case, actor, note="", now=None, data=None, action="escalate", **fields) -> Case:
-    """Move the case to the next step of its path (a person, a breach, or a second
-    'unsatisfied'). NoHandler when the path has no further step with somebody on it."""
-    if actor is not None and action == "escalate" and not (data or {}).get("rating"):
-        _require(may_manage(actor, case), "only staff in scope escalate cases")
+def escalate(case, actor, note="") -> Case:
+    """A person moves the case to the next step of its path (NoHandler at the end of it)."""
+    _require(may_manage(actor, case), "only staff in scope escalate cases")
+    return _escalate(case, actor, note)
+
+
+def _escalate(case, actor, note="", now=None, data=None, **fields) -> Case:
+    """Escalation without a permission check: by a person (above), a breach (the sweep, actor
+    None) or a second 'unsatisfied' (the reporter). Runs inside the caller's transaction."""
     if case.path_id is None:
         raise NoHandler(f"case {case.number} has no routing path to escalate along")
     now = now or timezone.now()
     plan, extra = _plan(case, case.path_step + 1, now, path=case.path)
     plan.update(fields)
-    _move(case, action, actor, note, {**(data or {}), "decision": extra["decision"]}, now=now, **plan)
+    _move(case, "escalate", actor, note, {**(data or {}), "decision": extra["decision"]}, now=now, **plan)
     _after_assignment(case, extra, now, f"事件已升级至{HandlerLevel(case.handler_level).label}")
     return case
 
@@ -719,7 +723,7 @@ def rate(case, user, score: str, comment="") -> Rating:
         _restart_for_handler(case, now)
         _tell(case.handler_user, "reopened", "居民不满意，事件重办", case.number, case)
     else:
-        escalate(case, user, comment, now=now, data=data, reopen_count=case.reopen_count + 1,
+        _escalate(case, user, comment, now=now, data=data, reopen_count=case.reopen_count + 1,
                  resolved_by=None, verified_by=None, closed_at=None)
     return rating
 
@@ -812,7 +816,7 @@ def _breach(clock, now) -> int:
     escalated_to = ""
     if clock.kind != ClockKind.SUMMON and case.state in TRANSITIONS["escalate"][0] and case.state not in RATABLE_STATES:
         try:
-            escalate(case, None, f"{label}超时，自动升级", now=now, data={"breach": {"clock": clock.pk, "kind": clock.kind}})
+            _escalate(case, None, f"{label}超时，自动升级", now=now, data={"breach": {"clock": clock.pk, "kind": clock.kind}})
             escalated_to = case.handler_level
         except NoHandler as exc:
             _event(case, "breach", None, case.state, case.state, f"{label}超时；{exc}", {"clock": clock.pk}, at=now)

@@ -10,6 +10,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """make_user hashes a password; the default hasher takes ~0.4 s per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def taxonomy(db):
     from gridgov.cases.taxonomy import seed_taxonomy
