@@ -266,12 +266,24 @@ def grab(request, case_id: int):
     return err or case_out(case, request.user, detail=True)
 
 
+class JoinIn(Schema):
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+
+
 @router.post("/{case_id}/join", response={200: dict, **ERRORS})
-def join(request, case_id: int):
-    """Follow an open case (offered as a duplicate) instead of filing a new one. Any open
-    case returned by /duplicates may be joined, so it need not be visible yet."""
+def join(request, case_id: int, data: JoinIn):
+    """Follow an open case offered by /duplicates instead of filing a new one. The case need
+    not be visible yet, so the caller gives where they are: only a case within the duplicate
+    radius of that point can be joined (no joining arbitrary cases by id)."""
     case = Case.objects.filter(pk=case_id, state__in=OPEN_STATES).first()
-    if case is None:
+    if case is None or case.lon is None:
+        return _not_found()
+    nearby, err = _call(services.suggest_duplicates, lon=data.lon, lat=data.lat, crs=data.crs, item=case.item, limit=50)
+    if err:
+        return err
+    if case.pk not in {r["case"].pk for r in nearby}:
         return _not_found()
     _, err = _call(services.join, case, request.user)
     return err or case_out(case, request.user, detail=True)

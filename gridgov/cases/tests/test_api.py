@@ -69,7 +69,10 @@ def test_recognize_duplicates_join_and_grab(people):
     dups = n.get(f"/api/cases/duplicates?lon={P_C1G1[0]}&lat={P_C1G1[1]}&text=路边垃圾没人清&item=CC01").json()
     assert [d["id"] for d in dups] == [first["id"]]
     assert n.get(f"/api/cases/{first['id']}").status_code == 404
-    assert n.post(f"/api/cases/{first['id']}/join").status_code == 200
+    far = {"lon": P_C1G1[0] + 0.01, "lat": P_C1G1[1]}
+    assert n.post(f"/api/cases/{first['id']}/join", far, content_type="application/json").status_code == 404
+    here = {"lon": P_C1G1[0], "lat": P_C1G1[1]}
+    assert n.post(f"/api/cases/{first['id']}/join", here, content_type="application/json").status_code == 200
     assert n.get(f"/api/cases/{first['id']}").status_code == 200
     v = client_for(people["vol"])
     assert first["id"] in [x["id"] for x in v.get("/api/cases/").json()]

@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 
 from gridgov.cases import notify
+from gridgov.core import crypto
 from gridgov.cases.models import Notification, Subscription
 
 
@@ -63,7 +64,7 @@ def test_failures_retry_then_fail(people, server):
 def test_sms_and_wechat_adapters(people, server):
     url, received = server
     u = people["resident"]
-    u.phone_enc = __import__("gridgov.core.crypto", fromlist=["encrypt"]).encrypt("13800138000")
+    u.phone_enc = crypto.encrypt("13800138000")
     u.save()
     Subscription.objects.create(user=u, channel="wechat", address="openid-1")
     with override_settings(

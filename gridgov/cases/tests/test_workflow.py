@@ -4,7 +4,6 @@ from gridgov.cases import services
 from gridgov.cases.models import Case, CaseEvent, Clock, Correction, Item, Rating, State, Summons
 from gridgov.cases.services import TRANSITIONS
 
-from .conftest import P_C1G1
 
 
 def states(case):
