@@ -10,6 +10,9 @@ from django.conf import settings
 DEFAULTS = {
     # working periods of a working day, local time (resolve and summon clocks run on these)
     "CASES_WORKING_HOURS": ("GRIDGOV_WORKING_HOURS", "09:00-12:00,13:30-17:30"),
+    # clocks whose breach escalates the case (the others are kept as breaches and reported):
+    # "must accept within a minute; nothing happens for 15 minutes? it escalates"
+    "CASES_ESCALATING_CLOCKS": ("GRIDGOV_CASES_ESCALATING_CLOCKS", "arrive,resolve"),
     # share of a limit at which the handler is warned
     "CASES_WARN_RATIO": ("GRIDGOV_CASES_WARN_RATIO", "0.8"),
     # recognition: below this confidence the item is left for a person

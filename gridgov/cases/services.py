@@ -10,10 +10,12 @@ summon, report back, warn, breach on a summons) append an event whose from = to.
 Clocks (see docs/cases.md): accept and arrive run on the wall clock in minutes (a promise of
 "accepted within a minute" holds at night too); resolve and summons report-back run in working
 hours on `workcal.WorkCalendar`. Every assignment to a handler (dispatch, escalation, reopening,
-re-routing) gives that handler fresh accept and resolve clocks; acceptance starts the arrive
-clock. `sweep(now)` warns at `CASES_WARN_RATIO` of a limit and, on a breach, keeps a `Breach`
-and escalates the case to the next step of its path; each clock is claimed with a
-compare-and-set, so concurrent or repeated sweeps act once."""
+re-routing) gives that handler fresh accept, arrive and resolve clocks. `sweep(now)` warns at
+`CASES_WARN_RATIO` of a limit and, on a breach, keeps a `Breach`; a breach of a clock in
+`CASES_ESCALATING_CLOCKS` (default arrive, resolve) also escalates the case to the next step of
+its path, the others are reported (so a grid leader late to accept by a minute is on the late
+list, and nobody on site after 15 minutes sends the case to the community secretary). Each
+clock is claimed with a compare-and-set, so concurrent or repeated sweeps act once."""
 
 import hashlib
 import uuid
@@ -281,9 +283,10 @@ CASE_CLOCKS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
 
 
 def _restart_for_handler(case, now):
+    """A new handler: fresh accept, arrive (counted from the assignment) and resolve clocks."""
     _stop_clocks(case, CASE_CLOCKS, now)
-    _start_clock(case, ClockKind.ACCEPT, now)
-    _start_clock(case, ClockKind.RESOLVE, now)
+    for kind in CASE_CLOCKS:
+        _start_clock(case, kind, now)
 
 
 # --- routing ----------------------------------------------------------------------------------
@@ -535,7 +538,6 @@ def accept(case, actor, note="") -> Case:
     now = timezone.now()
     _move(case, "accept", actor, note, now=now, handler_user=case.handler_user or actor)
     _stop_clocks(case, [ClockKind.ACCEPT], now)
-    _start_clock(case, ClockKind.ARRIVE, now)
     _tell_followers(case, "progress", "事件已受理", case.number)
     return case
 
@@ -552,8 +554,8 @@ def grab(case, actor) -> Case:
         case, "grab", actor, "志愿者接单", now=now, extra_filter={"grabbable": True, "grabbed_by__isnull": True},
         grabbed_by=actor, handler_user=actor, handler_level=HandlerLevel.VOLUNTEER, handler_department="",
     )
-    _stop_clocks(case, [ClockKind.ACCEPT], now)
-    _start_clock(case, ClockKind.ARRIVE, now)
+    _stop_clocks(case, [ClockKind.ACCEPT, ClockKind.ARRIVE], now)
+    _start_clock(case, ClockKind.ARRIVE, now)  # the volunteer's own time to get there
     _tell_followers(case, "progress", "志愿者已接单", case.number)
     return case
 
@@ -814,7 +816,8 @@ def _breach(clock, now) -> int:
     case = Case.objects.select_related("item", "grid", "path").get(pk=clock.case_id)
     label = ClockKind(clock.kind).label
     escalated_to = ""
-    if clock.kind != ClockKind.SUMMON and case.state in TRANSITIONS["escalate"][0] and case.state not in RATABLE_STATES:
+    escalating = clock.kind in conf.get_list("CASES_ESCALATING_CLOCKS") and clock.kind != ClockKind.SUMMON
+    if escalating and case.state in TRANSITIONS["escalate"][0] and case.state not in RATABLE_STATES:
         try:
             _escalate(case, None, f"{label}超时，自动升级", now=now, data={"breach": {"clock": clock.pk, "kind": clock.kind}})
             escalated_to = case.handler_level
@@ -823,7 +826,7 @@ def _breach(clock, now) -> int:
             for u in User.objects.filter(role=Role.LEADER, is_active=True):
                 _tell(u, "breach", f"超时且无法再升级：{case.number}", str(exc), case)
     else:
-        detail = f"{clock.department}报到超时" if clock.kind == ClockKind.SUMMON else f"{label}超时"
+        detail = f"{clock.department}报到超时" if clock.kind == ClockKind.SUMMON else f"{label}超时（{case.number}）"
         _event(case, "breach", None, case.state, case.state, detail, {"clock": clock.pk}, at=now)
         for u in _community_people(case):
             _tell(u, "breach", detail, case.number, case)

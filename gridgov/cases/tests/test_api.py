@@ -46,7 +46,7 @@ def test_staff_workflow_over_the_api_and_404_for_the_invisible(people):
     assert other.post(f"/api/cases/{case_id}/actions/reject", {"note": "x"}, content_type="application/json").status_code == 404
     detail = gl.get(f"/api/cases/{case_id}").json()
     assert detail["routing_reason"]["current"]["handler"]["level"] == "grid_leader"
-    assert {c["kind"] for c in detail["clocks"]} == {"accept", "resolve"}
+    assert {c["kind"] for c in detail["clocks"]} == {"accept", "arrive", "resolve"}
     for action in ("accept", "arrive", "resolve"):
         r = gl.post(f"/api/cases/{case_id}/actions/{action}", {"note": action}, content_type="application/json")
         assert r.status_code == 200, r.content

@@ -25,7 +25,7 @@ def test_volunteer_report_is_located_recognised_and_dispatched_to_the_grid_leade
     photos = list(case.photos.all())
     assert [p.content_type for p in photos] == ["image/png", "image/jpeg"]
     assert default_storage.exists(photos[0].file.name)
-    assert set(Clock.objects.filter(case=case, state="running").values_list("kind", flat=True)) == {"accept", "resolve"}
+    assert set(Clock.objects.filter(case=case, state="running").values_list("kind", flat=True)) == {"accept", "arrive", "resolve"}
     assert Notification.objects.filter(recipient=people["gl"], kind="assigned").exists()
 
 

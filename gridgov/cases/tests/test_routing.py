@@ -57,7 +57,7 @@ def test_periodic_sweep_task_runs_the_sweep(people, report):
     from gridgov.cases.tasks import sla_sweep_every_minute
 
     case = report()
-    Clock.objects.filter(case=case, kind="accept").update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    Clock.objects.filter(case=case, kind="arrive").update(due_at=timezone.now() - dt.timedelta(seconds=1))
     assert sla_sweep_every_minute.call_local() == {"warned": 0, "breached": 1, "escalated": 1}
     case.refresh_from_db()
     assert case.state == "escalated"

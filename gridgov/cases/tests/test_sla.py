@@ -37,32 +37,45 @@ def test_limits_of_a_lamp_report_on_the_eve_of_national_day(people):
     assert res.warn_at == at("2025-10-09T09:24")  # 80 % = 6.4 working hours
 
 
-def test_warning_then_breach_escalates_once_to_the_community_secretary(people):
+def test_late_acceptance_is_kept_and_nothing_for_15_minutes_escalates_once(people):
     p = people
     case = submit_at("2025-09-30T10:00", people)
     assert services.sweep(at("2025-09-30T10:00:30")) == {"warned": 0, "breached": 0, "escalated": 0}
     assert services.sweep(at("2025-09-30T10:00:50")) == {"warned": 1, "breached": 0, "escalated": 0}
     assert Notification.objects.filter(recipient=p["gl"], kind="warning").exists()
-    first = services.sweep(at("2025-09-30T10:01:30"))
-    second = services.sweep(at("2025-09-30T10:01:30"))
+    # a minute without acceptance: kept as a breach, the case is late, still the grid leader's
+    assert services.sweep(at("2025-09-30T10:01:30")) == {"warned": 0, "breached": 1, "escalated": 0}
+    case.refresh_from_db()
+    assert (case.state, case.handler_user) == (State.DISPATCHED, p["gl"])
+    assert list(services.late_cases(p["lic"], now=at("2025-09-30T10:02"))) == [case]
+    assert list(services.late_cases(p["sec2"], now=at("2025-09-30T10:02"))) == []
+    # fifteen minutes and nobody on site: escalates by itself to the community secretary, once
+    first = services.sweep(at("2025-09-30T10:15:30"))
+    second = services.sweep(at("2025-09-30T10:15:30"))
     assert first == {"warned": 0, "breached": 1, "escalated": 1}
     assert second == {"warned": 0, "breached": 0, "escalated": 0}
     case.refresh_from_db()
     assert (case.state, case.handler_user) == (State.ESCALATED, p["sec"])
-    b = Breach.objects.get(case=case)
-    assert (b.kind, b.handler_user, b.escalated_to) == ("accept", p["gl"], "community_secretary")
+    kinds = list(Breach.objects.filter(case=case).values_list("kind", "handler_user__username", "escalated_to"))
+    assert kinds == [("accept", "gl", ""), ("arrive", "gl", "community_secretary")]
     ev = CaseEvent.objects.filter(case=case, action="escalate").get()
-    assert ev.actor is None and ev.actor_name == "系统" and ev.data["breach"]["kind"] == "accept"
-    # the secretary has a fresh minute, on the sweep's clock
-    assert clock(case, "accept", "running").due_at == at("2025-09-30T10:02:30")
-    # she does not accept either; the path (grid → community) ends: breach kept, leaders told
-    assert services.sweep(at("2025-09-30T10:03")) == {"warned": 0, "breached": 1, "escalated": 0}
+    assert ev.actor is None and ev.actor_name == "系统" and ev.data["breach"]["kind"] == "arrive"
+    # the secretary has fresh limits, on the sweep's clock
+    assert clock(case, "arrive", "running").due_at == at("2025-09-30T10:30:30")
+    # she does not act either; the path (grid → community) ends: breaches kept, leaders told
+    assert services.sweep(at("2025-09-30T10:31"))["escalated"] == 0
     case.refresh_from_db()
-    assert case.state == State.ESCALATED and Breach.objects.filter(case=case).count() == 2
+    assert case.state == State.ESCALATED and Breach.objects.filter(case=case).count() == 4
     assert Notification.objects.filter(recipient=p["lic"], kind="breach").exists()
-    assert services.sweep(at("2025-09-30T10:04")) == {"warned": 0, "breached": 0, "escalated": 0}
-    assert list(services.late_cases(p["lic"], now=at("2025-09-30T10:04"))) == [case]
-    assert list(services.late_cases(p["sec2"], now=at("2025-09-30T10:04"))) == []
+    assert services.sweep(at("2025-09-30T10:32")) == {"warned": 0, "breached": 0, "escalated": 0}
+
+
+def test_accept_breach_escalates_when_configured(people, settings):
+    settings.CASES_ESCALATING_CLOCKS = "accept,arrive,resolve"
+    case = submit_at("2025-09-30T10:00", people)
+    assert services.sweep(at("2025-09-30T10:01:30"))["escalated"] == 1
+    case.refresh_from_db()
+    assert case.handler_user == people["sec"]
 
 
 def test_arrive_limit_escalates_from_accepted(people):
@@ -71,7 +84,7 @@ def test_arrive_limit_escalates_from_accepted(people):
     with mock.patch("django.utils.timezone.now", return_value=at("2025-09-30T10:00:30")):
         services.accept(case, p["gl"])
     arrive = clock(case, "arrive")
-    assert arrive.due_at == at("2025-09-30T10:15:30")
+    assert arrive.due_at == at("2025-09-30T10:15")  # counted from the assignment
     assert services.sweep(at("2025-09-30T10:16"))["escalated"] == 1
     case.refresh_from_db()
     assert case.state == State.ESCALATED and case.handler_level == "community_secretary"
@@ -109,10 +122,10 @@ def test_summons_breach_is_kept_without_escalation(people):
 def test_sweep_command(people):
     submit_at("2025-09-30T10:00", people)
     out = io.StringIO()
-    call_command("sla-sweep", "--at", "2025-09-30T10:05", stdout=out)
-    assert "1 breached, 1 escalated" in out.getvalue()
+    call_command("sla-sweep", "--at", "2025-09-30T10:16", stdout=out)
+    assert "2 breached, 1 escalated" in out.getvalue()
     out = io.StringIO()
-    call_command("sla-sweep", "--at", "2025-09-30T10:05", stdout=out)
+    call_command("sla-sweep", "--at", "2025-09-30T10:16", stdout=out)
     assert "0 breached" in out.getvalue()
     with pytest.raises(Exception, match="not an ISO time"):
         call_command("sla-sweep", "--at", "tomorrow")

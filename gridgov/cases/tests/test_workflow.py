@@ -153,7 +153,7 @@ def test_unsatisfied_reopens_once_then_escalates(people, report):
     _done(case, p)
     services.rate(case, p["resident"], "unsatisfied", "灯还是不亮")
     assert case.state == State.REOPENED and case.reopen_count == 1 and case.handler_user == p["gl"]
-    assert running(case) == {"accept", "resolve"}
+    assert running(case) == {"accept", "arrive", "resolve"}
     _done(case, p)
     services.rate(case, p["resident"], "不满意", "还是不亮")
     assert case.state == State.ESCALATED and case.handler_user == p["sec"] and case.reopen_count == 2
