@@ -1,3 +1,302 @@
-from ninja import Router
+"""The native JSON API of cases (mounted at /api/cases/). It validates input and calls
+`services`; rows come only through `Case.objects.visible_to(user)`, and a case the user may
+not see answers 404 like a missing one."""
+
+from django.db.models import Q
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from gridgov.accounts.models import Role, User
+
+from . import services
+from .models import OPEN_STATES, Case, Channel, Item, Scenario, Summons
+from .recognize import recognize_item
+
+try:  # django-ninja ≥ 1.5 wants Status; older versions take a (status, body) tuple
+    from ninja import Status
+except ImportError:  # pragma: no cover
+    def Status(status_code, value):  # noqa: N802
+        return status_code, value
 
 router = Router(tags=["cases"])
+
+ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
+
+
+def _error(exc):
+    if isinstance(exc, services.NotAllowed):
+        return Status(403, {"detail": str(exc) or "not allowed"})
+    if isinstance(exc, services.Conflict):
+        return Status(409, {"detail": str(exc)})
+    return Status(400, {"detail": str(exc)})
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs), None
+    except (services.CaseError, ValueError) as exc:
+        return None, _error(exc)
+
+
+def _visible(request, case_id):
+    return Case.objects.visible_to(request.user).select_related("item", "grid", "path", "handler_user").filter(pk=case_id).first()
+
+
+def _not_found():
+    return Status(404, {"detail": "no such case"})
+
+
+def _user(u):
+    return {"username": u.username, "name": str(u)} if u else None
+
+
+def case_out(case, user, detail=False) -> dict:
+    staff = user.is_staff_role
+    out = {
+        "id": case.pk,
+        "number": case.number,
+        "state": case.state,
+        "state_label": case.get_state_display(),
+        "channel": case.channel,
+        "text": case.text,
+        "item": {"code": case.item.code, "name": case.item.name, "scenario": case.item.scenario.name} if case.item_id else None,
+        "urgency": case.urgency,
+        "lon": case.lon,
+        "lat": case.lat,
+        "address": case.address,
+        "grid": {"code": case.grid.code, "name": case.grid.name} if case.grid_id else None,
+        "handler": {"level": case.handler_level, "department": case.handler_department, "user": _user(case.handler_user)},
+        "merged_into": case.merged_into.number if case.merged_into_id else None,
+        "reopen_count": case.reopen_count,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+    }
+    if detail:
+        out["timeline"] = [
+            {"at": e.at.isoformat(), "action": e.action, "from": e.from_state, "to": e.to_state, "actor": e.actor_name,
+             "note": e.note, **({"data": e.data} if staff else {})}
+            for e in services.timeline(case)
+        ]
+        out["photos"] = [{"url": p.file.url, "stage": p.stage, "content_type": p.content_type} for p in case.photos.all()]
+        out["ratings"] = [{"score": r.score, "comment": r.comment, "round": r.round, "at": r.at.isoformat()} for r in case.ratings.all()]
+        if staff:
+            out["routing_reason"] = case.routing_reason
+            out["clocks"] = [
+                {"kind": c.kind, "state": c.state, "basis": c.basis, "limit": c.limit, "started_at": c.started_at.isoformat(),
+                 "warn_at": c.warn_at.isoformat(), "due_at": c.due_at.isoformat(), "department": c.department}
+                for c in case.clocks.all()
+            ]
+            out["summons"] = [
+                {"id": s.pk, "department": s.department, "due_at": s.due_at.isoformat(),
+                 "reported_at": s.reported_at.isoformat() if s.reported_at else None, "report": s.report}
+                for s in case.summons.all()
+            ]
+            out["reporter"] = _user(case.reporter)
+    return out
+
+
+class SubmitIn(Schema):
+    text: str
+    channel: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str = "wgs84"
+    address: str = ""
+    item: str | None = None
+    urgency: str | None = None
+    idempotency_key: str | None = None
+
+
+def _channel_for(user, asked):
+    if user.is_staff_role:
+        return asked or Channel.PATROL
+    return Channel.VOLUNTEER if user.role == Role.VOLUNTEER and asked in (None, Channel.VOLUNTEER) else Channel.RESIDENT
+
+
+@router.post("/", response={201: dict, 200: dict, **ERRORS})
+def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = None):
+    """File a report (multipart form: fields and `photos`). An `Idempotency-Key` header (or
+    the field) makes a retry return the first case with 200 instead of 201."""
+    key = request.headers.get("Idempotency-Key") or data.idempotency_key
+    result, err = _call(
+        services.submit_case, reporter=request.user, channel=_channel_for(request.user, data.channel), text=data.text,
+        lon=data.lon, lat=data.lat, crs=data.crs, address=data.address, item=data.item or None, urgency=data.urgency or None,
+        photos=photos or [], idempotency_key=key,
+    )
+    if err:
+        return err
+    case, created = result
+    return Status(201 if created else 200, case_out(case, request.user, detail=True))
+
+
+@router.get("/", response=list[dict])
+def list_cases(request, mine: bool = False, state: str | None = None, item: str | None = None, late: bool = False,
+               limit: int = 50, offset: int = 0):
+    qs = services.late_cases(request.user) if late else Case.objects.visible_to(request.user)
+    if mine:
+        qs = qs.filter(Q(reporter=request.user) | Q(followers__user=request.user)).distinct()
+    if state:
+        qs = qs.filter(state=state)
+    if item:
+        qs = qs.filter(item__code=item)
+    qs = qs.select_related("item__scenario", "grid", "handler_user", "merged_into").order_by("-id")
+    return [case_out(c, request.user) for c in qs[offset : offset + min(limit, 200)]]
+
+
+@router.get("/taxonomy", response=list[dict])
+def taxonomy(request):
+    return [
+        {"code": s.code, "name": s.name, "items": [
+            {"code": i.code, "name": i.name, "urgency": i.default_urgency, "department": i.department,
+             "volunteer_grabbable": i.volunteer_grabbable, "national_code": i.national_code}
+            for i in s.items.filter(active=True)]}
+        for s in Scenario.objects.prefetch_related("items")
+    ]
+
+
+class TextIn(Schema):
+    text: str
+
+
+@router.post("/recognize", response=dict)
+def recognize(request, data: TextIn):
+    item, confidence, alternatives = recognize_item(data.text)
+    return {"item": {"code": item.code, "name": item.name} if item else None, "confidence": confidence, "alternatives": alternatives}
+
+
+@router.get("/duplicates", response={200: list[dict], 400: dict})
+def duplicates(request, lon: float, lat: float, text: str = "", item: str | None = None, crs: str = "wgs84"):
+    """Open cases nearby that look the same; the reporter may join one instead of filing."""
+    found, err = _call(services.suggest_duplicates, lon=lon, lat=lat, text=text, item=item, crs=crs)
+    if err:
+        return err
+    return [
+        {"id": r["case"].pk, "number": r["case"].number, "text": r["case"].text[:100], "state": r["case"].state,
+         "item": r["case"].item.name if r["case"].item_id else None, "distance_m": r["distance_m"],
+         "similarity": r["similarity"], "same_item": r["same_item"]}
+        for r in found
+    ]
+
+
+@router.get("/{case_id}", response={200: dict, 404: dict})
+def detail(request, case_id: int):
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    return case_out(case, request.user, detail=True)
+
+
+class ActionIn(Schema):
+    note: str = ""
+    passed: bool = True
+    item: str | None = None
+    handler: str | None = None
+    target: int | None = None
+    departments: list[str] = []
+    hours: float | None = None
+
+
+ACTIONS = {"accept", "arrive", "resolve", "verify", "close", "return", "reject", "escalate", "reroute", "merge", "summon", "dispatch"}
+
+
+@router.post("/{case_id}/actions/{action}", response={200: dict, **ERRORS})
+def act(request, case_id: int, action: str, data: ActionIn):
+    """One workflow transition: accept, arrive, resolve, verify (passed=false: rework), close,
+    return, reject, escalate, dispatch, reroute (item and/or handler), merge (into target),
+    summon (departments, hours)."""
+    case = _visible(request, case_id)
+    if case is None or action not in ACTIONS:
+        return _not_found()
+    u = request.user
+    item = None
+    if data.item:
+        item = Item.objects.filter(code=data.item, active=True).first()
+        if item is None:
+            return Status(400, {"detail": f"item: no active item with code {data.item!r}"})
+    calls = {
+        "accept": lambda: services.accept(case, u, data.note),
+        "arrive": lambda: services.arrive(case, u, data.note),
+        "resolve": lambda: services.resolve(case, u, data.note),
+        "verify": lambda: services.verify(case, u, data.passed, data.note),
+        "close": lambda: services.close(case, u, data.note),
+        "return": lambda: services.return_case(case, u, data.note),
+        "reject": lambda: services.reject(case, u, data.note),
+        "escalate": lambda: services.escalate(case, u, data.note),
+        "dispatch": lambda: services.dispatch(case, u, data.note, item=item),
+        "summon": lambda: services.summon(case, u, data.departments, data.note, data.hours),
+    }
+    if action == "reroute":
+        handler = None
+        if data.handler:
+            handler = User.objects.filter(username=data.handler, is_active=True).first()
+            if handler is None:
+                return Status(400, {"detail": f"handler: no active user {data.handler!r}"})
+        calls["reroute"] = lambda: services.reroute(case, u, item=item, handler_user=handler, note=data.note)
+    if action == "merge":
+        target = _visible(request, data.target) if data.target else None
+        if target is None:
+            return Status(400, {"detail": "target: give the id of a case you can see"})
+        calls["merge"] = lambda: services.merge(case, target, u, data.note)
+    _, err = _call(calls[action])
+    if err:
+        return err
+    return case_out(Case.objects.get(pk=case.pk), u, detail=True)
+
+
+class RateIn(Schema):
+    score: str
+    comment: str = ""
+
+
+@router.post("/{case_id}/rate", response={200: dict, **ERRORS})
+def rate(request, case_id: int, data: RateIn):
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    _, err = _call(services.rate, case, request.user, data.score, data.comment)
+    return err or case_out(Case.objects.get(pk=case.pk), request.user, detail=True)
+
+
+@router.post("/{case_id}/grab", response={200: dict, **ERRORS})
+def grab(request, case_id: int):
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    _, err = _call(services.grab, case, request.user)
+    return err or case_out(case, request.user, detail=True)
+
+
+class JoinIn(Schema):
+    lon: float
+    lat: float
+    crs: str = "wgs84"
+
+
+@router.post("/{case_id}/join", response={200: dict, **ERRORS})
+def join(request, case_id: int, data: JoinIn):
+    """Follow an open case offered by /duplicates instead of filing a new one. The case need
+    not be visible yet, so the caller gives where they are: only a case within the duplicate
+    radius of that point can be joined (no joining arbitrary cases by id)."""
+    case = Case.objects.filter(pk=case_id, state__in=OPEN_STATES).first()
+    if case is None or case.lon is None:
+        return _not_found()
+    nearby, err = _call(services.suggest_duplicates, lon=data.lon, lat=data.lat, crs=data.crs, item=case.item, limit=50)
+    if err:
+        return err
+    if case.pk not in {r["case"].pk for r in nearby}:
+        return _not_found()
+    _, err = _call(services.join, case, request.user)
+    return err or case_out(case, request.user, detail=True)
+
+
+class ReportIn(Schema):
+    report: str
+
+
+@router.post("/summons/{summons_id}/report", response={200: dict, **ERRORS})
+def report_back(request, summons_id: int, data: ReportIn):
+    s = Summons.objects.filter(pk=summons_id, case__in=Case.objects.visible_to(request.user)).select_related("case").first()
+    if s is None:
+        return Status(404, {"detail": "no such summons"})
+    _, err = _call(services.report_back, s, request.user, data.report)
+    return err or case_out(s.case, request.user, detail=True)

@@ -1,0 +1,64 @@
+"""Tunables of the cases app.
+
+Each is read from Django settings when set there (tests use `override_settings`), else from the
+environment variable beside it, else the default. Nothing here needs an edit of settings.py."""
+
+import os
+
+from django.conf import settings
+
+DEFAULTS = {
+    # working periods of a working day, local time (resolve and summon clocks run on these)
+    "CASES_WORKING_HOURS": ("GRIDGOV_WORKING_HOURS", "09:00-12:00,13:30-17:30"),
+    # clocks whose breach escalates the case (the others are kept as breaches and reported):
+    # "must accept within a minute; nothing happens for 15 minutes? it escalates"
+    "CASES_ESCALATING_CLOCKS": ("GRIDGOV_CASES_ESCALATING_CLOCKS", "arrive,resolve"),
+    # share of a limit at which the handler is warned
+    "CASES_WARN_RATIO": ("GRIDGOV_CASES_WARN_RATIO", "0.8"),
+    # recognition: below this confidence the item is left for a person
+    "CASES_RECOGNIZE_THRESHOLD": ("GRIDGOV_RECOGNIZE_THRESHOLD", "0.45"),
+    # duplicates: radius (m), window (days), minimal text similarity (character-bigram Jaccard)
+    "CASES_DUPLICATE_RADIUS_M": ("GRIDGOV_DUPLICATE_RADIUS_M", "200"),
+    "CASES_DUPLICATE_DAYS": ("GRIDGOV_DUPLICATE_DAYS", "7"),
+    "CASES_DUPLICATE_MIN_SIMILARITY": ("GRIDGOV_DUPLICATE_MIN_SIMILARITY", "0.3"),
+    # summons (吹哨报到): working hours for a department to report back
+    "CASES_SUMMON_REPORT_HOURS": ("GRIDGOV_SUMMON_REPORT_HOURS", "4"),
+    # photos
+    "CASES_MAX_PHOTOS": ("GRIDGOV_CASES_MAX_PHOTOS", "9"),
+    "CASES_MAX_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)),
+    # notification channels, comma-separated: console, webhook, sms, wechat
+    "CASES_NOTIFY_CHANNELS": ("GRIDGOV_NOTIFY_CHANNELS", "console"),
+    "CASES_WEBHOOK_URL": ("GRIDGOV_NOTIFY_WEBHOOK_URL", ""),
+    "CASES_WEBHOOK_SECRET": ("GRIDGOV_NOTIFY_WEBHOOK_SECRET", ""),
+    "CASES_SMS_GATEWAY_URL": ("GRIDGOV_SMS_GATEWAY_URL", ""),
+    "CASES_SMS_SIGN": ("GRIDGOV_SMS_SIGN", "南苑街道"),
+    "CASES_SMS_TEMPLATE": ("GRIDGOV_SMS_TEMPLATE", ""),
+    "CASES_SMS_API_KEY": ("GRIDGOV_SMS_API_KEY", ""),
+    "CASES_WECHAT_API_BASE": ("GRIDGOV_WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    "CASES_WECHAT_ACCESS_TOKEN": ("GRIDGOV_WECHAT_ACCESS_TOKEN", ""),
+    "CASES_WECHAT_TEMPLATE_ID": ("GRIDGOV_WECHAT_TEMPLATE_ID", ""),
+    "CASES_NOTIFY_TIMEOUT": ("GRIDGOV_NOTIFY_TIMEOUT", "5"),
+    "CASES_NOTIFY_MAX_ATTEMPTS": ("GRIDGOV_NOTIFY_MAX_ATTEMPTS", "5"),
+}
+
+
+def get(name: str) -> str:
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    env, default = DEFAULTS[name]
+    return os.environ.get(env, default)
+
+
+def get_float(name: str) -> float:
+    return float(get(name))
+
+
+def get_int(name: str) -> int:
+    return int(get(name))
+
+
+def get_list(name: str) -> list[str]:
+    value = get(name)
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [v.strip() for v in str(value).split(",") if v.strip()]

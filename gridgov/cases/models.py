@@ -1,0 +1,482 @@
+"""Cases (事件/诉求): from a resident's report to the rated, closed result.
+
+The tables fall in four groups:
+
+* taxonomy — `Scenario` → `Item` (the must-handle items, with department, limits and the
+  crosswalk to the national urban-management codes);
+* routing — `RoutingPath` (ordered handler levels), `RoutingRule` (who gets what; the most
+  specific rule wins) and `RoutingRuleHistory` (every edit of a rule);
+* the case — `Case` (current state and what derives from the history, for speed), `CaseEvent`
+  (the append-only history), `CasePhoto`, `CaseFollower`, `Rating`, `Summons`, `Clock`,
+  `Breach`, `Correction` (staff corrections kept as training signal);
+* delivery — `Notification` (the outbox), `Subscription` (where a user receives messages),
+  `CalendarOverride` (local working-day overrides).
+
+Every state change goes through `gridgov.cases.services`; nothing here changes state."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from gridgov.core.models import ScopedQuerySet
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Urgency(models.TextChoices):
+    MINOR = "minor", "小事"
+    NORMAL = "normal", "一般"
+    MAJOR = "major", "大事"
+    EMERGENCY = "emergency", "紧急"
+
+
+class HandlerLevel(models.TextChoices):
+    """The rungs of the escalation ladder, from the grid up."""
+
+    GRID_LEADER = "grid_leader", "网格长"
+    COMMUNITY_SECRETARY = "community_secretary", "社区书记"
+    SECTION = "section", "职能科室"
+    LEADER_IN_CHARGE = "leader_in_charge", "分管领导"
+    PRINCIPAL_LEADER = "principal_leader", "主要领导"
+    VOLUNTEER = "volunteer", "志愿者"  # only by grabbing, never on a path
+
+
+class Channel(models.TextChoices):
+    RESIDENT = "resident", "居民上报"
+    VOLUNTEER = "volunteer", "志愿者上报"
+    PATROL = "patrol", "网格巡查"
+    HOTLINE = "hotline", "热线"
+    API = "api", "接口"
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", "已上报"
+    DISPATCHED = "dispatched", "已派遣"
+    ACCEPTED = "accepted", "已受理"
+    ON_SITE = "on_site", "已到场"
+    RESOLVED = "resolved", "已处置"
+    VERIFIED = "verified", "已核查"
+    CLOSED = "closed", "已结案"
+    RETURNED = "returned", "已退回"
+    ESCALATED = "escalated", "已升级"
+    MERGED = "merged", "已合并"
+    REJECTED = "rejected", "不予受理"
+    REOPENED = "reopened", "已重办"
+
+
+#: states in which a case still needs work (duplicates, late lists, grabbing)
+OPEN_STATES = (
+    State.SUBMITTED,
+    State.DISPATCHED,
+    State.ACCEPTED,
+    State.ON_SITE,
+    State.RETURNED,
+    State.ESCALATED,
+    State.REOPENED,
+)
+#: states the reporter may rate in
+RATABLE_STATES = (State.VERIFIED, State.CLOSED)
+
+
+class Score(models.TextChoices):
+    SATISFIED = "satisfied", "满意"
+    BASIC = "basic", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+# --- taxonomy ---------------------------------------------------------------------------------
+
+
+class Scenario(models.Model):
+    """A governance scenario (公共安全, 创城创卫, ...) grouping items."""
+
+    code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=60, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Item(models.Model):
+    """A must-handle item (必办事项): what a case is about, and how it is handled by default."""
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="items")
+    code = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=60)
+    keywords = models.TextField(blank=True, help_text="separated by | ; Chinese and English")
+    default_urgency = models.CharField(max_length=12, choices=Urgency.choices, default=Urgency.NORMAL)
+    department = models.CharField(max_length=100, help_text="functional section responsible (User.department)")
+    accept_minutes = models.PositiveIntegerField(help_text="wall-clock minutes to accept")
+    arrive_minutes = models.PositiveIntegerField(help_text="wall-clock minutes from acceptance to being on site")
+    resolve_hours = models.DecimalField(max_digits=7, decimal_places=2, help_text="working hours to resolve")
+    volunteer_grabbable = models.BooleanField(default=False)
+    # crosswalk to GB/T 30428.2 (event or component class, and sub-class where known)
+    national_kind = models.CharField(max_length=10, blank=True, choices=[("event", "事件"), ("component", "部件")])
+    national_code = models.CharField(max_length=10, blank=True, help_text="e.g. 01-10; a bare class like 01 when only the class is known")
+    national_name = models.CharField(max_length=60, blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scenario__order", "code"]
+
+    def __str__(self):
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in self.keywords.replace("、", "|").split("|") if k.strip()]
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+class RoutingPath(models.Model):
+    """An ordered list of steps; each step is a list of handler levels: the first handles,
+    the others are informed (an emergency goes to the section and its leader at once).
+    Escalation moves a case to the next step."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    steps = models.JSONField(help_text='e.g. [["grid_leader"], ["community_secretary"], ["section", "leader_in_charge"]]')
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+    def handler_level(self, step: int) -> str | None:
+        return self.steps[step][0] if 0 <= step < len(self.steps) else None
+
+
+class RoutingRule(models.Model):
+    """(item | scenario | any) × urgency × grid level × time-of-day window → path.
+
+    Empty fields match anything. The most specific matching rule wins: item over scenario over
+    any, then a set urgency, a set grid level, a set time window; ties go to the lower
+    `priority`, then the lower id. Edit only through `routing.save_rule`/`delete_rule`, which
+    keep the history."""
+
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    scenario = models.ForeignKey(Scenario, null=True, blank=True, on_delete=models.CASCADE, related_name="rules")
+    urgency = models.CharField(max_length=12, blank=True, choices=Urgency.choices)
+    grid_level = models.PositiveSmallIntegerField(null=True, blank=True, help_text="level of the finest grid the case lies in")
+    start_time = models.TimeField(null=True, blank=True, help_text="local time window; may wrap midnight")
+    end_time = models.TimeField(null=True, blank=True)
+    path = models.ForeignKey(RoutingPath, on_delete=models.PROTECT, related_name="rules")
+    priority = models.SmallIntegerField(default=100)
+    note = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        target = self.item or self.scenario or "任意事项"
+        return f"#{self.pk} {target} {self.urgency or '*'} → {self.path.code}"
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.pk,
+            "item": self.item.code if self.item_id else None,
+            "scenario": self.scenario.code if self.scenario_id else None,
+            "urgency": self.urgency or None,
+            "grid_level": self.grid_level,
+            "start_time": self.start_time.isoformat() if self.start_time else None,
+            "end_time": self.end_time.isoformat() if self.end_time else None,
+            "path": self.path.code,
+            "priority": self.priority,
+            "note": self.note,
+            "active": self.active,
+        }
+
+
+class RoutingRuleHistory(models.Model):
+    rule_id = models.BigIntegerField(db_index=True)
+    action = models.CharField(max_length=10)  # create, update, delete
+    data = models.JSONField()
+    user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+
+# --- the case ---------------------------------------------------------------------------------
+
+
+class CaseQuerySet(ScopedQuerySet):
+    grid_path_lookup = "grid_path"
+
+    def visible_to(self, user):
+        """Staff: cases whose grid lies in their scope (leaders: all). Section staff: cases now
+        routed to their department or summoning it. Volunteers: grabbable tasks still free and
+        tasks they grabbed. Everyone: cases they reported or follow."""
+        if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        from gridgov.accounts.models import Role
+        from gridgov.accounts.scope import scope_of
+
+        scope = scope_of(user)
+        if scope.everything:
+            return self
+        q = Q(reporter=user) | Q(followers__user=user) | Q(handler_user=user) | Q(grabbed_by=user)
+        for path in scope.paths:  # the base ScopedQuerySet rule: the grid lies in the user's scope
+            q |= Q(**{f"{self.grid_path_lookup}__startswith": path})
+        if user.role == Role.SECTION_STAFF and user.department:
+            q |= Q(handler_department=user.department) | Q(summons__department=user.department)
+        if user.role == Role.VOLUNTEER:
+            q |= Q(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED)
+        # a subquery, so that joins through followers and summons never duplicate rows
+        return self.filter(pk__in=self.model.objects.filter(q).values("pk"))
+
+
+class Case(models.Model):
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    idempotency_key = models.UUIDField(unique=True, null=True, blank=True)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    reporter = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_cases")
+    entered_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="entered_cases")
+    text = models.TextField()
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    item_source = models.CharField(max_length=12, blank=True)  # reporter, classifier, staff
+    item_confidence = models.FloatField(null=True, blank=True)
+    urgency = models.CharField(max_length=12, choices=Urgency.choices, default=Urgency.NORMAL)
+    lon = models.FloatField(null=True, blank=True, help_text="WGS-84")
+    lat = models.FloatField(null=True, blank=True, help_text="WGS-84")
+    crs_in = models.CharField(max_length=10, blank=True, help_text="coordinate system the location came in")
+    address = models.CharField(max_length=200, blank=True)
+    grid = models.ForeignKey("geo.GridNode", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    grid_path = models.CharField(max_length=400, blank=True, db_index=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.SUBMITTED, db_index=True)
+    path = models.ForeignKey(RoutingPath, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    path_step = models.PositiveSmallIntegerField(default=0)
+    handler_level = models.CharField(max_length=24, blank=True, choices=HandlerLevel.choices)
+    handler_user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="handled_cases")
+    handler_department = models.CharField(max_length=100, blank=True, db_index=True)
+    routing_reason = models.JSONField(default=dict, blank=True)
+    grabbable = models.BooleanField(default=False)
+    grabbed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="grabbed_cases")
+    resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_cases")
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["item", "state", "created_at"]), models.Index(fields=["lat", "lon"])]
+
+    def __str__(self):
+        return f"{self.number or self.pk} {self.item or ''} {self.get_state_display()}"
+
+
+class CaseEvent(models.Model):
+    """One line of a case's append-only history: a transition, or an act that left the state
+    as it was (rated, joined, summoned, warned, corrected...)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)  # "系统" for the sweep
+    action = models.CharField(max_length=20)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["case", "id"])]
+
+
+def photo_path(instance, filename):
+    return f"cases/{instance.case.created_at:%Y/%m}/{instance.case_id}/{instance.sha256[:16]}{instance.extension}"
+
+
+class CasePhoto(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(upload_to=photo_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    stage = models.CharField(max_length=12, default="report")  # report, resolve
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp", "image/heic": ".heic"}.get(
+            self.content_type, ""
+        )
+
+
+class CaseFollower(models.Model):
+    """A person who sees a case's timeline and may rate it: its reporter, whoever joined it as
+    a duplicate, and the reporters of cases merged into it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="followed_cases")
+    source = models.CharField(max_length=10)  # reporter, joined, merged
+    at = models.DateTimeField()
+
+    class Meta:
+        unique_together = [("case", "user")]
+
+
+class Rating(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="ratings")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    round = models.PositiveSmallIntegerField(help_text="reopen_count when rated")
+    score = models.CharField(max_length=12, choices=Score.choices)
+    comment = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        unique_together = [("case", "user", "round")]
+        ordering = ["id"]
+
+
+class Summons(models.Model):
+    """吹哨报到: a grid or community summons a department, which must report back in time."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="summons")
+    department = models.CharField(max_length=100)
+    summoned_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    reported_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class ClockKind(models.TextChoices):
+    ACCEPT = "accept", "受理"
+    ARRIVE = "arrive", "到场"
+    RESOLVE = "resolve", "处置"
+    SUMMON = "summon", "报到"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "计时中"
+    WARNED = "warned", "已预警"
+    BREACHED = "breached", "已超时"
+    STOPPED = "stopped", "已停止"
+
+
+class Clock(models.Model):
+    """One time limit of a case. The sweep moves running → warned at `warn_at` and
+    running/warned → breached at `due_at`, each with a compare-and-set, so it acts once."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="clocks")
+    kind = models.CharField(max_length=10, choices=ClockKind.choices)
+    summons = models.ForeignKey(Summons, null=True, blank=True, on_delete=models.CASCADE, related_name="clocks")
+    handler_level = models.CharField(max_length=24, blank=True)
+    handler_user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    department = models.CharField(max_length=100, blank=True)
+    basis = models.CharField(max_length=10)  # wall (minutes) or working (working hours)
+    limit = models.FloatField(help_text="minutes (wall) or hours (working)")
+    started_at = models.DateTimeField()
+    warn_at = models.DateTimeField(db_index=True)
+    due_at = models.DateTimeField(db_index=True)
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+
+class Breach(models.Model):
+    """A limit that was not met, kept for assessment (按期处置率 and the like)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="breaches")
+    clock = models.OneToOneField(Clock, on_delete=models.CASCADE, related_name="breach")
+    kind = models.CharField(max_length=10, choices=ClockKind.choices)
+    handler_level = models.CharField(max_length=24, blank=True)
+    handler_user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    department = models.CharField(max_length=100, blank=True)
+    due_at = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    escalated_to = models.CharField(max_length=24, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class Correction(models.Model):
+    """A staff correction of a case's item or handler: training signal for recognition."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="corrections")
+    text = models.TextField()
+    old_item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    new_item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections")
+    old_handler = models.CharField(max_length=200, blank=True)
+    new_handler = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+
+
+class CalendarOverride(models.Model):
+    """A local exception to the national calendar: a day that is (not) a working day."""
+
+    date = models.DateField(unique=True)
+    is_workday = models.BooleanField()
+    note = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+class Subscription(models.Model):
+    """Where a user receives messages on a channel that needs an address (WeChat openid)."""
+
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="subscriptions")
+    channel = models.CharField(max_length=20)
+    address = models.CharField(max_length=200)
+
+    class Meta:
+        unique_together = [("user", "channel")]
+
+
+class Notification(models.Model):
+    """The outbox: written in the transaction of the change it reports, delivered after commit."""
+
+    STATES = [("pending", "待发送"), ("sending", "发送中"), ("sent", "已发送"), ("failed", "失败")]
+
+    recipient = models.ForeignKey(USER, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=20)
+    kind = models.CharField(max_length=30)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=STATES, default="pending", db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]

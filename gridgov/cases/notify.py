@@ -1,0 +1,204 @@
+"""Notifications: an outbox written in the transaction of the change, delivered after commit.
+
+`queue(recipient, kind, title, body, case=...)` writes one `Notification` row per configured
+channel that can reach the recipient (`CASES_NOTIFY_CHANNELS`, default console) and asks for
+delivery when the transaction commits. `deliver(ids)` claims each pending row with a
+compare-and-set (pending → sending), sends it through its channel and marks it sent, or back
+to pending with the error until `CASES_NOTIFY_MAX_ATTEMPTS`, then failed.
+
+Channels share one interface, `send(notification) -> None` (raise on failure):
+console (log), webhook (HTTP POST JSON, optional HMAC-SHA256 signature header), sms (a JSON
+HTTP gateway: sign, template, phone, params), wechat (template message API with a configured
+access token). No channel is reached in tests except through a local server."""
+
+import hashlib
+import hmac
+import json
+import logging
+import urllib.request
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import conf
+from .models import Notification, Subscription
+
+log = logging.getLogger("gridgov.cases.notify")
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+def _post_json(url: str, data: dict, headers: dict | None = None) -> bytes:
+    body = json.dumps(data, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=conf.get_float("CASES_NOTIFY_TIMEOUT")) as resp:
+            if resp.status >= 300:
+                raise DeliveryError(f"{url}: HTTP {resp.status}")
+            return resp.read()
+    except OSError as exc:  # URLError, HTTPError, timeouts
+        raise DeliveryError(f"{url}: {exc}") from exc
+
+
+def payload_of(n: Notification) -> dict:
+    return {
+        "id": n.pk,
+        "kind": n.kind,
+        "title": n.title,
+        "body": n.body,
+        "case": n.case_id,
+        "recipient": n.recipient.username if n.recipient_id else None,
+        "created_at": n.created_at.isoformat(),
+        **({"data": n.payload} if n.payload else {}),
+    }
+
+
+class ConsoleChannel:
+    name = "console"
+
+    def reaches(self, user) -> bool:
+        return True
+
+    def send(self, n: Notification):
+        log.warning("notify %s → %s: %s %s", n.kind, n.recipient or "-", n.title, n.body)
+
+
+class WebhookChannel:
+    name = "webhook"
+
+    def reaches(self, user) -> bool:
+        return bool(conf.get("CASES_WEBHOOK_URL"))
+
+    def send(self, n: Notification):
+        url = conf.get("CASES_WEBHOOK_URL")
+        if not url:
+            raise DeliveryError("CASES_WEBHOOK_URL is not set")
+        data = payload_of(n)
+        headers = {}
+        secret = conf.get("CASES_WEBHOOK_SECRET")
+        if secret:
+            raw = json.dumps(data, ensure_ascii=False).encode()
+            headers["X-Gridgov-Signature"] = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        _post_json(url, data, headers)
+
+
+class SmsChannel:
+    """A generic SMS gateway taking JSON {sign, template, phone, params}; the phone is
+    decrypted only here, and each send is written to the audit log."""
+
+    name = "sms"
+
+    def reaches(self, user) -> bool:
+        return bool(conf.get("CASES_SMS_GATEWAY_URL") and user is not None and user.phone_enc)
+
+    def send(self, n: Notification):
+        from gridgov.core import audit, crypto
+
+        url = conf.get("CASES_SMS_GATEWAY_URL")
+        if not url or n.recipient is None or not n.recipient.phone_enc:
+            raise DeliveryError("no SMS gateway or no phone for the recipient")
+        phone = crypto.decrypt(n.recipient.phone_enc)
+        headers = {"Authorization": f"Bearer {conf.get('CASES_SMS_API_KEY')}"} if conf.get("CASES_SMS_API_KEY") else {}
+        _post_json(
+            url,
+            {"sign": conf.get("CASES_SMS_SIGN"), "template": conf.get("CASES_SMS_TEMPLATE"), "phone": phone,
+             "params": {"title": n.title, "case": n.case_id}},
+            headers,
+        )
+        audit.record(None, "notify_sms", n.recipient, fields="phone", detail=f"notification {n.pk}")
+
+
+class WechatChannel:
+    """WeChat official-account template message to the recipient's openid (a Subscription)."""
+
+    name = "wechat"
+
+    def reaches(self, user) -> bool:
+        return bool(
+            user is not None and conf.get("CASES_WECHAT_TEMPLATE_ID")
+            and Subscription.objects.filter(user=user, channel="wechat").exists()
+        )
+
+    def send(self, n: Notification):
+        sub = Subscription.objects.filter(user=n.recipient, channel="wechat").first()
+        token = conf.get("CASES_WECHAT_ACCESS_TOKEN")
+        if not sub or not token:
+            raise DeliveryError("no openid for the recipient or no access token")
+        url = f"{conf.get('CASES_WECHAT_API_BASE').rstrip('/')}/cgi-bin/message/template/send?access_token={token}"
+        answer = _post_json(
+            url,
+            {
+                "touser": sub.address,
+                "template_id": conf.get("CASES_WECHAT_TEMPLATE_ID"),
+                "data": {"thing1": {"value": n.title[:20]}, "thing2": {"value": (n.body or n.title)[:20]}},
+            },
+        )
+        try:
+            errcode = json.loads(answer or b"{}").get("errcode", 0)
+        except ValueError:
+            errcode = -1
+        if errcode:
+            raise DeliveryError(f"wechat answered errcode {errcode}")
+
+
+CHANNELS = {c.name: c for c in (ConsoleChannel(), WebhookChannel(), SmsChannel(), WechatChannel())}
+
+
+def register_channel(channel):
+    """Add a channel (an object with name, reaches(user), send(notification))."""
+    CHANNELS[channel.name] = channel
+
+
+def queue(recipient, kind: str, title: str, body: str = "", case=None, payload=None) -> list[Notification]:
+    """Write outbox rows (inside the caller's transaction) and deliver them after commit."""
+    rows = []
+    now = timezone.now()
+    for name in conf.get_list("CASES_NOTIFY_CHANNELS"):
+        channel = CHANNELS.get(name)
+        if channel is None or not channel.reaches(recipient):
+            continue
+        rows.append(
+            Notification.objects.create(
+                recipient=recipient, channel=name, kind=kind, title=title, body=body, case=case,
+                payload=payload or {}, created_at=now,
+            )
+        )
+    if rows:
+        ids = [n.pk for n in rows]
+        transaction.on_commit(lambda: _schedule(ids))
+    return rows
+
+
+def _schedule(ids):
+    try:
+        from .tasks import deliver_notifications
+
+        deliver_notifications(ids)
+    except Exception:  # the queue being down must not break the request; the sweep retries
+        log.exception("could not enqueue delivery of notifications %s", ids)
+
+
+def deliver(ids=None) -> dict:
+    """Deliver pending notifications (all, or those in `ids`); safe to run concurrently."""
+    qs = Notification.objects.filter(state="pending")
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    counts = {"sent": 0, "failed": 0, "retry": 0}
+    max_attempts = conf.get_int("CASES_NOTIFY_MAX_ATTEMPTS")
+    for pk in list(qs.order_by("id").values_list("pk", flat=True)[:1000]):
+        if not Notification.objects.filter(pk=pk, state="pending").update(state="sending", attempts=F("attempts") + 1):
+            continue  # another worker has it
+        n = Notification.objects.select_related("recipient").get(pk=pk)
+        try:
+            CHANNELS[n.channel].send(n)
+        except Exception as exc:
+            final = n.attempts >= max_attempts
+            Notification.objects.filter(pk=pk).update(state="failed" if final else "pending", error=str(exc)[:1000])
+            counts["failed" if final else "retry"] += 1
+            continue
+        Notification.objects.filter(pk=pk).update(state="sent", sent_at=timezone.now(), error="")
+        counts["sent"] += 1
+    return counts

@@ -1,0 +1,167 @@
+"""Who gets a case: the rule table, the path it picks, and the concrete person at each level.
+
+A rule matches on (item | scenario | any) × urgency × grid level × local time window; empty
+fields match anything. The most specific match wins (`specificity`); its path is an ordered
+list of steps over handler levels. `resolve_handler` turns a level into a person:
+
+* grid_leader — GridAssignment duty=leader on the case's grid, else on its nearest ancestor;
+* community_secretary — duty=secretary on the case's community (level 1), else nearest ancestor;
+* section — the department of the item; the case waits in that department's queue and its
+  first active section-staff member (role section_staff, User.department) is the named handler;
+* leader_in_charge — a user with role leader whose `department` is the item's department
+  (the leader in charge of that section), else any leader;
+* principal_leader — a leader assigned duty=secretary on the street node, else any leader.
+
+A level with nobody to take it is skipped to the next step, and the reason says so."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
+from gridgov.geo.models import GridNode
+
+from .models import HandlerLevel, RoutingPath, RoutingRule, RoutingRuleHistory
+
+
+# --- editing the table, with history ----------------------------------------------------------
+
+
+def _history(rule_id, action, data, user):
+    RoutingRuleHistory.objects.create(
+        rule_id=rule_id, action=action, data=data, user=user if getattr(user, "pk", None) else None, at=timezone.now()
+    )
+
+
+@transaction.atomic
+def save_rule(rule: RoutingRule, user=None) -> RoutingRule:
+    if rule.start_time is None and rule.end_time is not None or rule.start_time is not None and rule.end_time is None:
+        raise ValueError("a time window needs both start_time and end_time")
+    if rule.item_id and rule.scenario_id:
+        raise ValueError("a rule names an item or a scenario, not both")
+    action = "update" if rule.pk else "create"
+    rule.save()
+    _history(rule.pk, action, rule.as_dict(), user)
+    return rule
+
+
+@transaction.atomic
+def delete_rule(rule: RoutingRule, user=None):
+    data = rule.as_dict()
+    rid = rule.pk
+    rule.delete()
+    _history(rid, "delete", data, user)
+
+
+# --- choosing a rule --------------------------------------------------------------------------
+
+
+def _in_window(rule, local_time) -> bool:
+    if rule.start_time is None:
+        return True
+    if rule.start_time <= rule.end_time:
+        return rule.start_time <= local_time < rule.end_time
+    return local_time >= rule.start_time or local_time < rule.end_time  # wraps midnight
+
+
+def specificity(rule) -> tuple:
+    return (
+        2 if rule.item_id else 1 if rule.scenario_id else 0,
+        bool(rule.urgency),
+        rule.grid_level is not None,
+        rule.start_time is not None,
+        -rule.priority,
+        -rule.pk,
+    )
+
+
+def choose_rule(item, urgency: str, grid_level: int | None, at) -> RoutingRule | None:
+    local = timezone.localtime(at).time()
+    candidates = [
+        r
+        for r in RoutingRule.objects.filter(active=True).select_related("path", "item", "scenario")
+        if (r.item_id is None or (item and r.item_id == item.pk))
+        and (r.scenario_id is None or (item and r.scenario_id == item.scenario_id))
+        and (not r.urgency or r.urgency == urgency)
+        and (r.grid_level is None or r.grid_level == grid_level)
+        and _in_window(r, local)
+    ]
+    return max(candidates, key=specificity) if candidates else None
+
+
+def default_path() -> RoutingPath | None:
+    return RoutingPath.objects.filter(code="grid_community").first() or RoutingPath.objects.order_by("id").first()
+
+
+# --- resolving a level to a person ------------------------------------------------------------
+
+
+def _chain(grid: GridNode | None) -> list[GridNode]:
+    """The grid and its ancestors, finest first."""
+    if grid is None:
+        return []
+    return [grid, *reversed(grid.ancestors())]
+
+
+def _assigned(nodes, duty):
+    for node in nodes:
+        a = (
+            GridAssignment.objects.filter(node=node, duty=duty, user__is_active=True)
+            .select_related("user")
+            .order_by("id")
+            .first()
+        )
+        if a:
+            return a.user, node
+    return None, None
+
+
+def resolve_handler(level: str, grid: GridNode | None, item) -> dict:
+    """{'level', 'user', 'department', 'via'}; user None when nobody fills the level."""
+    department = item.department if item else ""
+    chain = _chain(grid)
+    if level == HandlerLevel.GRID_LEADER:
+        user, node = _assigned(chain, Duty.LEADER)
+        via = f"网格长：{node.name}（{node.code}）" if user else "该网格及上级均未指定网格长"
+        return {"level": level, "user": user, "department": "", "via": via}
+    if level == HandlerLevel.COMMUNITY_SECRETARY:
+        community = [n for n in chain if n.level <= 1]
+        user, node = _assigned(community, Duty.SECRETARY)
+        via = f"社区书记：{node.name}（{node.code}）" if user else "所在社区未指定书记"
+        return {"level": level, "user": user, "department": "", "via": via}
+    if level == HandlerLevel.SECTION:
+        if not department:
+            return {"level": level, "user": None, "department": "", "via": "事项未确定，无法确定科室"}
+        user = User.objects.filter(role=Role.SECTION_STAFF, department=department, is_active=True).order_by("id").first()
+        return {"level": level, "user": user, "department": department, "via": f"事项责任科室：{department}"}
+    if level == HandlerLevel.LEADER_IN_CHARGE:
+        leaders = User.objects.filter(role=Role.LEADER, is_active=True).order_by("id")
+        user = leaders.filter(department=department).first() if department else None
+        via = f"分管{department}的领导" if user else "未找到分管领导，交任一街道领导"
+        user = user or leaders.first()
+        return {"level": level, "user": user, "department": "", "via": via if user else "未配置街道领导"}
+    if level == HandlerLevel.PRINCIPAL_LEADER:
+        a = (
+            GridAssignment.objects.filter(node__level=0, duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
+            .select_related("user")
+            .order_by("id")
+            .first()
+        )
+        user = a.user if a else User.objects.filter(role=Role.LEADER, is_active=True).order_by("id").first()
+        via = "街道主要领导（街道书记）" if a else ("未指定主要领导，交任一街道领导" if user else "未配置街道领导")
+        return {"level": level, "user": user, "department": "", "via": via}
+    raise ValueError(f"unknown handler level {level!r}")
+
+
+def handler_for_step(path: RoutingPath, step: int, grid, item) -> tuple[int, dict, list[dict]]:
+    """Resolve `path` from `step` on: the first step whose level has a person (or, for a
+    section, a department). Returns (step, handler, informed) and records skipped levels."""
+    skipped = []
+    for s in range(step, len(path.steps)):
+        levels = path.steps[s]
+        h = resolve_handler(levels[0], grid, item)
+        if h["user"] or h["department"]:
+            informed = [resolve_handler(lv, grid, item) for lv in levels[1:]]
+            h["skipped"] = skipped
+            return s, h, informed
+        skipped.append({"level": levels[0], "why": h["via"]})
+    return -1, {"level": "", "user": None, "department": "", "via": "路径上无人可办", "skipped": skipped}, []

@@ -1,0 +1,885 @@
+"""Every change of a case, one function each, one transaction each.
+
+The workflow is the table `TRANSITIONS` (action → allowed source states → target state). Each
+transition function checks who may act, then moves the state with a compare-and-set
+(`UPDATE … WHERE id = … AND state = <the state it read>`; no row → `Conflict`), appends one
+`CaseEvent`, starts or stops the case's clocks and writes notifications to the outbox, all in
+the same transaction. Acts that leave the state as it is (rate without reopening, join,
+summon, report back, warn, breach on a summons) append an event whose from = to.
+
+Clocks (see docs/cases.md): accept and arrive run on the wall clock in minutes (a promise of
+"accepted within a minute" holds at night too); resolve and summons report-back run in working
+hours on `workcal.WorkCalendar`. Every assignment to a handler (dispatch, escalation, reopening,
+re-routing) gives that handler fresh accept, arrive and resolve clocks. `sweep(now)` warns at
+`CASES_WARN_RATIO` of a limit and, on a breach, keeps a `Breach`; a breach of a clock in
+`CASES_ESCALATING_CLOCKS` (default arrive, resolve) also escalates the case to the next step of
+its path, the others are reported (so a grid leader late to accept by a minute is on the late
+list, and nobody on site after 15 minutes sends the case to the community secretary). Each
+clock is claimed with a compare-and-set, so concurrent or repeated sweeps act once."""
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
+from gridgov.accounts.scope import scope_of
+from gridgov.geo.models import GridNode
+from gridgov.geo.spatial import haversine_m
+
+from . import conf, notify, routing
+from .geo_compat import locate, to_wgs84
+from .models import (
+    OPEN_STATES,
+    RATABLE_STATES,
+    Breach,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    CasePhoto,
+    Channel,
+    Clock,
+    ClockKind,
+    ClockState,
+    Correction,
+    HandlerLevel,
+    Item,
+    Rating,
+    Score,
+    State,
+    Summons,
+    Urgency,
+)
+from .recognize import jaccard, recognize_item
+from .workcal import WorkCalendar
+
+S = State
+TRANSITIONS: dict[str, tuple[frozenset, str]] = {
+    "dispatch": (frozenset({S.SUBMITTED, S.RETURNED}), S.DISPATCHED),
+    "reroute": (frozenset({S.SUBMITTED, S.DISPATCHED, S.RETURNED, S.ESCALATED, S.REOPENED, S.ACCEPTED}), S.DISPATCHED),
+    "accept": (frozenset({S.DISPATCHED, S.ESCALATED, S.REOPENED}), S.ACCEPTED),
+    "grab": (frozenset({S.DISPATCHED}), S.ACCEPTED),
+    "arrive": (frozenset({S.ACCEPTED}), S.ON_SITE),
+    "resolve": (frozenset({S.ACCEPTED, S.ON_SITE}), S.RESOLVED),
+    "verify": (frozenset({S.RESOLVED}), S.VERIFIED),
+    "rework": (frozenset({S.RESOLVED}), S.ACCEPTED),
+    "close": (frozenset({S.VERIFIED}), S.CLOSED),
+    "return": (frozenset({S.DISPATCHED, S.ESCALATED, S.REOPENED, S.ACCEPTED}), S.RETURNED),
+    "escalate": (frozenset({S.DISPATCHED, S.ESCALATED, S.REOPENED, S.ACCEPTED, S.ON_SITE, S.VERIFIED, S.CLOSED}), S.ESCALATED),
+    "reopen": (frozenset({S.VERIFIED, S.CLOSED}), S.REOPENED),
+    "merge": (frozenset(OPEN_STATES), S.MERGED),
+    "reject": (frozenset({S.SUBMITTED, S.RETURNED, S.DISPATCHED}), S.REJECTED),
+}
+
+MANAGER_ROLES = {Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY, Role.LEADER, Role.ADMIN}
+VERIFIER_ROLES = {Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY, Role.LEADER, Role.ADMIN}
+SYSTEM = "系统"
+
+
+class CaseError(Exception):
+    """Base of the errors services raise; the message says what and where."""
+
+
+class InvalidInput(CaseError, ValueError):
+    pass
+
+
+class Conflict(CaseError):
+    """The case is not in a state that allows this, or it changed meanwhile."""
+
+
+class NoHandler(InvalidInput):
+    pass
+
+
+class NotAllowed(CaseError, PermissionDenied):
+    pass
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _actor_name(user) -> str:
+    return (getattr(user, "display_name", "") or getattr(user, "username", "")) if user else SYSTEM
+
+
+def _event(case, action, actor, from_state, to_state, note="", data=None, at=None) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, at=at or timezone.now(), actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=_actor_name(actor), action=action, from_state=from_state, to_state=to_state,
+        note=note or "", data=data or {},
+    )
+
+
+def _move(case: Case, action: str, actor, note="", data=None, now=None, extra_filter=None, **fields) -> CaseEvent:
+    """Compare-and-set the state along TRANSITIONS[action] and record the event."""
+    sources, target = TRANSITIONS[action]
+    if case.state not in sources:
+        allowed = ", ".join(sorted(sources))
+        raise Conflict(f"case {case.number or case.pk}: cannot {action} a case that is {case.state} (allowed from {allowed})")
+    now = now or timezone.now()
+    updated = Case.objects.filter(pk=case.pk, state=case.state, **(extra_filter or {})).update(
+        state=target, updated_at=now, **fields
+    )
+    if updated != 1:
+        current = Case.objects.filter(pk=case.pk).values_list("state", flat=True).first()
+        raise Conflict(
+            f"case {case.number or case.pk} changed meanwhile: expected state {case.state}, now {current}"
+            + ("" if current != case.state else " (already taken)")
+        )
+    before = case.state
+    for k, v in fields.items():
+        setattr(case, k, v)
+    case.state, case.updated_at = target, now
+    return _event(case, action, actor, before, target, note, data, at=now)
+
+
+def _is_superuser(user) -> bool:
+    return bool(user and (user.is_superuser or user.role in STREET_WIDE_ROLES))
+
+
+def _in_scope(user, case) -> bool:
+    return scope_of(user).covers_path(case.grid_path) if case.grid_path else scope_of(user).everything
+
+
+def may_manage(user, case) -> bool:
+    """Dispatch, re-route, merge, reject, close, escalate, summon."""
+    return bool(user and user.is_authenticated and (user.role in MANAGER_ROLES or user.is_superuser) and _in_scope(user, case))
+
+
+def may_handle(user, case) -> bool:
+    """Accept, arrive, resolve, return: the handler, their department, or staff of the grid."""
+    if not (user and user.is_authenticated):
+        return False
+    if case.handler_user_id == user.pk:
+        return True
+    if case.handler_department and user.role == Role.SECTION_STAFF and user.department == case.handler_department:
+        return True
+    return user.is_staff_role and user.role != Role.SECTION_STAFF and _in_scope(user, case)
+
+
+def _require(ok: bool, what: str):
+    if not ok:
+        raise NotAllowed(what)
+
+
+def followers(case) -> list:
+    return list(User.objects.filter(followed_cases__case=case, is_active=True))
+
+
+def _tell_followers(case, kind, title, body=""):
+    for u in followers(case):
+        notify.queue(u, kind, title, body, case=case)
+
+
+def _tell(user, kind, title, body="", case=None):
+    if user is not None:
+        notify.queue(user, kind, title, body, case=case)
+
+
+def _community_people(case) -> list:
+    """Secretary and staff of the case's community (or leaders when the case has no grid)."""
+    if case.grid_id:
+        codes = [c for c in case.grid_path.strip("/").split("/") if c]
+        nodes = GridNode.objects.filter(code__in=codes, level__lte=1, level__gte=1)
+        ids = GridAssignment.objects.filter(node__in=nodes, duty__in=[Duty.SECRETARY, Duty.STAFF]).values("user")
+        people = list(User.objects.filter(pk__in=ids, is_active=True))
+        if people:
+            return people
+    return list(User.objects.filter(role=Role.LEADER, is_active=True))
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+MAGIC = [
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+]
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The image type by content (Pillow is not in the venv; magic bytes, as the brief allows)."""
+    for magic, ctype in MAGIC:
+        if data.startswith(magic):
+            return ctype
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "image/heic"
+    return None
+
+
+def _read_photos(photos) -> list[tuple[bytes, str]]:
+    photos = list(photos or [])
+    if len(photos) > conf.get_int("CASES_MAX_PHOTOS"):
+        raise InvalidInput(f"photos: at most {conf.get_int('CASES_MAX_PHOTOS')} photos")
+    out = []
+    limit = conf.get_int("CASES_MAX_PHOTO_BYTES")
+    for i, p in enumerate(photos, start=1):
+        data = p if isinstance(p, bytes) else p[1] if isinstance(p, tuple) else p.read()
+        if len(data) > limit:
+            raise InvalidInput(f"photo {i}: {len(data)} bytes, more than the {limit} allowed")
+        ctype = sniff_image(data)
+        if ctype is None:
+            raise InvalidInput(f"photo {i}: not an image (JPEG, PNG, GIF, WebP or HEIC by its content)")
+        out.append((data, ctype))
+    return out
+
+
+def _store_photos(case, photos, stage, saved: list):
+    for data, ctype in photos:
+        photo = CasePhoto(case=case, content_type=ctype, size=len(data), sha256=hashlib.sha256(data).hexdigest(), stage=stage)
+        photo.file.save("photo", ContentFile(data), save=False)
+        saved.append(photo.file.name)
+        photo.save()
+
+
+def _delete_files(names):
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            pass
+
+
+# --- clocks -----------------------------------------------------------------------------------
+
+
+def _start_clock(case, kind, now, *, cal=None, summons=None, hours=None) -> Clock:
+    ratio = conf.get_float("CASES_WARN_RATIO")
+    item = case.item
+    if kind in (ClockKind.ACCEPT, ClockKind.ARRIVE):
+        minutes = item.accept_minutes if kind == ClockKind.ACCEPT else item.arrive_minutes
+        basis, limit = "wall", float(minutes)
+        warn_at, due_at = now + timedelta(minutes=minutes * ratio), now + timedelta(minutes=minutes)
+    else:
+        hours = float(hours if hours is not None else item.resolve_hours)
+        cal = cal or WorkCalendar()
+        basis, limit = "working", hours
+        warn_at, due_at = cal.add_working_hours(now, hours * ratio), cal.add_working_hours(now, hours)
+    return Clock.objects.create(
+        case=case, kind=kind, summons=summons, handler_level=case.handler_level if not summons else HandlerLevel.SECTION,
+        handler_user=case.handler_user if not summons else None,
+        department=summons.department if summons else case.handler_department,
+        basis=basis, limit=limit, started_at=now, warn_at=warn_at, due_at=due_at,
+    )
+
+
+def _stop_clocks(case, kinds, now):
+    Clock.objects.filter(case=case, kind__in=list(kinds), state__in=[ClockState.RUNNING, ClockState.WARNED]).update(
+        state=ClockState.STOPPED, stopped_at=now
+    )
+
+
+CASE_CLOCKS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
+
+
+def _restart_for_handler(case, now):
+    """A new handler: fresh accept, arrive (counted from the assignment) and resolve clocks."""
+    _stop_clocks(case, CASE_CLOCKS, now)
+    for kind in CASE_CLOCKS:
+        _start_clock(case, kind, now)
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+def _user_ref(u):
+    return {"id": u.pk, "username": u.username, "name": str(u)} if u else None
+
+
+def _plan(case, step_from: int, now, path=None, rule=None) -> tuple[dict, dict]:
+    """The fields of an assignment at `step_from` of the case's path (or a new path)."""
+    if case.item_id is None:
+        raise InvalidInput(f"case {case.number}: choose an item before dispatching")
+    if path is None:
+        rule = routing.choose_rule(case.item, case.urgency, case.grid.level if case.grid_id else None, now)
+        path = rule.path if rule else routing.default_path()
+        if path is None:
+            raise NoHandler("no routing path is configured (run `gridgov seed-taxonomy`)")
+    step, h, informed = routing.handler_for_step(path, step_from, case.grid, case.item)
+    if step < 0:
+        levels = "; ".join(f"{s['level']}: {s['why']}" for s in h["skipped"])
+        raise NoHandler(f"case {case.number}: nobody fills any level of path {path.code} from step {step_from + 1} ({levels})")
+    decision = {
+        "at": now.isoformat(),
+        "path": {"code": path.code, "name": path.name, "step": step + 1, "of": len(path.steps)},
+        "handler": {"level": h["level"], "user": _user_ref(h["user"]), "department": h["department"], "via": h["via"]},
+        "skipped": h["skipped"],
+        "informed": [{"level": i["level"], "user": _user_ref(i["user"]), "via": i["via"]} for i in informed],
+    }
+    if rule is not None:
+        decision["rule"] = {"id": rule.pk, "text": str(rule), "note": rule.note, "specificity": list(routing.specificity(rule)[:4])}
+    reason = dict(case.routing_reason or {})
+    reason.setdefault("decisions", []).append(decision)
+    reason["current"] = decision
+    fields = dict(
+        path=path, path_step=step, handler_level=h["level"], handler_user=h["user"], handler_department=h["department"],
+        routing_reason=reason,
+        grabbable=bool(case.item.volunteer_grabbable and step == 0),
+        grabbed_by=None,
+    )
+    return fields, {"informed": [i["user"] for i in informed if i["user"]], "decision": decision}
+
+
+def _after_assignment(case, extra, now, title):
+    _restart_for_handler(case, now)
+    _tell(case.handler_user, "assigned", f"新事件待受理：{case.item.name}", f"{case.number} {case.text[:60]}", case)
+    if not case.handler_user and case.handler_department:
+        for u in User.objects.filter(role=Role.SECTION_STAFF, department=case.handler_department, is_active=True):
+            _tell(u, "assigned", f"新事件待受理：{case.item.name}", case.number, case)
+    for u in extra["informed"]:
+        _tell(u, "informed", f"知悉：{case.item.name}", case.number, case)
+    _tell_followers(case, "progress", title, case.number)
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def submit_case(
+    *, reporter, channel: str, text: str, lon=None, lat=None, crs: str = "wgs84", address: str = "",
+    item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None,
+) -> tuple[Case, bool]:
+    """File a report; returns (case, created). Durable before returning (one transaction).
+
+    A retried submission with the same `idempotency_key` returns the first case (created
+    False), also when two arrive at once (unique key; the loser reads the winner's row). The
+    grid comes from the location; the item from the reporter or, when confident enough, from
+    `recognize_item`; a case with both is dispatched at once, otherwise it waits for a person."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("text: describe the problem")
+    if channel not in Channel.values:
+        raise InvalidInput(f"channel: {channel!r}; use one of {', '.join(Channel.values)}")
+    if urgency and urgency not in Urgency.values:
+        raise InvalidInput(f"urgency: {urgency!r}; use one of {', '.join(Urgency.values)}")
+    key = None
+    if idempotency_key:
+        try:
+            key = uuid.UUID(str(idempotency_key))
+        except ValueError as exc:
+            raise InvalidInput(f"idempotency key: {idempotency_key!r} is not a UUID") from exc
+        existing = _existing(key, reporter)
+        if existing:
+            return existing, False
+    if isinstance(item, str):
+        found = Item.objects.filter(code=item, active=True).first()
+        if found is None:
+            raise InvalidInput(f"item: no active item with code {item!r}")
+        item = found
+    wgs = None
+    if lon is not None and lat is not None:
+        try:
+            wgs = to_wgs84(float(lon), float(lat), crs or "wgs84")
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"location: {exc}") from exc
+        if not (-180 <= wgs[0] <= 180 and -90 <= wgs[1] <= 90):
+            raise InvalidInput(f"location: {lon},{lat} is not a longitude,latitude")
+    elif lon is not None or lat is not None:
+        raise InvalidInput("location: give both lon and lat")
+    images = _read_photos(photos)
+
+    refs = locate(*wgs) if wgs else []
+    grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
+    grid_reason = {
+        "method": "locator" if wgs else "none",
+        "point_wgs84": list(wgs) if wgs else None,
+        "crs_in": crs if wgs else "",
+        "nodes": [{"code": r.code, "name": r.name, "level": r.level} for r in refs],
+    }
+    if item is not None:
+        item_reason = {"code": item.code, "name": item.name, "source": "reporter", "confidence": 1.0}
+        confidence, source = 1.0, "reporter"
+    else:
+        guess, confidence, alternatives = recognize_item(text)
+        threshold = conf.get_float("CASES_RECOGNIZE_THRESHOLD")
+        item = guess if guess is not None and confidence >= threshold else None
+        source = "classifier" if item else ""
+        item_reason = {
+            "code": item.code if item else None, "source": "classifier", "confidence": confidence,
+            "threshold": threshold, "alternatives": alternatives,
+            **({"name": item.name} if item else {"note": "置信度不足，待人工分类"}),
+        }
+
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            case = _create(
+                key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
+                grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
+                images, saved,
+            )
+    except IntegrityError:
+        _delete_files(saved)
+        if key is not None:
+            existing = _existing(key, reporter)
+            if existing:
+                return existing, False
+        raise
+    except Exception:
+        _delete_files(saved)
+        raise
+    return case, True
+
+
+def _existing(key, reporter):
+    case = Case.objects.filter(idempotency_key=key).first()
+    if case and case.reporter_id != getattr(reporter, "pk", None):
+        raise Conflict("idempotency key already used by another reporter")
+    return case
+
+
+def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved):
+    now = timezone.now()
+    case = Case.objects.create(
+        idempotency_key=key, channel=channel, reporter=reporter, entered_by=entered_by or reporter, text=text,
+        item=item, item_source=source, item_confidence=confidence,
+        urgency=urgency or (item.default_urgency if item else Urgency.NORMAL),
+        lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, crs_in=crs if wgs else "", address=address or "",
+        grid=grid, grid_path=grid.path if grid else "", state=State.SUBMITTED, routing_reason=reason,
+        created_at=now, updated_at=now,
+    )
+    case.number = f"{timezone.localtime(now):%Y%m%d}{case.pk:06d}"
+    case.save(update_fields=["number"])
+    _store_photos(case, images, "report", saved)
+    if reporter is not None:
+        CaseFollower.objects.create(case=case, user=reporter, source="reporter", at=now)
+    _event(case, "submit", entered_by or reporter, "", State.SUBMITTED, data={"channel": channel}, at=now)
+    _tell(reporter, "received", "已收到您的上报", case.number, case)
+    if item is not None and grid is not None:
+        try:
+            with transaction.atomic():
+                dispatch(case, None, note="自动派遣", now=now)
+        except NoHandler as exc:
+            case.refresh_from_db()
+            _note_waiting(case, str(exc))
+    else:
+        _note_waiting(case, "未识别事项，待人工分类" if item is None else "位置不在任何网格内，待人工派遣")
+    return case
+
+
+def _note_waiting(case, why):
+    reason = dict(case.routing_reason or {})
+    reason["waiting"] = why
+    Case.objects.filter(pk=case.pk).update(routing_reason=reason)
+    case.routing_reason = reason
+    for u in _community_people(case):
+        _tell(u, "needs_person", "事件待分类派遣", f"{case.number}：{why}", case)
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dispatch(case, actor, note="", now=None, item=None) -> Case:
+    """submitted/returned → dispatched: route by the rule table and assign the first handler."""
+    if actor is not None:
+        _require(may_manage(actor, case), "only grid leaders, community and street staff in scope dispatch")
+    now = now or timezone.now()
+    if item is not None and item != case.item:
+        _correct(case, actor, item=item, now=now)
+    fields, extra = _plan(case, 0, now)
+    _move(case, "dispatch", actor, note, {"decision": extra["decision"]}, now=now, **fields)
+    _after_assignment(case, extra, now, "事件已派遣")
+    return case
+
+
+def _correct(case, actor, *, item=None, handler=None, now):
+    """Record a staff correction (training signal) and apply the new item."""
+    old_handler = str(case.handler_user or case.handler_department or "")
+    Correction.objects.create(
+        case=case, text=case.text, old_item=case.item, new_item=item or case.item,
+        old_handler=old_handler, new_handler=str(handler or "") if handler else "",
+        user=actor if getattr(actor, "pk", None) else None, at=now,
+    )
+    if item is not None:
+        reason = dict(case.routing_reason or {})
+        reason["item"] = {"code": item.code, "name": item.name, "source": "staff", "by": _actor_name(actor),
+                          "was": case.item.code if case.item_id else None}
+        urgency = case.urgency if reason.get("urgency") == "reporter" else item.default_urgency
+        Case.objects.filter(pk=case.pk).update(item=item, item_source="staff", item_confidence=1.0, routing_reason=reason, urgency=urgency)
+        case.item, case.item_source, case.item_confidence, case.routing_reason = item, "staff", 1.0, reason
+        case.urgency = urgency
+
+
+@transaction.atomic
+def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
+    """A staff correction: a new item (re-routed by the rules from the first step) and/or a
+    named handler. Kept as a `Correction` row for recognition."""
+    _require(may_manage(actor, case), "only grid leaders, community and street staff in scope re-route")
+    if item is None and handler_user is None:
+        raise InvalidInput("reroute: give a new item or a new handler")
+    now = timezone.now()
+    _correct(case, actor, item=item, handler=handler_user, now=now)
+    if item is not None or case.path_id is None:
+        fields, extra = _plan(case, 0, now)
+    else:
+        fields, extra = _plan(case, case.path_step, now, path=case.path)
+    if handler_user is not None:
+        fields.update(handler_user=handler_user, handler_department=handler_user.department if handler_user.role == Role.SECTION_STAFF else "")
+        fields["routing_reason"]["current"]["handler"] = {"level": fields["handler_level"], "user": _user_ref(handler_user),
+                                                          "department": fields["handler_department"], "via": f"人工指定（{_actor_name(actor)}）"}
+    _move(case, "reroute", actor, note, {"decision": fields["routing_reason"]["current"]}, now=now, **fields)
+    _after_assignment(case, extra, now, "事件已改派")
+    return case
+
+
+@transaction.atomic
+def accept(case, actor, note="") -> Case:
+    _require(may_handle(actor, case), "only the handler of this case accepts it")
+    now = timezone.now()
+    _move(case, "accept", actor, note, now=now, handler_user=case.handler_user or actor)
+    _stop_clocks(case, [ClockKind.ACCEPT], now)
+    _tell_followers(case, "progress", "事件已受理", case.number)
+    return case
+
+
+@transaction.atomic
+def grab(case, actor) -> Case:
+    """A volunteer takes a grabbable task; under contention exactly one wins (the others get
+    Conflict)."""
+    _require(actor is not None and actor.role == Role.VOLUNTEER, "only volunteers grab tasks")
+    if not case.grabbable:
+        raise Conflict(f"case {case.number} is not open to volunteers")
+    now = timezone.now()
+    _move(
+        case, "grab", actor, "志愿者接单", now=now, extra_filter={"grabbable": True, "grabbed_by__isnull": True},
+        grabbed_by=actor, handler_user=actor, handler_level=HandlerLevel.VOLUNTEER, handler_department="",
+    )
+    _stop_clocks(case, [ClockKind.ACCEPT, ClockKind.ARRIVE], now)
+    _start_clock(case, ClockKind.ARRIVE, now)  # the volunteer's own time to get there
+    _tell_followers(case, "progress", "志愿者已接单", case.number)
+    return case
+
+
+@transaction.atomic
+def arrive(case, actor, note="") -> Case:
+    _require(may_handle(actor, case), "only the handler of this case reports arrival")
+    now = timezone.now()
+    _move(case, "arrive", actor, note, now=now)
+    _stop_clocks(case, [ClockKind.ARRIVE], now)
+    _tell_followers(case, "progress", "处置人员已到场", case.number)
+    return case
+
+
+@transaction.atomic
+def resolve(case, actor, note="", photos=()) -> Case:
+    _require(may_handle(actor, case), "only the handler of this case resolves it")
+    images = _read_photos(photos)
+    now = timezone.now()
+    _move(case, "resolve", actor, note, now=now, resolved_by=actor, resolved_at=now)
+    saved = []
+    try:
+        _store_photos(case, images, "resolve", saved)
+    except Exception:
+        _delete_files(saved)
+        raise
+    _stop_clocks(case, CASE_CLOCKS, now)
+    for u in _community_people(case):
+        if u.pk != actor.pk:
+            _tell(u, "verify", "事件已处置，请核查", case.number, case)
+    _tell_followers(case, "progress", "事件已处置，待核查", case.number)
+    return case
+
+
+@transaction.atomic
+def verify(case, actor, passed: bool = True, note="") -> Case:
+    """The community verifies the result; who verifies must not be who resolved. A failed
+    verification sends the case back to its handler (rework) with a fresh resolve clock."""
+    _require(bool(actor and (actor.role in VERIFIER_ROLES or actor.is_superuser) and _in_scope(actor, case)),
+             "only community or street staff in scope verify")
+    if case.resolved_by_id == actor.pk:
+        raise NotAllowed("who verifies must not be who resolved")
+    now = timezone.now()
+    if passed:
+        _move(case, "verify", actor, note, now=now, verified_by=actor)
+        _tell_followers(case, "rate", "事件已办结，请评价", case.number)
+    else:
+        _move(case, "rework", actor, note, now=now, resolved_by=None, resolved_at=None)
+        _start_clock(case, ClockKind.RESOLVE, now)
+        _tell(case.handler_user, "rework", "核查未通过，请重新处置", case.number, case)
+    return case
+
+
+@transaction.atomic
+def close(case, actor, note="") -> Case:
+    _require(may_manage(actor, case), "only staff in scope close cases")
+    now = timezone.now()
+    _move(case, "close", actor, note, now=now, closed_at=now)
+    _stop_clocks(case, [ClockKind.SUMMON], now)
+    _tell_followers(case, "progress", "事件已结案", case.number)
+    return case
+
+
+@transaction.atomic
+def return_case(case, actor, note="") -> Case:
+    """The handler sends the case back (not theirs, wrong place); a person re-dispatches it."""
+    _require(may_handle(actor, case), "only the handler of this case returns it")
+    if not note:
+        raise InvalidInput("note: say why the case is returned")
+    now = timezone.now()
+    _move(case, "return", actor, note, now=now, handler_user=None, handler_level="", handler_department="", grabbable=False)
+    _stop_clocks(case, CASE_CLOCKS, now)
+    for u in _community_people(case):
+        _tell(u, "returned", "事件被退回，请重新派遣", f"{case.number}：{note}", case)
+    return case
+
+
+@transaction.atomic
+def reject(case, actor, note="") -> Case:
+    _require(may_manage(actor, case), "only staff in scope reject cases")
+    if not note:
+        raise InvalidInput("note: say why the case is not accepted")
+    now = timezone.now()
+    _move(case, "reject", actor, note, now=now, grabbable=False)
+    _stop_clocks(case, [*CASE_CLOCKS, ClockKind.SUMMON], now)
+    _tell_followers(case, "progress", "事件不予受理", note)
+    return case
+
+
+@transaction.atomic
+def escalate(case, actor, note="") -> Case:
+    """A person moves the case to the next step of its path (NoHandler at the end of it)."""
+    _require(may_manage(actor, case), "only staff in scope escalate cases")
+    return _escalate(case, actor, note)
+
+
+def _escalate(case, actor, note="", now=None, data=None, **fields) -> Case:
+    """Escalation without a permission check: by a person (above), a breach (the sweep, actor
+    None) or a second 'unsatisfied' (the reporter). Runs inside the caller's transaction."""
+    if case.path_id is None:
+        raise NoHandler(f"case {case.number} has no routing path to escalate along")
+    now = now or timezone.now()
+    plan, extra = _plan(case, case.path_step + 1, now, path=case.path)
+    plan.update(fields)
+    _move(case, "escalate", actor, note, {**(data or {}), "decision": extra["decision"]}, now=now, **plan)
+    _after_assignment(case, extra, now, f"事件已升级至{HandlerLevel(case.handler_level).label}")
+    return case
+
+
+@transaction.atomic
+def merge(source, target, actor, note="") -> Case:
+    """Merge a duplicate into the case that stays: its reporter and followers follow the target."""
+    _require(may_manage(actor, source) and may_manage(actor, target), "only staff in scope of both cases merge them")
+    if source.pk == target.pk:
+        raise InvalidInput("merge: a case cannot be merged into itself")
+    if target.state in (State.MERGED, State.REJECTED):
+        raise Conflict(f"case {target.number} is {target.state}; merge into the case it was merged into")
+    now = timezone.now()
+    _move(source, "merge", actor, note, {"into": target.number}, now=now, merged_into=target, grabbable=False)
+    _stop_clocks(source, [*CASE_CLOCKS, ClockKind.SUMMON], now)
+    carried = []
+    for f in CaseFollower.objects.filter(case=source).select_related("user"):
+        _, made = CaseFollower.objects.get_or_create(case=target, user=f.user, defaults={"source": "merged", "at": now})
+        if made:
+            carried.append(f.user.username)
+            _tell(f.user, "merged", "您上报的事件已并入同一事件办理", target.number, target)
+    _event(target, "absorb", actor, target.state, target.state, note, {"merged": source.number, "followers": carried}, at=now)
+    return target
+
+
+@transaction.atomic
+def join(case, user) -> CaseFollower:
+    """A reporter joins an open case instead of filing a duplicate (becomes a follower)."""
+    if case.state not in OPEN_STATES:
+        raise Conflict(f"case {case.number} is {case.state}; file a new report instead")
+    now = timezone.now()
+    follower, made = CaseFollower.objects.get_or_create(case=case, user=user, defaults={"source": "joined", "at": now})
+    if made:
+        _event(case, "join", user, case.state, case.state, "", {"user": user.username}, at=now)
+    return follower
+
+
+@transaction.atomic
+def rate(case, user, score: str, comment="") -> Rating:
+    """A follower rates the result. The first 'unsatisfied' reopens the case (same handler,
+    fresh clocks); a later one escalates it to the next step of its path."""
+    if score not in Score.values:
+        labels = {s.label: s.value for s in Score}
+        if score not in labels:
+            raise InvalidInput(f"score: {score!r}; use one of {', '.join(Score.values)} / {', '.join(labels)}")
+        score = labels[score]
+    if not CaseFollower.objects.filter(case=case, user=user).exists():
+        raise NotAllowed("only the reporters who follow this case rate it")
+    if case.state not in RATABLE_STATES:
+        raise Conflict(f"case {case.number} is {case.state}; it can be rated once verified")
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(case=case, user=user, round=case.reopen_count, score=score, comment=comment, at=now)
+    except IntegrityError:
+        raise Conflict(f"you already rated case {case.number} in this round") from None
+    data = {"rating": {"score": score, "comment": comment, "round": rating.round}}
+    if score != Score.UNSATISFIED:
+        _event(case, "rate", user, case.state, case.state, comment, data, at=now)
+    elif case.reopen_count == 0:
+        _move(case, "reopen", user, comment, data, now=now, reopen_count=1, resolved_by=None, verified_by=None, closed_at=None)
+        _restart_for_handler(case, now)
+        _tell(case.handler_user, "reopened", "居民不满意，事件重办", case.number, case)
+    else:
+        _escalate(case, user, comment, now=now, data=data, reopen_count=case.reopen_count + 1,
+                 resolved_by=None, verified_by=None, closed_at=None)
+    return rating
+
+
+@transaction.atomic
+def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
+    """吹哨报到: the grid or community summons departments; each must report back within
+    `hours` working hours (default CASES_SUMMON_REPORT_HOURS) on its own clock."""
+    _require(may_manage(actor, case), "only grid leaders and community staff in scope summon departments")
+    departments = [d.strip() for d in departments if d and d.strip()]
+    if not departments:
+        raise InvalidInput("departments: name at least one department")
+    if case.state not in OPEN_STATES:
+        raise Conflict(f"case {case.number} is {case.state}; summon only for open cases")
+    now = timezone.now()
+    hours = float(hours if hours is not None else conf.get_float("CASES_SUMMON_REPORT_HOURS"))
+    cal = WorkCalendar()
+    made = []
+    for dep in departments:
+        s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours), note=note)
+        _start_clock(case, ClockKind.SUMMON, now, cal=cal, summons=s, hours=hours)
+        for u in User.objects.filter(role=Role.SECTION_STAFF, department=dep, is_active=True):
+            _tell(u, "summoned", f"吹哨报到：{case.item.name if case.item else '事件'}", f"{case.number} {note}", case)
+        made.append(s)
+    _event(case, "summon", actor, case.state, case.state, note, {"departments": departments, "hours": hours}, at=now)
+    return made
+
+
+@transaction.atomic
+def report_back(summons, actor, report: str) -> Summons:
+    _require(bool(actor and ((actor.role == Role.SECTION_STAFF and actor.department == summons.department) or may_manage(actor, summons.case))),
+             f"only staff of {summons.department} report back")
+    if not report:
+        raise InvalidInput("report: say what the department did")
+    now = timezone.now()
+    if not Summons.objects.filter(pk=summons.pk, reported_at__isnull=True).update(reported_at=now, reported_by=actor, report=report):
+        raise Conflict(f"{summons.department} already reported back")
+    Clock.objects.filter(summons=summons, state__in=[ClockState.RUNNING, ClockState.WARNED]).update(state=ClockState.STOPPED, stopped_at=now)
+    case = summons.case
+    _event(case, "report_back", actor, case.state, case.state, report, {"department": summons.department}, at=now)
+    summons.refresh_from_db()
+    return summons
+
+
+# --- the sweep --------------------------------------------------------------------------------
+
+
+def sweep(now=None) -> dict:
+    """Warn and breach the clocks due by `now`. Each clock is claimed with a compare-and-set,
+    one transaction per clock, so a second or concurrent sweep does nothing twice."""
+    now = now or timezone.now()
+    counts = {"warned": 0, "breached": 0, "escalated": 0}
+    due = Clock.objects.filter(state=ClockState.RUNNING, warn_at__lte=now, due_at__gt=now)
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            if Clock.objects.filter(pk=pk, state=ClockState.RUNNING).update(state=ClockState.WARNED):
+                counts["warned"] += 1
+                _warn(Clock.objects.select_related("case", "case__item").get(pk=pk), now)
+    late = Clock.objects.filter(state__in=[ClockState.RUNNING, ClockState.WARNED], due_at__lte=now)
+    for pk in list(late.order_by("due_at", "id").values_list("pk", flat=True)):
+        try:
+            with transaction.atomic():
+                claimed = Clock.objects.filter(pk=pk, state__in=[ClockState.RUNNING, ClockState.WARNED]).update(
+                    state=ClockState.BREACHED, stopped_at=now
+                )
+                if not claimed:
+                    continue
+                counts["breached"] += 1
+                counts["escalated"] += _breach(Clock.objects.select_related("case").get(pk=pk), now)
+        except Conflict:
+            continue  # the case moved meanwhile (its transition stopped this clock or will)
+    return counts
+
+
+def _warn(clock, now):
+    case = clock.case
+    label = ClockKind(clock.kind).label
+    _event(case, "warn", None, case.state, case.state, f"{label}时限即将届满", {"clock": clock.pk, "due_at": clock.due_at.isoformat()}, at=now)
+    target = clock.handler_user
+    if target is not None:
+        _tell(target, "warning", f"预警：{label}时限将至", f"{case.number} 截止 {timezone.localtime(clock.due_at):%m-%d %H:%M}", case)
+    elif clock.department:
+        for u in User.objects.filter(role=Role.SECTION_STAFF, department=clock.department, is_active=True):
+            _tell(u, "warning", f"预警：{label}时限将至", case.number, case)
+
+
+def _breach(clock, now) -> int:
+    case = Case.objects.select_related("item", "grid", "path").get(pk=clock.case_id)
+    label = ClockKind(clock.kind).label
+    escalated_to = ""
+    escalating = clock.kind in conf.get_list("CASES_ESCALATING_CLOCKS") and clock.kind != ClockKind.SUMMON
+    if escalating and case.state in TRANSITIONS["escalate"][0] and case.state not in RATABLE_STATES:
+        try:
+            _escalate(case, None, f"{label}超时，自动升级", now=now, data={"breach": {"clock": clock.pk, "kind": clock.kind}})
+            escalated_to = case.handler_level
+        except NoHandler as exc:
+            _event(case, "breach", None, case.state, case.state, f"{label}超时；{exc}", {"clock": clock.pk}, at=now)
+            for u in User.objects.filter(role=Role.LEADER, is_active=True):
+                _tell(u, "breach", f"超时且无法再升级：{case.number}", str(exc), case)
+    else:
+        detail = f"{clock.department}报到超时" if clock.kind == ClockKind.SUMMON else f"{label}超时（{case.number}）"
+        _event(case, "breach", None, case.state, case.state, detail, {"clock": clock.pk}, at=now)
+        for u in _community_people(case):
+            _tell(u, "breach", detail, case.number, case)
+    Breach.objects.create(
+        case=case, clock=clock, kind=clock.kind, handler_level=clock.handler_level, handler_user=clock.handler_user,
+        department=clock.department, due_at=clock.due_at, detected_at=now, escalated_to=escalated_to,
+    )
+    return 1 if escalated_to else 0
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+def suggest_duplicates(*, lon, lat, text="", item=None, crs="wgs84", now=None, limit=5) -> list[dict]:
+    """Open cases near (lon, lat) within CASES_DUPLICATE_RADIUS_M and the last
+    CASES_DUPLICATE_DAYS days: of the same item (when known) or with similar text
+    (character-bigram Jaccard ≥ CASES_DUPLICATE_MIN_SIMILARITY). Best first."""
+    if isinstance(item, str):
+        item = Item.objects.filter(code=item).first()
+    lon, lat = to_wgs84(float(lon), float(lat), crs)
+    now = now or timezone.now()
+    radius = conf.get_float("CASES_DUPLICATE_RADIUS_M")
+    min_sim = conf.get_float("CASES_DUPLICATE_MIN_SIMILARITY")
+    dlat = radius / 111_195.0
+    import math
+
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    qs = Case.objects.filter(
+        state__in=OPEN_STATES, created_at__gte=now - timedelta(days=conf.get_float("CASES_DUPLICATE_DAYS")),
+        lat__range=(lat - dlat, lat + dlat), lon__range=(lon - dlon, lon + dlon),
+    ).select_related("item")
+    out = []
+    for c in qs[:500]:
+        d = haversine_m(lon, lat, c.lon, c.lat)
+        if d > radius:
+            continue
+        sim = jaccard(text, c.text) if text else 0.0
+        same = bool(item and c.item_id == item.pk)
+        if not (same or sim >= min_sim):
+            continue
+        out.append({"case": c, "distance_m": round(d, 1), "similarity": round(sim, 3), "same_item": same})
+    out.sort(key=lambda r: (not r["same_item"], -r["similarity"], r["distance_m"]))
+    return out[:limit]
+
+
+def late_cases(user, now=None):
+    """Open cases visible to `user` with a breached limit or a running limit past due."""
+    now = now or timezone.now()
+    late = Clock.objects.filter(
+        Q(state=ClockState.BREACHED) | Q(state__in=[ClockState.RUNNING, ClockState.WARNED], due_at__lte=now)
+    ).values("case")
+    return Case.objects.visible_to(user).filter(pk__in=late, state__in=OPEN_STATES)
+
+
+def timeline(case) -> list[CaseEvent]:
+    return list(case.events.select_related("actor").order_by("id"))

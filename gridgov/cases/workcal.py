@@ -1,0 +1,98 @@
+"""The working calendar: China's public holidays and make-up working days (调休), local
+overrides, and the working periods of a day.
+
+A day is a working day when a `CalendarOverride` says so; otherwise as `chinese_calendar` says
+(official holidays and 调休 days, e.g. Sunday 2025-09-28 worked, 2025-10-01..08 off); for
+years that package does not cover yet, Monday to Friday. Working periods come from
+`CASES_WORKING_HOURS` (default 09:00-12:00,13:30-17:30), in the project's time zone."""
+
+import datetime as dt
+
+import chinese_calendar
+from django.utils import timezone
+
+from . import conf
+
+MAX_DAYS = 3660  # a limit never runs further than this
+
+
+def parse_periods(text: str) -> list[tuple[dt.time, dt.time]]:
+    periods = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            a, b = part.split("-")
+            start, end = dt.time.fromisoformat(a.strip()), dt.time.fromisoformat(b.strip())
+        except ValueError as exc:
+            raise ValueError(f"working hours {part!r}: write HH:MM-HH:MM, comma-separated") from exc
+        if end <= start:
+            raise ValueError(f"working hours {part!r}: the end must follow the start")
+        periods.append((start, end))
+    periods.sort()
+    for (a1, b1), (a2, b2) in zip(periods, periods[1:]):
+        if a2 < b1:
+            raise ValueError(f"working hours overlap: {a1}-{b1} and {a2}-{b2}")
+    if not periods:
+        raise ValueError("no working hours configured")
+    return periods
+
+
+class WorkCalendar:
+    def __init__(self, periods=None, overrides: dict | None = None):
+        self.periods = parse_periods(conf.get("CASES_WORKING_HOURS")) if periods is None else periods
+        if overrides is None:
+            from .models import CalendarOverride
+
+            overrides = dict(CalendarOverride.objects.values_list("date", "is_workday"))
+        self.overrides = overrides
+        self.tz = timezone.get_default_timezone()
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:  # a year the package does not know yet
+            return day.weekday() < 5
+
+    def _periods_on(self, day: dt.date):
+        if not self.is_workday(day):
+            return
+        for start, end in self.periods:
+            yield (
+                timezone.make_aware(dt.datetime.combine(day, start), self.tz),
+                timezone.make_aware(dt.datetime.combine(day, end), self.tz),
+            )
+
+    def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """The moment `hours` working hours after `start`."""
+        remaining = dt.timedelta(hours=float(hours))
+        cursor = timezone.localtime(start, self.tz)
+        if remaining <= dt.timedelta(0):
+            return cursor
+        day = cursor.date()
+        for _ in range(MAX_DAYS):
+            for a, b in self._periods_on(day):
+                a = max(a, cursor)
+                if b <= a:
+                    continue
+                if remaining <= b - a:
+                    return a + remaining
+                remaining -= b - a
+            day += dt.timedelta(days=1)
+        raise ValueError(f"{hours} working hours from {start} run past {MAX_DAYS} days")
+
+    def working_hours_between(self, a: dt.datetime, b: dt.datetime) -> float:
+        """Working hours from a to b (0 when b is before a)."""
+        a, b = timezone.localtime(a, self.tz), timezone.localtime(b, self.tz)
+        total = dt.timedelta(0)
+        day = a.date()
+        while day <= b.date():
+            for p, q in self._periods_on(day):
+                lo, hi = max(p, a), min(q, b)
+                if hi > lo:
+                    total += hi - lo
+            day += dt.timedelta(days=1)
+        return total.total_seconds() / 3600
