@@ -34,7 +34,8 @@ from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import haversine_m
 
 from . import conf, notify, routing
-from .geo_compat import locate, to_wgs84
+from gridgov.geo.coords import to_wgs84
+from gridgov.geo.locator import get_locator
 from .models import (
     OPEN_STATES,
     RATABLE_STATES,
@@ -387,7 +388,7 @@ def submit_case(
         raise InvalidInput("location: give both lon and lat")
     images = _read_photos(photos)
 
-    refs = locate(*wgs) if wgs else []
+    refs = get_locator().locate(*wgs) if wgs else []
     grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
     grid_reason = {
         "method": "locator" if wgs else "none",

@@ -112,6 +112,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         GRIDGOV_DATA_DIR=str(tmp_path),
     )
     env.pop("GRIDGOV_DEBUG", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests of this process
     r = subprocess.run(
         [sys.executable, "-m", "gridgov", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,

@@ -4,7 +4,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from gridgov.cases import services
-from gridgov.cases.geo_compat import _wgs84_to_gcj02
+from gridgov.geo.coords import wgs84_to_gcj02 as _wgs84_to_gcj02
 from gridgov.cases.models import Case, CaseEvent, Clock, Notification, State
 
 from .conftest import JPEG, P_C1G1, P_C2G2, PNG
