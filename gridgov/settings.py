@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "gridgov.registry",
     "gridgov.cases",
     "gridgov.hotline",
+    "gridgov.open311",
     "gridgov.web",
     "gridgov.demo",
 ]

@@ -5,5 +5,6 @@ from gridgov.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("hotline/", include("gridgov.hotline.urls")),
+    path("open311/", include("gridgov.open311.urls")),
     path("", include("gridgov.web.urls")),
 ]
