@@ -16,6 +16,7 @@ from .coords import CRS_NAMES, to_wgs84_np
 from .levels import level_index, level_names
 from .locator import invalidate_locator
 from .models import GeoVersion, GridNode
+from .signals import grid_path_moved
 from .spatial import area_m2
 
 KINDS_BY_LEVEL_NAME = {"street": "street", "community": "community", "grid": "grid", "microgrid": "microgrid"}
@@ -39,6 +40,8 @@ def save_node(node: GridNode, geom: BaseGeometry | None = None) -> GridNode:
     if old_path and old_path != node.path:
         for child in GridNode.objects.filter(path__startswith=old_path).exclude(pk=node.pk).order_by("level"):
             child.save()
+        # records that copy a grid path (cases) follow their grid
+        grid_path_moved.send(sender=GridNode, old_prefix=old_path, new_prefix=node.path)
     GeoVersion.bump()
     invalidate_locator()
     transaction.on_commit(invalidate_locator)

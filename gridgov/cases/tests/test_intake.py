@@ -110,3 +110,20 @@ def test_duplicates_are_suggested_and_joined(people, report):
     services.join(first, people["neighbour"])
     assert first.followers.filter(user=people["neighbour"], source="joined").exists()
     assert CaseEvent.objects.filter(case=first, action="join").count() == 1
+
+
+def test_cases_follow_their_grid_when_it_moves(street):
+    from gridgov.cases.models import Case
+    from gridgov.geo import services as geo_services
+    from gridgov.geo.models import GridNode
+
+    grid = street["c1g1m1"]
+    from django.utils import timezone
+
+    case = Case.objects.create(number="T-MOVE-1", text="路灯坏了", grid=grid, grid_path=grid.path, channel="patrol", created_at=timezone.now(), updated_at=timezone.now())
+    g = GridNode.objects.get(pk=street["c1g1"].pk)
+    g.parent = street["c2"]
+    geo_services.save_node(g)
+    case.refresh_from_db()
+    assert case.grid_path == GridNode.objects.get(pk=grid.pk).path
+    assert case.grid_path.startswith(street["c2"].path)

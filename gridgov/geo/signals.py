@@ -1,0 +1,6 @@
+"""Signals other apps listen to, so that geo never imports them."""
+
+from django.dispatch import Signal
+
+#: sent inside the transaction when a subtree moved: old_prefix and new_prefix are paths
+grid_path_moved = Signal()
