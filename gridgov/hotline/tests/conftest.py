@@ -1,0 +1,39 @@
+import csv
+
+import pytest
+
+from gridgov.hotline.paths import shared_data_dir
+
+
+@pytest.fixture(scope="session")
+def hotline_data():
+    """The real labelled messages and taxonomy from ../shared/data/hotline (never copied)."""
+    d = shared_data_dir() / "hotline"
+    if not (d / "labelled_dev.csv").is_file():
+        pytest.fail(f"shared data not found at {d}")
+    with (d / "labelled_dev.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {"dir": d, "rows": rows, "taxonomy": d / "taxonomy.xlsx"}
+
+
+@pytest.fixture(scope="session")
+def taxonomy7(hotline_data):
+    """The taxonomy limited to the 7 level-1 labels that occur in the labelled messages."""
+    from gridgov.hotline.taxonomy import Taxonomy
+
+    tax = Taxonomy.from_file(hotline_data["taxonomy"])
+    return tax.restricted({r["label"] for r in hotline_data["rows"]})
+
+
+def split(rows, per_class_train, per_class_test, offset=0):
+    """Deterministic per-class slices: the first `per_class_train` of each class for training,
+    the next `per_class_test` for testing."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["label"], []).append(r)
+    train, test = [], []
+    for label in sorted(by):
+        items = by[label][offset:]
+        train += items[:per_class_train]
+        test += items[per_class_train : per_class_train + per_class_test]
+    return train, test
