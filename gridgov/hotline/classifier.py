@@ -68,7 +68,7 @@ class ClassifierConfig:
     lr_c: float = 10.0  # inverse regularisation of the embedding logistic regression
     lr_weight: float = 1.0
     restrict_to_labelled: bool = True  # with labelled examples, predict only labels seen there
-    self_train: bool = True
+    self_train: bool = False  # measured to lower macro-F1 here (docs/hotline-classifier.md); opt in
     self_train_fraction: float = 0.5
     tfidf_c: float = 10.0
     tfidf_weight: float = 1.0
@@ -159,9 +159,12 @@ class TextClassifier:
         unknown = seen - set(self.taxonomy.names)
         if unknown:
             raise ValueError(f"label(s) not in the taxonomy: {', '.join(sorted(unknown))}")
-        labelled_texts = {t for t, _ in examples}
-        # never let a labelled text in again through the unlabelled set; dedupe by text
-        unlabelled = [u for u in dict.fromkeys(clean_text(u) for u in unlabelled) if u and u not in labelled_texts]
+        # never let a labelled text in again through the unlabelled set: dedupe by text, and drop
+        # near-copies whose first max_chars characters (all the embedder reads) equal a labelled one's
+        labelled_heads = {t[: cfg.max_chars] for t, _ in examples}
+        unlabelled = [
+            u for u in dict.fromkeys(clean_text(u) for u in unlabelled) if u and u[: cfg.max_chars] not in labelled_heads
+        ]
         if examples and cfg.restrict_to_labelled:
             self.labels = [name for name in self.taxonomy.names if name in seen]
         else:

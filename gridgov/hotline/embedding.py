@@ -50,6 +50,11 @@ class E5Embedder:
     def key(self) -> str:
         return f"{self.name}/{self.prefix}/{self.max_chars}"
 
+    @property
+    def cache_key(self) -> str:
+        # the cache holds the truncated text's vector, so max_chars is not part of its key
+        return f"{self.name}/{self.prefix}"
+
     @staticmethod
     def _engine():
         with _lock:
@@ -65,7 +70,7 @@ class E5Embedder:
     def encode(self, texts, progress=None) -> np.ndarray:
         """L2-normalised float32 embeddings, one row per text."""
         texts = [t[: self.max_chars] for t in texts]
-        me = self.key
+        me = self.cache_key
         keys = [(me, hashlib.blake2b(t.encode(), digest_size=16).digest()) for t in texts]
         missing = {}
         for k, t in zip(keys, texts):

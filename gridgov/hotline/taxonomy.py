@@ -25,13 +25,14 @@ class Label:
     keywords: list[str] = field(default_factory=list)
 
     def prompts(self) -> list[str]:
-        """Short texts that stand for this label in the zero-shot scorer."""
-        out = [self.name]
+        """Short texts that stand for this label in the zero-shot scorer: "name：child" for each
+        child, "name：keyword" for each keyword, "name：description"; the name alone if none."""
+        out = []
         if self.description:
             out.append(f"{self.name}：{self.description}")
         out += [f"{self.name}：{child}" for child in self.children]
         out += [f"{self.name}：{kw}" for kw in self.keywords]
-        return list(dict.fromkeys(out))
+        return list(dict.fromkeys(out)) or [self.name]
 
 
 @dataclass
@@ -77,7 +78,10 @@ class Taxonomy:
             cells = [str(c).strip() if c is not None else "" for c in row]
             if not any(cells):
                 continue
-            filled = [c or (prev[i] if i < len(prev) else "") for i, c in enumerate(cells)]
+            filled, inherit = [], True
+            for i, c in enumerate(cells):
+                inherit = inherit and not c  # blanks inherit only left of the first filled cell
+                filled.append(c or ((prev[i] if i < len(prev) else "") if inherit else ""))
             prev = filled
             l1 = filled[0]
             l2 = filled[1] if len(filled) > 1 else ""
@@ -91,8 +95,7 @@ class Taxonomy:
         for l1, subs in tree.items():
             children = []
             for l2, leaves in subs.items():
-                children.append(l2)
-                children += [f"{l2}：{l3}" for l3 in leaves]
+                children += [f"{l2}：{l3}" for l3 in leaves] or [l2]
             labels.append(Label(name=l1, children=children))
         return cls(labels, source=source)
 

@@ -11,12 +11,13 @@ def add_arguments(parser):
     parser.add_argument("--labelled", help="CSV/XLSX with columns subject, detail, label (optional: zero-shot without)")
     parser.add_argument("--taxonomy", help="taxonomy .xlsx/.csv (level 1 / level 2 / level 3); "
                         "default: ../shared/data/hotline/taxonomy.xlsx from the project root")
-    parser.add_argument("--unlabelled", help="CSV/XLSX of unlabelled tickets (subject, detail) for self-training")
+    parser.add_argument("--unlabelled", help="CSV/XLSX of unlabelled tickets (subject, detail): turns on self-training, "
+                        "which lowered macro-F1 on the 12345 dev data (docs/hotline-classifier.md)")
     parser.add_argument("--out", help="where to save the model (default: $GRIDGOV_DATA_DIR/models/hotline-classifier.joblib)")
 
 
 def handle(options, out, err):
-    from gridgov.hotline.classifier import TextClassifier, default_model_path
+    from gridgov.hotline.classifier import ClassifierConfig, TextClassifier, default_model_path
     from gridgov.hotline.io import read_tickets
     from gridgov.hotline.paths import default_taxonomy_path
     from gridgov.hotline.taxonomy import DataFileError, Taxonomy
@@ -40,7 +41,8 @@ def handle(options, out, err):
     except DataFileError as exc:
         raise CommandError(str(exc)) from exc
     say(f"taxonomy: {tax_path} ({len(taxonomy.labels)} labels); labelled: {len(examples)}; unlabelled: {len(unlabelled)}")
-    clf = TextClassifier(taxonomy).fit(examples, unlabelled, progress=say)
+    config = ClassifierConfig(self_train=bool(unlabelled))
+    clf = TextClassifier(taxonomy, config).fit(examples, unlabelled, progress=say)
     path = clf.save(Path(options["out"]) if options.get("out") else default_model_path())
     say(f"labels: {', '.join(clf.labels)}")
     out.write(f"saved {path}\n")
