@@ -19,63 +19,63 @@ def _macro_accuracy(y, pred):
     return np.mean([np.mean([p == lab for p, t in zip(pred, y) if t == lab]) for lab in labels])
 
 
-def test_zero_shot_from_taxonomy_alone_beats_chance(taxonomy7, hotline_data):
-    _, held_out = split(hotline_data["rows"], 0, 3)
-    clf = TextClassifier(taxonomy7).fit()  # no labels at all
-    assert clf.labels == taxonomy7.names
+def test_zero_shot_from_taxonomy_alone_beats_chance(taxonomy3, rows3):
+    _, held_out = split(rows3, 0, 3)
+    clf = TextClassifier(taxonomy3).fit()  # no labels at all
+    assert clf.labels == taxonomy3.names
     preds = clf.predict(_texts(held_out))
     y = [r["label"] for r in held_out]
-    # chance is 1/7 ≈ 0.14; the full zero-shot measures ≈ 0.78 macro-F1 (docs/hotline-classifier.md)
-    assert _macro_accuracy(y, [p.label for p in preds]) >= 0.45
+    # chance is 1/3; on all 7 classes zero-shot measures ≈ 0.80 macro-F1 (docs/hotline-classifier.md)
+    assert _macro_accuracy(y, [p.label for p in preds]) >= 0.6
     for p in preds:
         assert 0 < p.confidence <= 1
         assert len(p.alternatives) == 2
         assert p.confidence >= p.alternatives[0][1] >= p.alternatives[1][1]
 
 
-def test_train_on_a_small_slice_and_predict(taxonomy7, hotline_data):
-    train, test = split(hotline_data["rows"], 3, 2)
-    unlabelled = _texts(split(hotline_data["rows"], 0, 2, offset=8)[1])
-    clf = TextClassifier(taxonomy7, ClassifierConfig(self_train=True, self_train_fraction=1.0)).fit(
+def test_train_on_a_small_slice_and_predict(taxonomy3, rows3):
+    train, test = split(rows3, 3, 2)
+    unlabelled = _texts(split(rows3, 0, 1, offset=8)[1])
+    clf = TextClassifier(taxonomy3, ClassifierConfig(self_train=True, self_train_fraction=1.0)).fit(
         [(t, r["label"]) for t, r in zip(_texts(train), train)], unlabelled
     )
     assert clf.lr is not None and clf.tfidf_lr is not None
     assert clf.meta["n_labelled"] == len(train) and clf.meta["n_self_labelled"] > 0
     preds = clf.predict(_texts(test), top=3)
     assert [p.label for p in preds].count(None) == 0
-    assert _macro_accuracy([r["label"] for r in test], [p.label for p in preds]) >= 0.45
+    assert _macro_accuracy([r["label"] for r in test], [p.label for p in preds]) >= 0.6
     P = clf.predict_proba(_texts(test))
     assert np.allclose(P.sum(1), 1)
 
 
-def test_labelled_texts_never_come_back_as_unlabelled(taxonomy7, hotline_data):
-    train, _ = split(hotline_data["rows"], 2, 0)
+def test_labelled_texts_never_come_back_as_unlabelled(taxonomy3, rows3):
+    train, _ = split(rows3, 2, 0)
     texts = _texts(train)
-    clf = TextClassifier(taxonomy7, ClassifierConfig(self_train=True)).fit(
+    clf = TextClassifier(taxonomy3, ClassifierConfig(self_train=True)).fit(
         [(t, r["label"]) for t, r in zip(texts, train)], texts + [" " + texts[0] + " ", texts[1]]
     )
     assert clf.meta["n_unlabelled"] == 0 and clf.tfidf_lr is None
 
 
-def test_labels_restricted_to_those_labelled(hotline_data):
+def test_labels_restricted_to_those_labelled(hotline_data, rows3):
     tax = Taxonomy.from_file(hotline_data["taxonomy"])
     assert len(tax.names) == 15
-    train, _ = split(hotline_data["rows"], 2, 0)
+    train, _ = split(rows3, 2, 0)
     train = [r for r in train if r["label"] in ("教育文体", "交通运输")]
     clf = TextClassifier(tax).fit([(t, r["label"]) for t, r in zip(_texts(train), train)])
     assert clf.labels == ["交通运输", "教育文体"]
     assert clf.predict(["学校食堂收费太高"])[0].label == "教育文体"
 
 
-def test_unknown_label_is_refused(taxonomy7):
+def test_unknown_label_is_refused(taxonomy3):
     with pytest.raises(ValueError, match="not in the taxonomy: 外星事务"):
-        TextClassifier(taxonomy7).fit([("a", "外星事务"), ("b", "教育文体")])
+        TextClassifier(taxonomy3).fit([("a", "外星事务"), ("b", "教育文体")])
 
 
-def test_save_load_round_trip_and_cache(tmp_path, taxonomy7, hotline_data, settings):
+def test_save_load_round_trip_and_cache(tmp_path, taxonomy3, rows3, settings):
     settings.DATA_DIR = tmp_path
-    train, test = split(hotline_data["rows"], 2, 1)
-    clf = TextClassifier(taxonomy7).fit([(t, r["label"]) for t, r in zip(_texts(train), train)])
+    train, test = split(rows3, 2, 1)
+    clf = TextClassifier(taxonomy3).fit([(t, r["label"]) for t, r in zip(_texts(train), train)])
     path = clf.save(tmp_path / "models" / "m.joblib")
     again = TextClassifier.load(path)
     texts = _texts(test)
@@ -83,7 +83,7 @@ def test_save_load_round_trip_and_cache(tmp_path, taxonomy7, hotline_data, setti
     assert again.meta == clf.meta
     first = get_classifier(path)
     assert get_classifier(path) is first  # cached per process
-    zero = TextClassifier(taxonomy7).fit()
+    zero = TextClassifier(taxonomy3).fit()
     zero.save(path)  # the file changes: the next call loads it again
     reloaded = get_classifier(path)
     assert reloaded is not first and reloaded.meta["n_labelled"] == 0
