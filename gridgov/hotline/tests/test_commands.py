@@ -103,3 +103,14 @@ def test_classify_errors(tmp_path, settings):
 def test_no_subcommand(settings):
     with pytest.raises(CommandError, match="sub-command"):
         call_command("hotline")
+
+
+def test_default_taxonomy_is_found_at_run_time(tmp_path, monkeypatch, settings, hotline_data):
+    from gridgov.hotline.paths import default_taxonomy_path
+
+    assert default_taxonomy_path() == hotline_data["taxonomy"]
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setenv("GRIDGOV_SHARED_DATA", str(tmp_path / "elsewhere"))
+    f = _write_csv(tmp_path / "l.csv", ["subject", "detail", "label"], [["学校收费", "乱收费", "教育文体"]])
+    with pytest.raises(CommandError, match=r"taxonomy file not found: .*elsewhere/hotline/taxonomy.xlsx"):
+        call_command("hotline", "train", "--labelled", str(f))
