@@ -3,14 +3,15 @@
 Usable by any app that sorts short Chinese texts into a known set of labels (hotline tickets,
 cases). Three parts, each used when its input is there:
 
-1. Zero-shot (taxonomy only). Every label stands for a set of prompts (its name, description,
-   children and keywords, see `Label.prompts`). A text's score for a label is the mean of its
+1. Zero-shot (taxonomy only). Every label stands for a set of prompts ("name：child" for its
+   children, keywords and description; the name alone if it has none: `Label.prompts`). A text's score for a label is the mean of its
    `top_k` highest cosine similarities to that label's prompts in e5 embedding space; a softmax
    with temperature `zs_temperature` turns the scores into probabilities. Works on day one.
 2. Few-shot (labelled examples). A logistic regression on the e5 embeddings of the labelled
    texts; its log-probabilities are added to the zero-shot ones (a product of experts), so the
    taxonomy stays the prior and the office's own history refines it.
-3. Self-training (unlabelled texts). Parts 1+2 label the unlabelled texts; the most confident
+3. Self-training (unlabelled texts; opt-in, `self_train=True`: it lowered macro-F1 on the
+   hotline data). Parts 1+2 label the unlabelled texts; the most confident
    `self_train_fraction` of each predicted class, together with the labelled examples, train a
    TF-IDF (jieba words + character 1–3-grams) logistic regression on the *whole* text (the e5
    part reads only the first `max_chars` characters). Its log-probabilities join the product.
