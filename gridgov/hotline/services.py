@@ -23,11 +23,44 @@ from .models import AddressMatch, CategorySource, Milestone, ProactiveProject, R
 
 
 def classify_texts(texts: list[str]) -> list[tuple[str | None, float]]:
-    """(label, confidence) for each text; (None, 0.0) for all when no trained model is available.
-
-    The only door to gridgov.hotline.classifier (wired by the lead after merging). A label may
+    """(label, confidence) for each text; (None, 0.0) for all when no trained model is available
+    (`gridgov hotline train` makes one). The only door to gridgov.hotline.classifier. A label may
     hold several levels separated by '/'."""
-    return [(None, 0.0) for _ in texts]
+    from . import classifier
+
+    if not texts:
+        return []
+    if not classifier.default_model_path().exists():
+        return [(None, 0.0) for _ in texts]
+    return [(p.label, p.confidence) for p in classifier.get_classifier().predict(list(texts))]
+
+
+#: imports with more unclassified tickets than this classify them in the background worker
+SYNC_CLASSIFY_MAX = 200
+
+
+def classify_pending(limit: int | None = None, batch: int = 100) -> int:
+    """Classify tickets that have no category yet (and none set by staff); idempotent, so the
+    background task can run it again after a crash. Returns how many got a category."""
+    done = 0
+    while limit is None or done < limit:
+        todo = list(
+            Ticket.objects.filter(category_l1="").exclude(category_source=CategorySource.STAFF).order_by("id")[:batch]
+        )
+        if not todo:
+            break
+        labels = classify_texts([t.content for t in todo])
+        if not any(label for label, _ in labels):
+            break  # no model: nothing will change
+        with transaction.atomic():
+            for t, (label, conf) in zip(todo, labels):
+                if label:
+                    l1, l2, l3 = _split_category(label)
+                    done += Ticket.objects.filter(pk=t.pk, category_l1="").exclude(
+                        category_source=CategorySource.STAFF
+                    ).update(category_l1=l1, category_l2=l2, category_l3=l3,
+                             category_source=CategorySource.CLASSIFIER, category_confidence=float(conf))
+    return done
 
 
 def _split_category(label: str) -> tuple[str, str, str]:
@@ -484,6 +517,12 @@ def save_tickets(clean: list[CleanTicket], progress=None, source="") -> ImportRe
     if progress:
         progress(len(tickets), len(tickets), "checked")
     todo = [t for t in tickets if not t.category_l1 and t.category_source != CategorySource.STAFF]
+    if len(todo) > SYNC_CLASSIFY_MAX:
+        # e5 embeds a few tickets a second: a big export is classified by the worker after commit
+        from .tasks import classify_pending_task
+
+        transaction.on_commit(lambda: classify_pending_task())
+        todo = []
     if todo:
         labels = classify_texts([t.content for t in todo])
         for t, (label, conf) in zip(todo, labels):

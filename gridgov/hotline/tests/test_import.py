@@ -47,7 +47,7 @@ def rows_for(street):
 
 def run(*args):
     out, err = io.StringIO(), io.StringIO()
-    call_command("hotline_dev", *args, stdout=out, stderr=err)
+    call_command("hotline", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 

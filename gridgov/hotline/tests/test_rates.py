@@ -106,11 +106,11 @@ def test_cell_drill_down_api_and_visibility(month_data, client, street):
 
 def test_rates_command_and_xlsx(month_data, tmp_path):
     out = io.StringIO()
-    call_command("hotline_dev", "rates", "--month", "2024-03", "--json", stdout=out)
+    call_command("hotline", "rates", "--month", "2024-03", "--json", stdout=out)
     data = json.loads(out.getvalue())
     assert unit(data, "第1社区")["composite"] == pytest.approx(0.8146667, abs=1e-6)
     out = io.StringIO()
-    call_command("hotline_dev", "rates", "--month", "2024-03", "--xlsx", str(tmp_path / "r.xlsx"), stdout=out)
+    call_command("hotline", "rates", "--month", "2024-03", "--xlsx", str(tmp_path / "r.xlsx"), stdout=out)
     assert "第1社区" in out.getvalue() and "样本不足" in out.getvalue()
     ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["排名"]
     rows = list(ws.iter_rows(values_only=True))

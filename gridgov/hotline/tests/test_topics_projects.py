@@ -37,7 +37,7 @@ def test_month_clusters_and_command(places, street):
     assert top["tickets"] == 6 and top["category"] == "城乡建设/房屋修缮"
     assert top["places"][0]["name"] == "阳光星苑" and top["places"][0]["tickets"] == 6
     out = io.StringIO()
-    call_command("hotline_dev", "topics", "--month", "2024-06", stdout=out)
+    call_command("hotline", "topics", "--month", "2024-06", stdout=out)
     assert "城乡建设/房屋修缮 — 6 tickets (阳光星苑 6)" in out.getvalue()
 
 
