@@ -300,3 +300,117 @@ def report_back(request, summons_id: int, data: ReportIn):
         return Status(404, {"detail": "no such summons"})
     _, err = _call(services.report_back, s, request.user, data.report)
     return err or case_out(s.case, request.user, detail=True)
+
+
+# --- the routing table, editable by administrators and leaders -----------------------------------
+
+from datetime import time as _time  # noqa: E402
+
+from .models import RoutingPath, RoutingRule, RoutingRuleHistory  # noqa: E402
+from . import routing  # noqa: E402
+
+
+class RuleIn(Schema):
+    item: str | None = None  # item code
+    scenario: str | None = None  # scenario code
+    urgency: str | None = None
+    grid_level: int | None = None
+    start_time: _time | None = None
+    end_time: _time | None = None
+    path: str  # path code
+    priority: int = 100
+    note: str = ""
+    active: bool = True
+
+
+def _may_edit_routing(user) -> bool:
+    return bool(user.is_superuser or user.role in (Role.ADMIN, Role.LEADER))
+
+
+def _apply_rule(rule: RoutingRule, body: RuleIn):
+    rule.item = Item.objects.filter(code=body.item).first() if body.item else None
+    if body.item and rule.item is None:
+        raise ValueError(f"item: no item with code {body.item!r}")
+    rule.scenario = Scenario.objects.filter(code=body.scenario).first() if body.scenario else None
+    if body.scenario and rule.scenario is None:
+        raise ValueError(f"scenario: no scenario with code {body.scenario!r}")
+    from .models import Urgency
+
+    if body.urgency and body.urgency not in Urgency.values:
+        raise ValueError(f"urgency: one of {', '.join(Urgency.values)}")
+    rule.urgency = body.urgency or ""
+    rule.grid_level = body.grid_level
+    rule.start_time, rule.end_time = body.start_time, body.end_time
+    rule.path = RoutingPath.objects.filter(code=body.path).first()
+    if rule.path is None:
+        raise ValueError(f"path: no routing path with code {body.path!r}")
+    rule.priority, rule.note, rule.active = body.priority, body.note, body.active
+
+
+@router.get("/routing/paths", response={200: list[dict], 403: dict})
+def list_paths(request):
+    """The routing paths (ordered handler levels) rules may point to."""
+    if not request.user.is_staff_role:
+        return Status(403, {"detail": "staff only"})
+    return [{"code": p.code, "name": p.name, "steps": p.steps} for p in RoutingPath.objects.all()]
+
+
+@router.get("/routing/rules", response={200: list[dict], 403: dict})
+def list_rules(request):
+    """The rule table: item/scenario × urgency × grid level × time window → path."""
+    if not request.user.is_staff_role:
+        return Status(403, {"detail": "staff only"})
+    return [r.as_dict() for r in RoutingRule.objects.select_related("item", "scenario", "path")]
+
+
+@router.post("/routing/rules", response={201: dict, 400: dict, 403: dict})
+def create_rule(request, body: RuleIn):
+    if not _may_edit_routing(request.user):
+        return Status(403, {"detail": "only administrators and leaders edit the routing table"})
+    rule = RoutingRule()
+    try:
+        _apply_rule(rule, body)
+        routing.save_rule(rule, request.user)
+    except ValueError as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(201, rule.as_dict())
+
+
+@router.put("/routing/rules/{rule_id}", response={200: dict, 400: dict, 403: dict, 404: dict})
+def update_rule(request, rule_id: int, body: RuleIn):
+    if not _may_edit_routing(request.user):
+        return Status(403, {"detail": "only administrators and leaders edit the routing table"})
+    rule = RoutingRule.objects.filter(pk=rule_id).first()
+    if rule is None:
+        return Status(404, {"detail": "no such rule"})
+    try:
+        _apply_rule(rule, body)
+        routing.save_rule(rule, request.user)
+    except ValueError as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(200, rule.as_dict())
+
+
+@router.delete("/routing/rules/{rule_id}", response={204: None, 403: dict, 404: dict})
+def remove_rule(request, rule_id: int):
+    if not _may_edit_routing(request.user):
+        return Status(403, {"detail": "only administrators and leaders edit the routing table"})
+    rule = RoutingRule.objects.filter(pk=rule_id).first()
+    if rule is None:
+        return Status(404, {"detail": "no such rule"})
+    routing.delete_rule(rule, request.user)
+    return Status(204, None)
+
+
+@router.get("/routing/history", response={200: list[dict], 403: dict})
+def rule_history(request, rule_id: int | None = None):
+    """Every edit of the rule table: who, when, what."""
+    if not request.user.is_staff_role:
+        return Status(403, {"detail": "staff only"})
+    qs = RoutingRuleHistory.objects.select_related("user").order_by("-id")
+    if rule_id is not None:
+        qs = qs.filter(rule_id=rule_id)
+    return [
+        {"rule_id": h.rule_id, "action": h.action, "data": h.data, "user": h.user.username if h.user else None, "at": h.at.isoformat()}
+        for h in qs[:500]
+    ]
