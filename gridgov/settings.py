@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.hotline",
     "gridgov.web",
+    "gridgov.mobile",
     "gridgov.demo",
 ]
 
