@@ -157,8 +157,18 @@ async function showOutbox() {
   return recs;
 }
 
+// Poor signal: a failed attempt is retried soon (2 s, doubling to a minute), with the same key.
+let backoff = 2000, retryTimer = null;
+
 async function send() {
+  clearTimeout(retryTimer);
   const results = await outbox.flush(csrfToken);
+  if (results.some((r) => r.outcome === "offline" || r.outcome === "retry")) {
+    if (navigator.onLine) retryTimer = setTimeout(send, backoff);
+    backoff = Math.min(backoff * 2, 60000);
+  } else if (results.some((r) => r.outcome === "sent")) {
+    backoff = 2000;
+  }
   for (const { rec, outcome, data } of results) {
     if (outcome === "sent") {
       say(`已提交，事件编号 ${data.number || data.id}。可在“我的事件”查看进展。`, "ok");
@@ -193,7 +203,7 @@ form.addEventListener("submit", async (ev) => {
   await send();
 });
 
-window.addEventListener("online", () => send());
+window.addEventListener("online", () => { backoff = 2000; send(); });
 setInterval(async () => { if ((await outbox.all()).some((r) => !r.error)) send(); }, 15000);
 
 showOutbox().then((recs) => {
