@@ -209,5 +209,6 @@ setInterval(async () => { if ((await outbox.all()).some((r) => !r.error)) send()
 showOutbox().then((recs) => {
   if (recs.some((r) => !r.error)) send();
   $("send").disabled = false;
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // time to interactive (bench_h5)
   document.body.dataset.ready = "1";
 });
