@@ -7,6 +7,7 @@ app_name = "mobile"
 
 urlpatterns = [
     path("", views.report, name="report"),
+    path("sw.js", views.service_worker, name="service-worker"),
     path("login/", views.MobileLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="/m/login/"), name="logout"),
     path("register/", views.register, name="register"),

@@ -49,6 +49,17 @@ def register(request):
     return render(request, "mobile/register.html", {"form": form})
 
 
+def service_worker(request):
+    """The service worker, served under /m/ so that its scope covers the H5 pages."""
+    from django.contrib.staticfiles import finders
+    from django.http import FileResponse
+
+    path = finders.find("mobile/sw.js")
+    resp = FileResponse(open(path, "rb"), content_type="text/javascript")
+    resp["Cache-Control"] = "no-cache"
+    return resp
+
+
 def _outline():
     """The street and its communities as light GeoJSON for the pin map (public boundaries, no
     basemap needed); None when no territory is loaded."""

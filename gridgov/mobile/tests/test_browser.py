@@ -189,3 +189,21 @@ def test_register_join_a_duplicate_and_volunteer_tasks(phone, people, report):
     phone.locator(f"form[action='/m/tasks/{case.pk}/grab/'] button").click()
     phone.wait_for_url("**/m/tasks/")
     assert Case.objects.get(pk=case.pk).grabbed_by.username == "volunteer1"
+
+
+def test_report_page_opens_without_signal_and_keeps_the_report(phone, people):
+    phone_login(phone, "resident")
+    phone.wait_for_selector("body[data-ready='1']")
+    # the service worker (served as /m/sw.js) controls /m/ and has kept the page
+    phone.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+    phone.context.set_offline(True)
+    phone.reload()
+    phone.wait_for_selector("body[data-ready='1']")
+    phone.fill("#text", "楼道里堆满杂物，堵住了消防通道")
+    phone.click("#send")
+    expect(phone.locator("#outbox li")).to_have_count(1)
+    assert Case.objects.count() == 0
+    phone.context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator("#outbox li")).to_have_count(0, timeout=15000)
+    assert Case.objects.get().text == "楼道里堆满杂物，堵住了消防通道"

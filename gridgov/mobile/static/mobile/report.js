@@ -203,6 +203,9 @@ form.addEventListener("submit", async (ev) => {
   await send();
 });
 
+// the page opens without signal next time (see sw.js)
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/m/sw.js", { scope: "/m/" }).catch(() => null);
+
 window.addEventListener("online", () => { backoff = 2000; send(); });
 setInterval(async () => { if ((await outbox.all()).some((r) => !r.error)) send(); }, 15000);
 
