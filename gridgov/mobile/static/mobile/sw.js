@@ -25,7 +25,7 @@ async function networkFirst(request) {
     if (response.ok && !response.redirected) cache.put(request, response.clone());
     return response;
   } catch (e) {
-    const hit = await cache.match(request, { ignoreSearch: true });
+    const hit = await cache.match(request, { ignoreSearch: true, ignoreVary: true }); // Vary: Cookie, Accept-Language
     if (hit) return hit;
     throw e;
   }
