@@ -90,7 +90,9 @@ def run():
         _wait(f"{base}/api/health")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"])
-            ctx = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+            # a first visit: no service worker yet (its fetches would also bypass the page's throttling)
+            ctx = browser.new_context(base_url=base, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      service_workers="block")
             page = ctx.new_page()
             page.goto("/m/login/")
             page.fill("#id_username", "bench-h5-resident")
