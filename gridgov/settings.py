@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "gridgov.hotline",
     "gridgov.open311",
     "gridgov.web",
+    "gridgov.mobile",
     "gridgov.demo",
 ]
 

@@ -3,7 +3,7 @@ from django.urls import path
 
 from gridgov.accounts.forms import LoginForm
 
-from . import views
+from . import views, views_cases
 
 app_name = "web"
 
@@ -15,7 +15,11 @@ urlpatterns = [
     ),
     path("account/2fa/", views.two_factor, name="two-factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
+    path("", views_cases.workbench, name="workbench"),
+    path("territory/", views.home, name="home"),
+    path("cases/<int:pk>/", views_cases.case_page, name="case"),
+    path("cases/<int:pk>/act/<str:action>/", views_cases.case_action, name="case-action"),
+    path("cases/<int:pk>/photos/<int:photo>/", views_cases.case_photo, name="case-photo"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),
     path("records/<str:kind>/", views.record_list, name="records"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),

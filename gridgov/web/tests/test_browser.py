@@ -15,6 +15,9 @@ def test_login_and_grid_map_render_offline(page, street):
     page.goto("/login/")
     assert axe_violations(page) == []
     login(page, "gw")
+    assert page.locator("h1").inner_text() == "工作台"
+    page.click("nav a[href='/territory/']")
+    page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "辖区总览"
     assert axe_violations(page) == []
     page.click(f"text={street['c1'].name}")

@@ -65,12 +65,13 @@ def test_residents_and_volunteers_get_no_staff_pages(client, street, people):
     _login(client, resident)
     assert client.get("/records/residents/").status_code == 403
     assert client.get("/").status_code == 403
+    assert client.get("/territory/").status_code == 403
 
 
 def test_home_counts_follow_scope(client, street, people):
     sec = make_user("sec", Role.COMMUNITY_SECRETARY, [street["c2"]])
     _login(client, sec)
-    page = client.get("/").content.decode()
+    page = client.get("/territory/").content.decode()
     assert "第2社区" in page and "第1社区" not in page
 
 

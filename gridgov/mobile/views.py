@@ -1,0 +1,173 @@
+"""The H5 pages for residents and volunteers (/m/). Reporting itself goes through the cases
+JSON API from the phone's script (it keeps an outbox when the network is down); these views
+render pages, log in, register, rate and grab, and only call services."""
+
+
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from shapely import wkt
+from shapely.geometry import mapping
+
+from gridgov.accounts.models import Role
+from gridgov.cases import services
+from gridgov.cases.models import OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
+from gridgov.geo.coords import to_wgs84
+from gridgov.geo.spatial import haversine_m
+from gridgov.geo.models import GridNode
+
+from .forms import MobileLoginForm, RegisterForm
+from .services import PhoneTaken, register_resident
+
+m_login_required = login_required(login_url="/m/login/")
+
+
+class MobileLoginView(auth_views.LoginView):
+    template_name = "mobile/login.html"
+    authentication_form = MobileLoginForm
+    redirect_authenticated_user = True
+    next_page = "/m/"
+
+    def get_default_redirect_url(self):
+        return "/m/"
+
+
+def register(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = register_resident(form.cleaned_data["phone"], form.cleaned_data["password"], form.cleaned_data["display_name"])
+        except PhoneTaken as exc:
+            form.add_error("phone", str(exc))
+        else:
+            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("/m/")
+    return render(request, "mobile/register.html", {"form": form})
+
+
+def service_worker(request):
+    """The service worker, served under /m/ so that its scope covers the H5 pages."""
+    from django.contrib.staticfiles import finders
+    from django.http import FileResponse
+
+    path = finders.find("mobile/sw.js")
+    resp = FileResponse(open(path, "rb"), content_type="text/javascript")
+    resp["Cache-Control"] = "no-cache"
+    return resp
+
+
+def _outline():
+    """The street and its communities as light GeoJSON for the pin map (public boundaries, no
+    basemap needed); None when no territory is loaded."""
+    feats = []
+    for node in GridNode.objects.filter(level__lte=1).exclude(geom_wkt="").order_by("level", "code")[:50]:
+        geom = wkt.loads(node.geom_wkt).simplify(0.0002, preserve_topology=True)
+        feats.append({"type": "Feature", "properties": {"name": node.name, "level": node.level}, "geometry": mapping(geom)})
+    return {"type": "FeatureCollection", "features": feats} if feats else None
+
+
+@m_login_required
+def report(request):
+    scenarios = Scenario.objects.prefetch_related("items").order_by("id")
+    items = [(s.name, [i for i in s.items.all() if i.active]) for s in scenarios]
+    return render(request, "mobile/report.html", {"items": items, "outline": _outline(), "tab": "report"})
+
+
+def _mine(user):
+    return Case.objects.visible_to(user).filter(Q(reporter=user) | Q(followers__user=user)).distinct()
+
+
+@m_login_required
+def my_cases(request):
+    cases = _mine(request.user).select_related("item").order_by("-id")[:100]
+    return render(request, "mobile/cases.html", {"cases": cases, "open_states": OPEN_STATES, "tab": "cases"})
+
+
+def _case_for(user, pk):
+    case = Case.objects.visible_to(user).select_related("item", "grid").filter(pk=pk).first()
+    if case is None:
+        raise Http404("没有这个事件")
+    return case
+
+
+def _case_context(request, case, **extra):
+    user = request.user
+    rated = Rating.objects.filter(case=case, user=user, round=case.reopen_count).exists()
+    follows = case.followers.filter(user=user).exists()
+    return {
+        "case": case, "events": services.timeline(case), "photos": case.photos.all(),
+        "ratings": case.ratings.all(), "scores": Score.choices,
+        "may_rate": follows and case.state in RATABLE_STATES and not rated, "rated": rated, "tab": "cases", **extra,
+    }
+
+
+@m_login_required
+def case_detail(request, pk):
+    case = _case_for(request.user, pk)
+    return render(request, "mobile/case.html", _case_context(request, case))
+
+
+@m_login_required
+@require_POST
+def rate(request, pk):
+    case = _case_for(request.user, pk)
+    try:
+        services.rate(case, request.user, request.POST.get("score", ""), request.POST.get("comment", "")[:500])
+    except (services.CaseError, ValueError) as exc:
+        case.refresh_from_db()
+        return render(request, "mobile/case.html", _case_context(request, case, error=_message(exc)), status=400)
+    return redirect(f"/m/cases/{case.pk}/?rated=1")
+
+
+def _message(exc) -> str:
+    if isinstance(exc, services.NotAllowed):
+        return f"无权操作：{exc}"
+    if isinstance(exc, services.Conflict):
+        return f"状态已变化：{exc}"
+    return f"输入有误：{exc}"
+
+
+def _point(request):
+    try:
+        lon, lat = float(request.GET["lon"]), float(request.GET["lat"])
+        return to_wgs84(lon, lat, request.GET.get("crs", "wgs84"))
+    except (KeyError, ValueError):
+        return None
+
+
+@m_login_required
+def tasks(request, error=None):
+    """Volunteers: grabbable tasks still free (nearest first when the phone gave its place) and
+    the tasks they took."""
+    user = request.user
+    if user.role != Role.VOLUNTEER:
+        return render(request, "mobile/tasks.html", {"not_volunteer": True, "tab": "tasks"}, status=403)
+    visible = Case.objects.visible_to(user).select_related("item")
+    free = list(visible.filter(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED).order_by("-id")[:200])
+    here = _point(request)
+    for c in free:
+        c.distance_m = round(haversine_m(here[0], here[1], c.lon, c.lat)) if here and c.lon is not None else None
+    if here:
+        free.sort(key=lambda c: (c.distance_m is None, c.distance_m or 0))
+    mine = visible.filter(grabbed_by=user, state__in=[State.ACCEPTED, State.ON_SITE]).order_by("-id")
+    return render(request, "mobile/tasks.html", {"free": free[:50], "mine": mine, "here": here, "error": error, "tab": "tasks"},
+                  status=400 if error else 200)
+
+
+@m_login_required
+@require_POST
+def task_action(request, pk, action):
+    case = Case.objects.visible_to(request.user).filter(pk=pk).first()
+    if case is None or action not in ("grab", "arrive", "resolve"):
+        raise Http404("没有这个任务")
+    fn = {"grab": lambda: services.grab(case, request.user), "arrive": lambda: services.arrive(case, request.user),
+          "resolve": lambda: services.resolve(case, request.user, request.POST.get("note", ""))}[action]
+    try:
+        fn()
+    except (services.CaseError, ValueError) as exc:
+        return tasks(request, error=_message(exc))
+    return redirect("/m/tasks/")

@@ -1,0 +1,199 @@
+"""The workbench of grid workers and community staff (the home page `/`): the cases in their
+scope by state and deadline with the time left on each clock, one- or two-click actions
+(HTMX posts that call `gridgov.cases.services`; errors such as Conflict shown inline), and a
+case's page with its timeline, routing reason, photos, followers and ratings."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import escape
+from django.views.decorators.http import require_POST
+
+from gridgov.cases import services
+from gridgov.cases.models import OPEN_STATES, Case, CaseFollower, ClockKind, Item, State
+
+from .templatetags.cases_extras import clock_view
+from .views import staff_required
+
+#: the "to do" filter: open cases, and resolved ones waiting for verification
+TODO_STATES = (*OPEN_STATES, State.RESOLVED)
+CASE_CLOCKS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
+#: row actions offered in one click, in this order: (action, label, kind of permission)
+ROW_ACTIONS = [
+    ("accept", "受理", "handle"), ("arrive", "到场", "handle"), ("resolve", "办结", "handle"),
+    ("verify", "核查通过", "verify"), ("return", "退回", "handle"), ("escalate", "升级", "manage"),
+]
+ACTION_OK = {
+    "accept": "已受理", "arrive": "已到场", "resolve": "已办结", "verify": "已核查通过", "rework": "已退回返工",
+    "close": "已结案", "return": "已退回", "escalate": "已升级", "summon": "已吹哨", "merge": "已合并",
+    "dispatch": "已派单", "reject": "已不予受理",
+}
+
+
+def _cases(user):
+    return Case.objects.visible_to(user).select_related("item", "grid", "handler_user").prefetch_related("clocks")
+
+
+def _current_clocks(case, now):
+    """The latest clock of each kind (accept, arrive, resolve), as shown on the workbench."""
+    latest = {}
+    for c in case.clocks.all():
+        if c.kind in CASE_CLOCKS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
+            latest[c.kind] = c
+    return [clock_view(latest[k], now) for k in CASE_CLOCKS if k in latest]
+
+
+def _next_due(case):
+    due = [c.due_at for c in case.clocks.all() if c.state != "stopped"]
+    return min(due) if due else None
+
+
+def _allowed(user, case, perm) -> bool:
+    if perm == "handle":
+        return services.may_handle(user, case)
+    if perm == "manage":
+        return services.may_manage(user, case)
+    return (user.role in services.VERIFIER_ROLES or user.is_superuser) and case.resolved_by_id != user.pk and services.may_manage(user, case)
+
+
+def _row_actions(user, case):
+    return [(a, label) for a, label, perm in ROW_ACTIONS
+            if case.state in services.TRANSITIONS[a][0] and _allowed(user, case, perm)]
+
+
+def _decorate(user, case, now):
+    case.clock_views = _current_clocks(case, now)
+    case.actions = _row_actions(user, case)
+    case.late = any(c["level"] == "late" for c in case.clock_views if c["text"] != "超时完成")
+    return case
+
+
+FILTERS = [("open", "待办"), *[(s.value, s.label) for s in State], ("all", "全部")]
+
+
+@staff_required
+def workbench(request):
+    user, now = request.user, timezone.now()
+    state = request.GET.get("state", "open")
+    mine = request.GET.get("mine") == "1"
+    qs = _cases(user)
+    if mine:
+        qs = qs.filter(handler_user=user)
+    counts = dict(qs.order_by().values_list("state").annotate(n=Count("id")))
+    if state == "open":
+        qs = qs.filter(state__in=TODO_STATES)
+    elif state != "all":
+        qs = qs.filter(state=state)
+    cases = [_decorate(user, c, now) for c in qs.order_by("-id")[:300]]
+    # by state (open work first), then the nearest deadline
+    far = now.replace(year=now.year + 100)
+    cases.sort(key=lambda c: (c.state not in TODO_STATES, _next_due(c) or far, -c.pk))
+    filters = [(k, label, sum(counts.get(s, 0) for s in TODO_STATES) if k == "open" else
+                sum(counts.values()) if k == "all" else counts.get(k, 0)) for k, label in FILTERS]
+    return render(request, "web/workbench.html", {
+        "cases": cases, "filters": [f for f in filters if f[2] or f[0] in ("open", "all", state)],
+        "state": state, "mine": mine, "late": sum(1 for c in cases if c.late),
+    })
+
+
+def _case_or_404(user, pk):
+    case = _cases(user).filter(pk=pk).first()
+    if case is None:
+        raise Http404("没有这个事件")
+    return case
+
+
+@staff_required
+def case_page(request, pk):
+    user, now = request.user, timezone.now()
+    case = _decorate(user, _case_or_404(user, pk), now)
+    manage = services.may_manage(user, case)
+    return render(request, "web/case_detail.html", {
+        "case": case, "events": services.timeline(case), "photos": case.photos.all(),
+        "followers": CaseFollower.objects.filter(case=case).select_related("user").order_by("at"),
+        "ratings": case.ratings.select_related("user").order_by("at"), "summons": case.summons.all(),
+        "clocks": [(c, clock_view(c, now)) for c in case.clocks.all()],
+        "reason": case.routing_reason or {}, "may_manage": manage,
+        "may_verify": case.state == State.RESOLVED and _allowed(user, case, "verify"),
+        "may_dispatch": manage and case.state in services.TRANSITIONS["dispatch"][0],
+        "may_merge": manage and case.state in OPEN_STATES,
+        "items": Item.objects.filter(active=True).order_by("scenario_id", "id"),
+        "departments": sorted({d for d in Item.objects.values_list("department", flat=True) if d}),
+    })
+
+
+def _message(exc) -> str:
+    if isinstance(exc, services.NotAllowed):
+        return f"无权操作：{exc}"
+    if isinstance(exc, services.Conflict):
+        return f"状态已变化，请刷新：{exc}"
+    return f"无法办理：{exc}"
+
+
+def _perform(request, case, action):
+    user, post = request.user, request.POST
+    note = post.get("note", "").strip()[:1000]
+    if action == "verify":
+        return services.verify(case, user, post.get("passed", "1") != "0", note)
+    if action == "dispatch":
+        code = post.get("item") or ""
+        item = Item.objects.filter(code=code, active=True).first() if code else None
+        if code and item is None:
+            raise services.InvalidInput(f"事项 {code!r} 不存在")
+        return services.dispatch(case, user, note, item=item)
+    if action == "summon":
+        departments = [d for d in post.getlist("departments") if d]
+        hours = float(post["hours"]) if post.get("hours") else None
+        return services.summon(case, user, departments, note, hours)
+    if action == "merge":
+        ref = post.get("target", "").strip()
+        target = _cases(user).filter(number=ref).first() or (_cases(user).filter(pk=int(ref)).first() if ref.isdigit() else None)
+        if target is None:
+            raise services.InvalidInput(f"找不到可见的目标事件 {ref!r}（填写事件编号）")
+        return services.merge(case, target, user, note)
+    fn = {"accept": services.accept, "arrive": services.arrive, "resolve": services.resolve, "close": services.close,
+          "return": services.return_case, "escalate": services.escalate, "reject": services.reject}.get(action)
+    if fn is None:
+        raise Http404("没有这个操作")
+    return fn(case, user, note)
+
+
+@staff_required
+@require_POST
+def case_action(request, pk, action):
+    """One action; from a workbench row (HTMX swaps the row, with the outcome inline), from the
+    case page (HTMX: reload on success, the error inline), or a plain form post (redirect)."""
+    user = request.user
+    case = _case_or_404(user, pk)
+    error = None
+    try:
+        _perform(request, case, action)
+    except (services.CaseError, ValueError) as exc:
+        error = _message(exc)
+    label = ACTION_OK.get("rework" if action == "verify" and request.POST.get("passed") == "0" else action, "已办理")
+    if not request.headers.get("HX-Request"):
+        return redirect(f"/cases/{case.pk}/")
+    if request.POST.get("from") == "row":
+        fresh = _decorate(user, _case_or_404(user, pk), timezone.now())
+        html = render_to_string("web/_case_row.html", {"c": fresh, "error": error, "ok": None if error else label}, request)
+        return HttpResponse(html)
+    if error:
+        return HttpResponse(f'<p class="error" role="alert">{escape(error)}</p>')
+    resp = HttpResponse(f'<p class="ok" role="status">{label}</p>')
+    resp["HX-Refresh"] = "true"
+    return resp
+
+
+
+
+@login_required
+def case_photo(request, pk, photo):
+    """A case's photo, for whoever may see the case (staff in scope, reporter, followers)."""
+    case = Case.objects.visible_to(request.user).filter(pk=pk).first()
+    p = case.photos.filter(pk=photo).first() if case else None
+    if p is None:
+        raise Http404("没有这张照片")
+    return FileResponse(p.file.open("rb"), content_type=p.content_type)
