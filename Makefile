@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/gridgov
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-pg bench clean
+.PHONY: install browser demo serve test test-sqlite test-pg bench screenshots clean
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ test-pg: install browser
 	else \
 		echo "== PostgreSQL not reachable at $(PG_URL): skipped the PostgreSQL run (set PG_URL)"; \
 	fi
+
+# Refresh docs/screenshots/ from the browser tests.
+screenshots: install browser
+	GRIDGOV_SCREENSHOTS=1 env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m browser $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench

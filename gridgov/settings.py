@@ -167,7 +167,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+# Production serves the compressed copies `gridgov serve` collects into STATIC_ROOT; only
+# development finds files in the apps directly.
+WHITENOISE_USE_FINDERS = DEBUG
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -74,8 +74,17 @@ def _decorate(user, case, now):
 FILTERS = [("open", "待办"), *[(s.value, s.label) for s in State], ("all", "全部")]
 
 
-@staff_required
 def workbench(request):
+    """The staff home page; residents and volunteers who land here go to their phone pages."""
+    from django.shortcuts import redirect
+
+    if request.user.is_authenticated and not request.user.is_staff_role:
+        return redirect("/m/")
+    return _workbench(request)
+
+
+@staff_required
+def _workbench(request):
     user, now = request.user, timezone.now()
     state = request.GET.get("state", "open")
     mine = request.GET.get("mine") == "1"

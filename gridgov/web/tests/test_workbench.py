@@ -51,7 +51,8 @@ def test_home_is_the_workbench_in_scope(client, people):
     assert 'href="/territory/"' in page
     assert client.get(f"/cases/{theirs.pk}/").status_code == 404
     client.force_login(people["resident"])
-    assert client.get("/").status_code == 403
+    r = client.get("/")
+    assert r.status_code == 302 and r["Location"] == "/m/"  # residents are sent to their phone pages
 
 
 def test_clocks_show_time_left_amber_past_80_percent_and_red_when_breached(client, people):
