@@ -53,10 +53,11 @@ def forget_scope(user):
         del user._gridgov_scope
 
 
-def may_see_personal_data(user, grid_path: str | None) -> bool:
-    """Whether `user` may read decrypted ID numbers and phones of a record on `grid_path`."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if not (user.is_superuser or user.role in PERSONAL_DATA_ROLES):
-        return False
-    return scope_of(user).covers_path(grid_path)
+def may_see_personal_data(user, grid_path: str | None, kind: str = "residents") -> bool:
+    """Whether `user` may read decrypted ID numbers and phones of a `kind` record on `grid_path`
+    (the access table in accounts.policy, action "personal")."""
+    from .policy import allows
+
+    if grid_path is None and not (getattr(user, "is_superuser", False) or getattr(user, "role", None) in STREET_WIDE_ROLES):
+        return False  # a record placed nowhere: street-wide roles only
+    return allows(user, kind, "personal", grid_path)

@@ -6,6 +6,7 @@ from django.db.models import Q
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
+from gridgov.accounts import policy
 from gridgov.accounts.models import Role, User
 
 from . import services
@@ -91,7 +92,8 @@ def case_out(case, user, detail=False) -> dict:
                  "reported_at": s.reported_at.isoformat() if s.reported_at else None, "report": s.report}
                 for s in case.summons.all()
             ]
-            out["reporter"] = _user(case.reporter)
+            if policy.allows(user, "cases", "personal", case.grid_path or ""):
+                out["reporter"] = _user(case.reporter)
     return out
 
 

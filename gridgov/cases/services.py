@@ -151,7 +151,9 @@ def _in_scope(user, case) -> bool:
 
 def may_manage(user, case) -> bool:
     """Dispatch, re-route, merge, reject, close, escalate, summon."""
-    return bool(user and user.is_authenticated and (user.role in MANAGER_ROLES or user.is_superuser) and _in_scope(user, case))
+    from gridgov.accounts import policy
+
+    return policy.allows(user, "cases", "update", case.grid_path or "")
 
 
 def may_handle(user, case) -> bool:

@@ -14,8 +14,19 @@ class ScopedQuerySet(models.QuerySet):
     grid_path_lookup = "grid__path"
 
     def visible_to(self, user):
+        """Rows `user` may read. A model naming its `policy_kind` follows the access table
+        (accounts.policy): never → no rows, all → every row, own → the user's grid subtrees."""
         from gridgov.accounts.scope import scope_of
 
+        kind = getattr(self.model, "policy_kind", None)
+        if kind is not None:
+            from gridgov.accounts import policy
+
+            reach = policy.reach(user, kind, "read")
+            if reach == policy.NEVER:
+                return self.none()
+            if reach == policy.ALL:
+                return self
         scope = scope_of(user)
         if scope.everything:
             return self

@@ -42,6 +42,9 @@ def locate(request, lon: float, lat: float, crs: str = "wgs84"):
 @router.get("/grids")
 def grids(request, level: str | None = None):
     """GeoJSON FeatureCollection of the grids visible to the user, optionally of one level (name or number)."""
+    from gridgov.accounts.policy import api_require
+
+    api_require(request, "grids", "list")
     try:
         lv = level_index(level) if level not in (None, "") else None
     except ValueError as e:

@@ -33,6 +33,7 @@ class GridNode(models.Model):
     households_target = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    policy_kind = "grids"
     objects = scoped_queryset("path").as_manager()
 
     class Meta:

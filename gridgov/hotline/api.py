@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.errors import HttpError
 
+from gridgov.accounts.policy import api_require
 from gridgov.geo.models import GridNode
 
 from . import clusters, rates, services
@@ -60,8 +61,9 @@ def _b(v):
 
 @router.post("/tickets")
 def post_tickets(request, payload: list[TicketIn]):
-    """Create or update tickets (same rules as the file import); 422 lists every bad value."""
-    _staff(request)
+    """Create or update tickets (same rules as the file import); 422 lists every bad value.
+    Every ticket must land in the caller's scope, and an updated one must be visible to them."""
+    api_require(request, "tickets", "create")
     records = []
     for p in payload:
         d = p.dict()
@@ -82,7 +84,7 @@ def post_tickets(request, payload: list[TicketIn]):
 @router.get("/tickets")
 def list_tickets(request, month: str | None = None, grid: str | None = None, category: str | None = None,
                  limit: int = 100, offset: int = 0):
-    _staff(request)
+    api_require(request, "tickets", "list")
     qs = Ticket.objects.visible_to(request.user).select_related("grid", "community")
     if month:
         qs = qs.filter(month=month)
@@ -100,7 +102,7 @@ def list_tickets(request, month: str | None = None, grid: str | None = None, cat
 @router.get("/address-queue")
 def address_queue(request, limit: int = 100):
     """Tickets whose address could not be matched with confidence, with the best candidates."""
-    _staff(request)
+    api_require(request, "tickets", "list")
     qs = Ticket.objects.visible_to(request.user).filter(address_match="pending").select_related("grid", "community")
     return {
         "count": qs.count(),
@@ -111,6 +113,13 @@ def address_queue(request, limit: int = 100):
     }
 
 
+@router.get("/tickets/{ticket_id}")
+def get_ticket(request, ticket_id: int):
+    """One ticket; outside the user's scope it answers 404 like a missing one."""
+    t = get_object_or_404(Ticket.objects.visible_to(request.user).select_related("grid", "community"), pk=ticket_id)
+    return {**_ticket_row(t), "candidates": t.address_candidates, "score": t.address_score}
+
+
 class AddressIn(Schema):
     address_id: int
 
@@ -118,7 +127,7 @@ class AddressIn(Schema):
 @router.post("/tickets/{ticket_id}/address")
 def confirm_address(request, ticket_id: int, payload: AddressIn):
     """Staff confirm a ticket's standard address; the ticket moves to that address's grid."""
-    _staff(request)
+    api_require(request, "tickets", "update")
     from gridgov.registry.models import Address
 
     t = get_object_or_404(Ticket.objects.visible_to(request.user), pk=ticket_id)

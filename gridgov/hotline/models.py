@@ -71,6 +71,7 @@ class Ticket(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    policy_kind = "tickets"
     objects = ScopedQuerySet.as_manager()
 
     class Meta:

@@ -573,11 +573,25 @@ def import_file(path, mapping: dict[str, str] | None = None, progress=None) -> I
 
 def import_records(user, records: list[dict]) -> ImportResult:
     """Tickets sent through the API (a list of dicts with the canonical columns); staff only."""
-    if not (user and user.is_authenticated and user.is_staff_role):
-        raise PermissionDenied("only staff may submit hotline tickets")
+    from gridgov.accounts import policy
+
+    policy.require(user, "tickets", "create")
     recs = [(i, {k: v for k, v in r.items() if k in ALIASES and v is not None}) for i, r in enumerate(records, start=1)]
     clean = clean_records(recs)
-    return save_tickets(clean, source="api")
+    ids = [c.ticket_id for c in clean]
+    with transaction.atomic():
+        existing = set(Ticket.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
+        if existing:
+            policy.require(user, "tickets", "update")
+            visible = set(Ticket.objects.visible_to(user).filter(ticket_id__in=existing).values_list("ticket_id", flat=True))
+            if existing - visible:
+                raise PermissionDenied(f"tickets outside your scope: {', '.join(sorted(existing - visible)[:5])}")
+        result = save_tickets(clean, source="api")
+        placed = Ticket.objects.filter(ticket_id__in=ids).select_related("grid")
+        outside = [t.ticket_id for t in placed if not policy.allows(user, "tickets", "create", t.grid.path if t.grid_id else "")]
+        if outside:  # rolls the whole batch back
+            raise PermissionDenied(f"tickets that land outside your scope: {', '.join(sorted(outside)[:5])}")
+    return result
 
 
 # --- address queue -------------------------------------------------------------------------
@@ -591,7 +605,9 @@ def _require_staff(user):
 @transaction.atomic
 def confirm_address(user, ticket: Ticket, address) -> Ticket:
     """Staff say which standard address a ticket is at: it is placed in that address's grid."""
-    _require_staff(user)
+    from gridgov.accounts import policy
+
+    policy.require(user, "tickets", "update")
     from gridgov.registry.models import Address
 
     if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():

@@ -6,18 +6,20 @@ from POST /residents/{id}/reveal, which checks role and scope and is audited."""
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
+from gridgov.accounts.policy import api_require
 from gridgov.core import crypto
 from gridgov.geo.models import GridNode
 
 from . import services
 from .importers import SPECS, run_import
-from .models import Address, House, Organization, PartyOrganization, Place, Resident
+from .models import Address, House, Organization, PartyOrganization, Place, Resident, Volunteer
 
 router = Router(tags=["registry"])
 
@@ -84,6 +86,7 @@ def _resident(o: Resident) -> dict:
 
 @router.get("/residents")
 def list_residents(request, f: Query[ResidentFilters]):
+    api_require(request, "residents", "list")
     qs = Resident.objects.visible_to(request.user).select_related("grid", "house__address")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -148,6 +151,7 @@ class HouseFilters(Page):
 
 @router.get("/houses")
 def list_houses(request, f: Query[HouseFilters]):
+    api_require(request, "houses", "list")
     qs = House.objects.visible_to(request.user).select_related("grid", "address")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -177,6 +181,7 @@ class AddressFilters(Page):
 
 @router.get("/addresses")
 def list_addresses(request, f: Query[AddressFilters]):
+    api_require(request, "addresses", "list")
     qs = Address.objects.visible_to(request.user).select_related("grid")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -196,6 +201,7 @@ class KindFilters(Page):
 
 @router.get("/organizations")
 def list_organizations(request, f: Query[KindFilters]):
+    api_require(request, "organizations", "list")
     qs = Organization.objects.visible_to(request.user).select_related("grid")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -221,6 +227,7 @@ def list_organizations(request, f: Query[KindFilters]):
 
 @router.get("/places")
 def list_places(request, f: Query[KindFilters]):
+    api_require(request, "places", "list")
     qs = Place.objects.visible_to(request.user).select_related("grid")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -239,6 +246,7 @@ def list_places(request, f: Query[KindFilters]):
 
 @router.get("/party-orgs")
 def list_party_orgs(request, f: Query[KindFilters]):
+    api_require(request, "party_orgs", "list")
     qs = PartyOrganization.objects.visible_to(request.user).select_related("grid").prefetch_related("grids")
     qs = _grid_filter(qs, f.grid)
     if f.q:
@@ -261,11 +269,86 @@ def list_party_orgs(request, f: Query[KindFilters]):
 @router.post("/import/{kind}", response={200: dict, 400: dict})
 def import_file(request, kind: str, file: File[UploadedFile], update: Form[bool] = False):
     """Upload an .xlsx or .csv; 200 with counts, or 400 with the error report (nothing written)."""
-    if not getattr(request.user, "is_staff_role", False):
-        raise HttpError(403, "仅工作人员可以导入")
     if kind not in SPECS:
         raise HttpError(404, f"unknown kind; kinds are {', '.join(SPECS)}")
+    api_require(request, kind, "create")
+    if update:
+        api_require(request, kind, "update")
     result = run_import(kind, file, filename=file.name, update=update, user=request.user)
     if not result.ok:
         return Status(400, result.as_dict())
     return Status(200, result.as_dict())
+
+
+# ---- volunteers, and one record of any kind -----------------------------------------------
+
+
+def _volunteer(o: Volunteer) -> dict:
+    return {
+        "id": o.id, "name": o.name, "kind": o.kind, "team": o.team.name if o.team_id else None,
+        "phone": o.phone_masked, "duties": o.duties, "grid": _grid(o),
+    }
+
+
+@router.get("/volunteers")
+def list_volunteers(request, f: Query[KindFilters]):
+    api_require(request, "volunteers", "list")
+    qs = Volunteer.objects.visible_to(request.user).select_related("grid", "team")
+    qs = _grid_filter(qs, f.grid)
+    if f.q:
+        qs = qs.filter(Q(name__icontains=f.q) | Q(duties__icontains=f.q) | Q(phone_hash=crypto.blind_index(f.q)))
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    return _paginate(qs.order_by("id"), f, _volunteer)
+
+
+def _house(o):
+    return {"id": o.id, "address_code": o.address.code, "address": o.address.text, "use": o.use,
+            "area_m2": float(o.area_m2) if o.area_m2 is not None else None, "occupancy": o.occupancy, "grid": _grid(o),
+            "residents": [r.id for r in Resident.objects.filter(house=o).order_by("id")]}
+
+
+def _organization(o):
+    return {"id": o.id, "name": o.name, "kind": o.kind, "credit_code": o.credit_code, "address": o.address_text,
+            "contact_name": o.contact_name, "phone": o.phone_masked, "employees": o.employees, "grid": _grid(o)}
+
+
+#: url segment → (model, serializer) for GET /{segment}/{id}; personal data only masked
+DETAIL = {
+    "houses": (House, _house),
+    "addresses": (Address, lambda o: {"id": o.id, "code": o.code, "text": o.text, "level": o.level, "lat": o.lat,
+                                      "lon": o.lon, "grid": _grid(o)}),
+    "organizations": (Organization, _organization),
+    "places": (Place, lambda o: {"id": o.id, "name": o.name, "kind": o.kind, "address": o.address_text, "lat": o.lat,
+                                 "lon": o.lon, "open_hours": o.open_hours, "note": o.note, "grid": _grid(o)}),
+    "party-orgs": (PartyOrganization, lambda o: {"id": o.id, "name": o.name, "kind": o.kind,
+                                                 "secretary_name": o.secretary_name, "member_count": o.member_count,
+                                                 "grid": _grid(o), "grids": [g.code for g in o.grids.all()]}),
+    "volunteers": (Volunteer, _volunteer),
+}
+
+
+@router.get("/{segment}/{record_id}")
+def get_record(request, segment: str, record_id: int):
+    """One house, address, organization, place, party organization or volunteer; a record
+    outside the user's scope answers 404 exactly like a missing one."""
+    if segment not in DETAIL:
+        raise Http404("no such kind")
+    model, out = DETAIL[segment]
+    return out(get_object_or_404(model.objects.visible_to(request.user).select_related("grid"), pk=record_id))
+
+
+@router.post("/{segment}/{record_id}/reveal")
+def reveal_record(request, segment: str, record_id: int, body: RevealIn):
+    """The plaintext phone of an organization or volunteer (audited), like residents' reveal."""
+    if segment not in ("organizations", "volunteers"):
+        raise Http404("no such kind")
+    model, _ = DETAIL[segment]
+    o = get_object_or_404(model.objects.visible_to(request.user).select_related("grid"), pk=record_id)
+    if body.field != "phone":
+        raise HttpError(400, "field must be phone")
+    try:
+        value = services.reveal(request.user, o, body.field)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    return {"id": o.id, "field": body.field, "value": value}

@@ -10,6 +10,7 @@ import json
 
 from django.db import transaction
 
+from gridgov.accounts import policy
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.core import audit, crypto
 
@@ -33,6 +34,7 @@ def _cell(value):
 def export_rows(kind: str, user):
     """(headers, iterator of rows, stats dict) for `user`; decrypts only where allowed."""
     spec = get_spec(kind)
+    policy.require(user, spec.kind, "export")
     qs = spec.queryset().visible_to(user).order_by("pk")
     headers = [c.header for c in spec.columns]
     stats = {"count": 0, "revealed": 0}
@@ -44,7 +46,7 @@ def export_rows(kind: str, user):
             for c in spec.columns:
                 if c.personal:
                     if allowed is None:
-                        allowed = may_see_personal_data(user, obj.grid.path if obj.grid_id else None)
+                        allowed = may_see_personal_data(user, obj.grid.path if obj.grid_id else None, kind=spec.kind)
                     if c.out is not None:
                         value = c.out(obj)
                     elif allowed:

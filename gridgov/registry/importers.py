@@ -1136,8 +1136,15 @@ def run_import(
     """Validate every row, then (only if all are valid) write them all in one transaction.
 
     `user`: when given (API uploads), every grid and address the rows reference must be in
-    the user's scope, and updated records must be visible to them."""
+    the user's scope, and updated records must be visible to them; the user's role must be
+    allowed to create (and with `update`, to update) this kind (accounts.policy): PermissionDenied."""
     spec = get_spec(kind)
+    if user is not None:
+        from gridgov.accounts import policy
+
+        policy.require(user, spec.kind, "create")
+        if update:
+            policy.require(user, spec.kind, "update")
     result = ImportResult(kind=kind)
     try:
         header, rows_iter = read_table(source, filename)

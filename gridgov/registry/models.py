@@ -40,6 +40,7 @@ class PersonalDataMixin:
 class Compound(Scoped):
     """A residential compound (小区)."""
 
+    policy_kind = "compounds"
     name = models.CharField(max_length=100)
     community = models.ForeignKey("geo.GridNode", on_delete=models.PROTECT, related_name="compounds")
     kind = models.CharField(
@@ -62,6 +63,8 @@ class Compound(Scoped):
 
 
 class Building(Scoped):
+    policy_kind = "buildings"
+
     compound = models.ForeignKey(Compound, null=True, blank=True, on_delete=models.PROTECT, related_name="buildings")
     name = models.CharField(max_length=60)  # 3号楼
     floors = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -81,6 +84,7 @@ class Building(Scoped):
 class Address(Scoped):
     """A standard address (标准地址): community → compound → building → unit → house."""
 
+    policy_kind = "addresses"
     LEVELS = [("compound", "小区"), ("building", "楼"), ("unit", "单元"), ("house", "户")]
 
     code = models.CharField(max_length=40, unique=True)
@@ -102,6 +106,8 @@ class Address(Scoped):
 
 
 class House(Scoped):
+    policy_kind = "houses"
+
     USES = [("residential", "住宅"), ("commercial", "商业"), ("office", "办公"), ("mixed", "商住"), ("other", "其他")]
     OCCUPANCY = [("owner", "自住"), ("rented", "出租"), ("vacant", "空置")]
 
@@ -119,6 +125,8 @@ class House(Scoped):
 
 
 class Organization(Scoped, PersonalDataMixin):
+    policy_kind = "organizations"
+
     KINDS = [
         ("property_company", "物业公司"),
         ("shop", "商户"),
@@ -153,6 +161,7 @@ class Organization(Scoped, PersonalDataMixin):
 class Resident(Scoped, PersonalDataMixin):
     """A real resident (实有人口). Name is shown in scope; ID number and phone are encrypted."""
 
+    policy_kind = "residents"
     GENDERS = [("M", "男"), ("F", "女")]
     RESIDENCE = [("registered", "户籍"), ("floating", "流动"), ("overseas", "境外")]
     #: tags; the first five are the special-care groups 老弱病残孕
@@ -207,6 +216,8 @@ class Resident(Scoped, PersonalDataMixin):
 
 
 class Place(Scoped):
+    policy_kind = "places"
+
     KINDS = [
         ("key_place", "重点场所"),
         ("service_station", "服务驿站"),
@@ -236,6 +247,7 @@ class Place(Scoped):
 class PartyOrganization(Scoped):
     """A party organization set on one or more grids (支部建在网格上). `grid` is its home node."""
 
+    policy_kind = "party_orgs"
     KINDS = [("committee", "党委"), ("general_branch", "党总支"), ("branch", "党支部"), ("group", "党小组")]
 
     name = models.CharField(max_length=150, unique=True)
@@ -252,6 +264,8 @@ class PartyOrganization(Scoped):
 
 
 class VolunteerTeam(Scoped):
+    policy_kind = "volunteers"
+
     KINDS = [
         ("steward", "楼门长"),
         ("patrol", "平安巡逻"),
@@ -276,6 +290,7 @@ class VolunteerTeam(Scoped):
 class Volunteer(Scoped, PersonalDataMixin):
     """A building steward or volunteer (苑苑). May be linked to a resident record and a user."""
 
+    policy_kind = "volunteers"
     KINDS = [("steward", "楼门长"), ("volunteer", "志愿者")]
 
     name = models.CharField(max_length=50)
@@ -302,6 +317,7 @@ class Volunteer(Scoped, PersonalDataMixin):
 class PropertyProject(Scoped):
     """A property-management project: one company serving one or more compounds."""
 
+    policy_kind = "compounds"
     name = models.CharField(max_length=150, unique=True)
     company = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="property_projects")
     compounds = models.ManyToManyField(Compound, related_name="property_projects", blank=True)

@@ -270,7 +270,7 @@ def reveal(user, obj, field: str) -> str:
     if field not in PERSONAL_FIELDS or not hasattr(obj, f"{field}_enc"):
         raise ValueError(f"{obj._meta.label_lower} has no personal field {field!r}")
     grid_path = obj.grid.path if obj.grid_id else None
-    if not may_see_personal_data(user, grid_path):
+    if not may_see_personal_data(user, grid_path, kind=obj.policy_kind):
         raise PermissionDenied("无权查看该人员的个人信息")
     with transaction.atomic():
         audit.record(user, "reveal", obj, fields=field)

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from gridgov.accounts import policy
 from gridgov.accounts.models import GridAssignment
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.geo.levels import level_label, level_names
@@ -202,6 +203,7 @@ def record_list(request, kind):
     listing = LISTINGS.get(kind)
     if listing is None:
         raise Http404()
+    policy.require(request.user, listing.model.policy_kind, "list")
     qs = listing.model.objects.visible_to(request.user).select_related(*listing.select)
     if kind == "party-orgs":
         qs = qs.prefetch_related("grids")
@@ -288,12 +290,14 @@ def imports(request):
     """Templates to download, an upload form, and the result: counts or the row errors."""
     from gridgov.registry.importers import SPECS, run_import
 
-    kinds = [(k, s.label or k) for k, s in SPECS.items()]
+    kinds = [(k, s.label or k) for k, s in SPECS.items() if policy.allows(request.user, k, "create")]
+    if not kinds:
+        raise PermissionDenied("无权导入数据")
     result = None
     kind = request.POST.get("kind") or request.GET.get("kind") or ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if kind not in SPECS:
+        if kind not in dict(kinds):
             result = {"ok": False, "message": "请选择数据类型"}
         elif upload is None:
             result = {"ok": False, "message": "请选择要导入的文件（.xlsx 或 .csv）"}

@@ -1,0 +1,177 @@
+"""Who may do what: ONE table, role × kind of record × action → never / own scope / everywhere.
+
+This table is the access policy. The code reads it:
+
+* `ScopedQuerySet.visible_to(user)` (core.models) asks `reach(user, kind, "read")` for every model
+  that names its `policy_kind`; "own" means the grid subtrees the user is assigned to
+  (accounts.scope), "all" the whole street, "never" nothing;
+* `may_see_personal_data` (accounts.scope), and therefore `registry.services.reveal` and the
+  exporters, ask `allows(user, kind, "personal", grid_path)`;
+* the API and the pages ask `require(user, kind, action)` before a list, an export, an import
+  (create / update) or a state change;
+* the case services ask `allows(user, "cases", "update", path)` for managing acts.
+
+The matrix test (accounts/tests/test_access_matrix.py) walks every cell through the API and the
+pages over two communities and asserts exactly this outcome; docs/security.md explains it.
+
+Actions: list, read, create, update, export, personal (read decrypted ID numbers and phones;
+for cases: the reporter's identity). Kinds marked RELATIONAL (cases) also grant rights through
+a relation to the record whatever the table says: a reporter or follower sees their case, a
+handler handles it, a volunteer sees free grabbable tasks, section staff see cases routed to or
+summoning their department. The table governs territorial access only.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+NEVER, OWN, ALL = "never", "own", "all"
+
+ROLES = (
+    "resident", "volunteer", "steward", "grid_worker", "grid_leader", "community_staff",
+    "community_secretary", "section_staff", "leader", "admin",
+)
+ACTIONS = ("list", "read", "create", "update", "export", "personal")
+
+# columns: resident volunteer steward grid_worker grid_leader community_staff
+#          community_secretary section_staff leader admin
+# N = never, O = in own scope (assigned grid subtrees), A = everywhere.
+_TABLE = """
+residents      list      N N N O O O O O A A
+residents      read      N N N O O O O O A A
+residents      create    N N N O O O O N A A
+residents      update    N N N O O O O N A A
+residents      export    N N N O O O O O A A
+residents      personal  N N N O O O O N A A
+houses         list      N N N O O O O O A A
+houses         read      N N N O O O O O A A
+houses         create    N N N O O O O N A A
+houses         update    N N N O O O O N A A
+houses         export    N N N O O O O O A A
+houses         personal  N N N N N N N N N N
+addresses      list      N N N O O O O O A A
+addresses      read      N N N O O O O O A A
+addresses      create    N N N O O O O N A A
+addresses      update    N N N O O O O N A A
+addresses      export    N N N O O O O O A A
+addresses      personal  N N N N N N N N N N
+buildings      list      N N N O O O O O A A
+buildings      read      N N N O O O O O A A
+buildings      create    N N N O O O O N A A
+buildings      update    N N N O O O O N A A
+buildings      export    N N N O O O O O A A
+buildings      personal  N N N N N N N N N N
+compounds      list      N N N O O O O O A A
+compounds      read      N N N O O O O O A A
+compounds      create    N N N N N N N N N N
+compounds      update    N N N N N N N N N N
+compounds      export    N N N N N N N N N N
+compounds      personal  N N N N N N N N N N
+organizations  list      N N N O O O O O A A
+organizations  read      N N N O O O O O A A
+organizations  create    N N N O O O O N A A
+organizations  update    N N N O O O O N A A
+organizations  export    N N N O O O O O A A
+organizations  personal  N N N O O O O N A A
+places         list      N N N O O O O O A A
+places         read      N N N O O O O O A A
+places         create    N N N O O O O N A A
+places         update    N N N O O O O N A A
+places         export    N N N O O O O O A A
+places         personal  N N N N N N N N N N
+party_orgs     list      N N N O O O O O A A
+party_orgs     read      N N N O O O O O A A
+party_orgs     create    N N N O O O O N A A
+party_orgs     update    N N N O O O O N A A
+party_orgs     export    N N N O O O O O A A
+party_orgs     personal  N N N N N N N N N N
+volunteers     list      N N N O O O O O A A
+volunteers     read      N N N O O O O O A A
+volunteers     create    N N N O O O O N A A
+volunteers     update    N N N O O O O N A A
+volunteers     export    N N N O O O O O A A
+volunteers     personal  N N N O O O O N A A
+cases          list      N N N O O O O O A A
+cases          read      N N N O O O O O A A
+cases          create    A A A A A A A A A A
+cases          update    N N N N O O O N A A
+cases          export    N N N N N N N N N N
+cases          personal  N N N O O O O O A A
+tickets        list      N N N O O O O O A A
+tickets        read      N N N O O O O O A A
+tickets        create    N N N O O O O N A A
+tickets        update    N N N O O O O N A A
+tickets        export    N N N N N N N N N N
+tickets        personal  N N N N N N N N N N
+grids          list      N N N O O O O O A A
+grids          read      N N N O O O O O A A
+grids          create    N N N N N N N N N N
+grids          update    N N N N N N N N N N
+grids          export    N N N N N N N N N N
+grids          personal  N N N N N N N N N N
+"""
+
+_LETTER = {"N": NEVER, "O": OWN, "A": ALL}
+
+
+def _parse(text: str) -> dict:
+    table = {}
+    for line in text.strip().splitlines():
+        kind, action, *cells = line.split()
+        assert len(cells) == len(ROLES), line
+        assert action in ACTIONS, line
+        for role, cell in zip(ROLES, cells):
+            table[(role, kind, action)] = _LETTER[cell]
+    return table
+
+
+#: (role, kind, action) -> NEVER | OWN | ALL
+POLICY: dict[tuple[str, str, str], str] = _parse(_TABLE)
+KINDS = tuple(dict.fromkeys(k for _, k, _ in POLICY))
+#: kinds where a relation to the record (reporter, handler, ...) grants rights besides the table
+RELATIONAL = frozenset({"cases"})
+#: kinds whose records hold encrypted personal fields
+PERSONAL_KINDS = frozenset(k for (r, k, a), v in POLICY.items() if a == "personal" and v != NEVER and k != "cases")
+
+
+def reach(user, kind: str, action: str) -> str:
+    """NEVER, OWN or ALL for this user (inactive and anonymous users: NEVER)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return NEVER
+    if (None, kind, action) not in _KNOWN:
+        raise KeyError(f"no policy for {kind!r} × {action!r}")
+    if user.is_superuser:
+        return ALL
+    return POLICY.get((user.role, kind, action), NEVER)
+
+
+_KNOWN = {(None, k, a) for (_, k, a) in POLICY}
+
+
+def allows(user, kind: str, action: str, grid_path: str | None = None) -> bool:
+    """Whether `user` may do `action` on a record of `kind` lying on `grid_path`.
+
+    Without a path, whether the action is open to the user at all (somewhere)."""
+    r = reach(user, kind, action)
+    if r == NEVER:
+        return False
+    if r == ALL:
+        return True
+    from .scope import scope_of
+
+    scope = scope_of(user)
+    if grid_path is None:
+        return True
+    return scope.covers_path(grid_path)
+
+
+def require(user, kind: str, action: str, grid_path: str | None = None) -> None:
+    """Raise PermissionDenied unless `allows(...)`."""
+    if not allows(user, kind, action, grid_path):
+        raise PermissionDenied(f"not allowed: {action} {kind}")
+
+
+def api_require(request, kind: str, action: str) -> None:
+    """`require` for the JSON API: answers 403 with {"detail": ...}."""
+    from ninja.errors import HttpError
+
+    if not allows(request.user, kind, action):
+        raise HttpError(403, f"not allowed: {action} {kind}")

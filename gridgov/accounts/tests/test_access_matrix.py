@@ -1,0 +1,388 @@
+"""The access matrix: every role × every kind of record × every action, through the API and the
+pages, over two communities, asserted against the ONE policy table (accounts.policy).
+
+Each user is scoped to community c1 (a GridAssignment on c1). Each kind has one record in c1
+and one in c2. For every cell the test derives the expected outcome from `policy.POLICY` and
+checks the answer of the doors users use:
+
+* list    — the API list (and the page list where one exists) holds exactly the allowed records;
+            a role that may never list gets 403 (cases: 200 with only its own relations);
+* read    — the API detail (and the page) answers 200 for an allowed record; otherwise exactly
+            what a missing id answers (404, same body);
+* create  — an import (registry), a report (cases), a ticket post (hotline) in c1 and in c2;
+* update  — an import with update (registry), a managing act (cases: reject), an address
+            confirmation (tickets);
+* export  — /exports/<kind>.xlsx holds exactly the allowed rows;
+* personal — the audited reveal of ID numbers / phones answers the plaintext only where allowed
+            (cases: the reporter's identity in the detail); the export shows plaintext only there.
+Grids have no create/update/export door over HTTP (operators use the CLI): the test checks none
+answers.
+
+The data is built once per module (inside a transaction rolled back at the end); every test
+runs in its own savepoint."""
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from gridgov.accounts import policy
+from gridgov.accounts.models import GridAssignment, User
+from gridgov.core.validators import id_check_char
+
+SIDES = ("c1", "c2")
+ROLES = policy.ROLES
+KINDS = ("residents", "houses", "addresses", "organizations", "places", "party_orgs", "volunteers", "cases",
+         "tickets", "grids")
+REGISTRY = KINDS[:7]
+SEGMENT = {k: k.replace("_", "-") for k in KINDS}  # url segment
+PAGE_LIST = {"residents", "houses", "organizations", "places", "party_orgs", "volunteers"}
+EXPORTABLE = {"residents", "houses", "addresses", "organizations", "places", "party_orgs", "volunteers"}
+
+
+def make_id(seq: int, birth="19600101") -> str:
+    first = f"110106{birth}{seq:03d}"
+    return first + id_check_char(first)
+
+
+def point(side):
+    from gridgov.testing import DLAT, DLON, LAT0, LON0
+
+    x = LON0 + (0 if side == "c1" else DLON / 2) + DLON / 8
+    return x, LAT0 + 0.75 * DLAT
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield _build()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _build():
+    from gridgov.cases.models import Case
+    from gridgov.cases.taxonomy import seed_taxonomy
+    from gridgov.hotline.models import Ticket
+    from gridgov.registry import services as reg
+    from gridgov.registry.models import VolunteerTeam
+    from gridgov.testing import make_small_street
+
+    seed_taxonomy()
+    nodes = make_small_street()
+    w = {"nodes": nodes, "rec": {k: {} for k in KINDS}, "plain": {}}
+    now = timezone.now()
+    for n, side in enumerate(SIDES, start=1):
+        c, g, m = nodes[side], nodes[f"{side}g1"], nodes[f"{side}g1m1"]
+        lon, lat = point(side)
+        compound = reg.create_compound(name=f"{side}小区", community=c, grid=c)
+        building = reg.create_building(compound=compound, name="1号楼", grid=m)
+        addrs = []
+        for room in ("101", "102"):
+            addrs.append(reg.create_address(
+                code=f"M{side.upper()}{room}", level="house", community=c, compound=compound, building=building,
+                unit="1单元", room=room, text=f"{c.name}{side}小区1号楼1单元{room}", grid=m, lon=lon, lat=lat))
+        w[f"spare_{side}"] = addrs[1]  # an address without a house
+        house = reg.create_house(address=addrs[0])
+        idn, phone = make_id(n), f"1390000{n:04d}"
+        res = reg.create_resident(name=f"居民{side}甲", id_number=idn, phone=phone, house=house)
+        org = reg.create_organization(name=f"单位{side}甲", kind="shop", grid=m, phone=f"1380000{n:04d}")
+        place = reg.create_place(name=f"场所{side}甲", kind="other", lat=lat, lon=lon, grid=m)
+        party = reg.create_party_org(name=f"支部{side}甲", grid=g, grids=[g])
+        team = VolunteerTeam.objects.create(name=f"队{side}", kind="patrol", grid=c)
+        vol = reg.create_volunteer(name=f"志愿者{side}甲", kind="volunteer", phone=f"1370000{n:04d}", grid=m, team=team)
+        case = Case.objects.create(
+            channel="patrol", text=f"事件{side}甲", lon=lon, lat=lat, grid=m, grid_path=m.path, state="dispatched",
+            number=f"T{side}", created_at=now, updated_at=now)
+        ticket = Ticket.objects.create(
+            ticket_id=f"TK{side}", received_at=now - timedelta(days=1), month=timezone.localtime(now).strftime("%Y-%m"),
+            content=f"工单{side}甲", grid=m, community=c, address_match="pending", category_l1="城市管理")
+        for kind, obj in (("residents", res), ("houses", house), ("addresses", addrs[0]), ("organizations", org),
+                          ("places", place), ("party_orgs", party), ("volunteers", vol), ("cases", case),
+                          ("tickets", ticket), ("grids", g)):
+            w["rec"][kind][side] = obj
+        w["plain"][side] = {"residents": idn, "organizations": org.phone_masked and f"1380000{n:04d}",
+                            "volunteers": f"1370000{n:04d}", "resident_phone": phone}
+    reporter = User.objects.create(username="reporter", role="resident")
+    Case.objects.filter(number__in=["Tc1", "Tc2"]).update(reporter=reporter)
+    w["users"] = {}
+    for role in ROLES:
+        u = User.objects.create(username=f"u_{role}", role=role, display_name=role)
+        GridAssignment.objects.create(user=u, node=nodes["c1"], duty="staff")
+        w["users"][role] = u
+    return w
+
+
+def client_for(world, role) -> Client:
+    c = Client()
+    c.force_login(world["users"][role])
+    return c
+
+
+def expected(role, kind, action) -> set:
+    """The sides whose record the role may act on."""
+    r = policy.POLICY[(role, kind, action)]
+    return {policy.NEVER: set(), policy.OWN: {"c1"}, policy.ALL: {"c1", "c2"}}[r]
+
+
+def marker(world, kind, side) -> str:
+    o = world["rec"][kind][side]
+    return {"houses": lambda: o.address.text, "addresses": lambda: o.text, "cases": lambda: o.text,
+            "tickets": lambda: o.content, "grids": lambda: o.name}.get(kind, lambda: o.name)()
+
+
+def ident(world, kind, side):
+    o = world["rec"][kind][side]
+    return o.code if kind == "grids" else o.pk
+
+
+# ---- list -------------------------------------------------------------------------------
+
+
+def _api_list(c, kind):
+    if kind in REGISTRY:
+        return c.get(f"/api/registry/{SEGMENT[kind]}", {"page_size": 200})
+    return c.get({"cases": "/api/cases/", "tickets": "/api/hotline/tickets", "grids": "/api/geo/grids"}[kind])
+
+
+def _ids(kind, body):
+    if kind == "cases":
+        return {i["id"] for i in body}
+    if kind == "tickets":
+        return {i["id"] for i in body["tickets"]}
+    if kind == "grids":
+        return {f["properties"]["code"] for f in body["features"]}
+    return {i["id"] for i in body["items"]}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_list(world, db, role, kind):
+    c = client_for(world, role)
+    want = expected(role, kind, "list")
+    resp = _api_list(c, kind)
+    if not want and kind not in policy.RELATIONAL:
+        assert resp.status_code == 403
+    else:
+        assert resp.status_code == 200
+        got = {s for s in SIDES if ident(world, kind, s) in _ids(kind, resp.json())}
+        assert got == want
+    if kind in PAGE_LIST:
+        page = c.get(f"/records/{SEGMENT[kind]}/")
+        if not want:
+            assert page.status_code == 403
+        else:
+            html = page.content.decode()
+            assert page.status_code == 200
+            assert {s for s in SIDES if marker(world, kind, s) in html} == want
+
+
+# ---- read -------------------------------------------------------------------------------
+
+
+def _api_detail(c, kind, ident_):
+    if kind in REGISTRY:
+        return c.get(f"/api/registry/{SEGMENT[kind]}/{ident_}")
+    return c.get({"cases": f"/api/cases/{ident_}", "tickets": f"/api/hotline/tickets/{ident_}",
+                  "grids": f"/api/geo/grids/{ident_}"}[kind])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_read(world, db, role, kind):
+    c = client_for(world, role)
+    want = expected(role, kind, "read")
+    missing = _api_detail(c, kind, "110106009009009" if kind == "grids" else 987654)
+    assert missing.status_code == 404
+    for side in SIDES:
+        resp = _api_detail(c, kind, ident(world, kind, side))
+        if side in want:
+            assert resp.status_code == 200, (side, resp.content)
+            assert marker(world, kind, side) in json.dumps(resp.json(), ensure_ascii=False) or kind in ("houses", "addresses")
+        else:  # a forbidden record answers exactly like a missing one
+            assert (resp.status_code, resp.content) == (missing.status_code, missing.content), side
+    page_url = {"residents": "/residents/{}/", "grids": "/grids/{}/"}.get(kind)
+    if page_url:
+        missing = c.get(page_url.format("110106009009009" if kind == "grids" else 987654))
+        for side in SIDES:
+            resp = c.get(page_url.format(ident(world, kind, side)))
+            if side in want:
+                assert resp.status_code == 200 and marker(world, kind, side) in resp.content.decode()
+            else:
+                assert resp.status_code == missing.status_code in (403, 404)
+
+
+# ---- create / update ----------------------------------------------------------------------
+
+
+def _csv(rows: list[list]) -> io.BytesIO:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    f = io.BytesIO(buf.getvalue().encode("utf-8"))
+    f.name = "rows.csv"
+    return f
+
+
+def _registry_rows(world, kind, side, update: bool) -> list[list]:
+    nodes = world["nodes"]
+    m = nodes[f"{side}g1m1"]
+    rec = world["rec"][kind][side]
+    lon, lat = point(side)
+    n = 1 if side == "c1" else 2
+    if kind == "addresses":
+        code = rec.code if update else f"NEW{side}"
+        return [["标准地址编码", "地址全称", "所属网格"], [code, f"新地址{side}", m.code]]
+    if kind == "houses":
+        addr = rec.address.code if update else world[f"spare_{side}"].code
+        return [["标准地址编码", "房屋用途"], [addr, "商业"]]
+    if kind == "residents":
+        idn = world["plain"][side]["residents"] if update else make_id(50 + n)
+        addr = world["rec"]["houses"][side].address.code
+        return [["姓名", "身份证号", "现住址(标准地址编码)"], [f"新居民{side}", idn, addr]]
+    if kind == "organizations":
+        return [["单位名称", "单位类型", "所属网格", "从业人数"], [rec.name if update else f"新单位{side}", "商户", m.code, 3]]
+    if kind == "places":
+        return [["场所名称", "场所类型", "经度", "纬度", "所属网格", "备注"],
+                [rec.name if update else f"新场所{side}", "其他", lon, lat, m.code, "改"]]
+    if kind == "party_orgs":
+        return [["组织名称", "所属节点", "书记"], [rec.name if update else f"新支部{side}", nodes[f"{side}g1"].code, "王"]]
+    if kind == "volunteers":
+        phone = world["plain"][side]["volunteers"] if update else f"1360000{n:04d}"
+        return [["姓名", "类型", "联系电话", "所属网格", "职责"], [rec.name if update else f"新志愿者{side}", "志愿者", phone, m.code, "信息员"]]
+    raise AssertionError(kind)
+
+
+def _try_create(world, c, kind, side) -> int:
+    """The status of a create in `side`: 2xx means done."""
+    lon, lat = point(side)
+    if kind in REGISTRY:
+        return c.post(f"/api/registry/import/{kind}", {"file": _csv(_registry_rows(world, kind, side, False))}).status_code
+    if kind == "cases":
+        return c.post("/api/cases/", {"text": f"新事件{side}：路灯坏了", "lon": lon, "lat": lat}).status_code
+    if kind == "tickets":
+        body = [{"ticket_id": f"NEW{side}", "received_at": "2025-03-01 09:00", "content": "新工单", "category": "城市管理",
+                 "lat": lat, "lon": lon, "address": world["rec"]["addresses"][side].text}]
+        return c.post("/api/hotline/tickets", json.dumps(body), content_type="application/json").status_code
+    return c.post("/api/geo/grids", json.dumps({"code": "110106001009000"}), content_type="application/json").status_code
+
+
+def _try_update(world, c, kind, side) -> int:
+    rec = world["rec"][kind][side]
+    if kind in REGISTRY:
+        return c.post(f"/api/registry/import/{kind}", {"file": _csv(_registry_rows(world, kind, side, True)),
+                                                       "update": "true"}).status_code
+    if kind == "cases":
+        return c.post(f"/api/cases/{rec.pk}/actions/reject", json.dumps({"note": "不属实"}),
+                      content_type="application/json").status_code
+    if kind == "tickets":
+        addr = world["rec"]["addresses"][side]
+        return c.post(f"/api/hotline/tickets/{rec.pk}/address", json.dumps({"address_id": addr.pk}),
+                      content_type="application/json").status_code
+    return c.put(f"/api/geo/grids/{rec.code}", json.dumps({"name": "改"}), content_type="application/json").status_code
+
+
+@pytest.mark.parametrize("action", ["create", "update"])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_create_update(world, db, role, kind, action):
+    c = client_for(world, role)
+    want = expected(role, kind, action)
+    attempt = _try_create if action == "create" else _try_update
+    for side in SIDES:
+        sid = transaction.savepoint()
+        status = attempt(world, c, kind, side)
+        transaction.savepoint_rollback(sid)
+        if side in want:
+            assert status in (200, 201), (side, status)
+        elif kind == "grids":
+            assert status in (404, 405), status  # no door at all
+        elif not want:
+            # never: refused outright (403), or the record is not even visible (404)
+            assert status in (403, 404), (side, status)
+        else:
+            # own scope, the other community: refused (400 import report / 403 / 404 invisible)
+            assert status in (400, 403, 404), (side, status)
+
+
+# ---- export and personal data -------------------------------------------------------------
+
+
+def _xlsx_text(content: bytes) -> str:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(content), read_only=True)
+    return "\n".join("\t".join("" if v is None else str(v) for v in row) for row in wb.active.iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_export(world, db, role, kind):
+    c = client_for(world, role)
+    want = expected(role, kind, "export")
+    resp = c.get(f"/exports/{kind}.xlsx")
+    if kind not in EXPORTABLE:
+        assert not want and resp.status_code in (403, 404)
+        return
+    if not want:
+        assert resp.status_code == 403
+        return
+    assert resp.status_code == 200
+    text = _xlsx_text(resp.content)
+    assert {s for s in SIDES if marker(world, kind, s) in text} == want
+    # plaintext personal data in the export exactly where the role may read it
+    if kind in ("residents", "organizations", "volunteers"):
+        may = expected(role, kind, "personal")
+        assert {s for s in SIDES if world["plain"][s][kind] in text} == may & want
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_personal(world, db, role, kind):
+    from gridgov.core.models import AuditEntry
+
+    c = client_for(world, role)
+    want = expected(role, kind, "personal")
+    visible = expected(role, kind, "read")
+    for side in SIDES:
+        rec = world["rec"][kind][side]
+        if kind in ("residents", "organizations", "volunteers"):
+            field = "id_number" if kind == "residents" else "phone"
+            before = AuditEntry.objects.filter(action="reveal").count()
+            resp = c.post(f"/api/registry/{kind}/{rec.pk}/reveal", json.dumps({"field": field}),
+                          content_type="application/json")
+            if side in want:
+                assert resp.status_code == 200 and resp.json()["value"] == world["plain"][side][kind]
+                assert AuditEntry.objects.filter(action="reveal").count() == before + 1
+            else:
+                assert resp.status_code == (403 if side in visible else 404), (side, resp.status_code)
+                assert world["plain"][side][kind] not in resp.content.decode()
+                assert AuditEntry.objects.filter(action="reveal").count() == before
+        elif kind == "cases":
+            resp = c.get(f"/api/cases/{rec.pk}")
+            if side in want:
+                assert resp.json()["reporter"]["username"] == "reporter"
+            else:
+                assert "reporter" not in resp.content.decode()
+        else:  # no personal data held: no reveal door
+            if kind in REGISTRY:
+                url = f"/api/registry/{SEGMENT[kind]}/{rec.pk}/reveal"
+            else:
+                url = f"/api/{'hotline/tickets' if kind == 'tickets' else 'geo/grids'}/{ident(world, kind, side)}/reveal"
+            resp = c.post(url, json.dumps({"field": "phone"}), content_type="application/json")
+            assert not want and resp.status_code in (404, 405)
+
+
+def test_policy_table_is_complete():
+    for role in ROLES:
+        for kind in KINDS:
+            for action in policy.ACTIONS:
+                assert (role, kind, action) in policy.POLICY
