@@ -57,6 +57,7 @@ from .models import (
     Summons,
     Urgency,
 )
+from .photos import PhotoError, clean_image, sniff_image  # noqa: F401 (sniff_image: public here too)
 from .recognize import jaccard, recognize_item
 from .workcal import WorkCalendar
 
@@ -198,40 +199,26 @@ def _community_people(case) -> list:
 
 # --- photos -----------------------------------------------------------------------------------
 
-MAGIC = [
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-]
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type by content (Pillow is not in the venv; magic bytes, as the brief allows)."""
-    for magic, ctype in MAGIC:
-        if data.startswith(magic):
-            return ctype
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return "image/heic"
-    return None
-
-
 def _read_photos(photos) -> list[tuple[bytes, str]]:
+    """Each photo checked by content and re-encoded without metadata (`photos.clean_image`)."""
     photos = list(photos or [])
     if len(photos) > conf.get_int("CASES_MAX_PHOTOS"):
         raise InvalidInput(f"photos: at most {conf.get_int('CASES_MAX_PHOTOS')} photos")
     out = []
     limit = conf.get_int("CASES_MAX_PHOTO_BYTES")
     for i, p in enumerate(photos, start=1):
-        data = p if isinstance(p, bytes) else p[1] if isinstance(p, tuple) else p.read()
-        if len(data) > limit:
-            raise InvalidInput(f"photo {i}: {len(data)} bytes, more than the {limit} allowed")
-        ctype = sniff_image(data)
-        if ctype is None:
-            raise InvalidInput(f"photo {i}: not an image (JPEG, PNG, GIF, WebP or HEIC by its content)")
-        out.append((data, ctype))
+        if isinstance(p, bytes):
+            data = p
+        elif isinstance(p, tuple):
+            data = p[1]
+        else:
+            if getattr(p, "size", 0) and p.size > limit:  # refuse before reading an oversized upload
+                raise InvalidInput(f"photo {i}: {p.size} bytes, more than the {limit} allowed")
+            data = p.read(limit + 1)
+        try:
+            out.append(clean_image(data, f"photo {i}"))
+        except PhotoError as exc:
+            raise InvalidInput(str(exc)) from None
     return out
 
 
