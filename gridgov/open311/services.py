@@ -383,7 +383,8 @@ def public_cases():
     due = Clock.objects.filter(
         case=OuterRef("pk"), kind=ClockKind.RESOLVE, state__in=[ClockState.RUNNING, ClockState.WARNED]
     ).order_by("-id").values("due_at")[:1]
-    return Case.objects.select_related("item", "grid", "open311", "merged_into").annotate(
+    # a case held for moderation is not published until a moderator releases it
+    return Case.objects.filter(held=False).select_related("item", "grid", "open311", "merged_into").annotate(
         last_note=Subquery(last_note), expected_at=Subquery(due)
     )
 
