@@ -497,8 +497,19 @@ class SensitiveWord(models.Model):
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    KEEP_ON_DEMO_RESET = True  # configuration, not demo data
+
     class Meta:
         ordering = ["word"]
 
     def __str__(self):
         return self.word
+
+
+class RateCounter(models.Model):
+    """One fixed window of a rate limit (`gridgov.cases.ratelimit`), in the database so every
+    process counts the same hits (Redis is used instead when REDIS_URL is set)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
