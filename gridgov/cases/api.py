@@ -69,6 +69,7 @@ def case_out(case, user, detail=False) -> dict:
         "handler": {"level": case.handler_level, "department": case.handler_department, "user": _user(case.handler_user)},
         "merged_into": case.merged_into.number if case.merged_into_id else None,
         "reopen_count": case.reopen_count,
+        "held": case.held,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
     }
@@ -94,6 +95,7 @@ def case_out(case, user, detail=False) -> dict:
             ]
             if policy.allows(user, "cases", "personal", case.grid_path or ""):
                 out["reporter"] = _user(case.reporter)
+            out["held_reason"] = case.held_reason
     return out
 
 
@@ -178,6 +180,59 @@ def duplicates(request, lon: float, lat: float, text: str = "", item: str | None
          "similarity": r["similarity"], "same_item": r["same_item"]}
         for r in found
     ]
+
+
+@router.get("/held", response={200: list[dict], 403: dict})
+def held_cases(request, limit: int = 50, offset: int = 0):
+    """Reports held for moderation (the sensitive-word filter matched), for staff in scope."""
+    if not (request.user.role in services.MODERATOR_ROLES or request.user.is_superuser):
+        return Status(403, {"detail": "only staff who moderate see held reports"})
+    qs = Case.objects.visible_to(request.user).filter(held=True).select_related("item__scenario", "grid", "handler_user", "merged_into")
+    return [case_out(c, request.user) for c in qs.order_by("id")[max(offset, 0): max(offset, 0) + max(min(limit, 200), 0)]]
+
+
+class WordIn(Schema):
+    word: str
+    category: str = "abuse"
+
+
+@router.get("/words", response={200: list[dict], 403: dict})
+def words(request):
+    """The sensitive-word list (administrators)."""
+    from .models import SensitiveWord
+
+    if not (request.user.role == Role.ADMIN or request.user.is_superuser):
+        return Status(403, {"detail": "only administrators see the word list"})
+    return [{"id": w.pk, "word": w.word, "category": w.category, "active": w.active} for w in SensitiveWord.objects.all()]
+
+
+@router.post("/words", response={201: dict, **ERRORS})
+def add_word(request, data: WordIn):
+    w, err = _call(services.add_word, request.user, data.word, data.category)
+    return err or Status(201, {"id": w.pk, "word": w.word, "category": w.category, "active": w.active})
+
+
+@router.delete("/words/{word_id}", response={204: None, **ERRORS})
+def remove_word(request, word_id: int):
+    found, err = _call(services.remove_word, request.user, word_id)
+    if err:
+        return err
+    return Status(204, None) if found else Status(404, {"detail": "no such word"})
+
+
+class ModerateIn(Schema):
+    decision: str
+    note: str = ""
+
+
+@router.post("/{case_id}/moderate", response={200: dict, **ERRORS})
+def moderate(request, case_id: int, data: ModerateIn):
+    """Release a held report (it is then dispatched like a new one) or reject it (note required)."""
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    _, err = _call(services.moderate, case, request.user, data.decision, data.note)
+    return err or case_out(Case.objects.get(pk=case.pk), request.user, detail=True)
 
 
 @router.get("/{case_id}", response={200: dict, 404: dict})

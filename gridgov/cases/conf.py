@@ -26,6 +26,8 @@ DEFAULTS = {
     # photos
     "CASES_MAX_PHOTOS": ("GRIDGOV_CASES_MAX_PHOTOS", "9"),
     "CASES_MAX_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)),
+    # decoded size limit (width × height); a larger header is refused before decoding (bombs)
+    "CASES_MAX_PHOTO_PIXELS": ("GRIDGOV_CASES_MAX_PHOTO_PIXELS", str(40_000_000)),
     # notification channels, comma-separated: console, webhook, sms, wechat
     "CASES_NOTIFY_CHANNELS": ("GRIDGOV_NOTIFY_CHANNELS", "console"),
     "CASES_WEBHOOK_URL": ("GRIDGOV_NOTIFY_WEBHOOK_URL", ""),

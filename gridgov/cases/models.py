@@ -272,6 +272,10 @@ class Case(models.Model):
     updated_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # held for moderation (the sensitive-word filter matched): stored and acknowledged, not
+    # dispatched nor published until a moderator releases or rejects it (services.moderate)
+    held = models.BooleanField(default=False, db_index=True)
+    held_reason = models.CharField(max_length=200, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -482,3 +486,32 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+
+class SensitiveWord(models.Model):
+    """A word or phrase that holds a public post for moderation. Matched after normalising
+    both sides (NFKC, case-folded, everything but letters and digits removed), so spaces,
+    punctuation or full-width forms inserted between the characters do not evade it."""
+
+    word = models.CharField(max_length=60, unique=True)
+    category = models.CharField(max_length=20, default="abuse", help_text="abuse, spam, other")
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    KEEP_ON_DEMO_RESET = True  # configuration, not demo data
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self):
+        return self.word
+
+
+class RateCounter(models.Model):
+    """One fixed window of a rate limit (`gridgov.cases.ratelimit`), in the database so every
+    process counts the same hits (Redis is used instead when REDIS_URL is set)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)

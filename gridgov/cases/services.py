@@ -33,7 +33,7 @@ from gridgov.accounts.scope import scope_of
 from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import haversine_m
 
-from . import conf, notify, routing
+from . import conf, moderation, notify, routing
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.locator import get_locator
 from .models import (
@@ -57,6 +57,7 @@ from .models import (
     Summons,
     Urgency,
 )
+from .photos import PhotoError, clean_image, sniff_image  # noqa: F401 (sniff_image: public here too)
 from .recognize import jaccard, recognize_item
 from .workcal import WorkCalendar
 
@@ -200,40 +201,26 @@ def _community_people(case) -> list:
 
 # --- photos -----------------------------------------------------------------------------------
 
-MAGIC = [
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-]
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type by content (Pillow is not in the venv; magic bytes, as the brief allows)."""
-    for magic, ctype in MAGIC:
-        if data.startswith(magic):
-            return ctype
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if len(data) >= 12 and data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return "image/heic"
-    return None
-
-
 def _read_photos(photos) -> list[tuple[bytes, str]]:
+    """Each photo checked by content and re-encoded without metadata (`photos.clean_image`)."""
     photos = list(photos or [])
     if len(photos) > conf.get_int("CASES_MAX_PHOTOS"):
         raise InvalidInput(f"photos: at most {conf.get_int('CASES_MAX_PHOTOS')} photos")
     out = []
     limit = conf.get_int("CASES_MAX_PHOTO_BYTES")
     for i, p in enumerate(photos, start=1):
-        data = p if isinstance(p, bytes) else p[1] if isinstance(p, tuple) else p.read()
-        if len(data) > limit:
-            raise InvalidInput(f"photo {i}: {len(data)} bytes, more than the {limit} allowed")
-        ctype = sniff_image(data)
-        if ctype is None:
-            raise InvalidInput(f"photo {i}: not an image (JPEG, PNG, GIF, WebP or HEIC by its content)")
-        out.append((data, ctype))
+        if isinstance(p, bytes):
+            data = p
+        elif isinstance(p, tuple):
+            data = p[1]
+        else:
+            if getattr(p, "size", 0) and p.size > limit:  # refuse before reading an oversized upload
+                raise InvalidInput(f"photo {i}: {p.size} bytes, more than the {limit} allowed")
+            data = p.read(limit + 1)
+        try:
+            out.append(clean_image(data, f"photo {i}"))
+        except PhotoError as exc:
+            raise InvalidInput(str(exc)) from None
     return out
 
 
@@ -389,6 +376,7 @@ def submit_case(
     elif lon is not None or lat is not None:
         raise InvalidInput("location: give both lon and lat")
     images = _read_photos(photos)
+    held_words = moderation.find_words(text, address)
 
     refs = get_locator().locate(*wgs) if wgs else []
     grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
@@ -418,7 +406,7 @@ def submit_case(
             case = _create(
                 key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
                 grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
-                images, saved,
+                images, saved, held_words,
             )
     except IntegrityError:
         _delete_files(saved)
@@ -440,15 +428,17 @@ def _existing(key, reporter):
     return case
 
 
-def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved):
+def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved,
+            held_words=()):
     now = timezone.now()
+    held_reason = ("敏感词：" + "、".join(held_words))[:200] if held_words else ""
     case = Case.objects.create(
         idempotency_key=key, channel=channel, reporter=reporter, entered_by=entered_by or reporter, text=text,
         item=item, item_source=source, item_confidence=confidence,
         urgency=urgency or (item.default_urgency if item else Urgency.NORMAL),
         lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, crs_in=crs if wgs else "", address=address or "",
         grid=grid, grid_path=grid.path if grid else "", state=State.SUBMITTED, routing_reason=reason,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, held=bool(held_words), held_reason=held_reason,
     )
     case.number = f"{timezone.localtime(now):%Y%m%d}{case.pk:06d}"
     case.save(update_fields=["number"])
@@ -457,6 +447,18 @@ def _create(key, reporter, entered_by, channel, text, item, source, confidence, 
         CaseFollower.objects.create(case=case, user=reporter, source="reporter", at=now)
     _event(case, "submit", entered_by or reporter, "", State.SUBMITTED, data={"channel": channel}, at=now)
     _tell(reporter, "received", "已收到您的上报", case.number, case)
+    if held_words:
+        _event(case, "hold", None, State.SUBMITTED, State.SUBMITTED, "待审核", {"words": list(held_words)}, at=now)
+        for u in _community_people(case):
+            _tell(u, "moderation", "上报待审核", f"{case.number}：{held_reason}", case)
+    else:
+        _route_new(case, now)
+    return case
+
+
+def _route_new(case, now):
+    """Dispatch a new (or just released) case when its item and grid are known."""
+    item, grid = case.item, case.grid
     if item is not None and grid is not None:
         try:
             with transaction.atomic():
@@ -466,7 +468,6 @@ def _create(key, reporter, entered_by, channel, text, item, source, confidence, 
             _note_waiting(case, str(exc))
     else:
         _note_waiting(case, "未识别事项，待人工分类" if item is None else "位置不在任何网格内，待人工派遣")
-    return case
 
 
 def _note_waiting(case, why):
@@ -486,6 +487,8 @@ def dispatch(case, actor, note="", now=None, item=None) -> Case:
     """submitted/returned → dispatched: route by the rule table and assign the first handler."""
     if actor is not None:
         _require(may_manage(actor, case), "only grid leaders, community and street staff in scope dispatch")
+    if case.held:
+        raise Conflict(f"case {case.number} is held for moderation; release it first")
     now = now or timezone.now()
     if item is not None and item != case.item:
         _correct(case, actor, item=item, now=now)
@@ -773,6 +776,58 @@ def report_back(summons, actor, report: str) -> Summons:
     return summons
 
 
+# --- moderation -------------------------------------------------------------------------------
+
+
+MODERATOR_ROLES = MANAGER_ROLES
+
+
+@transaction.atomic
+def moderate(case, actor, decision: str, note="") -> Case:
+    """Release a held case (it is then routed like a new one) or reject it (note required).
+    The hold is cleared with a compare-and-set, so two moderators cannot both act."""
+    _require(bool(actor and actor.is_authenticated and (actor.role in MODERATOR_ROLES or actor.is_superuser) and _in_scope(actor, case)),
+             "only grid leaders, community and street staff in scope moderate cases")
+    if decision not in ("release", "reject"):
+        raise InvalidInput(f"decision: {decision!r}; use release or reject")
+    if decision == "reject" and not note:
+        raise InvalidInput("note: say why the report is rejected")
+    now = timezone.now()
+    if not Case.objects.filter(pk=case.pk, held=True).update(held=False, updated_at=now):
+        raise Conflict(f"case {case.number} is not held for moderation")
+    case.held = False
+    if decision == "reject":
+        _move(case, "reject", actor, note, {"moderation": "reject", "held_reason": case.held_reason}, now=now, grabbable=False)
+        _tell_followers(case, "progress", "事件不予受理", note)
+    else:
+        _event(case, "release", actor, case.state, case.state, note, {"held_reason": case.held_reason}, at=now)
+        _route_new(case, now)
+    return case
+
+
+def add_word(actor, word: str, category: str = "abuse"):
+    from .models import SensitiveWord
+
+    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), "only administrators edit the word list")
+    word = (word or "").strip()
+    if not moderation.normalize(word):
+        raise InvalidInput("word: give at least one letter or digit")
+    if len(word) > 60:
+        raise InvalidInput("word: at most 60 characters")
+    obj, made = SensitiveWord.objects.get_or_create(word=word, defaults={"category": category or "abuse", "created_by": actor})
+    if not made and not obj.active:
+        obj.active = True
+        obj.save(update_fields=["active"])
+    return obj
+
+
+def remove_word(actor, word_id: int) -> bool:
+    from .models import SensitiveWord
+
+    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), "only administrators edit the word list")
+    return bool(SensitiveWord.objects.filter(pk=word_id).delete()[0])
+
+
 # --- the sweep --------------------------------------------------------------------------------
 
 
@@ -800,7 +855,21 @@ def sweep(now=None) -> dict:
                 counts["escalated"] += _breach(Clock.objects.select_related("case").get(pk=pk), now)
         except Conflict:
             continue  # the case moved meanwhile (its transition stopped this clock or will)
+        _fault_point(counts["escalated"])
     return counts
+
+
+def _fault_point(escalated: int):
+    """Fault injection for the crash test (gridgov/cases/tests/test_faults.py): with
+    GRIDGOV_FAULT_KILL_AFTER_ESCALATIONS=N the process SIGKILLs itself right after the N-th
+    escalation has committed, like a worker killed mid-sweep. Unset in production."""
+    import os
+
+    n = os.environ.get("GRIDGOV_FAULT_KILL_AFTER_ESCALATIONS")
+    if n and escalated >= int(n):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _warn(clock, now):

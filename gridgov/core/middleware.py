@@ -42,3 +42,66 @@ class SecurityHeadersMiddleware:
         response.setdefault("Content-Security-Policy", self.csp)
         response.setdefault("Permissions-Policy", "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()")
         return response
+
+
+DEVICE_COOKIE = "gridgov_device"
+
+
+class PublicRateLimitMiddleware:
+    """Rate limits of the public report doors (gridgov.cases.ratelimit): POSTs to the paths of
+    GRIDGOV_RATE_LIMIT_PATHS, per device and per client address, counted in the database or
+    Redis (shared by every process). Over a limit: 429 with Retry-After; nothing is stored.
+    Any page added under those paths (the mobile report page /m/) inherits the limits."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from gridgov.cases import ratelimit
+
+        device = request.headers.get("X-Device-Id") or request.COOKIES.get(DEVICE_COOKIE) or ""
+        device = device.strip()[:100]
+        if request.method == "POST" and ratelimit.limited_path(request.path) and not self._exempt(request):
+            refused = self._check(request, device, ratelimit)
+            if refused is not None:
+                return refused
+        response = self.get_response(request)
+        if not request.COOKIES.get(DEVICE_COOKIE) and (request.path.startswith("/m/") or request.path.startswith("/api/cases")):
+            import secrets
+
+            response.set_cookie(DEVICE_COOKIE, secrets.token_urlsafe(16), max_age=365 * 24 * 3600, httponly=True,
+                                samesite="Lax", secure=getattr(settings, "HTTPS", False))
+        return response
+
+    @staticmethod
+    def _exempt(request) -> bool:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and getattr(user, "is_staff_role", False))
+
+    def _check(self, request, device, ratelimit):
+        from gridgov.accounts.forms import client_ip
+
+        checks = []
+        if device:
+            checks.append(("device", device, ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_PER_DEVICE"))))
+        checks.append(("address", client_ip(request) or "unknown", ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_PER_ADDRESS"))))
+        for kind, ident, (limit, seconds) in checks:
+            v = ratelimit.hit(f"public:{kind}:{ident}", limit, seconds)
+            if not v.allowed:
+                return self._refuse(request, kind, v)
+        return None
+
+    @staticmethod
+    def _refuse(request, kind, v):
+        from django.http import JsonResponse
+
+        who = "this device" if kind == "device" else "this address"
+        text = f"rate limit: {v.limit} reports per window for {who}; retry in {v.retry_after} s"
+        if request.path.startswith("/open311/"):
+            from gridgov.open311.render import error
+
+            resp = error("xml" if request.path.endswith(".xml") else "json", 429, text)
+        else:
+            resp = JsonResponse({"detail": text}, status=429)
+        resp["Retry-After"] = str(v.retry_after)
+        return resp

@@ -841,7 +841,9 @@ def wipe(progress=None):
     progress = progress or Progress(quiet=True)
     # other apps' data (cases, hotline, ...) refers to grids and users: remove it first
     own = {"core", "geo", "accounts", "registry", "demo"}
-    others = [m for m in apps.get_models() if m.__module__.startswith("gridgov.") and m._meta.app_label not in own]
+    # configuration that is not demo data (KEEP_ON_DEMO_RESET, e.g. the sensitive-word list) stays
+    others = [m for m in apps.get_models() if m.__module__.startswith("gridgov.") and m._meta.app_label not in own
+              and not getattr(m, "KEEP_ON_DEMO_RESET", False)]
     for _ in range(len(others) + 1):
         left = False
         for m in reversed(others):

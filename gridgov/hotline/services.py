@@ -175,49 +175,31 @@ def _resolve_header(header: list, mapping: dict[str, str]) -> tuple[dict[str, in
 
 
 def read_table(path) -> tuple[list, list[tuple[int, list]], str]:
-    """Header, [(row number, cells)] and a description of the format, for .xlsx or .csv."""
-    path = str(path)
-    if path.lower().endswith((".xlsx", ".xlsm")):
-        import openpyxl
+    """Header, [(row number, cells)] and a description of the format, for .xlsx or .csv.
 
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            rows = []
-            header = None
-            for n, cells in enumerate(ws.iter_rows(values_only=True), start=1):
-                if not any(c not in (None, "") for c in cells):
-                    continue
-                if header is None:
-                    header = list(cells)
-                    continue
-                rows.append((n, list(cells)))
-        finally:
-            wb.close()
-        if header is None:
-            raise TicketImportError([RowError(1, "", "", "the sheet is empty")])
-        return header, rows, "xlsx"
-    from gridgov.geo.csvlocate import LocateError, decode
+    Read through gridgov.core.tabular: streamed, at most GRIDGOV_IMPORT_MAX_ROWS rows, formulas
+    kept as text, a corrupt file or mixed encodings one clear error (TicketImportError)."""
+    from gridgov.core.tabular import TableError, open_table
 
-    with open(path, "rb") as fh:
-        raw = fh.read()
     try:
-        text, encoding = decode(raw)
-    except LocateError as e:
-        raise TicketImportError([RowError(0, "", "", str(e))]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = None
-    rows = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        if header is None:
-            header = cells
-            continue
-        rows.append((reader.line_num, cells))
+        info: dict = {}
+        head, cells_iter, fmt = open_table(path, str(path), info=info)
+        header = None
+        rows = []
+        if any(c not in (None, "") and str(c).strip() for c in head):
+            header = list(head)
+        for n, cells in cells_iter:
+            if not any(c not in (None, "") and str(c).strip() for c in cells):
+                continue
+            if header is None:
+                header = list(cells)
+                continue
+            rows.append((n, list(cells)))
+    except TableError as exc:
+        raise TicketImportError([RowError(1, "", "", str(exc))]) from None
     if header is None:
         raise TicketImportError([RowError(1, "", "", "the file is empty")])
-    return header, rows, f"csv ({encoding})"
+    return header, rows, f"csv ({info['encoding']})" if fmt == "csv" else fmt
 
 
 def records_from_table(header, rows, mapping=None) -> tuple[list[tuple[int, dict]], dict[str, str]]:

@@ -19,7 +19,6 @@ import secrets
 import uuid
 from datetime import datetime, time, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -108,20 +107,15 @@ def authenticate(raw: str | None) -> ApiKey:
 
 
 def check_rate(key: ApiKey, now=None) -> None:
-    """A fixed one-minute window in the cache (per process with the local-memory cache, shared
-    with REDIS_URL). Open311Error 429 when the key is over its limit."""
+    """A fixed one-minute window per key, counted in the database or Redis (shared by every
+    process; gridgov.cases.ratelimit). Open311Error 429 when the key is over its limit."""
     if not key.rate_per_minute:
         return
-    now = now or timezone.now()
-    slot = f"open311:rate:{key.prefix}:{int(now.timestamp() // 60)}"
-    cache.add(slot, 0, timeout=120)
-    try:
-        count = cache.incr(slot)
-    except ValueError:  # expired between add and incr
-        cache.set(slot, 1, timeout=120)
-        count = 1
-    if count > key.rate_per_minute:
-        raise Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in a minute")
+    from gridgov.cases import ratelimit
+
+    v = ratelimit.hit(f"open311:key:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
+    if not v.allowed:
+        raise Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in {v.retry_after} s")
 
 
 # --- services (the items) ---------------------------------------------------------------------
@@ -383,7 +377,8 @@ def public_cases():
     due = Clock.objects.filter(
         case=OuterRef("pk"), kind=ClockKind.RESOLVE, state__in=[ClockState.RUNNING, ClockState.WARNED]
     ).order_by("-id").values("due_at")[:1]
-    return Case.objects.select_related("item", "grid", "open311", "merged_into").annotate(
+    # a case held for moderation is not published until a moderator releases it
+    return Case.objects.filter(held=False).select_related("item", "grid", "open311", "merged_into").annotate(
         last_note=Subquery(last_note), expected_at=Subquery(due)
     )
 

@@ -31,6 +31,7 @@ from django.db import transaction
 
 from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
+from gridgov.core.tabular import TableError, open_table
 from gridgov.core.validators import id_birth_date, id_gender, id_number_error, phone_error
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
@@ -1081,44 +1082,11 @@ def get_spec(kind: str) -> Spec:
 # ---- reading files ------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("无法识别的文件编码：请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel (.xlsx)")
-
-
 def read_table(source, filename: str | None = None):
-    """(header cells, iterator of (row number, cells)) from an .xlsx or .csv path or file object."""
-    name = str(filename or getattr(source, "name", source) or "")
-    is_csv = name.lower().endswith((".csv", ".txt"))
-    if isinstance(source, (str, Path)):
-        data = Path(source).read_bytes()
-    else:
-        data = source.read()
-    if is_csv or not data[:2] == b"PK":
-        text_ = _decode(data)
-        reader = csv.reader(io.StringIO(text_, newline=""))
-        header = next(reader, [])
-        return header, ((i, row) for i, row in enumerate(reader, start=2))
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # a damaged or non-xlsx file
-        raise ValueError(f"无法读取 Excel 文件：{exc}") from exc
-    ws = wb["数据"] if "数据" in wb.sheetnames else wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
-    header = list(next(rows, []) or [])
-
-    def gen():
-        for i, row in enumerate(rows, start=2):
-            yield i, list(row)
-        wb.close()
-
-    return header, gen()
+    """(header cells, iterator of (row number, cells)) from an .xlsx or .csv path or file object,
+    streamed with a row limit (gridgov.core.tabular: formulas as text, mixed encodings refused)."""
+    header, rows, _fmt = open_table(source, filename)
+    return header, rows
 
 
 # ---- the import ---------------------------------------------------------------------------
@@ -1164,21 +1132,26 @@ def run_import(
             continue
         seen_cols.add(col.field)
         positions.append((pos, col, str(h).strip()))
-    for c in spec.columns:
-        if c.required and c.field not in seen_cols:
-            result.errors.append(RowIssue(1, c.header, "", "缺少必填列"))
-    if result.errors:
+    missing = [c.header for c in spec.columns if c.required and c.field not in seen_cols]
+    if missing:
+        # one error for a wrong template, not one per column
+        found = "、".join(str(h).strip() for h in header if h is not None and str(h).strip())[:200] or "（空）"
+        result.errors.append(RowIssue(1, "、".join(missing), "", f"缺少必填列（表头为：{found}）；请使用 {spec.kind} 的导入模板"))
         return result
     header_of = {col.field: h for _, col, h in positions}
 
     raw_rows: list[tuple[int, dict]] = []
-    for rownum, cells in rows_iter:
-        values = {col.field: (cells[pos] if pos < len(cells) else None) for pos, col, _ in positions}
-        if all(is_blank(v) for v in values.values()):
-            continue
-        raw_rows.append((rownum, values))
-        if progress and len(raw_rows) % PROGRESS_EVERY == 0:
-            progress("read", len(raw_rows), 0)
+    try:
+        for rownum, cells in rows_iter:
+            values = {col.field: (cells[pos] if pos < len(cells) else None) for pos, col, _ in positions}
+            if all(is_blank(v) for v in values.values()):
+                continue
+            raw_rows.append((rownum, values))
+            if progress and len(raw_rows) % PROGRESS_EVERY == 0:
+                progress("read", len(raw_rows), 0)
+    except TableError as exc:  # found part way (row limit, mixed encodings, damage): nothing written
+        result.errors.append(RowIssue(1, "", "", str(exc)))
+        return result
     total = result.rows = len(raw_rows)
 
     ctx = Context(user=user, update=update)

@@ -3,11 +3,13 @@ import pytest
 from gridgov.accounts.models import Duty, GridAssignment, Role
 from gridgov.testing import make_user
 
+from . import images as _images
+
 # A point inside micro-grid c1g1m1 (community 1, grid 1) of the small street, and one in c2g2.
 P_C1G1 = (116.383, 39.787)
 P_C2G2 = (116.397, 39.782)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 40
+PNG = _images.png()
+JPEG = _images.jpeg_with_gps()
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,8 @@ from gridgov.cases import services
 from gridgov.cases.models import Case, CaseEvent, Clock, Correction, Item, Rating, State, Summons
 from gridgov.cases.services import TRANSITIONS
 
+from .conftest import JPEG
+
 
 
 def states(case):
@@ -26,7 +28,7 @@ def test_full_loop_with_clocks(people, report):
     assert running(case) == {"arrive", "resolve"}
     services.arrive(case, p["gl"], "到场")
     assert running(case) == {"resolve"}
-    services.resolve(case, p["gl"], "已更换灯泡", photos=[b"\xff\xd8\xff\xe0xx"])
+    services.resolve(case, p["gl"], "已更换灯泡", photos=[JPEG])
     assert running(case) == set() and case.resolved_by == p["gl"]
     assert case.photos.filter(stage="resolve").count() == 1
     services.verify(case, p["sec"])

@@ -156,7 +156,8 @@ def test_english_aliases_and_ignored_columns(base, tmp_path):
 
 def test_missing_required_column(base, tmp_path):
     result = run_import("residents", write_csv(tmp_path / "r.csv", [["姓名", "联系电话"], ["张三", "13800000001"]]))
-    assert issues(result) == [(1, "身份证号", "缺少必填列")]
+    [(row, column, reason)] = issues(result)  # one error for a wrong template
+    assert (row, column) == (1, "身份证号") and reason.startswith("缺少必填列（表头为：姓名、联系电话）")
 
 
 # ---- row errors: right row and column -----------------------------------------------------

@@ -1,0 +1,105 @@
+"""Rate limits of the public report doors, counted where every process sees them.
+
+A limit is "N per S seconds" in fixed windows. With REDIS_URL the counters live in Redis (the
+Django cache is then Redis: `add` + `incr` are atomic there); otherwise in the database table
+`RateCounter` (an atomic `UPDATE … SET count = count + 1`, the row created on the first hit of
+a window; a concurrent creator loses the unique key and updates instead). Never per-process
+memory: a limit must hold across gunicorn workers.
+
+`PublicRateLimitMiddleware` (gridgov.core.middleware) applies two limits to every POST whose
+path matches GRIDGOV_RATE_LIMIT_PATHS — per device (the `X-Device-Id` header or the
+`gridgov_device` cookie, which the middleware sets when missing) and per client address — and
+answers 429 with Retry-After. Staff are not limited there (they file patrol reports all day);
+Open311 clients are also limited per API key (open311.services.check_rate)."""
+
+import hashlib
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+DEFAULTS = {
+    # "count/seconds"; 0/… switches a limit off
+    "RATE_LIMIT_PER_DEVICE": ("GRIDGOV_RATE_LIMIT_PER_DEVICE", "20/3600"),
+    # higher: carrier-grade NAT puts many phones behind one address
+    "RATE_LIMIT_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_PER_ADDRESS", "120/3600"),
+    # regular expressions of the limited paths (POST only), separated by spaces
+    "RATE_LIMIT_PATHS": ("GRIDGOV_RATE_LIMIT_PATHS",
+                         r"^/api/cases/?$ ^/api/cases/\d+/(rate|join)$ ^/open311/v2/requests\.(json|xml)$ ^/m/"),
+}
+
+
+def setting(name: str) -> str:
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    env, default = DEFAULTS[name]
+    return os.environ.get(env, default)
+
+
+def parse_limit(value) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return int(value[0]), int(value[1])
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+    if not m or int(m.group(2)) <= 0:
+        raise ValueError(f"rate limit {value!r}: write COUNT/SECONDS, e.g. 20/3600")
+    return int(m.group(1)), int(m.group(2))
+
+
+@dataclass
+class Verdict:
+    allowed: bool
+    count: int
+    limit: int
+    retry_after: int  # seconds to the end of the window
+
+
+def hit(key: str, limit: int, seconds: int, now: float | None = None) -> Verdict:
+    """Count one hit of `key` in the current window; allowed while count ≤ limit."""
+    now = time.time() if now is None else now
+    window = int(now // seconds)
+    retry = max(1, math.ceil((window + 1) * seconds - now))
+    if limit <= 0:
+        return Verdict(True, 0, limit, retry)
+    slot = "rl:" + hashlib.sha256(f"{key}:{seconds}:{window}".encode()).hexdigest()[:40]
+    if getattr(settings, "REDIS_URL", ""):
+        count = _hit_cache(slot, seconds)
+    else:
+        count = _hit_db(slot, datetime.fromtimestamp((window + 1) * seconds, tz=dt_timezone.utc), now)
+    return Verdict(count <= limit, count, limit, retry)
+
+
+def _hit_cache(slot, seconds) -> int:
+    from django.core.cache import cache
+
+    cache.add(slot, 0, timeout=seconds + 5)
+    try:
+        return cache.incr(slot)
+    except ValueError:  # expired between add and incr
+        cache.set(slot, 1, timeout=seconds + 5)
+        return 1
+
+
+def _hit_db(slot, expires_at, now) -> int:
+    from .models import RateCounter
+
+    with transaction.atomic():
+        if not RateCounter.objects.filter(key=slot).update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    RateCounter.objects.create(key=slot, count=1, expires_at=expires_at)
+                # a new window: clear the counters of windows that are over
+                RateCounter.objects.filter(expires_at__lt=datetime.fromtimestamp(now, tz=dt_timezone.utc) - timedelta(minutes=1)).delete()
+                return 1
+            except IntegrityError:
+                RateCounter.objects.filter(key=slot).update(count=F("count") + 1)
+        return RateCounter.objects.filter(key=slot).values_list("count", flat=True).first() or 1
+
+
+def limited_path(path: str) -> bool:
+    return any(re.search(p, path) for p in str(setting("RATE_LIMIT_PATHS")).split())

@@ -1,0 +1,165 @@
+"""Reading spreadsheets people upload, defensively: bounded memory, a row limit, one clear
+error for a corrupt file or a file that mixes encodings, formulas kept as text.
+
+* CSV is decoded line by line while it is read (never the whole file at once): a line that is
+  valid UTF-8 is UTF-8, any other line GB18030 (a superset of GBK). A file with both UTF-8
+  Chinese lines and lines that are not UTF-8 mixes encodings and is refused with the line
+  number where it was noticed (GB18030 would otherwise decode the UTF-8 part into mojibake).
+* .xlsx is read with openpyxl in read-only (streaming) mode and `data_only=False`: a formula
+  cell comes back as its text ("=HYPERLINK(…)"), never as a value computed by whoever saved the
+  file, and nothing is ever evaluated here.
+* Both stop at GRIDGOV_IMPORT_MAX_ROWS data rows (default 100000): reading row limit + 1 raises
+  `TableError` before the caller has built anything from the rows, so a file of a million rows
+  is refused after reading the limit, with memory bounded by the limit.
+"""
+
+import csv
+import os
+import re
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+
+_CJK = re.compile(r"[\u4e00-\u9fff]{2}")
+
+
+class TableError(ValueError):
+    """The file as a whole cannot be read: the message says why and what to do."""
+
+
+def max_rows() -> int:
+    return int(getattr(settings, "IMPORT_MAX_ROWS", None) or os.environ.get("GRIDGOV_IMPORT_MAX_ROWS", "100000"))
+
+
+def _binary(source):
+    if isinstance(source, (str, Path)):
+        return open(source, "rb"), True
+    if isinstance(source, (bytes, bytearray)):
+        import io
+
+        return io.BytesIO(source), True
+    return source, False
+
+
+def decoded_lines(fh, info: dict | None = None):
+    """Decode each line of a binary file on its own (see the module docstring). `info` gets
+    the encoding seen: utf-8-sig, utf-8 or gbk."""
+    info = {} if info is None else info
+    info.setdefault("encoding", "utf-8")
+    utf8_line = other_line = None
+    first = True
+    for n, raw in enumerate(fh, start=1):
+        if first:
+            first = False
+            if raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+                utf8_line = n
+                info["encoding"] = "utf-8-sig"
+        if b"\x00" in raw:
+            raise TableError(f"第{n}行含有空字符（NUL）：这不是文本 CSV 文件，可能已损坏，或是改了扩展名的其他文件")
+        try:
+            line = raw.decode("utf-8")
+            if utf8_line is None and _CJK.search(line):
+                utf8_line = n
+        except UnicodeDecodeError:
+            try:
+                line = raw.decode("gb18030")
+            except UnicodeDecodeError:
+                raise TableError(f"第{n}行无法按 UTF-8 或 GBK 解码：请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel (.xlsx)") from None
+            if other_line is None:
+                other_line = n
+                info["encoding"] = "gbk"
+        if utf8_line is not None and other_line is not None:
+            raise TableError(
+                f"文件混用了编码：第{utf8_line}行是 UTF-8，第{other_line}行是 GBK。请把整个文件另存为同一种编码（UTF-8 或 GBK）后重新导入")
+        yield line
+
+
+def _limited(rows, limit):
+    for count, item in enumerate(rows, start=1):
+        if count > limit:
+            raise TableError(f"行数超过上限：最多 {limit} 行数据（GRIDGOV_IMPORT_MAX_ROWS）。请拆分为多个文件分批导入")
+        yield item
+
+
+def _cell(v):
+    if v is None or isinstance(v, (str, int, float, bool)) or hasattr(v, "isoformat"):
+        return v
+    text = getattr(v, "text", None)  # ArrayFormula and the like: the formula as text
+    return str(text if text is not None else v)
+
+
+def open_table(source, filename: str | None = None, limit: int | None = None, info: dict | None = None):
+    """(header cells, iterator of (row number, cells), format) of an .xlsx or .csv.
+
+    The iterator raises TableError when the file turns out to be unreadable part way, mixes
+    encodings or has more than `limit` data rows; callers read it fully before writing."""
+    limit = max_rows() if limit is None else limit
+    name = str(filename or getattr(source, "name", source) if not isinstance(source, (bytes, bytearray)) else filename or "")
+    fh, close = _binary(source)
+    head = fh.read(4)
+    fh.seek(0)
+    looks_zip = head[:2] == b"PK"
+    if name.lower().endswith((".xlsx", ".xlsm")) or (looks_zip and not name.lower().endswith((".csv", ".txt"))):
+        if not looks_zip:
+            raise TableError("不是有效的 Excel (.xlsx) 文件：文件已损坏，或是改了扩展名的其他文件")
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=False)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+            raise TableError(f"无法读取 Excel 文件（已损坏或不是 .xlsx）：{exc.__class__.__name__}") from None
+        except Exception as exc:  # openpyxl raises many kinds for damaged files
+            raise TableError(f"无法读取 Excel 文件（已损坏或不是 .xlsx）：{exc.__class__.__name__}") from None
+        ws = wb["数据"] if "数据" in wb.sheetnames else wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        try:
+            header = [_cell(c) for c in (next(rows, None) or [])]
+        except Exception as exc:
+            raise TableError(f"无法读取 Excel 文件（已损坏）：{exc.__class__.__name__}") from None
+
+        def gen():
+            try:
+                for i, row in enumerate(rows, start=2):
+                    yield i, [_cell(c) for c in row]
+            except TableError:
+                raise
+            except Exception as exc:
+                raise TableError(f"无法读取 Excel 文件第{i}行附近（已损坏）：{exc.__class__.__name__}") from None
+            finally:
+                wb.close()
+                if close:
+                    fh.close()
+
+        return header, _limited(gen(), limit), "xlsx"
+
+    reader = csv.reader(decoded_lines(fh, info))
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise TableError(f"CSV 格式错误（第1行）：{exc}") from None
+
+    def gen_csv():
+        try:
+            for row in reader:
+                yield reader.line_num, row
+        except csv.Error as exc:
+            raise TableError(f"CSV 格式错误（第{reader.line_num}行）：{exc}") from None
+        finally:
+            if close:
+                fh.close()
+
+    return header, _limited(gen_csv(), limit), "csv"
+
+
+def escape_formula(value):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe (exports)."""
+    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def safe_row(values) -> list:
+    """A row for openpyxl `append` with every text cell escaped (see escape_formula)."""
+    return [escape_formula(v) for v in values]
