@@ -143,10 +143,13 @@ def test_filters_by_state_and_mine(client, people):
 def test_photos_are_served_only_to_those_who_see_the_case(client, people, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 40
+    from gridgov.cases.tests.images import jpeg_with_gps
+
+    jpeg = jpeg_with_gps()
     case = _report(people, photos=[SimpleUploadedFile("a.jpg", jpeg, content_type="image/jpeg")])
     photo = case.photos.get()
     client.force_login(people["resident"])
-    assert b"".join(client.get(f"/cases/{case.pk}/photos/{photo.pk}/").streaming_content) == jpeg
+    served = b"".join(client.get(f"/cases/{case.pk}/photos/{photo.pk}/").streaming_content)
+    assert served[:3] == b"\xff\xd8\xff" and b"SecretCam" not in served  # the re-encoded copy, no EXIF
     client.force_login(people["sec2"])
     assert client.get(f"/cases/{case.pk}/photos/{photo.pk}/").status_code == 404
