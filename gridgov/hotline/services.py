@@ -36,6 +36,12 @@ def classify_texts(texts: list[str]) -> list[tuple[str | None, float]]:
     return [(p.label, p.confidence) for p in classifier.get_classifier().predict(list(texts))]
 
 
+def _model_ready() -> bool:
+    from . import classifier
+
+    return classifier.default_model_path().exists()
+
+
 #: imports with more unclassified tickets than this classify them in the background worker
 SYNC_CLASSIFY_MAX = 200
 
@@ -625,7 +631,7 @@ def save_tickets(clean: list[CleanTicket], progress=None, source="", entered_by=
     defer_classify = len(todo) > SYNC_CLASSIFY_MAX
     # the new tickets' cases: here, in this transaction, for a daily file; by the worker after
     # commit for a big one, or when classification went to the worker (the item follows the category)
-    defer_cases = len(new) > SYNC_CASES_MAX or (defer_classify and any(t.pk is None for t in todo))
+    defer_cases = len(new) > SYNC_CASES_MAX or (defer_classify and _model_ready() and any(t.pk is None for t in todo))
     if defer_cases:
         from .tasks import open_cases_task
 

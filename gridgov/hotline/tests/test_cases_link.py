@@ -151,3 +151,29 @@ def test_item_for_category(loop):
     assert services.item_for_category("城乡建设", "噪音扰民问题", "", items).code == "WG03"
     assert services.item_for_category("交通运输", "", "", items) is None
     assert services.item_for_category("", "", "", items) is None
+
+
+def test_cases_wait_for_the_worker_only_when_it_will_classify(loop, street, tmp_path, settings, monkeypatch,
+                                                              django_capture_on_commit_callbacks):
+    """More unclassified tickets than SYNC_CLASSIFY_MAX: with a model, classification goes to the
+    worker and the cases follow it there (the item can follow the category); without one there
+    is nothing to wait for and the cases open in the import."""
+    from gridgov.hotline import classifier, tasks
+
+    settings.DATA_DIR = tmp_path
+    monkeypatch.setattr(services, "SYNC_CLASSIFY_MAX", 0)
+    queued = []
+    monkeypatch.setattr(tasks, "classify_pending_task", lambda: queued.append("classify"))
+    monkeypatch.setattr(tasks, "open_cases_task", lambda ids, user_id, classify_first: queued.append((ids, classify_first)))
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("import", write_csv(tmp_path / "t.csv", rows(street)))
+    assert "2 cases opened" in out and Case.objects.count() == 2 and queued == ["classify"]
+
+    model = classifier.default_model_path()
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"stub")
+    queued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("import", write_csv(tmp_path / "t2.csv", [["H3"] + rows(street)[1][1:]]))
+    assert "cases of 1 new tickets opened by the worker" in out and queued == [(["H3"], True)]
+    assert Case.objects.count() == 2
