@@ -80,9 +80,10 @@ def run():
         r_msgs, r_reps, n_sampled = _replies_sample(d, n_rep, texts)
         print(f"messages_with_replies: {n_sampled} sampled, {len(r_msgs)} kept after the leakage filter", flush=True)
         ER = TextClassifier(taxonomy).embedder.encode(r_msgs)
-        _save_emb_cache(cache)
         top15 = np.array(taxonomy.names)[TextClassifier(taxonomy).fit()._zero_shot_scores(ER).argmax(1)]
+        _save_emb_cache(cache)
         XR = TfidfFeatures().fit_transform(r_reps)  # reply texts, no labels
+        print(f"15-label zero-shot puts {np.isin(top15, sorted(set(y))).mean():.0%} of them among the {len(set(y))} labelled classes")
 
     lr = lambda: LogisticRegression(C=10, max_iter=3000, class_weight="balanced")  # noqa: E731
     scores: dict[str, list[float]] = {}
@@ -132,6 +133,7 @@ def run():
             add("zero-shot × LR^2", f1(lzs + 2 * llr))
             if W is not None:
                 lw = np.log(lr().fit(W[tr], ytr).predict_proba(W[te]) + 1e-12)
+                add("wordllama LR alone", f1(lw))
                 add("zero-shot × LR × wordllama LR", f1(lzs + llr + lw))
                 add("zero-shot × LR[e5 + wordllama]", f1(lzs + np.log(
                     lr().fit(np.hstack([Etr, W[tr]]), ytr).predict_proba(np.hstack([Ete, W[te]])) + 1e-12)))
