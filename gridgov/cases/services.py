@@ -336,14 +336,16 @@ def _after_assignment(case, extra, now, title):
 
 def submit_case(
     *, reporter, channel: str, text: str, lon=None, lat=None, crs: str = "wgs84", address: str = "",
-    item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None,
+    item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None, grid=None,
 ) -> tuple[Case, bool]:
     """File a report; returns (case, created). Durable before returning (one transaction).
 
     A retried submission with the same `idempotency_key` returns the first case (created
     False), also when two arrive at once (unique key; the loser reads the winner's row). The
     grid comes from the location; the item from the reporter or, when confident enough, from
-    `recognize_item`; a case with both is dispatched at once, otherwise it waits for a person."""
+    `recognize_item`; a case with both is dispatched at once, otherwise it waits for a person.
+    `grid` (a GridNode) places a report that has no location but was placed by the caller (a
+    hotline ticket matched to a standard address); a location, when given, wins."""
     text = (text or "").strip()
     if not text:
         raise InvalidInput("text: describe the problem")
@@ -378,13 +380,18 @@ def submit_case(
     images = _read_photos(photos)
     held_words = moderation.find_words(text, address)
 
+    given_grid = grid
     refs = get_locator().locate(*wgs) if wgs else []
     grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
+    method = "locator" if wgs else "none"
+    if grid is None and not wgs and given_grid is not None:
+        grid, method = given_grid, "given"
+        refs = [{"code": n.code, "name": n.name, "level": n.level} for n in [*grid.ancestors(), grid]]
     grid_reason = {
-        "method": "locator" if wgs else "none",
+        "method": method,
         "point_wgs84": list(wgs) if wgs else None,
         "crs_in": crs if wgs else "",
-        "nodes": [{"code": r.code, "name": r.name, "level": r.level} for r in refs],
+        "nodes": [r if isinstance(r, dict) else {"code": r.code, "name": r.name, "level": r.level} for r in refs],
     }
     if item is not None:
         item_reason = {"code": item.code, "name": item.name, "source": "reporter", "confidence": 1.0}

@@ -34,6 +34,10 @@ def _ticket_row(t: Ticket) -> dict:
         "grid": t.grid.code if t.grid_id else None, "community": t.community.name if t.community_id else None,
         "valid": t.valid, "contacted": t.contacted, "solved": t.solved, "satisfaction": t.satisfaction,
         "address_match": t.address_match, "case_id": t.case_id,
+        # read through from the cases app: where the street's own loop stands (the three rates
+        # still come from the city's contacted/solved/satisfaction columns)
+        "case_number": t.case.number if t.case_id else None,
+        "case_state": t.case.state if t.case_id else None,
     }
 
 
@@ -78,14 +82,14 @@ def post_tickets(request, payload: list[TicketIn]):
         return JsonResponse({"detail": str(e), "errors": [vars(x) for x in e.errors]}, status=422,
                             json_dumps_params={"ensure_ascii": False})
     return {"created": r.created, "updated": r.updated, "classified": r.classified, "pending": r.pending,
-            "unplaced": r.unplaced}
+            "unplaced": r.unplaced, "cases": r.cases, "cases_deferred": r.cases_deferred}
 
 
 @router.get("/tickets")
 def list_tickets(request, month: str | None = None, grid: str | None = None, category: str | None = None,
                  limit: int = 100, offset: int = 0):
     api_require(request, "tickets", "list")
-    qs = Ticket.objects.visible_to(request.user).select_related("grid", "community")
+    qs = Ticket.objects.visible_to(request.user).select_related("grid", "community", "case")
     if month:
         qs = qs.filter(month=month)
     if grid:
@@ -166,7 +170,7 @@ def rate_cell(request, month: str, measure: str, scope: str = "street", limit: i
         raise HttpError(422, str(e))
     except LookupError:
         raise Http404("no such grid")
-    qs = qs.select_related("grid", "community")
+    qs = qs.select_related("grid", "community", "case")
     return {"month": month, "measure": measure, "scope": scope, "count": qs.count(),
             "tickets": [_ticket_row(t) for t in qs[: max(1, min(limit, 5000))]]}
 

@@ -67,7 +67,9 @@ class Ticket(models.Model):
     address_score = models.FloatField(null=True, blank=True)
     #: best candidates when the match was not certain: [{"id", "text", "score", "grid_id"}, ...]
     address_candidates = models.JSONField(default=list, blank=True)
-    case_id = models.BigIntegerField(null=True, blank=True)  # the case in the cases app (wired by the lead)
+    #: the case this ticket opened in the cases app (channel "hotline"); None for tickets loaded in
+    #: bulk without going through intake (the demo). Its state is read through (`case_state`).
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="hotline_tickets")
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +86,11 @@ class Ticket(models.Model):
 
     def __str__(self):
         return self.ticket_id
+
+    @property
+    def case_state(self) -> str | None:
+        """The state of the ticket's case in the loop (submitted … closed), or None without one."""
+        return self.case.state if self.case_id else None
 
     @property
     def category(self) -> str:

@@ -235,9 +235,9 @@ def dragging_tickets(month: str, user=None, limit: int = 20, settings: RateSetti
     bad = qs.filter(Q(contacted=False) | Q(solved=False) | Q(satisfaction__in=[Satisfaction.BASIC, Satisfaction.UNSATISFIED]))
     score = {Satisfaction.SATISFIED: 1.0, Satisfaction.BASIC: s.basic_weight, Satisfaction.UNSATISFIED: 0.0}
     out = []
-    for t in bad.select_related("community").only(
+    for t in bad.select_related("community", "case").only(
         "id", "ticket_id", "content", "contacted", "solved", "satisfaction", "category_l1", "category_l2",
-        "received_at", "community__name",
+        "received_at", "community__name", "case__state", "case__number",
     ):
         cost = 0.0
         if not t.contacted:
@@ -248,7 +248,10 @@ def dragging_tickets(month: str, user=None, limit: int = 20, settings: RateSetti
             cost += s.satisfaction_weight * (1 - score[t.satisfaction]) / rated
         out.append({"id": t.id, "ticket_id": t.ticket_id, "cost": cost, "contacted": t.contacted, "solved": t.solved,
                     "satisfaction": t.satisfaction, "category": category_key(t.category_l1, t.category_l2),
-                    "community": t.community.name if t.community_id else "", "content": t.content[:120]})
+                    "community": t.community.name if t.community_id else "", "content": t.content[:120],
+                    "case_id": t.case_id, "case_number": t.case.number if t.case_id else "",
+                    "case_state": t.case.state if t.case_id else "",
+                    "case_state_label": t.case.get_state_display() if t.case_id else ""})
     out.sort(key=lambda r: (-r["cost"], r["ticket_id"]))
     return out[:limit]
 
@@ -307,9 +310,9 @@ def export_xlsx(report: dict, out):
     for r in report.get("rising_categories", []):
         ws2.append(safe_row([r["category"], r["tickets"], r["previous_month"], r["last_year"], r["mom"], r["yoy"]]))
     ws3 = wb.create_sheet("拖累工单")
-    ws3.append(safe_row(["工单编号", "社区", "类别", "已联系", "已解决", "评价", "综合失分", "内容"]))
+    ws3.append(safe_row(["工单编号", "社区", "类别", "已联系", "已解决", "评价", "综合失分", "内容", "街道事件", "事件状态"]))
     for r in report.get("dragging", []):
         ws3.append(safe_row([r["ticket_id"], r["community"], r["category"], "是" if r["contacted"] else "否",
                     "是" if r["solved"] else "否", dict(Satisfaction.choices).get(r["satisfaction"], ""),
-                    round(r["cost"] * 100, 3), r["content"]]))
+                    round(r["cost"] * 100, 3), r["content"], r.get("case_number", ""), r.get("case_state_label", "")]))
     wb.save(out)

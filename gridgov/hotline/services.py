@@ -6,6 +6,7 @@ import io
 import math
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -33,6 +34,12 @@ def classify_texts(texts: list[str]) -> list[tuple[str | None, float]]:
     if not classifier.default_model_path().exists():
         return [(None, 0.0) for _ in texts]
     return [(p.label, p.confidence) for p in classifier.get_classifier().predict(list(texts))]
+
+
+def _model_ready() -> bool:
+    from . import classifier
+
+    return classifier.default_model_path().exists()
 
 
 #: imports with more unclassified tickets than this classify them in the background worker
@@ -63,10 +70,111 @@ def classify_pending(limit: int | None = None, batch: int = 100) -> int:
     return done
 
 
+def staff_labelled_examples(labels=None) -> tuple[list[tuple[str, str]], int]:
+    """Training examples from staff corrections: (ticket content, level-1 category) of every
+    ticket whose category a staff member set (`set_category`, category_source = staff), oldest
+    first. With `labels` (the taxonomy's names), tickets whose level-1 category is not one of them
+    are left out; returns (examples, how many were left out). Nothing else from the database is
+    used: imported categories are the city's, classifier output is the model's own, and the cases
+    app's `Correction` rows label case items, another taxonomy (its recognition learns from them)."""
+    rows = Ticket.objects.filter(category_source=CategorySource.STAFF).exclude(category_l1="").order_by("updated_at", "id")
+    out, skipped = [], 0
+    allowed = set(labels) if labels is not None else None
+    for content, l1 in rows.values_list("content", "category_l1").iterator():
+        if allowed is not None and l1 not in allowed:
+            skipped += 1
+            continue
+        if content.strip():
+            out.append((content, l1))
+    return out, skipped
+
+
 def _split_category(label: str) -> tuple[str, str, str]:
     parts = [p.strip() for p in re.split(r"[/>＞→\-－—|｜]+", label or "") if p.strip()]
     parts += ["", "", ""]
     return parts[0][:100], parts[1][:100], "/".join(parts[2:]).strip("/")[:100]
+
+
+# --- cases ---------------------------------------------------------------------------------
+
+#: imports with more new tickets than this open their cases in the background worker (intake
+#: through the cases services costs tens of ms a ticket, `bench hotline_cases`: fine for a daily
+#: file, not for a year's)
+SYNC_CASES_MAX = 500
+#: namespace of the idempotency keys of the cases opened by tickets (uuid5 of the ticket id)
+CASE_KEY_NAMESPACE = uuid.UUID("5b0c1e2a-12e4-5a45-9d2b-6a0c1e2a3450")
+
+
+def case_key(ticket_id: str) -> uuid.UUID:
+    """The idempotency key of the case a ticket opens: the same ticket id always gives the same
+    key, so a re-import (or a retried background task) never opens a second case."""
+    return uuid.uuid5(CASE_KEY_NAMESPACE, f"12345:{ticket_id}")
+
+
+def item_for_category(l1: str, l2: str = "", l3: str = "", items=None):
+    """The active case item a hotline category names, or None (then recognition reads the text):
+    an item whose name equals a level of the category (deepest first), else the longest item
+    name contained in the category."""
+    from gridgov.cases.models import Item
+
+    levels = [c for c in (l3, l2, l1) if c]
+    if not levels:
+        return None
+    if items is None:
+        items = list(Item.objects.filter(active=True))
+    by_name = {i.name: i for i in items}
+    for level in levels:
+        for part in level.split("/"):
+            if part in by_name:
+                return by_name[part]
+    whole = "/".join(levels)
+    for i in sorted(items, key=lambda i: -len(i.name)):
+        if len(i.name) >= 2 and i.name in whole:
+            return i
+    return None
+
+
+def open_case(ticket: Ticket, entered_by=None, items=None):
+    """The ticket's case through `gridgov.cases.services.submit_case` (channel "hotline"): its
+    text, its coordinates (else the matched standard address's, else the grid it was placed in),
+    its address, the case item its category names (else recognition) and a key derived from the
+    ticket id. Idempotent: returns the existing case for a ticket that already opened one."""
+    from gridgov.cases import services as cases
+
+    lon = lat = None
+    if ticket.lat is not None and ticket.lon is not None:
+        lon, lat = ticket.lon, ticket.lat
+    elif ticket.matched_address_id and ticket.matched_address.lat is not None and ticket.matched_address.lon is not None:
+        lon, lat = ticket.matched_address.lon, ticket.matched_address.lat
+    item = item_for_category(ticket.category_l1, ticket.category_l2, ticket.category_l3, items)
+    case, _ = cases.submit_case(
+        reporter=None, channel="hotline", text=ticket.content, lon=lon, lat=lat,
+        address=(ticket.address_text or "")[:200], item=item, idempotency_key=case_key(ticket.ticket_id),
+        entered_by=entered_by, grid=ticket.grid if lon is None else None,
+    )
+    if ticket.case_id != case.pk:
+        Ticket.objects.filter(pk=ticket.pk).update(case=case)
+        ticket.case = case
+    return case
+
+
+def open_cases(ticket_ids, entered_by=None, batch: int = 200) -> int:
+    """Open the cases of these tickets (by ticket_id) that have none; idempotent, so the worker
+    may run it again after a crash. Returns how many tickets got their case."""
+    from gridgov.cases.models import Item
+
+    ticket_ids = list(ticket_ids)
+    items = list(Item.objects.filter(active=True))
+    done = 0
+    for k in range(0, len(ticket_ids), batch):
+        todo = Ticket.objects.filter(ticket_id__in=ticket_ids[k : k + batch], case__isnull=True).select_related(
+            "grid", "matched_address"
+        ).order_by("id")
+        for t in todo:
+            with transaction.atomic():
+                open_case(t, entered_by=entered_by, items=items)
+            done += 1
+    return done
 
 
 # --- reading files -------------------------------------------------------------------------
@@ -444,6 +552,8 @@ class ImportResult:
     matched: int = 0
     pending: int = 0
     unplaced: int = 0
+    cases: int = 0  # cases opened in this transaction
+    cases_deferred: int = 0  # new tickets whose cases the worker opens after commit
     source: str = ""
     ticket_ids: list[str] = field(default_factory=list)
 
@@ -451,7 +561,9 @@ class ImportResult:
         return (
             f"{self.created} created, {self.updated} updated ({self.source}); {self.classified} classified; "
             f"placed: {self.placed_by_coords} by coordinates, {self.matched} by address; "
-            f"{self.pending} waiting for address confirmation, {self.unplaced} without a grid"
+            f"{self.pending} waiting for address confirmation, {self.unplaced} without a grid; "
+            + (f"{self.cases} cases opened" if not self.cases_deferred
+               else f"cases of {self.cases_deferred} new tickets opened by the worker")
         )
 
 
@@ -466,9 +578,9 @@ CATEGORY_FIELDS = ["category_l1", "category_l2", "category_l3", "category_source
 
 
 @transaction.atomic
-def save_tickets(clean: list[CleanTicket], progress=None, source="") -> ImportResult:
+def save_tickets(clean: list[CleanTicket], progress=None, source="", entered_by=None) -> ImportResult:
     """Create or update (by ticket_id) the checked tickets, classify those without a category,
-    and place them. All or nothing."""
+    place them, and open a case for each new ticket (`open_case`). All or nothing."""
     result = ImportResult(source=source)
     ids = [c.ticket_id for c in clean]
     existing = {}
@@ -499,11 +611,22 @@ def save_tickets(clean: list[CleanTicket], progress=None, source="") -> ImportRe
     if progress:
         progress(len(tickets), len(tickets), "checked")
     todo = [t for t in tickets if not t.category_l1 and t.category_source != CategorySource.STAFF]
-    if len(todo) > SYNC_CLASSIFY_MAX:
+    defer_classify = len(todo) > SYNC_CLASSIFY_MAX
+    # the new tickets' cases: here, in this transaction, for a daily file; by the worker after
+    # commit for a big one, or when classification went to the worker (the item follows the category)
+    defer_cases = len(new) > SYNC_CASES_MAX or (defer_classify and _model_ready() and any(t.pk is None for t in todo))
+    if defer_cases:
+        from .tasks import open_cases_task
+
+        case_ticket_ids = [t.ticket_id for t in new]
+        user_id = getattr(entered_by, "pk", None)
+        transaction.on_commit(lambda: open_cases_task(case_ticket_ids, user_id, classify_first=defer_classify))
+    elif defer_classify:
         # e5 embeds a few tickets a second: a big export is classified by the worker after commit
         from .tasks import classify_pending_task
 
         transaction.on_commit(lambda: classify_pending_task())
+    if defer_classify:
         todo = []
     if todo:
         labels = classify_texts([t.content for t in todo])
@@ -528,6 +651,17 @@ def save_tickets(clean: list[CleanTicket], progress=None, source="") -> ImportRe
             batch_size=500,
         )
     result.created, result.updated = len(new), len(old)
+    if not defer_cases and new:
+        from gridgov.cases.models import Item
+
+        items = list(Item.objects.filter(active=True))
+        for k, t in enumerate(new):
+            open_case(t, entered_by=entered_by, items=items)
+            if progress and k % 100 == 99:
+                progress(k + 1, len(new), "cases")
+        result.cases = len(new)
+    else:
+        result.cases_deferred = len(new)
     for t in tickets:
         if t.address_match == AddressMatch.COORDS:
             result.placed_by_coords += 1
@@ -568,7 +702,7 @@ def import_records(user, records: list[dict]) -> ImportResult:
             visible = set(Ticket.objects.visible_to(user).filter(ticket_id__in=existing).values_list("ticket_id", flat=True))
             if existing - visible:
                 raise PermissionDenied(f"tickets outside your scope: {', '.join(sorted(existing - visible)[:5])}")
-        result = save_tickets(clean, source="api")
+        result = save_tickets(clean, source="api", entered_by=user)
         placed = Ticket.objects.filter(ticket_id__in=ids).select_related("grid")
         outside = [t.ticket_id for t in placed if not policy.allows(user, "tickets", "create", t.grid.path if t.grid_id else "")]
         if outside:  # rolls the whole batch back

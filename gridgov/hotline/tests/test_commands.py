@@ -114,3 +114,53 @@ def test_default_taxonomy_is_found_at_run_time(tmp_path, monkeypatch, settings, 
     f = _write_csv(tmp_path / "l.csv", ["subject", "detail", "label"], [["学校收费", "乱收费", "教育文体"]])
     with pytest.raises(CommandError, match=r"taxonomy file not found: .*elsewhere/hotline/taxonomy.xlsx"):
         call_command("hotline", "train", "--labelled", str(f))
+
+
+def test_train_from_db_uses_staff_corrections(db, tmp_path, settings, hotline_data, monkeypatch):
+    """`--from-db`: tickets whose category staff set join the labelled file's examples (a staff
+    label wins over the file's for the same text); imported and classifier categories do not."""
+    from django.utils import timezone
+
+    from gridgov.accounts.models import Role
+    from gridgov.hotline import classifier, services
+    from gridgov.hotline.models import CategorySource, Ticket
+    from gridgov.testing import make_user
+
+    settings.DATA_DIR = tmp_path
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    tax, keep = _small_taxonomy(tmp_path, hotline_data)
+    rows = [r for r in hotline_data["rows"] if r["label"] in keep]
+    train, _ = split(rows, 2, 0)
+    labelled = _write_csv(tmp_path / "l.csv", ["subject", "detail", "label"],
+                          [[r["subject"], r["detail"], r["label"]] for r in train])
+    now = timezone.now()
+    mk = lambda tid, text, **kw: Ticket.objects.create(ticket_id=tid, received_at=now, month=now.strftime("%Y-%m"),
+                                                        content=text, **kw)
+    fixed = mk("S1", "学校门口早晚接送孩子的车堵死了路口", category_l1="卫生计生", category_source=CategorySource.CLASSIFIER)
+    mk("S2", "公交站牌被撞坏", category_l1="交通运输", category_source=CategorySource.IMPORT)
+    other = mk("S3", "村里的水渠坏了", category_l1="卫生计生", category_source=CategorySource.CLASSIFIER)
+    staff = make_user("office", Role.LEADER)
+    services.set_category(staff, fixed, "交通运输", "城市交通")
+    services.set_category(staff, other, "农村农业")  # not among the taxonomy's labels: left out
+
+    seen = {}
+
+    def fake_fit(self, examples=(), unlabelled=(), progress=None):
+        seen["examples"], seen["config"] = list(examples), self.config
+        self.labels = sorted({lab for _, lab in seen["examples"]})
+        return self
+
+    monkeypatch.setattr(classifier.TextClassifier, "fit", fake_fit)
+    monkeypatch.setattr(classifier.TextClassifier, "save", lambda self, path: path)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("hotline", "train", "--labelled", str(labelled), "--taxonomy", str(tax), "--from-db",
+                 stdout=out, stderr=err)
+    assert ("学校门口早晚接送孩子的车堵死了路口", "交通运输") in seen["examples"]
+    assert len(seen["examples"]) == len(train) + 1  # the file + the one usable correction
+    assert not any(t in ("公交站牌被撞坏", "村里的水渠坏了") for t, _ in seen["examples"])
+    assert "labelled: 7 (1 from staff corrections)" in err.getvalue()
+    assert "1 staff-corrected ticket(s) left out" in err.getvalue()
+
+    call_command("hotline", "train", "--taxonomy", str(tax), "--from-db", stdout=out, stderr=err)
+    assert seen["examples"] == [("学校门口早晚接送孩子的车堵死了路口", "交通运输")]
+    assert seen["config"].restrict_to_labelled is False  # corrections alone do not narrow the labels

@@ -28,5 +28,6 @@ def test_demo_tickets_small_scale(street):
     assert hours[10] > 3 * hours[3]
     report = rates.unit_rates(months[-1])
     assert 0.7 < report["street"]["composite"] < 0.99
+    assert not Ticket.objects.filter(case__isnull=False).exists()  # the demo skips intake: no cases
     again = demo.build_demo_tickets(seed=7, years=2, scale=0.05)
     assert again == n and Ticket.objects.count() == n  # re-running replaces
