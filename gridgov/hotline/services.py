@@ -100,7 +100,7 @@ def _split_category(label: str) -> tuple[str, str, str]:
 #: imports with more new tickets than this open their cases in the background worker (intake
 #: through the cases services costs tens of ms a ticket, `bench hotline_cases`: fine for a daily
 #: file, not for a year's)
-SYNC_CASES_MAX = 500
+SYNC_CASES_MAX = 100
 #: namespace of the idempotency keys of the cases opened by tickets (uuid5 of the ticket id)
 CASE_KEY_NAMESPACE = uuid.UUID("5b0c1e2a-12e4-5a45-9d2b-6a0c1e2a3450")
 
