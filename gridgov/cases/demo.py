@@ -561,7 +561,10 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
             sim.stop((ClockKind.ARRIVE,), t)
         if case.state in (State.ON_SITE, State.ACCEPTED):
             clock = next((k for k in sim.live((ClockKind.RESOLVE,))), None)
-            if clock is not None and rng.random() > 0.05:
+            stalled = rng.random() < 0.012  # waiting on a department, a contractor, the owners' committee...
+            if stalled:
+                t = t + timedelta(days=rng.uniform(3, 75))
+            elif clock is not None and rng.random() > 0.05:
                 # within the limit: somewhere between now and the due time
                 span = max((clock.due_at - t).total_seconds(), 600)
                 t = t + timedelta(seconds=span * min(0.97, rng.betavariate(2, 4)))
