@@ -132,7 +132,7 @@
       chart("c-satisfaction").setOption({
         backgroundColor: "transparent", animation: false, tooltip: { trigger: "item" },
         color: ["#2e7d32", "#f9a825", "#c62828"],
-        series: [{ type: "pie", radius: ["40%", "70%"], label: { color: fg, formatter: "{b} {d}%" }, data: d.satisfaction.map(function (r) { return { name: r.label, value: r.n }; }) }],
+        series: [{ type: "pie", radius: ["40%", "70%"], label: { color: fg, formatter: "{b} {d}%" }, data: d.satisfaction.filter(function (r) { return r.n > 0; }).map(function (r) { return { name: r.label, value: r.n }; }) }],
       }, true);
       var tb = document.querySelector("#overdue tbody");
       tb.replaceChildren();

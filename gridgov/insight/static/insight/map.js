@@ -84,7 +84,8 @@
       return getJSON(layerUrl(cb)).then(function (fc) {
         g.clearLayers();
         L.geoJSON(fc, {
-          style: function (f) { return GRID_STYLE[f.properties.level] || GRID_STYLE[2]; },
+          // (points keep the options of pointToLayer: a style here would override them)
+          style: function (f) { return f.geometry.type === "Point" ? {} : (GRID_STYLE[f.properties.level] || GRID_STYLE[2]); },
           pointToLayer: function (f, latlng) { return pointLayer(kind, f, latlng); },
           onEachFeature: function (f, l) {
             l.bindTooltip(tooltip(kind, f.properties));
@@ -96,8 +97,12 @@
       }).catch(function (e) { status.textContent = "图层加载失败：" + e.message; });
     }
     var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-layer]"));
-    function reloadAll() { status.textContent = ""; return Promise.all(boxes.map(load)); }
-    boxes.forEach(function (cb) { cb.addEventListener("change", function () { load(cb); }); });
+    // one request at a time: a light load on the server (and on SQLite's single writer,
+    // since every request refreshes the session)
+    var queue = Promise.resolve();
+    function enqueue(cb) { queue = queue.then(function () { return load(cb); }); return queue; }
+    function reloadAll() { status.textContent = ""; boxes.forEach(enqueue); return queue; }
+    boxes.forEach(function (cb) { cb.addEventListener("change", function () { enqueue(cb); }); });
     var timer = null;
     map.on("moveend", function () { clearTimeout(timer); timer = setTimeout(reloadAll, 250); });
     reloadAll().then(function () { node.dataset.ready = "1"; });
@@ -218,7 +223,7 @@
           var b = el("button", { type: "button", class: "result" }, r.label);
           b.appendChild(el("small", {}, " " + r.sub));
           b.addEventListener("click", function () {
-            map.flyTo([r.point[1], r.point[0]], Math.max(map.getZoom(), 17), { duration: 0.6 });
+            map.flyTo([r.point[1], r.point[0]], Math.max(map.getZoom(), 16), { duration: 0.6 });
             openCard(r.kind, r.id, null);
           });
           results.appendChild(el("li", {})).appendChild(b);
