@@ -6,11 +6,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridgov.accounts.models import Duty, Role
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
 from gridgov.cases.demo import build_demo_cases
 from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Clock, ClockState, Rating, State
 from gridgov.cases.services import TRANSITIONS
-from gridgov.testing import make_user
+
+
+def staff(username, role, nodes=(), duty=Duty.WORKER):
+    """A user who never logs in here (no password hashing: it is slow on purpose)."""
+    u = User.objects.create(username=username, role=role, display_name=username)
+    for n in nodes:
+        GridAssignment.objects.create(user=u, node=n, duty=duty)
+    return u
 
 UNTIL = datetime(2025, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -18,15 +25,15 @@ UNTIL = datetime(2025, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 @pytest.fixture
 def demo_cases(street):
     for g in ("c1g1", "c1g2", "c2g1"):  # c2g2 has no grid leader: its cases go to the community
-        make_user(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
-        make_user(f"gw_{g}", Role.GRID_WORKER, [street[g]])
+        staff(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
+        staff(f"gw_{g}", Role.GRID_WORKER, [street[g]])
     for c in ("c1", "c2"):
-        make_user(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
-        make_user(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
-    make_user("lead", Role.LEADER)
+        staff(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
+        staff(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
+    staff("lead", Role.LEADER)
     for i in range(3):
-        make_user(f"res{i}", Role.RESIDENT)
-    make_user("vol", Role.VOLUNTEER)
+        staff(f"res{i}", Role.RESIDENT)
+    staff("vol", Role.VOLUNTEER)
     counts = build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL)
     return counts
 

@@ -11,13 +11,21 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from shapely.geometry import box, mapping
 
-from gridgov.accounts.models import Role
+from gridgov.accounts.models import GridAssignment, Role, User
 from gridgov.cases.models import Breach, Case, Clock, ClockState, Item, Rating, State
 from gridgov.cases.taxonomy import seed_taxonomy
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.geo.locator import get_locator
 from gridgov.registry.models import Address, Building, House, Place, Resident
-from gridgov.testing import DLAT, DLON, LAT0, LON0, make_user
+from gridgov.testing import DLAT, DLON, LAT0, LON0
+
+
+def make_user(username, role, nodes=()):
+    """Users here never type a password (force_login): skip the deliberately slow hashing."""
+    u = User.objects.create(username=username, role=role, display_name=username)
+    for n in nodes:
+        GridAssignment.objects.create(user=u, node=n, duty="worker")
+    return u
 
 TZ = ZoneInfo("Asia/Shanghai")
 

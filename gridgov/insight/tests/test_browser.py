@@ -3,11 +3,19 @@
 import pytest
 from playwright.sync_api import expect
 
-from gridgov.accounts.models import Duty, Role
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
 from gridgov.browser import axe_violations, login, screenshot
 from gridgov.cases.demo import build_demo_cases
 from gridgov.cases.models import OPEN_STATES, Case
 from gridgov.testing import make_user
+
+
+def staff(username, role, nodes=(), duty=Duty.WORKER):
+    """A user who never logs in here (no password hashing: it is slow on purpose)."""
+    u = User.objects.create(username=username, role=role, display_name=username)
+    for n in nodes:
+        GridAssignment.objects.create(user=u, node=n, duty=duty)
+    return u
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,12 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo(street):
     for g in ("c1g1", "c1g2", "c2g1", "c2g2"):
-        make_user(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
+        staff(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
     for c in ("c1", "c2"):
-        make_user(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
-        make_user(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
-    make_user("res1", Role.RESIDENT)
-    make_user("vol1", Role.VOLUNTEER)
+        staff(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
+        staff(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
+    staff("res1", Role.RESIDENT)
+    staff("vol1", Role.VOLUNTEER)
     build_demo_cases(seed=11, months=6, scale=0.04)
     if not Case.objects.filter(state__in=OPEN_STATES).exists():  # make sure a live case is on the map
         c = Case.objects.order_by("-created_at").first()
