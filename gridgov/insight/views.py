@@ -11,12 +11,12 @@ from gridgov.web.views import staff_required
 from .api import EDIT_ROLES
 
 
-def _config(request):
+def _config(request, shift=True):
     street = GridNode.objects.visible_to(request.user).order_by("level", "code").values(
         "name", "min_lon", "min_lat", "max_lon", "max_lat").first()
     crs = getattr(settings, "MAP_TILE_CRS", "wgs84")
     crs = crs if crs in ("wgs84", "gcj02") else "wgs84"
-    if street and street["min_lon"] is not None and crs == "gcj02":  # the basemap's coordinates
+    if street and street["min_lon"] is not None and crs == "gcj02" and shift:  # the basemap's coordinates
         street["min_lon"], street["min_lat"] = wgs84_to_gcj02(street["min_lon"], street["min_lat"])
         street["max_lon"], street["max_lat"] = wgs84_to_gcj02(street["max_lon"], street["max_lat"])
     return {
@@ -33,11 +33,14 @@ def map_page(request):
     return render(request, "insight/map.html", {"config": _config(request)})
 
 
+# the dashboards' hot-spot map has no basemap: it stays in WGS-84 whatever the tiles are
+
+
 @staff_required
 def dashboard(request):
-    return render(request, "insight/dashboard.html", {"config": {**_config(request), "screen": False}})
+    return render(request, "insight/dashboard.html", {"config": {**_config(request, shift=False), "screen": False}})
 
 
 @staff_required
 def screen(request):
-    return render(request, "insight/screen.html", {"config": {**_config(request), "screen": True, "refresh_s": 60}})
+    return render(request, "insight/screen.html", {"config": {**_config(request, shift=False), "screen": True, "refresh_s": 60}})

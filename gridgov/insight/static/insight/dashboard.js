@@ -78,10 +78,17 @@
     var hotmap = null, hotLayer = null;
     function hot(rows) {
       var node = document.getElementById("c-hotspots");
-      if (!node || typeof L === "undefined") return;
+      if (!node || typeof L === "undefined") return Promise.resolve();
+      var outlines = Promise.resolve();
       if (!hotmap) {
         hotmap = L.map(node, { attributionControl: false, zoomSnap: 0.25 });
         if (cfg.bounds) hotmap.fitBounds(cfg.bounds); else hotmap.setView([39.8, 116.4], 12);
+        // community outlines for orientation (after the figures: one request at a time)
+        outlines = fetch("/api/insight/layers/grids?level=1&zoom=13", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+          .then(function (fc) {
+            L.geoJSON(fc, { interactive: false, style: { color: dark ? "#5c7fa3" : "#8aa0b6", weight: 1, fillOpacity: 0 } }).addTo(hotmap);
+          });
       }
       if (hotLayer) hotmap.removeLayer(hotLayer);
       hotLayer = L.layerGroup().addTo(hotmap);
@@ -94,6 +101,7 @@
           fillColor: "hsl(" + Math.round(50 - 50 * t) + ",95%," + (dark ? 55 : 45) + "%)", fillOpacity: 0.35 + 0.5 * t,
         }).bindTooltip(r.name + "：" + r.n + "件").addTo(hotLayer);
       });
+      return outlines;
     }
     function render(d) {
       labels = {};
@@ -154,12 +162,12 @@
           ],
         }, true);
       }
-      hot(d.hotspots);
+      var pending = hot(d.hotspots);
       var q = query().toString();
       document.getElementById("export").setAttribute("href", "/api/insight/stats.xlsx" + (q ? "?" + q : ""));
       var clock = document.getElementById("clock");
       if (clock) clock.textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
-      root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
+      return pending.then(function () { root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1); });
     }
     function load() {
       var q = query();

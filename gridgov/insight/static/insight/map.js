@@ -18,17 +18,29 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
+  // one request at a time: a light load on the server (and on SQLite's single writer, since
+  // every request refreshes the session)
+  var serial = Promise.resolve();
+  function queued(fn) {
+    var p = serial.then(fn);
+    serial = p.catch(function () {});
+    return p;
+  }
   function getJSON(url) {
-    return fetch(url, { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) throw new Error(r.status + " " + url);
-      return r.json();
+    return queued(function () {
+      return fetch(url, { credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error(r.status + " " + url);
+        return r.json();
+      });
     });
   }
   function postJSON(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() }, body: JSON.stringify(body),
-    }).then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.detail || r.status); return d; }); });
+    return queued(function () {
+      return fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() }, body: JSON.stringify(body),
+      }).then(function (r) { return r.json().then(function (d) { if (!r.ok) throw new Error(d.detail || r.status); return d; }); });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -97,12 +109,8 @@
       }).catch(function (e) { status.textContent = "图层加载失败：" + e.message; });
     }
     var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-layer]"));
-    // one request at a time: a light load on the server (and on SQLite's single writer,
-    // since every request refreshes the session)
-    var queue = Promise.resolve();
-    function enqueue(cb) { queue = queue.then(function () { return load(cb); }); return queue; }
-    function reloadAll() { status.textContent = ""; boxes.forEach(enqueue); return queue; }
-    boxes.forEach(function (cb) { cb.addEventListener("change", function () { enqueue(cb); }); });
+    function reloadAll() { status.textContent = ""; return Promise.all(boxes.map(load)); }
+    boxes.forEach(function (cb) { cb.addEventListener("change", function () { load(cb); }); });
     var timer = null;
     map.on("moveend", function () { clearTimeout(timer); timer = setTimeout(reloadAll, 250); });
     reloadAll().then(function () { node.dataset.ready = "1"; });
