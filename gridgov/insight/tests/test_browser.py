@@ -39,6 +39,9 @@ def demo(street):
 
 def test_map_offline_shows_a_case_and_its_card(page, demo):
     case = Case.objects.filter(state__in=OPEN_STATES).order_by("-created_at").first()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, "lead", next_url="/map/")
     page.goto("/map/")
     page.wait_for_selector("#map[data-ready='1']")
@@ -66,6 +69,26 @@ def test_map_offline_shows_a_case_and_its_card(page, demo):
     assert page.locator("#map path.case-marker").first.get_attribute("fill") in ("#2e7d32", "#c77700", "#d84315", "#b71c1c", "#546e7a")
     assert axe_violations(page) == []
     screenshot(page, "map")
+    assert errors == []  # nothing broke under the content security policy
+
+
+def test_map_edit_a_grid_boundary(page, demo):
+    from gridgov.geo.models import GridNode
+
+    login(page, "lead", next_url="/map/")
+    page.goto("/map/")
+    page.wait_for_selector("#map[data-ready='1']")
+    page.uncheck("input[data-layer=cases]")
+    page.uncheck("input[data-layer=grids][data-level='1']")
+    page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
+    expect(page.locator("#card #edit-grid")).to_be_visible()
+    code = page.locator("#card dd").first.inner_text()
+    page.click("#edit-grid")
+    page.wait_for_selector("#map .marker-icon")  # geoman's vertex handles
+    before = GridNode.objects.get(code=code).updated_at
+    page.click("#save-grid")
+    expect(page.locator("#card .problems")).to_contain_text("拼接检查无问题")
+    assert GridNode.objects.get(code=code).updated_at > before
 
 
 def test_dashboard_cross_filter_and_screen(page, demo):
