@@ -70,6 +70,7 @@ def test_map_offline_shows_a_case_and_its_card(page, demo):
     assert axe_violations(page) == []
     screenshot(page, "map")
     assert errors == []  # nothing broke under the content security policy
+    page.wait_for_selector("#map[data-busy='0']")  # no request left running into the teardown's flush
 
 
 def test_map_edit_a_grid_boundary(page, demo):
@@ -89,6 +90,7 @@ def test_map_edit_a_grid_boundary(page, demo):
     page.click("#save-grid")
     expect(page.locator("#card .problems")).to_contain_text("拼接检查无问题")
     assert GridNode.objects.get(code=code).updated_at > before
+    page.wait_for_selector("#map[data-busy='0']")
 
 
 def test_dashboard_cross_filter_and_screen(page, demo):

@@ -20,10 +20,16 @@
   }
   // one request at a time: a light load on the server (and on SQLite's single writer, since
   // every request refreshes the session)
-  var serial = Promise.resolve();
+  var serial = Promise.resolve(), inflight = 0;
+  function busy(n) {
+    inflight += n;
+    var m = document.getElementById("map");
+    if (m) m.dataset.busy = String(inflight);
+  }
   function queued(fn) {
+    busy(1);
     var p = serial.then(fn);
-    serial = p.catch(function () {});
+    serial = p.catch(function () {}).then(function () { busy(-1); });
     return p;
   }
   function getJSON(url) {
@@ -112,7 +118,10 @@
     function reloadAll() { status.textContent = ""; return Promise.all(boxes.map(load)); }
     boxes.forEach(function (cb) { cb.addEventListener("change", function () { load(cb); }); });
     var timer = null;
-    map.on("moveend", function () { clearTimeout(timer); timer = setTimeout(reloadAll, 250); });
+    map.on("moveend", function () {
+      if (timer) clearTimeout(timer); else busy(1);  // a reload is pending: the map is busy
+      timer = setTimeout(function () { timer = null; reloadAll(); busy(-1); }, 250);
+    });
     reloadAll().then(function () { node.dataset.ready = "1"; });
 
     // --- cards
