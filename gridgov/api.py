@@ -32,5 +32,9 @@ def _register():
     api.add_router("/cases/", cases_router)
     api.add_router("/hotline/", hotline_router)
 
+    from gridgov.insight.api import router as insight_router
+
+    api.add_router("/insight/", insight_router)
+
 
 _register()

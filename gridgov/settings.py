@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "gridgov.cases",
     "gridgov.hotline",
     "gridgov.open311",
+    "gridgov.insight",
     "gridgov.web",
     "gridgov.mobile",
     "gridgov.demo",
@@ -221,6 +222,8 @@ TRUST_X_FORWARDED_FOR = os.environ.get("GRIDGOV_TRUST_X_FORWARDED_FOR", "") == "
 
 # Content security policy: everything from this origin; map tiles from the configured hosts.
 MAP_TILE_URL = os.environ.get("GRIDGOV_MAP_TILE_URL", "")
+# coordinate system of the tiles: wgs84 (OpenStreetMap, Tianditu: CGCS2000) or gcj02 (AMap, Tencent)
+MAP_TILE_CRS = os.environ.get("GRIDGOV_MAP_TILE_CRS", "wgs84")
 CSP_IMG_HOSTS = [h for h in os.environ.get("GRIDGOV_CSP_IMG_HOSTS", "").split(",") if h]
 
 LOGGING = {

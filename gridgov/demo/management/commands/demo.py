@@ -19,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=builder.ADMIN_PASSWORD, help="password of the 'admin' user")
         parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
         parser.add_argument("--no-tickets", action="store_true", help="skip the two years of 12345 hotline tickets")
+        parser.add_argument("--no-cases", action="store_true", help="skip the year of demo cases (the taxonomy is still seeded)")
 
-    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, **opts):
+    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, no_cases=False, **opts):
         from gridgov.geo.models import GridNode
 
         if not 0 < scale <= 5:
@@ -44,6 +45,14 @@ class Command(BaseCommand):
         counts = result["counts"]
         if not no_tickets:
             counts["hotline_tickets"] = self._tickets(seed, scale, progress)
+        from gridgov.cases.taxonomy import seed_taxonomy
+
+        seed_taxonomy()
+        if not no_cases:
+            from gridgov.cases.demo import build_demo_cases
+
+            made = build_demo_cases(seed, months=12, scale=scale, progress=progress)
+            counts["cases"], counts["case_events"] = made["cases"], made["events"]
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(

@@ -1,0 +1,622 @@
+"""About a year of demo cases on the demo street, written with bulk inserts.
+
+`build_demo_cases(seed, months=12, scale=1.0)` simulates each case along the workflow of
+`gridgov.cases.services` (submit → dispatch → accept → arrive → resolve → verify → close →
+rate, with late limits, sweep warnings and breaches, escalations, reopenings after an
+"unsatisfied", volunteers grabbing tasks, rejections) and writes the rows the services would
+have written: `Case` (state and derived fields), one `CaseEvent` per act, `Clock` rows started
+and stopped as the services do (accept/arrive on the wall clock, resolve in working hours),
+`Breach` rows, `CaseFollower` for reporters and `Rating`s. The services themselves are far too
+slow per case at this volume (~20,000 cases, ~200,000 events).
+
+Cases whose next act would fall after `until` (default: now) stay open in the state they
+reached, with their clocks running, warned or breached as the sweep would have left them.
+Same seed and `until` → same cases."""
+
+import math
+import random
+from datetime import timedelta
+
+import numpy as np
+import shapely
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
+from gridgov.geo.models import GridNode
+
+from . import conf, routing
+from .models import (
+    RATABLE_STATES,
+    Breach,
+    Case,
+    CaseEvent,
+    CaseFollower,
+    Channel,
+    Clock,
+    ClockKind,
+    ClockState,
+    HandlerLevel,
+    Item,
+    Rating,
+    Score,
+    State,
+)
+from .services import SYSTEM, TRANSITIONS
+from .workcal import WorkCalendar
+
+BASE_CASES_PER_YEAR = 20_000
+BATCH = 5000
+
+#: channel → (share, hour-of-day weights 0..23)
+CHANNELS = {
+    Channel.RESIDENT: (0.34, [1, 1, 1, 1, 1, 2, 4, 8, 12, 12, 10, 8, 6, 6, 7, 7, 7, 8, 10, 12, 12, 9, 5, 2]),
+    # volunteers report on their morning and evening rounds
+    Channel.VOLUNTEER: (0.16, [0, 0, 0, 0, 0, 1, 6, 16, 18, 10, 4, 3, 2, 2, 3, 4, 9, 16, 18, 10, 3, 1, 0, 0]),
+    Channel.PATROL: (0.26, [0, 0, 0, 0, 0, 0, 1, 2, 8, 12, 12, 8, 2, 6, 11, 12, 10, 6, 1, 0, 0, 0, 0, 0]),
+    Channel.HOTLINE: (0.20, [1, 1, 0, 0, 0, 1, 2, 5, 10, 12, 12, 10, 8, 9, 10, 10, 9, 8, 7, 7, 6, 5, 3, 2]),
+    Channel.API: (0.04, [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 7, 7, 7, 7, 6, 5, 4, 4, 3, 3, 2]),
+}
+#: share of cases per calendar month (summer: more noise, water, greenery, e-bike charging)
+MONTH_WEIGHT = {1: 0.8, 2: 0.7, 3: 0.9, 4: 1.0, 5: 1.1, 6: 1.2, 7: 1.3, 8: 1.3, 9: 1.1, 10: 1.0, 11: 0.9, 12: 0.8}
+DETAILS = ["，请尽快处理", "，已经好几天了", "，影响居民出行", "，麻烦派人看看", "，存在安全隐患", "，居民反映强烈", ""]
+
+
+class _Sim:
+    """The acts of one case, in time order, as the services and the sweep write them."""
+
+    def __init__(self, b, case, item, path, grid, now):
+        self.b, self.case, self.item, self.path, self.grid, self.now = b, case, item, path, grid, now
+        self.events, self.clocks = [], []
+
+    # --- rows
+    def event(self, at, action, actor, from_state, to_state, note="", data=None):
+        # a row of EVENT_FIELDS (far cheaper than a model instance at this volume)
+        self.events.append((
+            self.case.pk, at, actor.pk if actor else None, (actor.display_name or actor.username) if actor else SYSTEM,
+            action, from_state, to_state, note, data or {},
+        ))
+
+    def last_at(self):
+        return self.events[-1][1]
+
+    def move(self, at, action, actor, note="", data=None, **fields):
+        sources, target = TRANSITIONS[action]
+        assert self.case.state in sources, (action, self.case.state)
+        before = self.case.state
+        for k, v in fields.items():
+            setattr(self.case, k, v)
+        self.case.state, self.case.updated_at = target, at
+        self.event(at, action, actor, before, target, note, data)
+
+    def start_clock(self, kind, at):
+        item, ratio = self.item, self.b.warn_ratio
+        if kind in (ClockKind.ACCEPT, ClockKind.ARRIVE):
+            minutes = item.accept_minutes if kind == ClockKind.ACCEPT else item.arrive_minutes
+            basis, limit = "wall", float(minutes)
+            warn_at, due_at = at + timedelta(minutes=minutes * ratio), at + timedelta(minutes=minutes)
+        else:
+            hours = float(item.resolve_hours)
+            basis, limit = "working", hours
+            warn_at, due_at = self.b.cal.add_working_hours(at, hours * ratio), self.b.cal.add_working_hours(at, hours)
+        c = self.case
+        clock = Clock(
+            id=self.b.next_clock_id(), case_id=c.pk, kind=kind, handler_level=c.handler_level, handler_user=c.handler_user,
+            department=c.handler_department, basis=basis, limit=limit, started_at=at, warn_at=warn_at, due_at=due_at,
+        )
+        self.clocks.append(clock)
+        return clock
+
+    def live(self, kinds=None):
+        return [k for k in self.clocks if k.state in (ClockState.RUNNING, ClockState.WARNED) and (kinds is None or k.kind in kinds)]
+
+    def stop(self, kinds, at):
+        for k in self.live(kinds):
+            k.state, k.stopped_at = ClockState.STOPPED, at
+
+    # --- the sweep, run up to `until` (each minute in reality: a few seconds after the limit)
+    def sweep_until(self, until) -> bool:
+        """Warn and breach the clocks due before `until`; True when the case escalated."""
+        while True:
+            due = sorted(
+                [(k.warn_at, 0, k) for k in self.live() if k.state == ClockState.RUNNING and k.warn_at <= until and k.due_at > k.warn_at]
+                + [(k.due_at, 1, k) for k in self.live() if k.due_at <= until],
+                key=lambda t: (t[0], t[1], t[2].id),
+            )
+            if not due:
+                return False
+            at, what, k = due[0]
+            # the sweep runs every minute: it acts a few seconds after the limit, in order
+            at = max(min(at + timedelta(seconds=self.b.rng.randint(1, 9)), until), self.last_at())
+            if what == 0:
+                k.state = ClockState.WARNED
+                label = ClockKind(k.kind).label
+                self.event(at, "warn", None, self.case.state, self.case.state, f"{label}时限即将届满", {"clock": k.id, "due_at": k.due_at.isoformat()})
+                continue
+            if self.breach(k, at):
+                return True
+
+    def breach(self, k, at) -> bool:
+        k.state, k.stopped_at = ClockState.BREACHED, at
+        label = ClockKind(k.kind).label
+        c = self.case
+        escalated_to = ""
+        if k.kind in self.b.escalating and c.state in TRANSITIONS["escalate"][0] and c.state not in RATABLE_STATES:
+            if self.assign(c.path_step + 1, at, "escalate", None, f"{label}超时，自动升级", {"breach": {"clock": k.id, "kind": k.kind}}):
+                escalated_to = c.handler_level
+            else:
+                self.event(at, "breach", None, c.state, c.state, f"{label}超时；case {c.number}: nobody fills the next level", {"clock": k.id})
+        else:
+            self.event(at, "breach", None, c.state, c.state, f"{label}超时（{c.number}）", {"clock": k.id})
+        self.b.breaches.append(Breach(
+            case_id=c.pk, clock_id=k.id, kind=k.kind, handler_level=k.handler_level, handler_user=k.handler_user,
+            department=k.department, due_at=k.due_at, detected_at=at, escalated_to=escalated_to,
+        ))
+        return bool(escalated_to)
+
+    def assign(self, step, at, action, actor, note="", data=None) -> bool:
+        h = self.b.handler(self.path, step, self.grid, self.item)
+        if h is None:
+            return False
+        s, level, user, department, via = h
+        decision = {
+            "at": at.isoformat(),
+            "path": {"code": self.path.code, "name": self.path.name, "step": s + 1, "of": len(self.path.steps)},
+            "handler": {"level": level, "user": _ref(user), "department": department, "via": via},
+            "skipped": [], "informed": [],
+        }
+        reason = self.case.routing_reason
+        reason.setdefault("decisions", []).append(decision)
+        reason["current"] = decision
+        self.move(at, action, actor, note, {**(data or {}), "decision": decision},
+                  path=self.path, path_step=s, handler_level=level, handler_user=user, handler_department=department,
+                  grabbable=bool(self.item.volunteer_grabbable and s == 0), grabbed_by=None)
+        self.stop((ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE), at)
+        for kind in (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE):
+            self.start_clock(kind, at)
+        return True
+
+    def step(self, at) -> bool:
+        """Advance the sweep to `at`; False when the act cannot happen (escalated meanwhile, or
+        `at` lies after `until`: the case stays as it is)."""
+        if at > self.now:
+            while self.sweep_until(self.now):
+                pass
+            return False
+        return not self.sweep_until(at)
+
+
+def _ref(u):
+    return {"id": u.pk, "username": u.username, "name": str(u)} if u else None
+
+
+class _Builder:
+    def __init__(self, seed, until):
+        self.rng = random.Random(seed)
+        self.until = until
+        self.cal = WorkCalendar()
+        self.warn_ratio = conf.get_float("CASES_WARN_RATIO")
+        self.escalating = set(conf.get_list("CASES_ESCALATING_CLOCKS")) - {ClockKind.SUMMON}
+        self.breaches = []
+        self._handlers = {}
+        self._rules = {}
+        from .models import RoutingRule
+
+        self.windowed = list(RoutingRule.objects.filter(active=True).exclude(start_time=None).order_by("id"))
+        days = {}
+        is_workday = self.cal.is_workday
+        self.cal.is_workday = lambda day: days[day] if day in days else days.setdefault(day, is_workday(day))
+        self.assigned = {}
+        for a in GridAssignment.objects.filter(duty__in=[Duty.LEADER, Duty.SECRETARY], user__is_active=True).select_related("user").order_by("-id"):
+            self.assigned[(a.node_id, a.duty)] = a.user  # the first by id wins, as in routing
+        self._clock_id = (Clock.objects.order_by("-id").values_list("id", flat=True).first() or 0)
+
+    def next_clock_id(self):
+        self._clock_id += 1
+        return self._clock_id
+
+    def handler(self, path, step, grid, item):
+        """routing.handler_for_step, with each level resolved once per grid or department."""
+        for s in range(step, len(path.steps)):
+            h = self._level(path.steps[s][0], grid, item)
+            if h["user"] or h["department"]:
+                return s, h["level"], h["user"], h["department"], h["via"]
+        return None
+
+    def _level(self, level, grid, item):
+        by_grid = level in (HandlerLevel.GRID_LEADER, HandlerLevel.COMMUNITY_SECRETARY)
+        key = (level, grid.pk if by_grid else None, None if by_grid else item.department)
+        if key not in self._handlers:
+            if by_grid:  # as routing.resolve_handler, from assignments read once
+                duty = Duty.LEADER if level == HandlerLevel.GRID_LEADER else Duty.SECRETARY
+                chain = [n for n in reversed(grid.chain) if level == HandlerLevel.GRID_LEADER or n.level <= 1]
+                node = next((n for n in chain if (n.pk, duty) in self.assigned), None)
+                user = self.assigned[(node.pk, duty)] if node else None
+                if level == HandlerLevel.GRID_LEADER:
+                    via = f"网格长：{node.name}（{node.code}）" if user else "该网格及上级均未指定网格长"
+                else:
+                    via = f"社区书记：{node.name}（{node.code}）" if user else "所在社区未指定书记"
+                self._handlers[key] = {"level": level, "user": user, "department": "", "via": via}
+            else:
+                self._handlers[key] = routing.resolve_handler(level, grid, item)
+        return self._handlers[key]
+
+    def path_for(self, item, urgency, grid, at):
+        local = timezone.localtime(at).time()
+        key = (item.pk, urgency, grid.level, tuple(routing._in_window(r, local) for r in self.windowed))
+        if key not in self._rules:
+            rule = routing.choose_rule(item, urgency, grid.level, at)
+            self._rules[key] = (rule.path if rule else routing.default_path(), rule)
+        return self._rules[key]
+
+
+def _weighted_hours(rng, weights, n):
+    return rng.choices(range(24), weights=weights, k=n)
+
+
+def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, progress=None, until=None) -> dict:
+    """Write about `months` months of cases ending at `until` (default now); returns counts."""
+    from .taxonomy import seed_taxonomy
+
+    progress = progress or (lambda msg: None)
+    if not Item.objects.exists():
+        seed_taxonomy()
+    until = until or timezone.now()
+    start = until - timedelta(days=round(months * 30.44))
+    b = _Builder(seed, until)
+    rng = b.rng
+
+    nodes = list(GridNode.objects.exclude(geom_wkt="").order_by("path"))
+    if not nodes:
+        raise ValueError("no grids in the database: build the demo street first")
+    parents = {n.parent_id for n in nodes}
+    leaves = [n for n in nodes if n.pk not in parents and n.level > 0]
+    by_id = {n.pk: n for n in nodes}
+    geoms = shapely.from_wkt([n.geom_wkt for n in leaves])
+    weights_leaf = np.array([max(n.area_m2 or 1.0, 1.0) for n in leaves]) ** 0.5  # denser where it is built up
+    # points in each leaf: buildings when the registry has them, else random points inside
+    from gridgov.registry.models import Building
+
+    buildings: dict[int, list] = {}
+    for bid, gid, name, cname, lon, lat in Building.objects.filter(lat__isnull=False, grid__isnull=False).values_list(
+        "id", "grid_id", "name", "compound__name", "lon", "lat"
+    ):
+        buildings.setdefault(gid, []).append((f"{cname or ''}{name}", lon, lat))
+    for n in leaves:
+        chain, m = [], n
+        while m is not None:
+            chain.append(m)
+            m = by_id.get(m.parent_id)
+        n.chain = chain[::-1]
+    for i, n in enumerate(leaves):
+        if buildings.get(n.pk):
+            weights_leaf[i] *= 1 + min(len(buildings[n.pk]), 60) / 10
+
+    def point_in(i):
+        n, g = leaves[i], geoms[i]
+        for _ in range(50):
+            x, y = rng.uniform(n.min_lon, n.max_lon), rng.uniform(n.min_lat, n.max_lat)
+            if shapely.contains_xy(g, x, y):
+                return x, y
+        p = g.representative_point()
+        return p.x, p.y
+
+    items = list(Item.objects.filter(active=True).select_related("scenario"))
+    # common items are common: lamps, litter, parking, noise more than gas leaks
+    item_w = [0.4 if i.default_urgency == "emergency" else 0.8 if i.default_urgency == "major" else 2.0 if i.default_urgency == "minor" else 1.4 for i in items]
+    leaders = {}  # grid leaders and workers per grid (by nearest ancestor)
+    people = {"worker": {}, "staff": {}}
+    for a in GridAssignment.objects.filter(duty__in=[Duty.WORKER, Duty.STAFF, Duty.SECRETARY]).select_related("user").order_by("id"):
+        key = "worker" if a.duty == Duty.WORKER else "staff"
+        people[key].setdefault(a.node_id, []).append(a.user)
+    residents = list(User.objects.filter(role=Role.RESIDENT, is_active=True).order_by("id"))
+    volunteers = list(User.objects.filter(role__in=[Role.VOLUNTEER, Role.STEWARD], is_active=True).order_by("id"))
+    grabbers = [u for u in volunteers if u.role == Role.VOLUNTEER]
+    leaders_street = list(User.objects.filter(role__in=[Role.LEADER, Role.ADMIN], is_active=True).order_by("id"))
+    del leaders
+
+    def nearest(kind, grid):
+        n = grid
+        while n is not None:
+            if people[kind].get(n.pk):
+                return people[kind][n.pk]
+            n = by_id.get(n.parent_id)
+        return []
+
+    def community_staff(grid):
+        return nearest("staff", grid) or leaders_street
+
+    # how many cases: per day, weighted by month and weekday
+    days = []
+    d = start
+    while d < until:
+        w = MONTH_WEIGHT[timezone.localtime(d).month] * (0.75 if timezone.localtime(d).weekday() >= 5 else 1.0)
+        days.append((d, w))
+        d += timedelta(days=1)
+    total = max(1, round(BASE_CASES_PER_YEAR * scale * months / 12))
+    wsum = sum(w for _, w in days)
+    channel_names = list(CHANNELS)
+    channel_w = [CHANNELS[c][0] for c in channel_names]
+
+    next_id = (Case.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    cases, events, clocks, followers, ratings = [], [], [], [], []
+    counts = {"cases": 0, "events": 0, "clocks": 0, "breaches": 0, "ratings": 0}
+    leaf_idx = list(range(len(leaves)))
+    leaf_cum = list(np.cumsum(weights_leaf))
+    item_cum = list(np.cumsum(item_w))
+    channel_cum = list(np.cumsum(channel_w))
+    day0 = timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
+    for di, (d, w) in enumerate(days):
+        n_day = np.random.default_rng(seed * 1000 + di).poisson(total * w / wsum)
+        local_day = day0 + timedelta(days=di)
+        for _ in range(int(n_day)):
+            channel = rng.choices(channel_names, cum_weights=channel_cum)[0]
+            hour = _weighted_hours(rng, CHANNELS[channel][1], 1)[0]
+            created = local_day + timedelta(hours=hour, minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+            if created >= until or created < start:
+                continue
+            li = rng.choices(leaf_idx, cum_weights=leaf_cum)[0]
+            grid = leaves[li]
+            if buildings.get(grid.pk) and rng.random() < 0.75:
+                name, blon, blat = rng.choice(buildings[grid.pk])
+                lon, lat = blon + rng.gauss(0, 0.00012), blat + rng.gauss(0, 0.0001)
+                if not shapely.contains_xy(geoms[li], lon, lat):
+                    lon, lat = blon, blat
+                address = f"{name}附近"
+            else:
+                lon, lat = point_in(li)
+                address = f"{grid.name}内"
+            item = rng.choices(items, cum_weights=item_cum)[0]
+            _simulate(b, rng, next_id, channel, created, item, grid, lon, lat, address, residents, volunteers, grabbers,
+                      nearest, community_staff, cases, events, clocks, followers, ratings)
+            next_id += 1
+        if len(cases) >= BATCH or di == len(days) - 1:
+            _flush(cases, events, clocks, b.breaches, followers, ratings, counts)
+            progress(f"cases: {counts['cases']:,} ({timezone.localtime(d):%Y-%m})")
+    with connection.cursor() as cur:
+        for sql in connection.ops.sequence_reset_sql(no_style(), [Case, Clock]):
+            cur.execute(sql)
+    return counts
+
+
+EVENT_FIELDS = ("case_id", "at", "actor_id", "actor_name", "action", "from_state", "to_state", "note", "data")
+
+
+def _insert(model, rows, fields):
+    """INSERT rows (tuples in the order of `fields`, attnames) with executemany: what
+    bulk_create writes, without building and compiling a model instance per row."""
+    from django.db import models as m
+
+    meta = model._meta
+    cols = [meta.get_field(f.removesuffix("_id") if f.endswith("_id") and f != "id" else f) for f in fields]
+    conv = []
+    for f in cols:
+        if isinstance(f, m.DateTimeField):
+            conv.append(connection.ops.adapt_datetimefield_value)
+        elif isinstance(f, m.JSONField):
+            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
+        elif isinstance(f, m.DecimalField):
+            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
+        else:
+            conv.append(None)
+    qn = connection.ops.quote_name
+    sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    prepared = [tuple(v if c is None or v is None else c(v) for v, c in zip(r, conv)) for r in rows]
+    with connection.cursor() as cur:
+        for i in range(0, len(prepared), 5000):
+            cur.executemany(sql, prepared[i : i + 5000])
+
+
+def _rows(objs, fields):
+    return [tuple(getattr(o, f) for f in fields) for o in objs]
+
+
+def _fields(model, with_pk=True):
+    return [f.attname for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+
+
+def _flush(cases, events, clocks, breaches, followers, ratings, counts):
+    with transaction.atomic():
+        for model, objs, with_pk in ((Case, cases, True), (Clock, clocks, True), (Breach, breaches, False),
+                                     (CaseFollower, followers, False), (Rating, ratings, False)):
+            fields = _fields(model, with_pk)
+            _insert(model, _rows(objs, fields), fields)
+        _insert(CaseEvent, events, EVENT_FIELDS)
+    counts["cases"] += len(cases)
+    counts["events"] += len(events)
+    counts["clocks"] += len(clocks)
+    counts["breaches"] += len(breaches)
+    counts["ratings"] += len(ratings)
+    for lst in (cases, events, clocks, breaches, followers, ratings):
+        lst.clear()
+
+
+def _minutes(rng, limit, late_share):
+    """A delay in minutes: mostly well within `limit`, `late_share` of the time beyond it."""
+    if rng.random() < late_share:
+        return limit * rng.uniform(1.05, 3.0)
+    return limit * min(0.95, rng.betavariate(2, 5))
+
+
+def _simulate(b, rng, pk, channel, created, item, grid, lon, lat, address, residents, volunteers, grabbers,
+              nearest, community_staff, cases, events, clocks, followers, ratings):
+    reporter = entered_by = None
+    if channel == Channel.RESIDENT and residents:
+        reporter = rng.choice(residents)
+    elif channel == Channel.VOLUNTEER and volunteers:
+        reporter = rng.choice(volunteers)
+    elif channel == Channel.PATROL:
+        reporter = (nearest("worker", grid) or [None])[0]
+    elif channel == Channel.HOTLINE:
+        entered_by = (community_staff(grid) or [None])[0]
+    entered_by = entered_by or reporter
+    kw = item.keyword_list()
+    text = f"{address}{rng.choice(kw[:4]) if kw else item.name}{'' if rng.random() < 0.5 else '，' + item.name}{rng.choice(DETAILS)}"
+    urgency = item.default_urgency
+    chain = grid.chain
+    classified = channel in (Channel.PATROL, Channel.VOLUNTEER) or rng.random() < 0.9
+    reason = {
+        "grid": {"method": "locator", "point_wgs84": [lon, lat], "crs_in": "wgs84",
+                 "nodes": [{"code": n.code, "name": n.name, "level": n.level} for n in chain]},
+        "item": ({"code": item.code, "name": item.name, "source": "reporter" if channel in (Channel.PATROL, Channel.VOLUNTEER) else "classifier",
+                  "confidence": 1.0 if channel in (Channel.PATROL, Channel.VOLUNTEER) else round(rng.uniform(0.5, 0.95), 3)}
+                 if classified else {"code": None, "source": "classifier", "confidence": round(rng.uniform(0.1, 0.4), 3), "note": "置信度不足，待人工分类"}),
+        "urgency": "item default",
+    }
+    case = Case(
+        id=pk, number=f"{timezone.localtime(created):%Y%m%d}{pk:06d}", channel=channel, reporter=reporter, entered_by=entered_by,
+        text=text, item=item if classified else None, item_source=reason["item"]["source"] if classified else "",
+        item_confidence=reason["item"]["confidence"], urgency=urgency, lon=lon, lat=lat, crs_in="wgs84", address=address,
+        grid=grid, grid_path=grid.path, state=State.SUBMITTED, routing_reason=reason, created_at=created, updated_at=created,
+    )
+    path, _rule = b.path_for(item, urgency, grid, created)
+    sim = _Sim(b, case, item, path, grid, b.until)
+    sim.event(created, "submit", entered_by, "", State.SUBMITTED, data={"channel": channel})
+    if reporter is not None:
+        followers.append(CaseFollower(case_id=pk, user=reporter, source="reporter", at=created))
+    cases.append(case)
+    try:
+        _lifecycle(sim, rng, created, classified, reporter, grabbers, community_staff, ratings)
+    finally:
+        events.extend(sim.events)
+        clocks.extend(sim.clocks)
+
+
+def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, ratings):
+    case, item, grid = sim.case, sim.item, sim.grid
+    resolver = None
+    staff = community_staff(grid)
+    manager = staff[0] if staff else None
+    if not classified:
+        # waiting for a person to choose the item
+        t2 = t + timedelta(minutes=rng.uniform(10, 240))
+        if t2 > sim.now:
+            case.routing_reason["waiting"] = "未识别事项，待人工分类"
+            return
+        case.item, case.item_source, case.item_confidence = item, "staff", 1.0
+        case.routing_reason["item"] = {"code": item.code, "name": item.name, "source": "staff", "by": str(manager) if manager else SYSTEM, "was": None}
+        if rng.random() < 0.1 and manager:
+            sim.move(t2, "reject", manager, "不属于受理范围", grabbable=False)
+            return
+        t = t2
+        if not sim.assign(0, t, "dispatch", manager):
+            case.routing_reason["waiting"] = "nobody fills the path"
+            return
+    else:
+        if not sim.assign(0, t, "dispatch", None, "自动派遣"):
+            case.routing_reason["waiting"] = "nobody fills the path"
+            return
+    late = 0.06 + (0.06 if timezone.localtime(t).hour < 7 or timezone.localtime(t).hour >= 21 else 0)
+    rounds = 0
+    while True:
+        rounds += 1
+        if rounds > 8:
+            return
+        if case.state in (State.DISPATCHED, State.ESCALATED, State.REOPENED):
+            if case.grabbable and grabbers and case.state == State.DISPATCHED and rng.random() < 0.5:
+                t = t + timedelta(minutes=rng.uniform(1, 25))
+                if not sim.step(t):
+                    if t > sim.now:
+                        return
+                    t = sim.last_at()
+                    continue
+                v = rng.choice(grabbers)
+                sim.move(t, "grab", v, "志愿者接单", grabbed_by=v, handler_user=v, handler_level=HandlerLevel.VOLUNTEER, handler_department="")
+                sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE), t)
+                sim.start_clock(ClockKind.ARRIVE, t)
+            else:
+                t = t + timedelta(minutes=_minutes(rng, item.accept_minutes, late))
+                if not sim.step(t):
+                    if t > sim.now:
+                        return
+                    t = sim.last_at()
+                    continue
+                actor = case.handler_user or manager
+                sim.move(t, "accept", actor, handler_user=case.handler_user or actor)
+                sim.stop((ClockKind.ACCEPT,), t)
+        if case.state == State.ACCEPTED:
+            if rng.random() < 0.015 and case.handler_level != HandlerLevel.VOLUNTEER:
+                t = t + timedelta(minutes=rng.uniform(5, 60))
+                if not sim.step(t):
+                    if t > sim.now:
+                        return
+                    t = sim.last_at()
+                    continue
+                sim.move(t, "return", case.handler_user, "不属于本网格，请重新派遣", handler_user=None, handler_level="", handler_department="", grabbable=False)
+                sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE), t)
+                t = t + timedelta(minutes=rng.uniform(20, 180))
+                if not sim.step(t):
+                    return
+                sim.move(t, "reject", manager, "经核实不属于街道职责", grabbable=False)
+                return
+        if case.state == State.ACCEPTED and sim.live((ClockKind.ARRIVE,)):
+            t = t + timedelta(minutes=_minutes(rng, item.arrive_minutes, late))
+            if not sim.step(t):
+                if t > sim.now:
+                    return
+                t = sim.last_at()
+                continue
+            sim.move(t, "arrive", case.handler_user)
+            sim.stop((ClockKind.ARRIVE,), t)
+        if case.state in (State.ON_SITE, State.ACCEPTED):
+            clock = next((k for k in sim.live((ClockKind.RESOLVE,))), None)
+            stalled = rng.random() < 0.012  # waiting on a department, a contractor, the owners' committee...
+            if stalled:
+                t = t + timedelta(days=rng.uniform(3, 75))
+            elif clock is not None and rng.random() > 0.05:
+                # within the limit: somewhere between now and the due time
+                span = max((clock.due_at - t).total_seconds(), 600)
+                t = t + timedelta(seconds=span * min(0.97, rng.betavariate(2, 4)))
+            else:
+                t = t + timedelta(hours=float(item.resolve_hours) * rng.uniform(0.5, 4))
+            if not sim.step(t):
+                if t > sim.now:
+                    return
+                t = sim.last_at()
+                continue
+            resolver = case.handler_user
+            sim.move(t, "resolve", resolver, "已处置完毕", resolved_by=resolver, resolved_at=t)
+            sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE), t)
+        if case.state == State.RESOLVED:
+            verifier = next((u for u in staff if not resolver or u.pk != resolver.pk), None)
+            t = t + timedelta(hours=rng.uniform(0.3, 20))
+            if verifier is None or not sim.step(t):
+                return
+            if rng.random() < 0.04:
+                sim.move(t, "rework", verifier, "现场复核未通过", resolved_by=None, resolved_at=None)
+                sim.start_clock(ClockKind.RESOLVE, t)
+                continue
+            sim.move(t, "verify", verifier, verified_by=verifier)
+        if case.state == State.VERIFIED:
+            t = t + timedelta(minutes=rng.uniform(5, 240))
+            if not sim.step(t):
+                return
+            sim.move(t, "close", manager, closed_at=t)
+        if case.state == State.CLOSED:
+            if reporter is None or rng.random() < 0.15:
+                return
+            t = t + timedelta(hours=rng.uniform(0.5, 48))
+            if not sim.step(t):
+                return
+            r = rng.random()
+            score = Score.SATISFIED if r < 0.82 else Score.BASIC if r < 0.95 else Score.UNSATISFIED
+            ratings.append(Rating(case_id=case.pk, user=reporter, round=case.reopen_count, score=score, at=t))
+            data = {"rating": {"score": score, "comment": "", "round": case.reopen_count}}
+            if score != Score.UNSATISFIED:
+                sim.event(t, "rate", reporter, case.state, case.state, "", data)
+                return
+            if case.reopen_count == 0:
+                sim.move(t, "reopen", reporter, "", data, reopen_count=1, resolved_by=None, verified_by=None, closed_at=None)
+                sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE), t)
+                for kind in (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE):
+                    sim.start_clock(kind, t)
+                continue
+            count = case.reopen_count
+            if not sim.assign(case.path_step + 1, t, "escalate", reporter, "", data):
+                sim.event(t, "rate", reporter, case.state, case.state, "", data)
+                return
+            case.reopen_count, case.resolved_by, case.verified_by, case.closed_at = count + 1, None, None, None
+            continue
+        if case.state in (State.REJECTED, State.MERGED, State.RETURNED):
+            return

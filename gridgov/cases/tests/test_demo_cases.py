@@ -1,0 +1,95 @@
+"""The demo cases: consistent histories, clocks and breaches, at a small scale."""
+
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gridgov.accounts.models import Duty, GridAssignment, Role, User
+from gridgov.cases.demo import build_demo_cases
+from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Clock, ClockState, Rating, State
+from gridgov.cases.services import TRANSITIONS
+
+
+def staff(username, role, nodes=(), duty=Duty.WORKER):
+    """A user who never logs in here (no password hashing: it is slow on purpose)."""
+    u = User.objects.create(username=username, role=role, display_name=username)
+    for n in nodes:
+        GridAssignment.objects.create(user=u, node=n, duty=duty)
+    return u
+
+UNTIL = datetime(2025, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def demo_cases(street):
+    for g in ("c1g1", "c1g2", "c2g1"):  # c2g2 has no grid leader: its cases go to the community
+        staff(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
+        staff(f"gw_{g}", Role.GRID_WORKER, [street[g]])
+    for c in ("c1", "c2"):
+        staff(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
+        staff(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
+    staff("lead", Role.LEADER)
+    for i in range(3):
+        staff(f"res{i}", Role.RESIDENT)
+    staff("vol", Role.VOLUNTEER)
+    counts = build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL)
+    return counts
+
+
+def test_demo_cases_are_consistent(demo_cases):
+    n = Case.objects.count()
+    assert demo_cases["cases"] == n and 150 < n < 400
+    assert Case.objects.filter(created_at__gt=UNTIL).count() == 0
+    # every case has exactly one submit event, first, at its creation
+    submits = Counter(CaseEvent.objects.filter(action="submit").values_list("case_id", flat=True))
+    assert set(submits) == set(Case.objects.values_list("id", flat=True)) and set(submits.values()) == {1}
+    by_case = {}
+    for e in CaseEvent.objects.order_by("id"):
+        by_case.setdefault(e.case_id, []).append(e)
+    for c in Case.objects.all():
+        evs = by_case[c.pk]
+        assert evs[0].action == "submit" and evs[0].at == c.created_at
+        assert [e.at for e in evs] == sorted(e.at for e in evs), c.number
+        # the chain of states is continuous and every transition is allowed
+        state = State.SUBMITTED
+        for e in evs[1:]:
+            assert e.from_state == state, (c.number, e.action, e.from_state, state)
+            if e.to_state != e.from_state:
+                assert e.from_state in TRANSITIONS[e.action][0], (e.action, e.from_state)
+                assert TRANSITIONS[e.action][1] == e.to_state
+            state = e.to_state
+        assert state == c.state, c.number
+        assert c.number.startswith(c.created_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d"))
+        if c.state == State.CLOSED:
+            assert [e for e in evs if e.action == "close"][-1].at == c.closed_at
+            assert c.resolved_at and c.resolved_by_id and c.verified_by_id
+        clocks = list(Clock.objects.filter(case=c))
+        live = [k for k in clocks if k.state in (ClockState.RUNNING, ClockState.WARNED)]
+        if c.state not in OPEN_STATES:
+            assert live == [], c.number  # a case no longer open has no running clock
+        for k in live:
+            assert k.due_at > UNTIL and k.started_at <= UNTIL  # the sweep would have breached it
+        for k in clocks:
+            assert k.warn_at <= k.due_at and k.started_at <= k.warn_at
+            if k.state == ClockState.BREACHED:
+                assert k.breach.detected_at >= k.due_at
+    states = Counter(Case.objects.values_list("state", flat=True))
+    assert states[State.CLOSED] > n * 0.6
+    assert sum(states[s] for s in OPEN_STATES) > 0
+    assert Breach.objects.count() > 0 and Breach.objects.exclude(escalated_to="").exists()
+    assert CaseEvent.objects.filter(action="escalate").count() >= Breach.objects.exclude(escalated_to="").count()
+    assert Rating.objects.count() > 0
+    assert set(Case.objects.values_list("channel", flat=True)) == {"resident", "volunteer", "patrol", "hotline", "api"}
+    # breaches match their clocks
+    for b in Breach.objects.select_related("clock"):
+        assert b.clock.state == ClockState.BREACHED and b.clock.case_id == b.case_id and b.kind == b.clock.kind
+
+
+def test_demo_cases_are_deterministic(demo_cases):
+    first = list(Case.objects.order_by("id").values_list("number", "state", "item__code", "lon"))
+    Case.objects.all().delete()
+    build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL)
+    again = list(Case.objects.order_by("id").values_list("state", "item__code", "lon"))
+    assert [r[1:] for r in first] == again

@@ -1,0 +1,183 @@
+// The dashboard (/dashboard/) and the big screen (/screen/): ECharts over /api/insight/stats.
+// Clicking a bar filters every other chart (cross-filter); the state lives in the URL query.
+(function () {
+  "use strict";
+  var DIMS = ["month", "hour", "item", "channel", "community", "grid"];
+  var LABELS = { month: "月份", hour: "时段", item: "事项", channel: "渠道", community: "社区", grid: "网格" };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (typeof echarts === "undefined") return;
+    var cfg = JSON.parse(document.getElementById("dash-config").textContent);
+    var dark = !!cfg.screen;
+    var fg = dark ? "#e3ecf7" : "#1d2733";
+    var accent = dark ? "#4fc3f7" : "#1f5fa8", picked = dark ? "#ffca28" : "#b3261e";
+    var filters = {};
+    var params = new URLSearchParams(window.location.search);
+    DIMS.forEach(function (d) { if (params.get(d)) filters[d] = params.get(d); });
+    var charts = {};
+    var root = document.getElementById("dash");
+    window.gridgovDashboard = { charts: charts, filters: filters };
+
+    function chart(id) {
+      var node = document.getElementById(id);
+      if (!node) return null;
+      if (!charts[id]) {
+        charts[id] = echarts.init(node, dark ? "dark" : null, { renderer: "canvas" });
+        window.addEventListener("resize", function () { charts[id].resize(); });
+      }
+      return charts[id];
+    }
+    function query() {
+      var p = new URLSearchParams();
+      DIMS.forEach(function (d) { if (filters[d] !== undefined && filters[d] !== "") p.set(d, filters[d]); });
+      return p;
+    }
+    function toggle(dim, key) {
+      key = String(key);
+      if (filters[dim] === key) delete filters[dim]; else filters[dim] = key;
+      var q = query().toString();
+      window.history.replaceState(null, "", window.location.pathname + (q ? "?" + q : ""));
+      load();
+    }
+    function bars(id, dim, rows, opts) {
+      var c = chart(id);
+      if (!c) return;
+      opts = opts || {};
+      var horizontal = !!opts.horizontal;
+      var cats = rows.map(function (r) { return r.label || String(r.key); });
+      var data = rows.map(function (r) {
+        var on = filters[dim] !== undefined && String(filters[dim]) === String(r.key);
+        return { value: r.n, key: r.key, itemStyle: { color: on ? picked : accent } };
+      });
+      var catAxis = { type: "category", data: cats, axisLabel: { color: fg, fontSize: dark ? 14 : 12, interval: horizontal ? 0 : "auto" }, inverse: horizontal };
+      var valAxis = { type: "value", axisLabel: { color: fg, fontSize: dark ? 14 : 12 } };
+      c.setOption({
+        backgroundColor: "transparent", animation: false,
+        grid: { left: horizontal ? 110 : 48, right: 16, top: 16, bottom: horizontal ? 24 : 40 },
+        tooltip: { trigger: "axis" },
+        xAxis: horizontal ? valAxis : catAxis, yAxis: horizontal ? catAxis : valAxis,
+        series: [{ type: "bar", data: data, cursor: "pointer" }],
+      }, true);
+      c.off("click");
+      c.on("click", function (e) { if (e.data && e.data.key !== undefined) toggle(dim, e.data.key); });
+    }
+    function chips(f) {
+      var box = document.getElementById("chips");
+      box.replaceChildren();
+      Object.keys(f).forEach(function (d) {
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "chip";
+        b.textContent = LABELS[d] + "：" + (labels[d] && labels[d][f[d]] || f[d]) + " ×";
+        b.setAttribute("aria-label", "取消筛选 " + LABELS[d]);
+        b.addEventListener("click", function () { toggle(d, f[d]); });
+        box.appendChild(b);
+      });
+      if (!Object.keys(f).length) { var s = document.createElement("span"); s.textContent = "点击任一柱形进行联动筛选"; box.appendChild(s); }
+    }
+    var labels = {};
+    var hotmap = null, hotLayer = null;
+    function hot(rows) {
+      var node = document.getElementById("c-hotspots");
+      if (!node || typeof L === "undefined") return Promise.resolve();
+      var outlines = Promise.resolve();
+      if (!hotmap) {
+        hotmap = L.map(node, { attributionControl: false, zoomSnap: 0.25 });
+        if (cfg.bounds) hotmap.fitBounds(cfg.bounds); else hotmap.setView([39.8, 116.4], 12);
+        // community outlines for orientation (after the figures: one request at a time)
+        outlines = fetch("/api/insight/layers/grids?level=1&zoom=13", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { features: [] }; })
+          .then(function (fc) {
+            L.geoJSON(fc, { interactive: false, style: { color: dark ? "#5c7fa3" : "#8aa0b6", weight: 1, fillOpacity: 0 } }).addTo(hotmap);
+          });
+      }
+      if (hotLayer) hotmap.removeLayer(hotLayer);
+      hotLayer = L.layerGroup().addTo(hotmap);
+      var max = rows.reduce(function (m, r) { return Math.max(m, r.n); }, 1);
+      rows.forEach(function (r) {
+        if (r.lat === null || r.lon === null) return;
+        var t = r.n / max;
+        L.circleMarker([r.lat, r.lon], {
+          radius: 3 + 14 * Math.sqrt(t), stroke: false,
+          fillColor: "hsl(" + Math.round(50 - 50 * t) + ",95%," + (dark ? 55 : 45) + "%)", fillOpacity: 0.35 + 0.5 * t,
+        }).bindTooltip(r.name + "：" + r.n + "件").addTo(hotLayer);
+      });
+      return outlines;
+    }
+    function render(d) {
+      labels = {};
+      ["item", "channel", "community", "grid"].forEach(function (k) {
+        labels[k] = {};
+        d["by_" + k].forEach(function (r) { labels[k][r.key] = r.label; });
+      });
+      chips(d.filters);
+      var k = document.getElementById("kpis");
+      k.replaceChildren();
+      var comp = {};
+      d.compliance.forEach(function (c) { comp[c.key] = c; });
+      var sat = d.satisfaction.reduce(function (a, r) { return a + r.n; }, 0);
+      var good = d.satisfaction.filter(function (r) { return r.key !== "unsatisfied"; }).reduce(function (a, r) { return a + r.n; }, 0);
+      [["事件总数", d.summary.total], ["未办结", d.summary.open], ["已结案", d.summary.closed], ["超期未结", d.overdue.count],
+       ["处置按期率", comp.resolve && comp.resolve.on_time_rate !== null ? comp.resolve.on_time_rate + "%" : "—"],
+       ["满意率", sat ? (100 * good / sat).toFixed(1) + "%" : "—"]].forEach(function (x) {
+        var c = document.createElement("div"); c.className = "kpi";
+        var b = document.createElement("b"); b.textContent = typeof x[1] === "number" ? x[1].toLocaleString("zh-CN") : x[1];
+        var s = document.createElement("span"); s.textContent = x[0];
+        c.appendChild(b); c.appendChild(s); k.appendChild(c);
+      });
+      bars("c-month", "month", d.by_month);
+      bars("c-hour", "hour", d.by_hour.map(function (r) { return { key: r.key, label: r.key + "时", n: r.n }; }));
+      bars("c-channel", "channel", d.by_channel);
+      bars("c-item", "item", d.by_item, { horizontal: true });
+      bars("c-community", "community", d.by_community, { horizontal: true });
+      bars("c-grid", "grid", d.by_grid, { horizontal: true });
+      var cc = chart("c-compliance");
+      cc.setOption({
+        backgroundColor: "transparent", animation: false, grid: { left: 48, right: 16, top: 16, bottom: 32 }, tooltip: {},
+        xAxis: { type: "category", data: d.compliance.map(function (c) { return c.label; }), axisLabel: { color: fg } },
+        yAxis: { type: "value", max: 100, axisLabel: { color: fg, formatter: "{value}%" } },
+        series: [{ type: "bar", data: d.compliance.map(function (c) { return c.on_time_rate; }), itemStyle: { color: dark ? "#66bb6a" : "#2e7d32" }, label: { show: true, position: "top", color: fg, formatter: "{c}%" } }],
+      }, true);
+      chart("c-satisfaction").setOption({
+        backgroundColor: "transparent", animation: false, tooltip: { trigger: "item" },
+        color: ["#2e7d32", "#f9a825", "#c62828"],
+        series: [{ type: "pie", radius: ["40%", "70%"], label: { color: fg, formatter: "{b} {d}%" }, data: d.satisfaction.filter(function (r) { return r.n > 0; }).map(function (r) { return { name: r.label, value: r.n }; }) }],
+      }, true);
+      var tb = document.querySelector("#overdue tbody");
+      tb.replaceChildren();
+      d.overdue.rows.forEach(function (r) {
+        var tr = document.createElement("tr");
+        [r.number, r.item, r.grid, r.state, r.created_at].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+        tb.appendChild(tr);
+      });
+      document.getElementById("overdue-n").textContent = "（" + d.overdue.count + "）";
+      if (d.tickets_by_month && chart("c-tickets")) {
+        chart("c-tickets").setOption({
+          backgroundColor: "transparent", animation: false, grid: { left: 56, right: 16, top: 32, bottom: 32 }, tooltip: { trigger: "axis" },
+          legend: { textStyle: { color: fg } },
+          xAxis: { type: "category", data: d.tickets_by_month.map(function (r) { return r.key; }), axisLabel: { color: fg } },
+          yAxis: { type: "value", axisLabel: { color: fg } },
+          series: [
+            { name: "12345工单", type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.n; }) },
+            { name: "满意", type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.satisfied; }) },
+          ],
+        }, true);
+      }
+      var pending = hot(d.hotspots);
+      var q = query().toString();
+      document.getElementById("export").setAttribute("href", "/api/insight/stats.xlsx" + (q ? "?" + q : ""));
+      var clock = document.getElementById("clock");
+      if (clock) clock.textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
+      return pending.then(function () { root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1); });
+    }
+    function load() {
+      var q = query();
+      if (cfg.screen) q.set("screen", "1");
+      return fetch("/api/insight/stats?" + q.toString(), { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(render)
+        .catch(function (e) { document.getElementById("chips").textContent = "加载失败：" + e.message; });
+    }
+    load();
+    if (cfg.screen) setInterval(load, (cfg.refresh_s || 60) * 1000);
+  });
+})();
