@@ -750,9 +750,16 @@ def _chunks(items, k):
 # ---------------------------------------------------------------------------------------- users
 
 
-@lru_cache(maxsize=8)
 def _password_hash(password: str) -> str:
-    """Hashing is slow on purpose (PBKDF2); the demo's users share one hash per password."""
+    """Hashing is slow on purpose (PBKDF2); the demo's users share one hash per password.
+    Cached per hasher too: a hash made under other PASSWORD_HASHERS would not verify."""
+    from django.conf import settings
+
+    return _cached_hash(password, tuple(settings.PASSWORD_HASHERS))
+
+
+@lru_cache(maxsize=8)
+def _cached_hash(password: str, hashers: tuple) -> str:
     return make_password(password)
 
 
