@@ -195,6 +195,39 @@ def layer_key_population(request, bbox: str = "", crs: str = "wgs84"):
     return _collection(feats, len(rows) > LIMIT)
 
 
+@router.get("/layers/tickets")
+def layer_ticket_hot_spots(request, month: str = "", bbox: str = "", crs: str = "wgs84"):
+    """12345 hot spots: a month's hotline tickets counted per grid, with their top categories
+    (default: the latest month with tickets the user may see)."""
+    from gridgov.hotline.models import Ticket
+
+    _staff(request)
+    crs = _crs(crs)
+    tickets = Ticket.objects.visible_to(request.user).filter(grid__isnull=False)
+    month = month or (tickets.order_by("-month").values_list("month", flat=True).first() or "")
+    tickets = tickets.filter(month=month)
+    box = _bbox(bbox, crs)
+    if box:
+        tickets = tickets.filter(grid__center_lon__gte=box[0], grid__center_lon__lte=box[2],
+                                 grid__center_lat__gte=box[1], grid__center_lat__lte=box[3])
+    per_grid = list(
+        tickets.values("grid", "grid__code", "grid__name", "grid__center_lon", "grid__center_lat")
+        .annotate(n=Count("id")).order_by("-n")[: LIMIT + 1]
+    )
+    top = {}
+    for r in tickets.values("grid", "category_l1", "category_l2").annotate(n=Count("id")).order_by("grid", "-n"):
+        top.setdefault(r["grid"], [])
+        if len(top[r["grid"]]) < 3:
+            top[r["grid"]].append({"category": "/".join(c for c in (r["category_l1"], r["category_l2"]) if c) or "未分类", "tickets": r["n"]})
+    feats = [
+        _point(r["grid__center_lon"], r["grid__center_lat"], crs, {
+            "kind": "grid", "id": r["grid"], "code": r["grid__code"], "name": r["grid__name"],
+            "month": month, "tickets": r["n"], "top": top.get(r["grid"], [])})
+        for r in per_grid[:LIMIT] if r["grid__center_lon"] is not None
+    ]
+    return _collection(feats, len(per_grid) > LIMIT)
+
+
 @router.get("/layers/places")
 def layer_places(request, kind: str = "key_place", bbox: str = "", crs: str = "wgs84"):
     """Places of one kind (key_place, service_station, ...)."""

@@ -253,3 +253,24 @@ def test_edit_grid_geometry_updates_locator_and_reports_problems(world):
                                "name": "新微网格"}, content_type="application/json")
     assert r.status_code == 200, r.content
     assert r.json()["code"].startswith(s["c2g2"].code) and {p["kind"] for p in r.json()["problems"]} == {"overlap"}
+
+
+def test_ticket_hot_spots_layer(world):
+    from gridgov.hotline.models import Ticket
+
+    s = world["street"]
+    at = datetime(2025, 4, 10, 9, 0, tzinfo=TZ)
+    rows = [("c1g1m1", "城乡建设", "物业管理")] * 3 + [("c1g1m1", "环境保护", "噪声扰民"), ("c2g2m2", "城乡建设", "物业管理")]
+    for i, (g, l1, l2) in enumerate(rows):
+        Ticket.objects.create(ticket_id=f"H{i}", received_at=at, month="2025-04", content="物业不管", grid=s[g],
+                              category_l1=l1, category_l2=l2)
+    Ticket.objects.create(ticket_id="OLD", received_at=at, month="2025-03", content="旧", grid=s["c1g1m1"])
+    fc = client_for(world["lead"]).get("/api/insight/layers/tickets").json()
+    by_code = {f["properties"]["code"]: f["properties"] for f in fc["features"]}
+    spot = by_code[s["c1g1m1"].code]
+    assert spot["month"] == "2025-04" and spot["tickets"] == 4
+    assert spot["top"][0] == {"category": "城乡建设/物业管理", "tickets": 3}
+    assert by_code[s["c2g2m2"].code]["tickets"] == 1
+    # a grid worker of c1g1 sees only the hot spots of their grid
+    fc = client_for(world["gw"]).get("/api/insight/layers/tickets", {"month": "2025-04"}).json()
+    assert [f["properties"]["code"] for f in fc["features"]] == [s["c1g1m1"].code]
