@@ -3,7 +3,10 @@
 A worker SIGKILLed in the middle of an escalation sweep, then restarted, escalates each case
 exactly once: each clock is claimed and escalated in one transaction, so the kill either lost
 the whole claim (the restart does it) or none of it (the restart skips it). Runs on both
-databases: a scratch SQLite file, or a scratch PostgreSQL database when DATABASE_URL is one."""
+databases: a scratch SQLite file, or a scratch PostgreSQL database when DATABASE_URL is one.
+
+Reports filed by concurrent clients while PostgreSQL restarts each exist exactly once (a private
+cluster of its own; see the section below)."""
 
 import json
 import os
