@@ -127,6 +127,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'gridgov.sqlite3'}",
         conn_max_age=int(os.environ.get("GRIDGOV_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,  # a connection dropped by a database restart is replaced, not used
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -196,6 +197,7 @@ SESSION_COOKIE_HTTPONLY = True
 # and when the browser closes.
 SESSION_COOKIE_AGE = int(os.environ.get("GRIDGOV_SESSION_AGE", str(2 * 3600)))
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ENGINE = "gridgov.core.sessions"  # a lost database on saving is a 500, not a 400
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False

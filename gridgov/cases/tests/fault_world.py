@@ -1,6 +1,8 @@
 """Run as a subprocess by test_faults.py against a scratch database (DATABASE_URL or
 GRIDGOV_DATA_DIR): `build N` makes the small street and N accepted cases whose arrive limit is
-past; `count` prints the breaches and escalation events per case as JSON."""
+past; `count` prints the breaches and escalation events per case as JSON; `resident` makes the
+small street, the taxonomy and a resident, and prints a logged-in session key; `keys` prints the
+number of cases per idempotency key (and the cases without one) as JSON."""
 
 import json
 import sys
@@ -35,6 +37,19 @@ def main():
                                                lon=116.383, lat=39.787)
                 services.accept(case, gl)
         print(json.dumps({"cases": Case.objects.count()}))
+    elif sys.argv[1] == "resident":
+        from django.test import Client
+
+        make_small_street()
+        seed_taxonomy()
+        client = Client()
+        client.force_login(make_user("resident", Role.RESIDENT))
+        print(json.dumps({"session": client.cookies["sessionid"].value}))
+    elif sys.argv[1] == "keys":
+        from django.db.models import Count
+
+        rows = Case.objects.values("idempotency_key").annotate(n=Count("id"))
+        print(json.dumps({str(r["idempotency_key"]): r["n"] for r in rows}))
     else:
         out = {}
         for c in Case.objects.all():
