@@ -3,7 +3,7 @@
 not see answers 404 like a missing one."""
 
 from django.db.models import Q
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from gridgov.accounts import policy
@@ -135,7 +135,7 @@ def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = Non
 
 @router.get("/", response=list[dict])
 def list_cases(request, mine: bool = False, state: str | None = None, item: str | None = None, late: bool = False,
-               limit: int = 50, offset: int = 0):
+               limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     qs = services.late_cases(request.user) if late else Case.objects.visible_to(request.user)
     if mine:
         qs = qs.filter(Q(reporter=request.user) | Q(followers__user=request.user)).distinct()
@@ -183,7 +183,7 @@ def duplicates(request, lon: float, lat: float, text: str = "", item: str | None
 
 
 @router.get("/held", response={200: list[dict], 403: dict})
-def held_cases(request, limit: int = 50, offset: int = 0):
+def held_cases(request, limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     """Reports held for moderation (the sensitive-word filter matched), for staff in scope."""
     if not (request.user.role in services.MODERATOR_ROLES or request.user.is_superuser):
         return Status(403, {"detail": "only staff who moderate see held reports"})
