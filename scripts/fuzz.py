@@ -109,7 +109,7 @@ def main() -> int:
             "--report-dir", str(data / "report"),
             *a.extra,
         ]
-        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        rc = subprocess.call(cmd, cwd=data, env=env)  # its cache and crash files stay in the scratch dir
         if rc:
             print(f"== schemathesis failed (exit {rc}); server log: {data / 'server.log'}", flush=True)
             a.keep = True

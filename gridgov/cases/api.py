@@ -3,7 +3,7 @@
 not see answers 404 like a missing one."""
 
 from django.db.models import Q
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from gridgov.accounts import policy
@@ -371,12 +371,12 @@ class RuleIn(Schema):
     item: str | None = None  # item code
     scenario: str | None = None  # scenario code
     urgency: str | None = None
-    grid_level: int | None = None
+    grid_level: int | None = Field(None, ge=0, le=32767)
     start_time: _time | None = None
     end_time: _time | None = None
     path: str  # path code
-    priority: int = 100
-    note: str = ""
+    priority: int = Field(100, ge=-32768, le=32767)  # the column is a small integer
+    note: str = Field("", max_length=200)
     active: bool = True
 
 
@@ -398,9 +398,10 @@ def _apply_rule(rule: RoutingRule, body: RuleIn):
     rule.urgency = body.urgency or ""
     rule.grid_level = body.grid_level
     rule.start_time, rule.end_time = body.start_time, body.end_time
-    rule.path = RoutingPath.objects.filter(code=body.path).first()
-    if rule.path is None:
+    path = RoutingPath.objects.filter(code=body.path).first()
+    if path is None:
         raise ValueError(f"path: no routing path with code {body.path!r}")
+    rule.path = path
     rule.priority, rule.note, rule.active = body.priority, body.note, body.active
 
 
