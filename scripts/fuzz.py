@@ -3,8 +3,8 @@
 Builds a scratch data directory (SQLite database, migrated, the small demo street without
 tickets), starts `gridgov serve --no-worker` on a free loopback port, signs in a street leader
 (a session made directly in the session store, plus a CSRF token sent as header and cookie),
-runs `schemathesis run` with bounded examples (checks: not_a_server_error and
-response_schema_conformance), stops the server and exits with schemathesis' status.
+runs `schemathesis run` with bounded examples (checks: not_a_server_error,
+status_code_conformance and response_schema_conformance), stops the server and exits with schemathesis' status.
 
     python scripts/fuzz.py [--max-examples 20] [--keep] [-- extra schemathesis options]
 """
@@ -97,7 +97,7 @@ def main() -> int:
         print(f"== server at {base} (leader session), schemathesis {a.max_examples} examples per operation", flush=True)
         cmd = [
             str(BIN / "schemathesis"), "run", f"{base}/api/openapi.json",
-            "--checks", "not_a_server_error,response_schema_conformance",
+            "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
             "--max-examples", str(a.max_examples),
             "--workers", a.workers,
             "--seed", "1",

@@ -81,7 +81,7 @@ def post_tickets(request, payload: list[TicketIn]):
             "unplaced": r.unplaced}
 
 
-@router.get("/tickets")
+@router.get("/tickets", response={200: dict, 404: dict})  # 404: a grid code outside the scope
 def list_tickets(request, month: str | None = None, grid: str | None = None, category: str | None = None,
                  limit: int = Query(100, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     api_require(request, "tickets", "list")
@@ -155,7 +155,7 @@ def get_rates(request, month: str, level: int = 1):
     return rates.monthly_report(_month(month), request.user, level)
 
 
-@router.get("/rates/cell")
+@router.get("/rates/cell", response={200: dict, 404: dict})
 def rate_cell(request, month: str, measure: str, scope: str = "street", limit: int = Query(500, ge=0, le=10**6)):
     """The tickets behind one figure: scope 'street' or a grid code; measure valid, contacted,
     not_contacted, solved, unsolved, rated, satisfied, basic, unsatisfied, invalid or all."""
@@ -248,7 +248,7 @@ def _errors(fn, *a, **kw):
         raise HttpError(422, str(e))
 
 
-@router.post("/projects")
+@router.post("/projects", response={200: dict, 404: dict})  # 404: grid or compound outside the scope
 def create_project(request, payload: ProjectIn):
     _staff(request)
     from gridgov.registry.models import Compound
