@@ -100,6 +100,7 @@ def client_for(user):
 
 @pytest.fixture
 def world(people, street, tmp_path, settings):
+    settings.DATA_DIR = tmp_path  # no trained hotline classifier here: imports stay fast
     resident, gl, sec = people["resident"], people["gl"], people["sec"]
     r = client_for(resident)
     # 1. a resident's report: text and address, through the API
