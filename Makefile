@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/gridgov
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-pg bench screenshots clean
+.PHONY: install browser demo serve test test-sqlite test-pg bench screenshots fuzz clean
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,12 @@ test-pg: install browser
 # Refresh docs/screenshots/ from the browser tests.
 screenshots: install browser
 	GRIDGOV_SCREENSHOTS=1 env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m browser $(PYTEST_ARGS)
+
+# schemathesis over every operation of /api/openapi.json against `gridgov serve --no-worker` on a
+# scratch database (small demo street, a leader's session): no 5xx, no response-schema violation.
+FUZZ_EXAMPLES ?= 20
+fuzz: install
+	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES)
 
 bench: install
 	$(BIN)/python -m bench

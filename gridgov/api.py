@@ -1,9 +1,10 @@
 """The native JSON API (Django Ninja); OpenAPI at /api/docs. Each app adds its router here."""
 
-from ninja import NinjaAPI
 from ninja.security import django_auth
 
-api = NinjaAPI(
+from gridgov.core.openapi import GridgovAPI
+
+api = GridgovAPI(
     title="gridgov API",
     version="1",
     description="Grid-based community governance. Session authentication (log in at /login/).",

@@ -3,7 +3,7 @@
 not see answers 404 like a missing one."""
 
 from django.db.models import Q
-from ninja import File, Form, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from gridgov.accounts import policy
@@ -135,7 +135,7 @@ def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = Non
 
 @router.get("/", response=list[dict])
 def list_cases(request, mine: bool = False, state: str | None = None, item: str | None = None, late: bool = False,
-               limit: int = 50, offset: int = 0):
+               limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     qs = services.late_cases(request.user) if late else Case.objects.visible_to(request.user)
     if mine:
         qs = qs.filter(Q(reporter=request.user) | Q(followers__user=request.user)).distinct()
@@ -183,7 +183,7 @@ def duplicates(request, lon: float, lat: float, text: str = "", item: str | None
 
 
 @router.get("/held", response={200: list[dict], 403: dict})
-def held_cases(request, limit: int = 50, offset: int = 0):
+def held_cases(request, limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     """Reports held for moderation (the sensitive-word filter matched), for staff in scope."""
     if not (request.user.role in services.MODERATOR_ROLES or request.user.is_superuser):
         return Status(403, {"detail": "only staff who moderate see held reports"})
@@ -371,12 +371,12 @@ class RuleIn(Schema):
     item: str | None = None  # item code
     scenario: str | None = None  # scenario code
     urgency: str | None = None
-    grid_level: int | None = None
+    grid_level: int | None = Field(None, ge=0, le=32767)
     start_time: _time | None = None
     end_time: _time | None = None
     path: str  # path code
-    priority: int = 100
-    note: str = ""
+    priority: int = Field(100, ge=-32768, le=32767)  # the column is a small integer
+    note: str = Field("", max_length=200)
     active: bool = True
 
 
@@ -398,9 +398,10 @@ def _apply_rule(rule: RoutingRule, body: RuleIn):
     rule.urgency = body.urgency or ""
     rule.grid_level = body.grid_level
     rule.start_time, rule.end_time = body.start_time, body.end_time
-    rule.path = RoutingPath.objects.filter(code=body.path).first()
-    if rule.path is None:
+    path = RoutingPath.objects.filter(code=body.path).first()
+    if path is None:
         raise ValueError(f"path: no routing path with code {body.path!r}")
+    rule.path = path
     rule.priority, rule.note, rule.active = body.priority, body.note, body.active
 
 

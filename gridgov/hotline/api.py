@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from gridgov.accounts.policy import api_require
@@ -85,9 +85,9 @@ def post_tickets(request, payload: list[TicketIn]):
             "unplaced": r.unplaced, "cases": r.cases, "cases_deferred": r.cases_deferred}
 
 
-@router.get("/tickets")
+@router.get("/tickets", response={200: dict, 404: dict})  # 404: a grid code outside the scope
 def list_tickets(request, month: str | None = None, grid: str | None = None, category: str | None = None,
-                 limit: int = 100, offset: int = 0):
+                 limit: int = Query(100, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     api_require(request, "tickets", "list")
     qs = Ticket.objects.visible_to(request.user).select_related("grid", "community", "case")
     if month:
@@ -104,7 +104,7 @@ def list_tickets(request, month: str | None = None, grid: str | None = None, cat
 
 
 @router.get("/address-queue")
-def address_queue(request, limit: int = 100):
+def address_queue(request, limit: int = Query(100, ge=0, le=10**6)):
     """Tickets whose address could not be matched with confidence, with the best candidates."""
     api_require(request, "tickets", "list")
     qs = Ticket.objects.visible_to(request.user).filter(address_match="pending").select_related("grid", "community")
@@ -159,8 +159,8 @@ def get_rates(request, month: str, level: int = 1):
     return rates.monthly_report(_month(month), request.user, level)
 
 
-@router.get("/rates/cell")
-def rate_cell(request, month: str, measure: str, scope: str = "street", limit: int = 500):
+@router.get("/rates/cell", response={200: dict, 404: dict})
+def rate_cell(request, month: str, measure: str, scope: str = "street", limit: int = Query(500, ge=0, le=10**6)):
     """The tickets behind one figure: scope 'street' or a grid code; measure valid, contacted,
     not_contacted, solved, unsolved, rated, satisfied, basic, unsatisfied, invalid or all."""
     _staff(request)
@@ -208,7 +208,7 @@ def put_settings(request, payload: SettingsIn):
 
 
 @router.get("/clusters")
-def get_clusters(request, month: str, limit: int = 20):
+def get_clusters(request, month: str, limit: int = Query(20, le=10**6)):
     """Near-duplicate clusters (the month's topics), hot spots and recurring problems."""
     _staff(request)
     return clusters.month_topics(_month(month), Ticket.objects.visible_to(request.user), limit=max(1, min(limit, 100)))
@@ -252,7 +252,7 @@ def _errors(fn, *a, **kw):
         raise HttpError(422, str(e))
 
 
-@router.post("/projects")
+@router.post("/projects", response={200: dict, 404: dict})  # 404: grid or compound outside the scope
 def create_project(request, payload: ProjectIn):
     _staff(request)
     from gridgov.registry.models import Compound

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from ninja.responses import Status
@@ -27,8 +27,8 @@ MAX_PAGE_SIZE = 200
 
 
 class Page(Schema):
-    page: int = 1
-    page_size: int = 50
+    page: int = Field(1, le=10**7)  # bounded: a huge page overflows the SQL OFFSET
+    page_size: int = Field(50, le=10**6)
     q: str = ""
     grid: str = ""  # a grid code: the node and its subtree
 
