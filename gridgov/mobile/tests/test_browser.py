@@ -1,7 +1,7 @@
 """The H5 pages and the workbench in a real browser (Debian's Chromium via Playwright):
 a resident reports offline, the report is sent exactly once when the network returns (even
 though the first attempt's answer is lost), a grid leader accepts and resolves it on the
-workbench, the community secretary verifies, the resident rates it on the phone. axe-core
+workbench (and sees it on the map and the dashboard), the community secretary verifies, the resident rates it on the phone. axe-core
 on every page; screenshots for the README."""
 
 import struct
@@ -129,6 +129,14 @@ def test_offline_report_is_filed_once_then_handled_verified_and_rated(browser, l
     screenshot(gl, "workbench")
     row.locator("button[data-action=accept]").click()
     expect(gl.locator(f"#case-{case.pk}")).to_contain_text("已受理")
+    # the case is on the map (live cases layer) and counted on the dashboard
+    gl.goto("/map/")
+    gl.wait_for_selector("#map[data-ready='1']")
+    expect(gl.locator("#map path.case-marker")).to_have_count(1)
+    gl.goto("/dashboard/")
+    gl.wait_for_selector("#dash[data-loaded='1']")
+    assert gl.locator("#kpis .kpi b").first.inner_text().replace(",", "") == "1"
+    gl.goto("/")
     gl.locator(f"#case-{case.pk} button[data-action=resolve]").click()
     expect(gl.locator(f"#case-{case.pk}")).to_contain_text("已办结")
     gl.goto(f"/cases/{case.pk}/")
