@@ -5,7 +5,12 @@ import pytest
 from gridgov.hotline import demo, rates
 from gridgov.hotline.models import Ticket
 
-pytestmark = pytest.mark.skipif(not demo.messages_path().exists(), reason="shared data not present")
+
+
+@pytest.fixture(autouse=True)
+def shared_messages():
+    """The demo's texts come from ../shared/data; without it this is a failure, not a skip."""
+    assert demo.messages_path().exists(), f"{demo.messages_path()} not found (see ../shared/data/README.md)"
 
 
 def test_demo_tickets_small_scale(street):
