@@ -4,9 +4,17 @@ Usable by any app that sorts short Chinese texts into a known set of labels (hot
 cases). Three parts, each used when its input is there:
 
 1. Zero-shot (taxonomy only). Every label stands for a set of prompts ("name：child" for its
-   children, keywords and description; the name alone if it has none: `Label.prompts`). A text's score for a label is the mean of its
-   `top_k` highest cosine similarities to that label's prompts in e5 embedding space; a softmax
-   with temperature `zs_temperature` turns the scores into probabilities. Works on day one.
+   children, keywords and description; the name alone if it has none: `Label.prompts`). A text's
+   score for a label is the mean of its `top_k` highest cosine similarities to that label's
+   prompts in e5 embedding space; a softmax with temperature `zs_temperature` turns the scores
+   into probabilities. Works on day one.
+   Centring: before the similarities, every text's embedding has the mean embedding of the
+   office's own texts subtracted (and is normalised again). All citizen messages share a large
+   common direction in e5 space ("a complaint to the government") that says nothing about the
+   category; removing it lets the category-specific part decide. The mean is taken over the
+   labelled training texts (no labels are used for it), or, with fewer than
+   `centre_min_texts` of them, over the unlabelled texts given to `fit`; with neither the
+   scores are not centred. It raised macro-F1 by about 0.05 (docs/hotline-classifier.md).
 2. Few-shot (labelled examples). A logistic regression on the e5 embeddings of the labelled
    texts; its log-probabilities are added to the zero-shot ones (a product of experts), so the
    taxonomy stays the prior and the office's own history refines it.
@@ -64,7 +72,10 @@ class Prediction(NamedTuple):
 @dataclass
 class ClassifierConfig:
     max_chars: int = 128  # characters of each text the embedder reads
-    top_k: int = 3  # prompts averaged per label in the zero-shot score
+    top_k: int = 2  # prompts averaged per label in the zero-shot score
+    centre: bool = True  # subtract the mean embedding of the office's texts before zero-shot scoring
+    centre_min_texts: int = 20  # fewer texts than this give no reliable mean
+    centre_unlabelled_max: int = 2000  # unlabelled texts embedded for the mean (a deterministic sample)
     zs_temperature: float = 0.01
     lr_c: float = 10.0  # inverse regularisation of the embedding logistic regression
     lr_weight: float = 1.0
@@ -140,9 +151,15 @@ class TextClassifier:
         self.prompt_emb: np.ndarray | None = None
         self.prompt_owner: np.ndarray | None = None
         self.lr = None
+        self.centre: np.ndarray | None = None
         self.tfidf = None
         self.tfidf_lr = None
         self.meta: dict = {}
+
+    def __setstate__(self, state):
+        # models saved before centring existed have no `centre`: they score uncentred, as trained
+        state.setdefault("centre", None)
+        self.__dict__.update(state)
 
     # ---- training -------------------------------------------------------------------------
     def fit(
@@ -182,12 +199,27 @@ class TextClassifier:
         self.prompt_owner = np.array(owner)
 
         self.lr = None
-        if examples and len(seen) >= 2:
+        self.centre = None
+        X = None
+        if examples:
             texts = [t for t, _ in examples]
-            y = np.array([self.labels.index(lab) for _, lab in examples])
             say(f"embedding {len(texts)} labelled texts")
             X = self.embedder.encode(texts, progress=_batch_progress(say, "labelled"))
+        if examples and len(seen) >= 2:
+            y = np.array([self.labels.index(lab) for _, lab in examples])
             self.lr = LogisticRegression(C=cfg.lr_c, max_iter=3000, class_weight="balanced").fit(X, y)
+        centred_on = ""
+        if cfg.centre:
+            if X is not None and len(X) >= cfg.centre_min_texts:
+                self.centre, centred_on = X.mean(axis=0), f"{len(X)} labelled texts"
+            elif len(unlabelled) >= cfg.centre_min_texts:
+                sample = unlabelled
+                if len(sample) > cfg.centre_unlabelled_max:
+                    step = len(sample) / cfg.centre_unlabelled_max
+                    sample = [sample[int(i * step)] for i in range(cfg.centre_unlabelled_max)]
+                say(f"embedding {len(sample)} unlabelled texts for the mean")
+                U = self.embedder.encode(sample, progress=_batch_progress(say, "unlabelled"))
+                self.centre, centred_on = U.mean(axis=0), f"{len(sample)} unlabelled texts"
 
         self.tfidf = self.tfidf_lr = None
         n_pseudo = 0
@@ -216,6 +248,7 @@ class TextClassifier:
             "n_labelled": len(examples),
             "n_unlabelled": len(unlabelled),
             "n_self_labelled": n_pseudo,
+            "centred_on": centred_on,
             "config": asdict(cfg),
             "embedder": self.embedder.key,
             "taxonomy": self.taxonomy.source,
@@ -224,6 +257,9 @@ class TextClassifier:
 
     # ---- prediction -----------------------------------------------------------------------
     def _zero_shot_scores(self, E: np.ndarray) -> np.ndarray:
+        if self.centre is not None:
+            E = E - self.centre
+            E = E / np.maximum(np.linalg.norm(E, axis=1, keepdims=True), 1e-12)
         S = E @ self.prompt_emb.T
         out = np.empty((len(E), len(self.labels)), dtype=np.float64)
         k = self.config.top_k

@@ -89,6 +89,14 @@ def staff_labelled_examples(labels=None) -> tuple[list[tuple[str, str]], int]:
     return out, skipped
 
 
+def unlabelled_ticket_texts(limit: int = 2000) -> list[str]:
+    """The content of the latest `limit` tickets, newest first: the office's own mix of messages,
+    whose mean embedding centres the classifier's zero-shot scores (docs/hotline-classifier.md).
+    No categories are read."""
+    rows = Ticket.objects.exclude(content="").order_by("-received_at", "-id").values_list("content", flat=True)
+    return list(rows[:limit])
+
+
 def _split_category(label: str) -> tuple[str, str, str]:
     parts = [p.strip() for p in re.split(r"[/>＞→\-－—|｜]+", label or "") if p.strip()]
     parts += ["", "", ""]

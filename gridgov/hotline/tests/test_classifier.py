@@ -131,3 +131,69 @@ def test_taxonomy_errors(tmp_path):
 def test_label_prompts_use_description_children_keywords():
     lab = Label("教育文体", description="学校与文化体育", children=["考试招生"], keywords=["学区"])
     assert lab.prompts() == ["教育文体：学校与文化体育", "教育文体：考试招生", "教育文体：学区"]
+
+
+class _VectorEmbedder:
+    """A stand-in embedder with hand-made vectors: every text shares one large common direction
+    (axis 0) and carries a small category signal (axis 1 = 交通, axis 2 = 教育), as citizen
+    messages do in e5 space. Prompts ("交通：…", "教育：…") point at their category, each with a
+    different share of the common direction."""
+
+    key = "test-vectors"
+
+    def encode(self, texts, progress=None):
+        rows = []
+        for t in texts:
+            if t.startswith("交通："):
+                v = [0.2, 1.0, 0.0]  # little of the common direction
+            elif t.startswith("教育："):
+                v = [1.0, 0.0, 0.6]  # much of it
+            else:
+                v = [5.0, 0.3 if "车" in t else 0.0, 0.3 if "学" in t else 0.0]
+            rows.append(np.array(v) / np.linalg.norm(v))
+        return np.array(rows, dtype=np.float32)
+
+
+def _vector_taxonomy():
+    return Taxonomy([Label("交通", children=["公交"]), Label("教育", children=["学校"])])
+
+
+def test_zero_shot_is_centred_on_the_office_texts():
+    """Uncentred, the common direction decides (every message looks like 教育, whose prompt
+    shares it most); centred on the office's texts, the category signal decides."""
+    tax, emb = _vector_taxonomy(), _VectorEmbedder()
+    texts = ["公交车不准点"] * 12 + ["学校收费太高"] * 12
+    labels = ["交通"] * 12 + ["教育"] * 12
+    raw = TextClassifier(tax, ClassifierConfig(centre=False, lr_weight=0.0), embedder=emb).fit(list(zip(texts, labels)))
+    assert raw.centre is None
+    assert {p.label for p in raw.predict(["公交车不准点", "学校收费太高"])} == {"教育"}
+
+    clf = TextClassifier(tax, ClassifierConfig(lr_weight=0.0), embedder=emb).fit(list(zip(texts, labels)))
+    assert clf.meta["centred_on"] == "24 labelled texts"
+    assert np.allclose(clf.centre, emb.encode(texts).mean(axis=0))
+    assert [p.label for p in clf.predict(["公交车不准点", "学校收费太高"])] == ["交通", "教育"]
+
+
+def test_centred_on_unlabelled_texts_without_enough_labels():
+    tax, emb = _vector_taxonomy(), _VectorEmbedder()
+    unlabelled = [f"公交车{i}路" for i in range(15)] + [f"学校{i}" for i in range(15)]
+    zero = TextClassifier(tax, embedder=emb).fit(unlabelled=unlabelled)  # day one: no labels
+    assert zero.meta["centred_on"] == "30 unlabelled texts"
+    assert [p.label for p in zero.predict(["公交车不准点", "学校收费太高"])] == ["交通", "教育"]
+    few = TextClassifier(tax, ClassifierConfig(centre_unlabelled_max=10), embedder=emb).fit(
+        [("公交车晚点", "交通"), ("学校乱收费", "教育")], unlabelled
+    )
+    assert few.meta["centred_on"] == "10 unlabelled texts"  # 2 labelled are too few for a mean
+    assert TextClassifier(tax, embedder=emb).fit(unlabelled=unlabelled[:5]).centre is None
+
+
+def test_a_model_saved_before_centring_still_predicts_uncentred(tmp_path):
+    import joblib
+
+    tax, emb = _vector_taxonomy(), _VectorEmbedder()
+    old = TextClassifier(tax, ClassifierConfig(centre=False, lr_weight=0.0), embedder=emb).fit()
+    del old.__dict__["centre"]  # as pickled by the version before centring
+    joblib.dump({"format": 1, "kind": "gridgov.TextClassifier", "classifier": old}, tmp_path / "old.joblib")
+    loaded = TextClassifier.load(tmp_path / "old.joblib")
+    assert loaded.centre is None
+    assert loaded.predict(["公交车不准点"])[0].label == "教育"

@@ -51,10 +51,12 @@ def test_train_then_classify(tmp_path, settings, hotline_data):
     unlabelled = _write_csv(tmp_path / "u.csv", ["subject", "detail"], [[r["subject"], r["detail"]] for r in unl])
     out, err = io.StringIO(), io.StringIO()
     call_command("hotline", "train", "--labelled", str(labelled), "--taxonomy", str(tax),
-                 "--unlabelled", str(unlabelled), stdout=out, stderr=err)
+                 "--unlabelled", str(unlabelled), "--self-train", stdout=out, stderr=err)
     model = tmp_path / "models" / "hotline-classifier.joblib"
     assert model.is_file() and str(model) in out.getvalue()
     assert "labelled: 9" in err.getvalue() and "self-labelled" in err.getvalue()
+    # 9 labelled and 6 unlabelled texts are too few for a mean: the command says so
+    assert "zero-shot not centred" in err.getvalue()
 
     infile = _write_csv(tmp_path / "in.csv", ["id", "subject", "detail"], [[r["id"], r["subject"], r["detail"]] for r in test])
     outfile = tmp_path / "out" / "pred.csv"
@@ -146,7 +148,8 @@ def test_train_from_db_uses_staff_corrections(db, tmp_path, settings, hotline_da
     seen = {}
 
     def fake_fit(self, examples=(), unlabelled=(), progress=None):
-        seen["examples"], seen["config"] = list(examples), self.config
+        seen["examples"], seen["config"], seen["unlabelled"] = list(examples), self.config, list(unlabelled)
+        self.meta = {"centred_on": ""}
         self.labels = sorted({lab for _, lab in seen["examples"]})
         return self
 
@@ -160,6 +163,10 @@ def test_train_from_db_uses_staff_corrections(db, tmp_path, settings, hotline_da
     assert not any(t in ("公交站牌被撞坏", "村里的水渠坏了") for t, _ in seen["examples"])
     assert "labelled: 7 (1 from staff corrections)" in err.getvalue()
     assert "1 staff-corrected ticket(s) left out" in err.getvalue()
+    # every ticket's text (categories unread) is an unlabelled text for centring, newest first;
+    # without --self-train there is no self-training
+    assert sorted(seen["unlabelled"]) == sorted(["学校门口早晚接送孩子的车堵死了路口", "公交站牌被撞坏", "村里的水渠坏了"])
+    assert seen["config"].self_train is False
 
     call_command("hotline", "train", "--taxonomy", str(tax), "--from-db", stdout=out, stderr=err)
     assert seen["examples"] == [("学校门口早晚接送孩子的车堵死了路口", "交通运输")]
