@@ -223,7 +223,9 @@ def ticket_category(request, pk):
             return redirect(f"/hotline/tickets/{t.pk}/")
         return HttpResponse(render_to_string("hotline/form_error.html", {"error": error, "back": f"/hotline/tickets/{t.pk}/"},
                                              request), status=400)
-    return render(request, "hotline/_category_box.html", _category_ctx(user, t, error=error, ok=ok))
+    # the box, and the history below it (out of band) when a correction was written
+    history = t.events.select_related("user").order_by("at", "id") if ok else None
+    return render(request, "hotline/_category_box.html", _category_ctx(user, t, error=error, ok=ok, oob_history=history))
 
 
 # --- the address queue -----------------------------------------------------------------------

@@ -56,6 +56,7 @@ def test_office_confirms_an_address_and_corrects_a_category(page, street, places
     page.click("#category-box button[type=submit]")
     expect(page.locator("#category-box [data-category]")).to_have_text("城乡建设/城市建设和市政管理")
     expect(page.locator("#category-box [role=status]")).to_contain_text("人工")
+    expect(page.locator("#history")).to_contain_text("改为「城乡建设/城市建设和市政管理」")
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "hotline-ticket")
     q1.refresh_from_db()

@@ -112,6 +112,7 @@ def test_category_correction_through_the_page(street, people, client):
     r = client.post(f"/hotline/tickets/{t.pk}/category/", {"category_l1": "交通运输", "category_l2": "城市交通"}, headers=HX)
     box = html(r)
     assert "<html" not in box and "交通运输/城市交通" in box and "人工更正" in box and 'role="status"' in box
+    assert '<ol id="history" class="timeline" hx-swap-oob="true">' in box  # the history follows
     t.refresh_from_db()
     assert (t.category_l1, t.category_l2, t.category_source, t.category_confidence) == ("交通运输", "城市交通", "staff", None)
     examples, _ = services.staff_labelled_examples()
@@ -120,6 +121,7 @@ def test_category_correction_through_the_page(street, people, client):
     assert ev.action == "category" and ev.user == people["gw"] and ev.data["from"] == "卫生计生"
     page = html(client.get(f"/hotline/tickets/{t.pk}/"))
     assert "分类由「卫生计生」（自动分类，置信度 0.41）改为「交通运输/城市交通」" in page
+    assert page.count('id="history"') == 1 and "hx-swap-oob" not in page
 
     # a label outside the taxonomy: a clear inline error, nothing changed
     box = html(client.post(f"/hotline/tickets/{t.pk}/category/", {"category_l1": "火星事务"}, headers=HX))
