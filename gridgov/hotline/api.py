@@ -30,7 +30,8 @@ def _ticket_row(t: Ticket) -> dict:
     return {
         "id": t.id, "ticket_id": t.ticket_id, "received_at": t.received_at.isoformat(), "month": t.month,
         "content": t.content, "category_l1": t.category_l1, "category_l2": t.category_l2,
-        "category_l3": t.category_l3, "category_source": t.category_source, "address": t.address_text,
+        "category_l3": t.category_l3, "category_source": t.category_source,
+        "category_confidence": t.category_confidence, "address": t.address_text,
         "grid": t.grid.code if t.grid_id else None, "community": t.community.name if t.community_id else None,
         "valid": t.valid, "contacted": t.contacted, "solved": t.solved, "satisfaction": t.satisfaction,
         "address_match": t.address_match, "case_id": t.case_id,
@@ -138,6 +139,32 @@ def confirm_address(request, ticket_id: int, payload: AddressIn):
     a = get_object_or_404(Address.objects.visible_to(request.user), pk=payload.address_id)
     t = services.confirm_address(request.user, t, a)
     t = Ticket.objects.select_related("grid", "community").get(pk=t.pk)
+    return _ticket_row(t)
+
+
+class CategoryIn(Schema):
+    category_l1: str
+    category_l2: str = ""
+    category_l3: str = ""
+
+
+@router.post("/tickets/{ticket_id}/category", response={200: dict, 400: dict, 404: dict, 503: dict})
+def set_category(request, ticket_id: int, payload: CategoryIn):
+    """Staff correct a ticket's category: level 1 one of the taxonomy's labels (400 lists them),
+    levels 2 and 3 free. The ticket's category source becomes "staff": re-imports keep it and
+    `gridgov hotline train --from-db` learns from it. 404 outside the user's scope; 503 when the
+    server has no taxonomy (neither the file nor a trained model)."""
+    api_require(request, "tickets", "update")
+    t = get_object_or_404(Ticket.objects.visible_to(request.user), pk=ticket_id)
+    try:
+        services.set_category(request.user, t, payload.category_l1, payload.category_l2, payload.category_l3)
+    except PermissionDenied as e:
+        raise HttpError(403, str(e))
+    except services.TaxonomyMissing as e:
+        raise HttpError(503, str(e))
+    except services.CategoryError as e:
+        raise HttpError(400, str(e))
+    t = Ticket.objects.select_related("grid", "community", "case").get(pk=t.pk)
     return _ticket_row(t)
 
 

@@ -194,3 +194,33 @@ class Milestone(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class HotlineEvent(models.Model):
+    """One row of history per staff change made through the services: a ticket's category
+    corrected, its address confirmed or its grid chosen; a project proposed, a milestone added or
+    moved on, a project's status changed. Shown on the ticket's and the project's pages."""
+
+    class Action(models.TextChoices):
+        CATEGORY = "category", "更正分类"
+        ADDRESS = "address", "确认地址"
+        GRID = "grid", "指定网格"
+        PROJECT = "project", "提出项目"
+        MILESTONE = "milestone", "新增节点"
+        PROGRESS = "progress", "更新进度"
+        STATUS = "status", "变更状态"
+
+    at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    project = models.ForeignKey(ProactiveProject, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    #: what changed, e.g. {"from": "城乡建设/物业管理", "to": "交通运输"}
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.ticket_id or self.project_id}"

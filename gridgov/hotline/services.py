@@ -3,6 +3,7 @@ in grids, confirming addresses, classifying, and proactive projects."""
 
 import csv
 import io
+import logging
 import math
 import re
 import unicodedata
@@ -18,7 +19,10 @@ from django.utils import timezone
 from gridgov.geo.models import GridNode
 
 from .addressing import AddressIndex, decide
-from .models import AddressMatch, CategorySource, Milestone, ProactiveProject, RateSettings, Satisfaction, Ticket
+from .models import (AddressMatch, CategorySource, HotlineEvent, Milestone, ProactiveProject, RateSettings,
+                     Satisfaction, Ticket)
+
+logger = logging.getLogger(__name__)
 
 # --- classification ------------------------------------------------------------------------
 
@@ -726,19 +730,38 @@ def _require_staff(user):
         raise PermissionDenied("staff only")
 
 
-@transaction.atomic
-def confirm_address(user, ticket: Ticket, address) -> Ticket:
-    """Staff say which standard address a ticket is at: it is placed in that address's grid."""
+def _event(user, action, *, ticket=None, project=None, **data) -> HotlineEvent:
+    """The history row of one staff change (joins the caller's transaction)."""
+    return HotlineEvent.objects.create(
+        at=timezone.now(), user=user if getattr(user, "pk", None) else None,
+        user_name=(str(user) if user is not None else "")[:150], action=action, ticket=ticket, project=project,
+        data=data,
+    )
+
+
+def _place_label(t: Ticket) -> str:
+    return t.grid.name if t.grid_id else ""
+
+
+def _require_ticket_update(user, ticket: Ticket):
+    """tickets × update in the policy table, on a ticket the user sees."""
     from gridgov.accounts import policy
 
     policy.require(user, "tickets", "update")
-    from gridgov.registry.models import Address
-
     if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
         raise PermissionDenied("ticket not visible")
+
+
+@transaction.atomic
+def confirm_address(user, ticket: Ticket, address) -> Ticket:
+    """Staff say which standard address a ticket is at: it is placed in that address's grid."""
+    from gridgov.registry.models import Address
+
+    _require_ticket_update(user, ticket)
     if not Address.objects.visible_to(user).filter(pk=address.pk).exists():
         raise PermissionDenied("address not visible")
     t = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    before = _place_label(t)
     t.matched_address = address
     t.grid_id = address.grid_id or address.community_id
     t.community_id = _Nodes().community_of(t.grid_id)
@@ -746,20 +769,127 @@ def confirm_address(user, ticket: Ticket, address) -> Ticket:
     t.address_score = None
     t.address_candidates = []
     t.save()
+    t = Ticket.objects.select_related("grid").get(pk=t.pk)
+    _event(user, HotlineEvent.Action.ADDRESS, ticket=t, address_id=address.pk, address=address.text,
+           **{"from": before, "to": _place_label(t)})
     return t
 
 
 @transaction.atomic
+def place_ticket(user, ticket: Ticket, grid: GridNode) -> Ticket:
+    """Staff put a ticket whose address matched no standard address (or none well enough) in a
+    grid they choose: the ticket leaves the address queue, its address stays unmatched."""
+    from gridgov.accounts import policy
+
+    _require_ticket_update(user, ticket)
+    if grid.level < 1 or not policy.allows(user, "tickets", "update", grid.path):
+        raise PermissionDenied("grid not in your scope")
+    t = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    before = _place_label(t)
+    t.grid = grid
+    t.community_id = _Nodes().community_of(grid.pk)
+    t.matched_address = None
+    t.address_match = AddressMatch.CONFIRMED
+    t.address_score = None
+    t.address_candidates = []
+    t.save()
+    _event(user, HotlineEvent.Action.GRID, ticket=t, grid=grid.code, **{"from": before, "to": grid.name})
+    return t
+
+
+# --- staff categories ----------------------------------------------------------------------
+
+
+class CategoryError(ValueError):
+    """A category staff cannot set. `code`: "empty" (no level 1), "unknown" (level 1 not in the
+    taxonomy), "level3" (level 3 without level 2) or "no_taxonomy"; `label` is the rejected
+    level-1 name and `allowed` the taxonomy's level-1 names."""
+
+    def __init__(self, message, code="", label="", allowed=()):
+        super().__init__(message)
+        self.code, self.label, self.allowed = code, label, list(allowed)
+
+
+class TaxonomyMissing(CategoryError):
+    """Neither the taxonomy file nor a trained model is there to say which labels exist."""
+
+
+_taxonomy_cache: dict = {}
+
+
+def category_taxonomy():
+    """The hotline category taxonomy staff corrections are checked against: the file
+    `gridgov hotline train` reads by default (`paths.default_taxonomy_path()`, i.e.
+    ../shared/data/hotline/taxonomy.xlsx or GRIDGOV_SHARED_DATA), else the taxonomy saved in the
+    trained model; None when there is neither. Read once per process and again when the file
+    changes."""
+    from . import classifier
+    from .paths import default_taxonomy_path
+    from .taxonomy import Taxonomy
+
+    for path, load in ((default_taxonomy_path(), Taxonomy.from_file),
+                       (classifier.default_model_path(), lambda p: classifier.get_classifier(p).taxonomy)):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        hit = _taxonomy_cache.get(str(path))
+        if hit is None or hit[0] != key:
+            try:
+                hit = _taxonomy_cache[str(path)] = (key, load(path))
+            except (ValueError, OSError) as exc:  # a broken file: say so, try the next source
+                logger.warning("hotline taxonomy: cannot read %s: %s", path, exc)
+                continue
+        return hit[1]
+    return None
+
+
+def category_labels() -> list[str]:
+    """The level-1 names staff may choose ([] without a taxonomy)."""
+    tax = category_taxonomy()
+    return list(tax.names) if tax is not None else []
+
+
+def category_level2_names() -> list[str]:
+    """The taxonomy's level-2 names (suggestions for the optional level 2), in taxonomy order."""
+    tax = category_taxonomy()
+    if tax is None:
+        return []
+    return list(dict.fromkeys(c.split("：", 1)[0] for lab in tax.labels for c in lab.children))
+
+
+@transaction.atomic
 def set_category(user, ticket: Ticket, l1: str, l2: str = "", l3: str = "") -> Ticket:
-    """Staff correct a ticket's category; later imports keep it."""
-    _require_staff(user)
-    if not Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists():
-        raise PermissionDenied("ticket not visible")
-    Ticket.objects.filter(pk=ticket.pk).update(
-        category_l1=l1[:100], category_l2=l2[:100], category_l3=l3[:100],
+    """Staff correct a ticket's category: level 1 must be one of the taxonomy's labels
+    (`category_labels`), levels 2 and 3 are free. The ticket's source becomes "staff": later
+    imports keep the category, and `staff_labelled_examples` (so `gridgov hotline train
+    --from-db`) learns from it."""
+    _require_ticket_update(user, ticket)
+    l1, l2, l3 = ((v or "").strip()[:100] for v in (l1, l2, l3))
+    labels = category_labels()
+    if not labels:
+        from .paths import default_taxonomy_path
+
+        raise TaxonomyMissing(f"no category taxonomy: {default_taxonomy_path()} is missing and no model is trained",
+                              code="no_taxonomy")
+    if l1 not in labels:
+        raise CategoryError(
+            f"level-1 category {l1!r} is not in the taxonomy; choose one of: {', '.join(labels)}"
+            if l1 else f"level-1 category is empty; choose one of: {', '.join(labels)}",
+            code="unknown" if l1 else "empty", label=l1, allowed=labels,
+        )
+    if l3 and not l2:
+        raise CategoryError("level 3 needs a level 2", code="level3", allowed=labels)
+    t = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    before = {"category": t.category, "source": t.category_source, "confidence": t.category_confidence}
+    Ticket.objects.filter(pk=t.pk).update(
+        category_l1=l1, category_l2=l2, category_l3=l3,
         category_source=CategorySource.STAFF, category_confidence=None, updated_at=timezone.now(),
     )
     ticket.refresh_from_db()
+    _event(user, HotlineEvent.Action.CATEGORY, ticket=ticket, to=ticket.category,
+           **{"from": before["category"], "from_source": before["source"], "from_confidence": before["confidence"]})
     return ticket
 
 
@@ -799,6 +929,8 @@ def create_project(user, *, title, grid, category_l1="", category_l2="", compoun
     ids = [t.pk if isinstance(t, Ticket) else int(t) for t in tickets]
     if ids:
         p.tickets.set(Ticket.objects.visible_to(user).filter(pk__in=ids))
+    _event(user, HotlineEvent.Action.PROJECT, project=p, title=p.title, tickets=p.tickets.count(),
+           cluster_key=p.cluster_key)
     return p
 
 
@@ -806,7 +938,12 @@ def create_project(user, *, title, grid, category_l1="", category_l2="", compoun
 def add_milestone(user, project: ProactiveProject, title: str, due_on=None) -> Milestone:
     _require_staff(user)
     _visible_project(user, project)
-    return Milestone.objects.create(project=project, title=title[:200], due_on=due_on)
+    if not (title or "").strip():
+        raise ProjectError("milestone title is empty")
+    m = Milestone.objects.create(project=project, title=title.strip()[:200], due_on=due_on)
+    _event(user, HotlineEvent.Action.MILESTONE, project=project, milestone=m.title,
+           due_on=due_on.isoformat() if due_on else None)
+    return m
 
 
 @transaction.atomic
@@ -815,11 +952,14 @@ def update_milestone(user, milestone: Milestone, progress: int, done_on=None) ->
     _visible_project(user, milestone.project)
     if not 0 <= int(progress) <= 100:
         raise ProjectError("progress must be 0..100")
+    before = milestone.progress
     milestone.progress = int(progress)
     if milestone.progress == 100 and done_on is None:
         done_on = timezone.localdate()
     milestone.done_on = done_on if milestone.progress == 100 else None
     milestone.save()
+    _event(user, HotlineEvent.Action.PROGRESS, project=milestone.project, milestone=milestone.title,
+           to=milestone.progress, **{"from": before})
     return milestone
 
 
@@ -837,8 +977,10 @@ def set_project_status(user, project: ProactiveProject, status: str, on: date | 
     if status == ProactiveProject.Status.COMPLETED:
         p.completed_on = on
         p.started_on = p.started_on or on
+    before = p.status
     p.status = status
     p.save()
+    _event(user, HotlineEvent.Action.STATUS, project=p, to=status, on=on.isoformat(), **{"from": before})
     return p
 
 

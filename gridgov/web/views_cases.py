@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from gridgov.cases import services
-from gridgov.cases.models import OPEN_STATES, Case, CaseFollower, ClockKind, Item, State
+from gridgov.cases.models import OPEN_STATES, Case, CaseFollower, Channel, ClockKind, Item, State
 
 from .templatetags.cases_extras import clock_view
 from .views import staff_required
@@ -120,7 +120,10 @@ def case_page(request, pk):
     user, now = request.user, timezone.now()
     case = _decorate(user, _case_or_404(user, pk), now)
     manage = services.may_manage(user, case)
+    # a 12345 ticket's case: the ticket (if the user sees it) with its category, linked to its page
+    ticket = case.hotline_tickets.visible_to(user).first() if case.channel == Channel.HOTLINE else None
     return render(request, "web/case_detail.html", {
+        "ticket": ticket,
         "case": case, "events": services.timeline(case), "photos": case.photos.all(),
         "followers": CaseFollower.objects.filter(case=case).select_related("user").order_by("at"),
         "ratings": case.ratings.select_related("user").order_by("at"), "summons": case.summons.all(),

@@ -172,6 +172,31 @@ def test_staff_pages_show_payloads_as_text(world):
     assert_inert(staff.get("/hotline/report/2024-03/"), *(p + " 楼道堆物" for p in PAYLOADS))  # dragging tickets
 
 
+def test_hotline_office_pages_show_payloads_as_text(world):
+    """The 12345 office's pages: ticket contents and addresses from the import, and what staff
+    type (a category's free levels, a project's title, owner and milestone) shown as text."""
+    from gridgov.hotline.models import ProactiveProject, Ticket
+
+    staff = client_for(world["leader"])
+    tickets = list(Ticket.objects.filter(ticket_id__startswith="X").order_by("ticket_id"))
+    assert len(tickets) == len(PAYLOADS)
+    hx = {"HX-Request": "true"}
+    for t, p in zip(tickets, PAYLOADS):
+        assert staff.post(f"/hotline/tickets/{t.pk}/category/", {"category_l1": "城乡建设", "category_l2": p[:100]},
+                          headers=hx).status_code == 200
+        assert_inert(staff.get(f"/hotline/tickets/{t.pk}/"), t.content, t.address_text, f"城乡建设/{p}")
+    assert_inert(staff.get("/hotline/tickets/", {"month": "2024-03"}), *(f"城乡建设/{p}" for p in PAYLOADS))
+    assert_inert(staff.get("/hotline/topics/", {"month": "2024-03"}))
+    r = staff.post("/hotline/projects/new/", {"title": "项目 " + PAYLOADS[0], "owner": PAYLOADS[1][:100],
+                                              "description": " ".join(PAYLOADS), "grid": tickets[0].grid.code,
+                                              "ticket_ids": [t.pk for t in tickets]})
+    assert r.status_code == 302, r.content[:300]
+    p = ProactiveProject.objects.get()
+    assert staff.post(f"/hotline/projects/{p.pk}/milestones/", {"title": PAYLOADS[2]}).status_code == 302
+    assert_inert(staff.get("/hotline/projects/"), "项目 " + PAYLOADS[0], PAYLOADS[1])
+    assert_inert(staff.get(f"/hotline/projects/{p.pk}/"), "项目 " + PAYLOADS[0], PAYLOADS[1], *PAYLOADS, PAYLOADS[2])
+
+
 def test_mobile_pages_show_payloads_as_text(world):
     r = client_for(world["resident"])
     case = world["case"]

@@ -1,5 +1,7 @@
 """The staff pages in a real browser (Debian's Chromium via Playwright), with axe-core."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -28,7 +30,9 @@ def test_login_and_grid_map_render_offline(page, street):
     screenshot(page, "grid-detail")
     # a child polygon leads to that grid
     page.locator("#gridmap path.leaflet-interactive").nth(1).dispatch_event("click")
-    page.wait_for_url("**/grids/110106001001*/")
+    # a child grid's code (the community's own, …001000, matches a looser pattern at once, and the
+    # navigation would then outlive the test)
+    page.wait_for_url(re.compile(r".*/grids/11010600100100[12]/$"))
 
 
 def test_resident_list_search_with_htmx(page, street):
