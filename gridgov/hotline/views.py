@@ -110,6 +110,14 @@ YES_NO = [("yes", "有"), ("no", "无")]
 SOURCE_CHOICES = [("none" if v == "" else v, label) for v, label in CategorySource.choices]
 
 
+#: the monthly report's figures → the tickets behind them (rates.MEASURES)
+MEASURE_CHOICES = [
+    ("valid", "有效（考核）工单"), ("invalid", "无效工单"), ("contacted", "已联系"), ("not_contacted", "未联系（拉低响应率）"),
+    ("solved", "已解决"), ("unsolved", "未解决（拉低解决率）"), ("rated", "有评价"), ("satisfied", "满意"),
+    ("basic", "基本满意"), ("unsatisfied", "不满意（拉低满意率）"),
+]
+
+
 @staff_required
 def ticket_list(request):
     """Tickets in the user's scope, newest first, with filters and a text search (HTMX swaps
@@ -118,7 +126,7 @@ def ticket_list(request):
     policy.require(user, "tickets", "list")
     visible = Ticket.objects.visible_to(user)
     qs = visible.select_related("grid", "community", "case")
-    f = {k: request.GET.get(k, "").strip() for k in ("month", "grid", "category", "match", "source", "case", "q")}
+    f = {k: request.GET.get(k, "").strip() for k in ("month", "grid", "category", "match", "source", "case", "q", "measure")}
     if f["month"]:
         try:
             qs = qs.filter(month=rates.check_month(f["month"]))
@@ -138,6 +146,10 @@ def ticket_list(request):
         qs = qs.filter(category_source="" if f["source"] == "none" else f["source"])
     if f["case"] in ("yes", "no"):
         qs = qs.filter(case__isnull=f["case"] == "no")
+    if f["measure"] in rates.MEASURES:  # drill-down from a figure of the monthly report
+        qs = qs.filter(rates.MEASURES[f["measure"]])
+    else:
+        f["measure"] = ""
     if f["q"]:
         qs = qs.filter(Q(content__icontains=f["q"]) | Q(ticket_id__icontains=f["q"]) | Q(address_text__icontains=f["q"]))
     page = Paginator(qs.order_by("-received_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -150,7 +162,7 @@ def ticket_list(request):
         months=list(visible.order_by("-month").values_list("month", flat=True).distinct()),
         nodes=_nodes(user),
         categories=list(visible.exclude(category_l1="").order_by("category_l1").values_list("category_l1", flat=True).distinct()),
-        matches=AddressMatch.choices, sources=SOURCE_CHOICES, yes_no=YES_NO,
+        matches=AddressMatch.choices, sources=SOURCE_CHOICES, yes_no=YES_NO, measures=MEASURE_CHOICES,
     )
     return render(request, "hotline/tickets.html", ctx)
 

@@ -33,3 +33,32 @@ def test_monthly_report_page_and_xlsx(street, client):
     assert client.get("/hotline/report/2024-13/").status_code == 404
     client.force_login(make_user("res", Role.RESIDENT))
     assert client.get("/hotline/report/2024-03/").status_code == 403
+
+
+def test_report_figures_drill_down_to_their_tickets(street, client):
+    """Each count and rate of the report links to the ticket list of the tickets behind it
+    (for a rate: those that pull it down), in the user's scope."""
+    import re
+
+    for i in range(6):
+        ticket(f"D{i}", "2024-03", street["c1g1m1"], solved=i < 4, contacted=i != 0,
+               satisfaction="unsatisfied" if i == 5 else "satisfied")
+    ticket("OTHER", "2024-03", street["c2g1m1"], solved=False)
+    ticket("APRIL", "2024-04", street["c1g1m1"], solved=False)
+    client.force_login(make_user("sec", Role.COMMUNITY_SECRETARY, nodes=[street["c1"]]))
+    html = client.get("/hotline/report/2024-03/").content.decode()
+    code = street["c1"].code
+    links = set(re.findall(r'href="(/hotline/tickets/\?[^"]+)"', html.replace("&amp;", "&")))
+    unsolved = f"/hotline/tickets/?month=2024-03&grid={code}&measure=unsolved"
+    assert unsolved in links and "/hotline/tickets/?month=2024-03&measure=not_contacted" in links
+
+    def ids(url):
+        page = client.get(url).content.decode()
+        return set(re.findall(r"\b(D\d|OTHER|APRIL)\b", page))
+
+    assert ids(unsolved) == {"D4", "D5"}
+    assert ids(f"/hotline/tickets/?month=2024-03&grid={code}&measure=not_contacted") == {"D0"}
+    assert ids(f"/hotline/tickets/?month=2024-03&grid={code}&measure=unsatisfied") == {"D5"}
+    # street scope for a secretary is still their community: the other community's ticket never shows
+    assert ids("/hotline/tickets/?month=2024-03&measure=unsolved") == {"D4", "D5"}
+    assert ids("/hotline/tickets/?month=2024-03&measure=bogus") == {f"D{i}" for i in range(6)}
