@@ -20,13 +20,18 @@ its norm, shared ones are hashed into DIMS columns); two texts whose cosine simi
 SIMILARITY (0.35, chosen on the 4,326 public messages: paraphrases of one complaint score
 0.4–0.8, different complaints below 0.2) are linked:
 
-* two tickets of the same level-1 category (the 12345 taxonomy), their IDF taken over that
-  category's tickets (as before cases were counted);
-* two cases of the same item (the cases taxonomy; unclassified cases among themselves), over
-  that item's cases;
-* a case and a ticket at the same place, over the texts of such pairs, once the place's name,
-  the grid's and each report's own address are taken out of both texts (two reports about one
-  place share its name, which says nothing about the problem).
+* two tickets of the same level-1 category (the 12345 taxonomy), anywhere, their IDF taken
+  over that category's tickets (as before cases were counted);
+* a case and a ticket at the same place;
+* two cases of the same item (the cases taxonomy; unclassified cases among themselves) at the
+  same place.
+
+Links that involve a case are sought at one place only, over the texts of the month's cases and
+of the tickets at their places, once the place's name, the grid's and each report's own address
+are taken out of the texts (two reports about one place share its name, which says nothing about
+the problem). Case texts are short (「3号楼门口路灯不亮」): across places, reports of the same
+item read alike whatever the problem, and single linkage would chain a whole item's month into
+one "topic".
 
 A cluster is a connected group of links (single linkage) with at least `min_size` reports: a
 case similar to a ticket joins that ticket's cluster, the other cases cluster among themselves.
@@ -116,9 +121,9 @@ class _Links:
         if a != b:
             self.parent[max(a, b)] = min(a, b)
 
-    def groups(self, indices=None):
+    def groups(self):
         out = defaultdict(list)
-        for i in indices if indices is not None else range(len(self.parent)):
+        for i in range(len(self.parent)):
             out[self.find(i)].append(i)
         return list(out.values())
 
@@ -128,16 +133,22 @@ def similarity_groups(texts: list[str], threshold: float = SIMILARITY) -> list[l
     n = len(texts)
     if n == 0:
         return []
-    links = _Links(n)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     m = tfidf_matrix(texts)
     block = 512
+    rows, cols = [], []
     for start in range(0, n, block):
-        sims = m[start : start + block] @ m.T
-        rows, cols = np.nonzero(sims >= threshold)
-        for i, j in zip((rows + start).tolist(), cols.tolist()):
-            if i < j:
-                links.union(i, j)
-    return sorted(links.groups(), key=lambda g: (-len(g), g[0]))
+        r, c = np.nonzero(m[start : start + block] @ m.T >= threshold)
+        rows.append(r + start)
+        cols.append(c)
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    _, labels = connected_components(coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n)), directed=False)
+    groups = defaultdict(list)
+    for i, label in enumerate(labels.tolist()):
+        groups[label].append(i)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
 
 
 # --- what is counted --------------------------------------------------------------------------
@@ -238,9 +249,9 @@ def _without(text: str, names) -> str:
     return text
 
 
-def _case_ticket_links(tickets: list, cases: list[dict]) -> list[tuple[int, int]]:
-    """(case index, ticket index) pairs at the same place whose texts, without the place's
-    names, reach SIMILARITY."""
+def _same_place_links(tickets: list, cases: list[dict]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(case, ticket) and (case, case) index pairs at the same place (cases: of the same item)
+    whose texts, without the place's names, reach SIMILARITY."""
     by_grid, by_compound = defaultdict(list), defaultdict(list)
     compound_of = [_ticket_compound(t) for t in tickets]
     for i, t in enumerate(tickets):
@@ -248,7 +259,13 @@ def _case_ticket_links(tickets: list, cases: list[dict]) -> list[tuple[int, int]
             by_compound[compound_of[i]].append(i)
         if t.grid_id:
             by_grid[t.grid_id].append(i)
-    candidates = {}
+    cases_at = defaultdict(list)  # (item, grid) and (item, compound) -> case indices
+    for j, c in enumerate(cases):
+        if c["grid_id"]:
+            cases_at[(c["item_id"], "grid", c["grid_id"])].append(j)
+        if c["compound_id"]:
+            cases_at[(c["item_id"], "compound", c["compound_id"])].append(j)
+    ticket_cands, case_cands = {}, {}
     for j, c in enumerate(cases):
         found = set()
         if c["compound_id"]:
@@ -257,26 +274,36 @@ def _case_ticket_links(tickets: list, cases: list[dict]) -> list[tuple[int, int]
         elif c["grid_id"]:
             found.update(by_grid.get(c["grid_id"], ()))
         if found:
-            candidates[j] = sorted(found)
-    if not candidates:
-        return []
-    ticket_idx = sorted(set().union(*candidates.values()))
-    pos = {i: k for k, i in enumerate(ticket_idx)}
+            ticket_cands[j] = sorted(found)
+        # later cases of the same item in the same compound, or in the same grid and not in another compound
+        same = {k for k in cases_at.get((c["item_id"], "compound", c["compound_id"]), ()) if k > j}
+        same.update(k for k in cases_at.get((c["item_id"], "grid", c["grid_id"]), ()) if k > j and not (
+            c["compound_id"] and cases[k]["compound_id"] and c["compound_id"] != cases[k]["compound_id"]))
+        if same:
+            case_cands[j] = sorted(same)
+    if not ticket_cands and not case_cands:
+        return [], []
+    ticket_idx = sorted(set().union(*ticket_cands.values())) if ticket_cands else []
+    case_idx = sorted(set(ticket_cands) | set(case_cands) | {k for v in case_cands.values() for k in v})
+    tpos = {i: k for k, i in enumerate(ticket_idx)}
+    cpos = {j: len(ticket_idx) + k for k, j in enumerate(case_idx)}
     texts = []
     for i in ticket_idx:
         t = tickets[i]
-        a = getattr(t, "matched_address", None)
-        texts.append(_without(t.content or "", (t.address_text, a.compound.name if compound_of[i] else "",
+        texts.append(_without(t.content or "", (t.address_text, t.matched_address.compound.name if compound_of[i] else "",
                                                 t.grid.name if t.grid_id else "")))
-    for j in candidates:
+    for j in case_idx:
         c = cases[j]
         texts.append(_without(c["text"] or "", (c["address"], c["compound_name"], c["grid__name"])))
     m = tfidf_matrix(texts)
-    out = []
-    for k, (j, found) in enumerate(candidates.items()):
-        sims = m[[pos[i] for i in found]] @ m[len(ticket_idx) + k]
-        out.extend((j, found[x]) for x in np.nonzero(sims >= SIMILARITY)[0].tolist())
-    return out
+    with_tickets, with_cases = [], []
+    for j, found in ticket_cands.items():
+        sims = m[[tpos[i] for i in found]] @ m[cpos[j]]
+        with_tickets.extend((j, found[x]) for x in np.nonzero(sims >= SIMILARITY)[0].tolist())
+    for j, same in case_cands.items():
+        sims = m[[cpos[k] for k in same]] @ m[cpos[j]]
+        with_cases.extend((j, same[x]) for x in np.nonzero(sims >= SIMILARITY)[0].tolist())
+    return with_tickets, with_cases
 
 
 def _mix(ticket_samples: list, case_samples: list, k: int) -> list:
@@ -293,24 +320,26 @@ def month_clusters(month: str, qs=None, min_size: int = 2, examples: int = 3, *,
     largest first, each with its category, its tickets, cases and total, its places, example
     texts from both and the ids of its tickets and cases."""
     tickets_qs, cases_qs = sources(qs, cases, user)
+    return _clusters(month, tickets_qs, case_rows(cases_qs, [month]), min_size, examples)
+
+
+def _clusters(month, tickets_qs, crows, min_size=2, examples=3):
     tickets = list(tickets_qs.filter(month=month).select_related("grid", "matched_address__compound")
                    .order_by("received_at", "id"))
-    crows = case_rows(cases_qs, [month])
     nt = len(tickets)
     links = _Links(nt + len(crows))
     by_cat = defaultdict(list)
     for i, t in enumerate(tickets):
         by_cat[t.category_l1 or "未分类"].append(i)
-    by_item = defaultdict(list)
-    for j, c in enumerate(crows):
-        by_item[c["item_id"]].append(j)
-    for members, text, offset in ((by_cat, lambda i: tickets[i].content, 0), (by_item, lambda j: crows[j]["text"], nt)):
-        for idx in members.values():
-            for g in similarity_groups([text(i) for i in idx]):
-                for x in g[1:]:
-                    links.union(offset + idx[g[0]], offset + idx[x])
-    for j, i in _case_ticket_links(tickets, crows):
+    for idx in by_cat.values():
+        for g in similarity_groups([tickets[i].content for i in idx]):
+            for x in g[1:]:
+                links.union(idx[g[0]], idx[x])
+    with_tickets, with_cases = _same_place_links(tickets, crows)
+    for j, i in with_tickets:
         links.union(nt + j, i)
+    for j, k in with_cases:
+        links.union(nt + j, nt + k)
     out = []
     for group in links.groups():
         if len(group) < min_size:
@@ -351,10 +380,10 @@ def month_clusters(month: str, qs=None, min_size: int = 2, examples: int = 3, *,
 # --- hot spots and recurring problems ---------------------------------------------------------
 
 
-def _place_category_rows(window: list[str], tickets_qs, cases_qs, located_only: bool) -> tuple[list[dict], list[dict]]:
-    """(rows, case rows): one row per (place, category) pair over the months of `window`, with
-    tickets and cases per month; cases counted with the tickets of their place and item as the
-    module's docstring says."""
+def _place_category_rows(window: list[str], tickets_qs, crows: list[dict], located_only: bool) -> list[dict]:
+    """One row per (place, category) pair over the months of `window`, with tickets and cases
+    (`crows`, from case_rows over the window) per month; cases counted with the tickets of
+    their place and item as the module's docstring says."""
     acc = {}
 
     def row(place, name, source, l1="", l2="", category="", compound=None, item=""):
@@ -382,7 +411,6 @@ def _place_category_rows(window: list[str], tickets_qs, cases_qs, located_only: 
         a = row(*place, "hotline", r["category_l1"], r["category_l2"], category_key(r["category_l1"], r["category_l2"]), compound)
         a["tickets"][r["month"]] += r["n"]
         a["grids"][r["grid_id"]] += r["n"]
-    crows = case_rows(cases_qs, window)
     if crows:
         from gridgov.cases.models import Item
 
@@ -420,7 +448,7 @@ def _place_category_rows(window: list[str], tickets_qs, cases_qs, located_only: 
                 a["grids"][c["grid_id"]] += 1
             a["cases"][c["month"]] += 1
             a["case_samples"].append(c)
-    return list(acc.values()), crows
+    return list(acc.values())
 
 
 def _counts(a: dict) -> dict:
@@ -431,7 +459,11 @@ def _counts(a: dict) -> dict:
 def hot_spots(month: str, qs=None, limit: int = 20, *, cases=None, user=None) -> list[dict]:
     """(place, category) pairs with the most tickets and cases this month."""
     tickets_qs, cases_qs = sources(qs, cases, user)
-    rows, _ = _place_category_rows([month], tickets_qs, cases_qs, located_only=False)
+    return _hot_spots(month, tickets_qs, case_rows(cases_qs, [month]), limit)
+
+
+def _hot_spots(month, tickets_qs, crows, limit):
+    rows = _place_category_rows([month], tickets_qs, crows, located_only=False)
     out = [{"place": a["place"], "name": a["name"], "category": a["category"], "category_source": a["category_source"],
             **_counts(a)} for a in rows]
     out.sort(key=lambda r: (-r["total"], r["place"], r["category"]))
@@ -456,7 +488,11 @@ def recurring_problems(month: str, qs=None, months: int = LOOKBACK, min_months: 
     proactive projects. With `examples`, each has that many recent texts (tickets and cases)."""
     window = [add_months(month, -k) for k in range(months - 1, -1, -1)]
     tickets_qs, cases_qs = sources(qs, cases, user)
-    rows, _ = _place_category_rows(window, tickets_qs, cases_qs, located_only=True)
+    return _recurring(window, tickets_qs, case_rows(cases_qs, window), min_months, min_tickets, limit, examples)
+
+
+def _recurring(window, tickets_qs, crows, min_months=RECUR_MONTHS, min_tickets=RECUR_TICKETS, limit=None, examples=0):
+    rows = _place_category_rows(window, tickets_qs, crows, located_only=True)
     out = []
     for a in rows:
         counts = _counts(a)
@@ -493,12 +529,14 @@ def month_topics(month: str, qs=None, limit: int = 10, *, cases=None, user=None,
     topics), the hot spots and the recurring problems, over the month's tickets and cases
     (`sources` says which)."""
     tickets_qs, cases_qs = sources(qs, cases, user)
-    scope = {"cases": cases_qs}  # already narrowed to the user: do not narrow twice
+    window = [add_months(month, -k) for k in range(LOOKBACK - 1, -1, -1)]
+    crows = case_rows(cases_qs, window)  # loaded once for the three
+    this_month = [c for c in crows if c["month"] == month]
     return {
         "month": month,
         "tickets": tickets_qs.filter(month=month).count(),
-        "cases": counted_cases(cases_qs, [month]).count(),
-        "topics": month_clusters(month, tickets_qs, examples=examples, **scope)[:limit],
-        "hot_spots": hot_spots(month, tickets_qs, limit, **scope),
-        "recurring": recurring_problems(month, tickets_qs, limit=limit, examples=examples, **scope),
+        "cases": len(this_month),
+        "topics": _clusters(month, tickets_qs, this_month, examples=examples)[:limit],
+        "hot_spots": _hot_spots(month, tickets_qs, this_month, limit),
+        "recurring": _recurring(window, tickets_qs, crows, limit=limit, examples=examples),
     }

@@ -59,7 +59,7 @@ def month(places, street):
     Ticket.objects.filter(pk=leak[0].pk).update(case=own)
     elsewhere = case(3, s["c2g1m1"], "幸福里3号楼顶层漏雨严重，屋顶防水层损坏，请尽快维修", address="幸福里3号楼")
     lamps = [case(4, s["c2g2m2"], "翠海明苑小区12号楼门口路灯不亮，晚上出行不便", channel="patrol", address="翠海明苑小区12号楼", item="PS01"),
-             case(5, s["c2g2m2"], "翠海明苑小区12号楼门前路灯不亮，晚上一片漆黑", channel="volunteer", address="翠海明苑小区12号楼", item="PS01")]
+             case(5, s["c2g2m2"], "翠海明苑小区12号楼门口路灯不亮了，晚上出行很不方便", channel="volunteer", address="翠海明苑小区12号楼", item="PS01")]
     case(6, s["c1g1m1"], LEAK[1], address="阳光星苑3号楼", item="MS01", held=True)
     case(7, s["c1g1m1"], LEAK[2], address="阳光星苑3号楼", item="MS01", state="rejected")
     case(8, s["c1g1m1"], LEAK[1], address="阳光星苑3号楼", item="MS01", month="2024-05")  # last month

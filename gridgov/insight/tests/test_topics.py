@@ -37,7 +37,9 @@ def hotline(world):
     noise = Item.objects.get(code="WG03")
     for month in (3, 4):
         report(s["c1g2m1"], "楼下广场舞太吵", datetime(2025, month, 15, 20, 0, tzinfo=TZ), item=noise, number=f"NZ{month}")
-    return {**world, "joined": joined}
+    # March: another lamp report where the world's first one is (the world's second is in another micro-grid)
+    lamp = report(s["c1g1m1"], "测试事件 路灯损坏", datetime(2025, 3, 25, 21, 0, tzinfo=TZ), item=world["lamp"], number="LP1")
+    return {**world, "joined": joined, "lamp_again": lamp}
 
 
 def topics(user, **params):
@@ -61,10 +63,12 @@ def test_topics_of_the_latest_month_with_tickets_and_cases(hotline):
     assert [(r["name"], r["category"], r["tickets"], r["cases"], r["months"]) for r in rec] == [
         (s["c1g2m1"].name, "城乡建设/噪音扰民问题", 3, 2, 4)]
     assert rec[0]["examples"] == ["广场舞噪音扰民", "楼下广场舞太吵"]
-    # the month filter: March has no ticket; the world's two lamp reports cluster by themselves
+    # the month filter: March has no ticket; two lamp reports in one micro-grid cluster by
+    # themselves, not with the same words in the next micro-grid
     t = topics(hotline["lead"], month="2025-03")
-    assert (t["month"], t["tickets"], t["cases"]) == ("2025-03", 0, 3)
+    assert (t["month"], t["tickets"], t["cases"]) == ("2025-03", 0, 4)
     assert [(c["category"], c["tickets"], c["cases"]) for c in t["topics"]] == [("公共安全/路灯损坏", 0, 2)]
+    assert t["topics"][0]["case_ids"] == [hotline["cases"][0].pk, hotline["lamp_again"].pk]
     # the community filter: nothing of the leak or the noise in the east community
     t = topics(hotline["lead"], community=s["c2"].code)
     assert (t["month"], t["tickets"], t["cases"], t["topics"], t["recurring"]) == ("2025-04", 0, 1, [], [])
