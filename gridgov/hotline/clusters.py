@@ -211,9 +211,11 @@ def case_rows(cases, months: list[str]) -> list[dict]:
         r["month"] = timezone.localtime(r["created_at"]).strftime("%Y-%m")
         parts = (r["grid_path"] or "").strip("/").split("/")
         r["compound_id"] = r["compound_name"] = None
-        for pk, name in compounds.get(parts[1] if len(parts) > 1 else "", ()):
-            if name in (r["address"] or "") or name in (r["text"] or "")[:MAX_CHARS]:
-                r["compound_id"], r["compound_name"] = pk, name
+        own = compounds.get(parts[1] if len(parts) > 1 else "", ())
+        for where in (r["address"] or "", (r["text"] or "")[:MAX_CHARS]):  # the address, else the text
+            found = next(((pk, name) for pk, name in own if name in where), None)
+            if found:
+                r["compound_id"], r["compound_name"] = found
                 break
         if r["compound_id"]:
             r["place"], r["place_name"] = f"compound:{r['compound_id']}", r["compound_name"]
