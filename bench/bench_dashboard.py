@@ -1,11 +1,15 @@
 """The dashboard's server time on the demo street with a year of cases.
 
 One dashboard load = GET /api/insight/stats (every figure of the page: summary, by month, hour,
-item, channel, community, grid, time-limit compliance, overdue cases, satisfaction, hot spots),
+item, channel, community, grid, time-limit compliance, overdue cases, satisfaction, hot spots,
+the 12345 trend),
 through the Django test client as a street leader, so scope, query-string parsing and JSON are
 included. Baselines in the same run: a single COUNT(*) over the cases (the floor of any
 database round trip over the table) and the naive computation of the same figures in a Python
-loop over the visible cases (what the aggregates replace).
+loop over the visible cases (what the aggregates replace). The month's topics and recurring
+problems (GET /api/insight/topics: 12345 tickets and the other channels' cases compared by text,
+gridgov.hotline.clusters), which the page asks for after its figures, are timed apart, on two
+years of demo tickets (gridgov.hotline.demo, about 17,000 a year at scale 1).
 
 GRIDGOV_BENCH_SCALE (default 1.0) is the demo street's scale (1.0 = the full street, ~20,000
 cases in a year)."""
@@ -31,6 +35,11 @@ def _demo():
         Case.objects.all().delete()
         t, counts = timed(build_demo_cases, 2024, months=12, scale=SCALE)
         report("demo cases: build (one year)", counts["cases"] / t, "cases/s", "case events written /s", counts["events"] / t)
+    from gridgov.hotline.demo import build_demo_tickets
+    from gridgov.hotline.models import Ticket
+
+    if not Ticket.objects.exists():
+        build_demo_tickets(2024, years=2, scale=SCALE)
     return Case.objects.count()
 
 
@@ -93,11 +102,23 @@ def run():
     report("dashboard load, 2 cross-filters (ms)", t * 1000, "ms", "unfiltered dashboard load (ms)", load_t * 1000, higher_is_better=False)
     t, _ = timed(get, "/api/insight/stats?screen=1", repeat=REPEAT)
     report("big screen load (+12345 trend) (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)
+    t, r = timed(get, "/api/insight/topics", repeat=REPEAT)
+    d = r.json()
+    print(f"    (topics of {d['month']}: {d['tickets']:,} tickets, {d['cases']:,} cases; {len(d['recurring'])} recurring problems shown)")
+    report("month's topics + recurring (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)
+    from gridgov.hotline import clusters
+
+    t2, _ = timed(clusters.month_clusters, d["month"], repeat=2)
+    report("  of which clusters of tickets+cases (ms)", t2 * 1000, "ms", "month's topics + recurring (ms)", t * 1000, higher_is_better=False)
+    t2, _ = timed(clusters.month_clusters, d["month"], cases=Case.objects.none(), repeat=2)
+    report("  clusters of tickets only (ms)", t2 * 1000, "ms", "month's topics + recurring (ms)", t * 1000, higher_is_better=False)
     t, _ = timed(get, "/api/insight/stats.xlsx", repeat=2)
-    report("xlsx export (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)
+    report("xlsx export (+ topics) (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)
     client.force_login(worker)
     t, r = timed(get, "/api/insight/stats", repeat=REPEAT)
     report(f"dashboard load, grid worker ({r.json()['summary']['total']} cases) (ms)", t * 1000, "ms", "leader's load (ms)", load_t * 1000, higher_is_better=False)
     client.force_login(leader)
     t, r = timed(lambda: [get(u) for u in ("/api/insight/layers/grids?zoom=14", "/api/insight/layers/cases", "/api/insight/layers/workers")], repeat=REPEAT)
     report("map default layers: grids+cases+workers (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)
+    t, _ = timed(get, "/api/insight/layers/tickets", repeat=REPEAT)
+    report("map 12345 hot-spot layer (+ cases) (ms)", t * 1000, "ms", "dashboard load (ms)", load_t * 1000, higher_is_better=False)

@@ -238,7 +238,7 @@ def put_settings(request, payload: SettingsIn):
 def get_clusters(request, month: str, limit: int = Query(20, le=10**6)):
     """Near-duplicate clusters (the month's topics), hot spots and recurring problems."""
     _staff(request)
-    return clusters.month_topics(_month(month), Ticket.objects.visible_to(request.user), limit=max(1, min(limit, 100)))
+    return clusters.month_topics(_month(month), user=request.user, limit=max(1, min(limit, 100)))
 
 
 class ProjectIn(Schema):

@@ -5,6 +5,8 @@ min_lon,min_lat,max_lon,max_lat) and zoom. Coordinates are WGS-84 in the databas
 `crs=gcj02` (a basemap such as AMap) the layers come shifted to GCJ-02 and the bounds and
 edited polygons are taken in GCJ-02 and shifted back (gridgov.geo.coords)."""
 
+from datetime import datetime
+
 import numpy as np
 import shapely
 from django.db.models import Count, Exists, OuterRef, Q
@@ -197,35 +199,53 @@ def layer_key_population(request, bbox: str = "", crs: str = "wgs84"):
 
 @router.get("/layers/tickets")
 def layer_ticket_hot_spots(request, month: str = "", bbox: str = "", crs: str = "wgs84"):
-    """12345 hot spots: a month's hotline tickets counted per grid, with their top categories
-    (default: the latest month with tickets the user may see)."""
+    """12345 hot spots: a month's hotline tickets counted per grid, with their top categories,
+    beside the month's cases from the other channels (resident, volunteer, patrol, API; the
+    tickets' own hotline cases are not counted twice) with their top items (default month:
+    the latest with tickets the user may see)."""
+    from gridgov.hotline import clusters
     from gridgov.hotline.models import Ticket
 
-    _staff(request)
+    user = _staff(request)
     crs = _crs(crs)
-    tickets = Ticket.objects.visible_to(request.user).filter(grid__isnull=False)
-    month = month or (tickets.order_by("-month").values_list("month", flat=True).first() or "")
-    tickets = tickets.filter(month=month)
+    if month:
+        try:
+            month = datetime.strptime(month, "%Y-%m").strftime("%Y-%m")
+        except ValueError:
+            raise HttpError(422, f"month: {month!r} is not YYYY-MM") from None
+    month = month or stats.topics_month(user)
+    if not month:
+        return _collection([])
+    tickets = Ticket.objects.visible_to(user).filter(grid__isnull=False, month=month)
+    cases = clusters.counted_cases(Case.objects.visible_to(user).filter(grid__isnull=False), [month])
     box = _bbox(bbox, crs)
     if box:
-        tickets = tickets.filter(grid__center_lon__gte=box[0], grid__center_lon__lte=box[2],
-                                 grid__center_lat__gte=box[1], grid__center_lat__lte=box[3])
-    per_grid = list(
-        tickets.values("grid", "grid__code", "grid__name", "grid__center_lon", "grid__center_lat")
-        .annotate(n=Count("id")).order_by("-n")[: LIMIT + 1]
-    )
+        inside = {"grid__center_lon__gte": box[0], "grid__center_lon__lte": box[2],
+                  "grid__center_lat__gte": box[1], "grid__center_lat__lte": box[3]}
+        tickets, cases = tickets.filter(**inside), cases.filter(**inside)
+    counts = {}
+    for kind, qs in (("tickets", tickets), ("cases", cases)):
+        for grid, n in qs.values_list("grid").annotate(n=Count("id")).order_by():
+            counts.setdefault(grid, {"tickets": 0, "cases": 0})[kind] = n
     top = {}
-    for r in tickets.values("grid", "category_l1", "category_l2").annotate(n=Count("id")).order_by("grid", "-n"):
+    for r in tickets.values("grid", "category_l1", "category_l2").annotate(n=Count("id")).order_by("grid", "-n", "category_l1", "category_l2"):
         top.setdefault(r["grid"], [])
         if len(top[r["grid"]]) < 3:
             top[r["grid"]].append({"category": "/".join(c for c in (r["category_l1"], r["category_l2"]) if c) or "未分类", "tickets": r["n"]})
+    top_cases = {}
+    for r in cases.values("grid", "item__name").annotate(n=Count("id")).order_by("grid", "-n", "item__name"):
+        top_cases.setdefault(r["grid"], [])
+        if len(top_cases[r["grid"]]) < 3:
+            top_cases[r["grid"]].append({"item": r["item__name"] or clusters.UNCLASSIFIED_CASE, "cases": r["n"]})
+    ranked = sorted(counts, key=lambda g: (-(counts[g]["tickets"] + counts[g]["cases"]), g))
+    nodes = {n["id"]: n for n in GridNode.objects.filter(pk__in=ranked[:LIMIT]).values("id", "code", "name", "center_lon", "center_lat")}
     feats = [
-        _point(r["grid__center_lon"], r["grid__center_lat"], crs, {
-            "kind": "grid", "id": r["grid"], "code": r["grid__code"], "name": r["grid__name"],
-            "month": month, "tickets": r["n"], "top": top.get(r["grid"], [])})
-        for r in per_grid[:LIMIT] if r["grid__center_lon"] is not None
+        _point(nodes[g]["center_lon"], nodes[g]["center_lat"], crs, {
+            "kind": "grid", "id": g, "code": nodes[g]["code"], "name": nodes[g]["name"], "month": month,
+            "tickets": counts[g]["tickets"], "cases": counts[g]["cases"], "top": top.get(g, []), "top_cases": top_cases.get(g, [])})
+        for g in ranked[:LIMIT] if g in nodes and nodes[g]["center_lon"] is not None
     ]
-    return _collection(feats, len(per_grid) > LIMIT)
+    return _collection(feats, len(ranked) > LIMIT)
 
 
 @router.get("/layers/places")
@@ -466,16 +486,30 @@ def _filters(request):
 @router.get("/stats")
 def dashboard_stats(request, screen: bool = False):
     """Every figure of the dashboard under the cross-filter in the query string
-    (month=YYYY-MM, hour, item, channel, community, grid)."""
+    (month=YYYY-MM, hour, item, channel, community, grid); `screen` is accepted for the big
+    screen's requests (it has the same figures)."""
     user = _staff(request)
     return stats.dashboard(user, _filters(request), screen=screen)
 
 
+@router.get("/topics")
+def dashboard_topics(request):
+    """The month's topics (near-duplicate 12345 tickets and cases of the other channels), hot
+    spots and recurring problems, five of each with two examples: the month filter's month,
+    else the latest with tickets the user may see; the community and grid filters apply."""
+    user = _staff(request)
+    return stats.topics(user, _filters(request))
+
+
 @router.get("/stats.xlsx")
 def dashboard_export(request, only: str = ""):
-    """The same figures as a workbook, one sheet per chart (or only one: only=by_item, ...)."""
+    """The same figures as a workbook, one sheet per chart (or only one: only=by_item, ...;
+    only=topics: the month's topics, recurring problems and hot spots)."""
     user = _staff(request)
-    data = stats.dashboard(user, _filters(request), screen=True)
+    f = _filters(request)
+    data = stats.dashboard(user, f, screen=True)
+    if not only or only == "topics":
+        data["topics"] = stats.topics(user, f, limit=20)
     resp = HttpResponse(stats.export_xlsx(data, only), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     resp["Content-Disposition"] = f'attachment; filename="dashboard-{timezone.localtime():%Y%m%d-%H%M}.xlsx"'
     return resp

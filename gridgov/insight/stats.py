@@ -3,7 +3,11 @@
 `Filters` is the cross-filter state (month, hour, item, channel, community, grid); each
 breakdown is computed with every filter but its own dimension, so a chart keeps showing its
 other bars while the others narrow down (the usual cross-filter). Everything goes through
-`Case.objects.visible_to(user)` (and `Ticket.objects.visible_to(user)`)."""
+`Case.objects.visible_to(user)` (and `Ticket.objects.visible_to(user)`).
+
+The month's topics and recurring problems (`topics`, from gridgov.hotline.clusters: tickets and
+the cases of the other channels) compare texts, which costs far more than an aggregate: the
+dashboard asks for them in a request of their own (`/api/insight/topics`), after its figures."""
 
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -41,10 +45,9 @@ class Filters:
         month = (q.get("month") or "").strip()
         if month:
             try:
-                datetime.strptime(month, "%Y-%m")
+                f.month = datetime.strptime(month, "%Y-%m").strftime("%Y-%m")  # 2025-4 → 2025-04, as tickets store it
             except ValueError:
                 raise FilterError(f"month: {month!r} is not YYYY-MM") from None
-            f.month = month
         hour = (q.get("hour") or "").strip() if isinstance(q.get("hour"), str) else q.get("hour")
         if hour not in (None, ""):
             try:
@@ -203,6 +206,38 @@ def tickets_by_month(user) -> list[dict]:
     return [{"key": r["month"], "n": r["n"], "valid": r["valid"], "satisfied": r["satisfied"]} for r in rows]
 
 
+def topics_month(user) -> str:
+    """The latest month with 12345 tickets the user may see, else with counted cases, else ''."""
+    from gridgov.hotline import clusters
+    from gridgov.hotline.models import Ticket
+
+    month = Ticket.objects.visible_to(user).order_by("-month").values_list("month", flat=True).first()
+    if month:
+        return month
+    last = (cases_for(user).exclude(channel=clusters.HOTLINE).exclude(held=True).order_by("-created_at")
+            .values_list("created_at", flat=True).first())
+    return timezone.localtime(last).strftime("%Y-%m") if last else ""
+
+
+def topics(user, f: Filters, limit: int = 5, examples: int = 2) -> dict:
+    """The month's topics (near-duplicate clusters), hot spots and recurring problems over the
+    12345 tickets and the other channels' cases the user may see (gridgov.hotline.clusters), for
+    the filter's month (default `topics_month`) and its community or grid; the other filters
+    (hour, item, channel) do not apply: tickets have no item nor channel of the cases'."""
+    from gridgov.hotline import clusters
+    from gridgov.hotline.models import Ticket
+
+    tickets, cases = Ticket.objects.visible_to(user), cases_for(user)
+    for code in (f.community, f.grid):
+        if code:
+            tickets = tickets.filter(grid__path__contains=f"/{code}/")
+            cases = cases.filter(grid_path__contains=f"/{code}/")
+    month = f.month or topics_month(user)
+    if not month:
+        return {"month": "", "tickets": 0, "cases": 0, "topics": [], "hot_spots": [], "recurring": []}
+    return clusters.month_topics(month, tickets, limit=limit, cases=cases, examples=examples)
+
+
 def summary(user, f: Filters) -> dict:
     qs = f.apply(cases_for(user))
     return qs.aggregate(
@@ -227,9 +262,8 @@ def dashboard(user, f: Filters, screen: bool = False, now=None) -> dict:
         "overdue": overdue(user, f, now=now),
         "satisfaction": satisfaction(user, f),
         "hotspots": hotspots(user, f),
+        "tickets_by_month": tickets_by_month(user),
     }
-    if screen:
-        data["tickets_by_month"] = tickets_by_month(user)
     return data
 
 
@@ -248,6 +282,33 @@ SHEETS = [
     ("tickets_by_month", "12345按月", [("key", "月份"), ("n", "工单数"), ("valid", "考核工单"), ("satisfied", "满意")]),
 ]
 
+#: the sheets of `topics` (key under data["topics"], title, columns); a place's counts, two examples
+TOPIC_SHEETS = [
+    ("topics", "本月议题", [("category", "类别"), ("tickets", "12345工单"), ("cases", "其他渠道事件"), ("total", "合计"),
+                          ("places", "地点"), ("example1", "示例一"), ("example2", "示例二")]),
+    ("recurring", "反复发生的问题", [("name", "地点"), ("category", "类别"), ("tickets", "12345工单"), ("cases", "其他渠道事件"),
+                              ("total", "合计"), ("months", "出现月数"), ("example1", "示例一"), ("example2", "示例二")]),
+    ("hot_spots", "本月热点", [("name", "地点"), ("category", "类别"), ("tickets", "12345工单"), ("cases", "其他渠道事件"),
+                           ("total", "合计")]),
+]
+
+
+def _place_counts(p: dict) -> str:
+    """'阳光星苑（工单6，事件1）', '阳光星苑（事件2）'."""
+    n = [f"工单{p['tickets']}"] if p["tickets"] else []
+    n += [f"事件{p['cases']}"] if p["cases"] else []
+    return f"{p['name']}（{'，'.join(n)}）"
+
+
+def _topic_cell(row: dict, col: str):
+    if col == "places":
+        return "，".join(_place_counts(p) for p in row["places"][:3])
+    if col.startswith("example"):
+        ex = row.get("examples") or []
+        k = int(col[-1]) - 1
+        return ex[k] if k < len(ex) else ""
+    return row.get(col)
+
 
 def export_xlsx(data: dict, only: str = "") -> bytes:
     import io
@@ -260,6 +321,8 @@ def export_xlsx(data: dict, only: str = "") -> bytes:
     info.append(["条件", "值"])
     for k, v in (data.get("filters") or {}).items():
         info.append([k, str(v)])
+    if data.get("topics"):
+        info.append(["议题月份", data["topics"]["month"]])
     info.append(["导出时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")])
     for key, title, cols in SHEETS:
         if key not in data or (only and key != only):
@@ -273,6 +336,12 @@ def export_xlsx(data: dict, only: str = "") -> bytes:
         ws.append(["编号", "事项", "网格", "状态", "上报时间"])
         for r in data["overdue"]["rows"]:
             ws.append([r["number"], r["item"], r["grid"], r["state"], r["created_at"]])
+    if data.get("topics") and (not only or only == "topics"):
+        for key, title, cols in TOPIC_SHEETS:
+            ws = wb.create_sheet(title)
+            ws.append([c[1] for c in cols])
+            for row in data["topics"][key]:
+                ws.append([_topic_cell(row, c[0]) for c in cols])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

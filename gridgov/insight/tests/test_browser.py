@@ -94,11 +94,32 @@ def test_map_edit_a_grid_boundary(page, demo):
 
 
 def test_dashboard_cross_filter_and_screen(page, demo):
+    from django.utils import timezone
+
+    from gridgov.hotline.tests.test_topics_projects import LEAK
+    from gridgov.hotline.tests.util import ticket
+
+    # this month: six near-identical 12345 tickets in one micro-grid and a resident's report of the same leak there
+    month, g = timezone.localtime().strftime("%Y-%m"), demo["c1g1m1"]
+    for i, text in enumerate(LEAK * 2):
+        ticket(f"B{i}", month, g, content=text, category=("城乡建设", "房屋修缮", ""), day=1, hour=0)
+    now = timezone.now()
+    Case.objects.create(channel="resident", text="3号楼顶层漏雨严重，屋顶防水层坏了，请尽快维修", grid=g, grid_path=g.path,
+                        lon=g.center_lon, lat=g.center_lat, state="submitted", created_at=now, updated_at=now)
     login(page, "lead", next_url="/dashboard/")
     page.goto("/dashboard/")
     page.wait_for_selector("#dash[data-loaded='1']")
-    for cid in ("c-month", "c-hour", "c-channel", "c-item", "c-community", "c-grid", "c-compliance", "c-satisfaction"):
+    for cid in ("c-month", "c-hour", "c-channel", "c-item", "c-community", "c-grid", "c-compliance", "c-satisfaction", "c-tickets"):
         assert page.locator(f"#{cid} canvas").count() == 1, cid
+    # the month's topics come after the figures: tickets and cases counted apart, two examples
+    page.wait_for_selector("#dash[data-topics='1']")
+    expect(page.locator("#topics-month")).to_contain_text(month)
+    first = page.locator("#topics tbody tr").first.locator("td")
+    assert first.nth(0).inner_text() == "城乡建设/房屋修缮" and first.nth(1).inner_text() == "6"
+    assert int(first.nth(2).inner_text()) >= 1
+    assert first.nth(4).locator(".ex").count() == 2
+    expect(first.nth(4).locator(".tag.case")).to_have_count(1)
+    expect(page.locator("#recurring tbody tr")).not_to_have_count(0)
     total = int(page.locator("#kpis .kpi b").first.inner_text().replace(",", ""))
     assert total == Case.objects.count()
     # click the "patrol" bar of the channel chart: the other charts and the figures narrow down

@@ -169,12 +169,76 @@
       if (clock) clock.textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
       return pending.then(function () { root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1); });
     }
+    // the month's topics and recurring problems: texts compared, slower than the figures, so
+    // asked for after them, and again only when the month, community or grid filter changes
+    var topicsKey = null;
+    function td(tr, value) { var c = document.createElement("td"); c.textContent = value; tr.appendChild(c); return c; }
+    function examples(tr, samples) {
+      var c = td(tr, "");
+      samples.slice(0, 2).forEach(function (s) {
+        var p = document.createElement("p"); p.className = "ex";
+        var tag = document.createElement("span"); tag.className = "tag " + s.kind; tag.textContent = s.kind === "case" ? "事件" : "工单";
+        p.appendChild(tag); p.appendChild(document.createTextNode(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text));
+        c.appendChild(p);
+      });
+    }
+    function placeCounts(p) {
+      var n = [];
+      if (p.tickets) n.push("工单" + p.tickets);
+      if (p.cases) n.push("事件" + p.cases);
+      return p.name + "（" + n.join("，") + "）";
+    }
+    function fill(id, rows, cols, empty) {
+      var tb = document.querySelector("#" + id + " tbody");
+      tb.replaceChildren();
+      rows.forEach(function (r) {
+        var tr = document.createElement("tr");
+        cols.forEach(function (f) { f(tr, r); });
+        tb.appendChild(tr);
+      });
+      if (!rows.length) { var tr = document.createElement("tr"); td(tr, empty).colSpan = cols.length; tb.appendChild(tr); }
+    }
+    function renderTopics(t) {
+      document.getElementById("topics-month").textContent = t.month
+        ? "（" + t.month + "：12345工单" + t.tickets + "件，其他渠道事件" + t.cases + "件）" : "（暂无12345工单）";
+      document.getElementById("recurring-window").textContent = t.month ? "（截至" + t.month + "）" : "";
+      fill("topics", t.topics, [
+        function (tr, c) { td(tr, c.category); },
+        function (tr, c) { td(tr, c.tickets); },
+        function (tr, c) { td(tr, c.cases); },
+        function (tr, c) { td(tr, c.places.slice(0, 3).map(placeCounts).join("，")); },
+        function (tr, c) { examples(tr, c.samples); },
+      ], "本月暂无相似诉求");
+      fill("recurring", t.recurring, [
+        function (tr, r) { td(tr, r.name); },
+        function (tr, r) { td(tr, r.category); },
+        function (tr, r) { td(tr, r.tickets); },
+        function (tr, r) { td(tr, r.cases); },
+        function (tr, r) { td(tr, r.months + "/" + r.by_month.length); },
+        function (tr, r) { examples(tr, r.samples || []); },
+      ], "暂无反复发生的问题");
+      root.dataset.topics = String(Number(root.dataset.topics || 0) + 1);
+    }
+    function loadTopics() {
+      if (!document.getElementById("topics")) return Promise.resolve();
+      var p = new URLSearchParams();
+      ["month", "community", "grid"].forEach(function (d) { if (filters[d]) p.set(d, filters[d]); });
+      var key = p.toString();
+      if (key === topicsKey) return Promise.resolve();
+      topicsKey = key;
+      document.getElementById("topics-month").textContent = "（计算中…）";
+      return fetch("/api/insight/topics?" + key, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (t) { if (key === topicsKey) renderTopics(t); })
+        .catch(function (e) { topicsKey = null; document.getElementById("topics-month").textContent = "（加载失败：" + e.message + "）"; });
+    }
     function load() {
       var q = query();
       if (cfg.screen) q.set("screen", "1");
       return fetch("/api/insight/stats?" + q.toString(), { credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(render)
+        .then(loadTopics)
         .catch(function (e) { document.getElementById("chips").textContent = "加载失败：" + e.message; });
     }
     load();

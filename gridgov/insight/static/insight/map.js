@@ -82,7 +82,7 @@
       if (kind === "buildings") return L.circleMarker(latlng, { radius: 4, color: "#455a64", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.8 });
       if (kind === "houses") return L.circleMarker(latlng, { radius: 3 + Math.sqrt(p.houses || 0), color: "#e65100", weight: 1, fillColor: "#ffb74d", fillOpacity: 0.5 });
       if (kind === "keypop") return L.circleMarker(latlng, { radius: 3 + 2 * Math.sqrt(p.total || 0), color: "#880e4f", weight: 1, fillColor: "#f06292", fillOpacity: 0.55 });
-      if (kind === "tickets") return L.circleMarker(latlng, { radius: 4 + 2 * Math.sqrt(p.tickets || 0), color: "#b71c1c", weight: 1, fillColor: "#ff7043", fillOpacity: 0.5, className: "ticket-spot" });
+      if (kind === "tickets") return L.circleMarker(latlng, { radius: 4 + 2 * Math.sqrt((p.tickets || 0) + (p.cases || 0)), color: "#b71c1c", weight: 1, fillColor: "#ff7043", fillOpacity: 0.5, className: "ticket-spot" });
       var station = p.place_kind === "service_station";
       return L.circleMarker(latlng, { radius: 7, color: station ? "#1b5e20" : "#bf360c", weight: 2, fillColor: station ? "#a5d6a7" : "#ffab91", fillOpacity: 0.9 });
     }
@@ -91,7 +91,13 @@
       if (kind === "workers") return p.grid + "：" + p.people.map(function (x) { return x.name + "（" + x.duty + "）"; }).join("、");
       if (kind === "houses") return p.name + "：" + p.houses + "户（出租" + p.rented + "，空置" + p.vacant + "）";
       if (kind === "keypop") return p.name + "：重点人群" + p.total + "人";
-      if (kind === "tickets") return p.name + "：" + p.month + " 12345工单" + p.tickets + "件（" + p.top.map(function (t) { return t.category + " " + t.tickets; }).join("，") + "）";
+      if (kind === "tickets") {
+        var out = p.name + "：" + p.month + " 12345工单" + p.tickets + "件";
+        if (p.top.length) out += "（" + p.top.map(function (t) { return t.category + " " + t.tickets; }).join("，") + "）";
+        out += "；其他渠道事件" + (p.cases || 0) + "件";
+        if (p.top_cases && p.top_cases.length) out += "（" + p.top_cases.map(function (t) { return t.item + " " + t.cases; }).join("，") + "）";
+        return out;
+      }
       return p.name;
     }
 
