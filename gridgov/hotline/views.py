@@ -72,7 +72,7 @@ def monthly_report(request, month=None):
     month = _month(month or request.GET.get("month") or _default_month())
     level = 2 if request.GET.get("level") == "2" else 1
     report = rates.monthly_report(month, request.user, level)
-    topics = clusters.month_topics(month, Ticket.objects.visible_to(request.user), limit=5)
+    topics = clusters.month_topics(month, limit=5, user=request.user)  # tickets and cases in the user's scope
     return render(request, "hotline/monthly_report.html", {
         "r": report, "topics": topics, "month": month, "level": level,
         "prev_month": rates.add_months(month, -1), "next_month": rates.add_months(month, 1),
@@ -372,11 +372,12 @@ def topics(request):
     short form proposes a proactive project linked to its tickets."""
     user = request.user
     month = _month(request.GET.get("month") or _default_month())
-    data = clusters.month_topics(month, Ticket.objects.visible_to(user), limit=20)
+    data = clusters.month_topics(month, limit=20, user=user)  # tickets and other channels' cases in scope
     nodes = list(_nodes(user))
     for c in data["topics"]:
         c["grid"], c["compound"], c["compounds"] = _place_defaults(user, c["places"])
-        c["category_l1"], c["category_l2"] = _split_key(c["category"])
+        # a cases-only topic's category is a case item (not a 12345 category): the project gets none
+        c["category_l1"], c["category_l2"] = _split_key(c["category"]) if c.get("category_source", "hotline") == "hotline" else ("", "")
         c["title"] = f"{c['places'][0]['name'] if c['places'] else ''}{c['category_l2'] or c['category_l1']}问题治理"
         c["nodes"] = _grid_choices(nodes, c["grid"])
     return render(request, "hotline/topics.html", {

@@ -175,3 +175,17 @@ def test_topics_command_shows_tickets_and_cases(month):
     d = json.loads(out.getvalue())
     assert (d["tickets"], d["cases"]) == (9, 4)
     assert (d["topics"][0]["tickets"], d["topics"][0]["cases"]) == (6, 1)
+
+
+def test_topics_page_and_monthly_report_count_the_cases(month, client):
+    """The office's topics page and the monthly report read the same clusters with the user's
+    cases: the resident's leak report shows beside the six tickets, as a case example."""
+    from gridgov.testing import make_user
+
+    client.force_login(make_user("office", Role.LEADER))
+    page = client.get("/hotline/topics/", {"month": MONTH}).content.decode()
+    assert "6 张工单 + 1 件其他渠道事件" in page
+    assert f"[事件 {month['joined'].number}]" in page
+    report = client.get(f"/hotline/report/{MONTH}/").content.decode()
+    topics = report[report.index("每月一题"):]
+    assert "<td>6</td><td>1</td>" in topics  # tickets, then the other channels' cases
