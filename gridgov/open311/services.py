@@ -134,7 +134,7 @@ def _attributes(item: Item) -> list[dict]:
     attrs.append({
         "variable": True, "code": "urgency", "datatype": "singlevaluelist", "required": False,
         "datatype_description": f"默认：{Urgency(item.default_urgency).label}", "order": len(attrs) + 1,
-        "description": "紧急程度", "values": [{"key": u.value, "name": u.label} for u in Urgency],
+        "description": "紧急程度", "values": [{"key": u.value, "name": str(u.label)} for u in Urgency],
     })
     attrs.append({
         "variable": True, "code": "idempotency_key", "datatype": "string", "required": False,
@@ -359,7 +359,7 @@ def agency_responsible(case: Case, ctx: Context) -> str | None:
     level = case.handler_level
     if not level:
         return None
-    label = HandlerLevel(level).label
+    label = str(HandlerLevel(level).label)
     if level == HandlerLevel.SECTION:
         return case.handler_department or label
     if level == HandlerLevel.GRID_LEADER:
