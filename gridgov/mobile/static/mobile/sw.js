@@ -9,8 +9,15 @@ const CACHE = "gridgov-m-v2";
 const PAGES = ["/m/"];
 const CATALOGUES = ["/jsi18n/?lang=zh-hans", "/jsi18n/?lang=en"];
 
+// One request at a time (the server may be busy with the page itself), and one that fails
+// spoils none of the others.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  for (const url of [...PAGES, ...CATALOGUES]) await cache.add(url).catch(() => null);
+}
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll([...PAGES, ...CATALOGUES])).catch(() => null).then(() => self.skipWaiting()));
+  event.waitUntil(precache().catch(() => null).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
