@@ -7,19 +7,26 @@ and the report page still has its strings with no signal."""
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.views.i18n import JavaScriptCatalog as DjangoJavaScriptCatalog
+
+
+CATALOGUE_MAX_AGE = 3600  # seconds; an upgrade's new strings reach open browsers within the hour
 
 
 class JavaScriptCatalog(DjangoJavaScriptCatalog):
     """Django's catalogue view; `?lang=` (one of LANGUAGES) picks the language instead of the
-    request's cookie or Accept-Language."""
+    request's cookie or Accept-Language, and the answer is then kept by the browser for an hour
+    (every page loads it: one request per language and hour, not one per page)."""
 
     def get(self, request, *args, **kwargs):
         lang = request.GET.get("lang", "")
-        if lang in dict(settings.LANGUAGES):
-            with translation.override(lang):
-                return super().get(request, *args, **kwargs)
-        return super().get(request, *args, **kwargs)
+        if lang not in dict(settings.LANGUAGES):
+            return super().get(request, *args, **kwargs)
+        with translation.override(lang):
+            response = super().get(request, *args, **kwargs)
+        patch_cache_control(response, public=True, max_age=CATALOGUE_MAX_AGE)
+        return response
 
 
 def source_text(text) -> str:

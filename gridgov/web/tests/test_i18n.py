@@ -261,6 +261,7 @@ def test_stored_texts_stay_chinese_whatever_the_language(world):
 def test_javascript_catalogue_is_served_and_allowed_by_csp(client, world):
     r = client.get("/jsi18n/?lang=en")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/javascript")
+    assert "max-age=3600" in r["Cache-Control"]  # one request per language and hour, not per page
     body = r.content.decode()
     assert '"\\u6b63\\u5728\\u53d1\\u9001\\u2026": "Sending\\u2026"' in body or '"正在发送…": "Sending…"' in body
     assert "function gettext" in body or "django.gettext" in body
