@@ -255,6 +255,14 @@ def test_stored_texts_stay_chinese_whatever_the_language(world):
         assert "score" not in str(exc.value)  # the label was accepted; the case is not ratable yet
 
 
+def test_open311_answers_stay_chinese(client, world):
+    """The Open311 server speaks to the city's systems: its labels do not follow Accept-Language."""
+    d = client.get("/open311/v2/services/PS01.json", **EN).json()
+    urgency = d["attributes"][0]
+    assert {"key": "major", "name": "大事"} in urgency["values"] and urgency["datatype_description"].startswith("默认：")
+    assert "大事" in client.get("/open311/v2/services/PS01.xml", **EN).content.decode()
+
+
 # --- the scripts' catalogue ------------------------------------------------------------------------
 
 
