@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/gridgov
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo serve test test-sqlite test-pg bench screenshots fuzz clean
+.PHONY: install browser demo serve test test-sqlite test-pg bench screenshots fuzz messages clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,18 @@ screenshots: install browser
 FUZZ_EXAMPLES ?= 20
 fuzz: install
 	$(BIN)/python scripts/fuzz.py --max-examples $(FUZZ_EXAMPLES)
+
+# The English catalogues (docs/architecture.md, "Languages"): collect the marked strings into
+# gridgov/locale/en/LC_MESSAGES/{django,djangojs}.po and compile the .mo files that are committed
+# (so that installing needs no gettext). Run it, translate the new empty msgstr entries, run it
+# again. Needs GNU gettext, installed with apt when missing.
+MESSAGES_ARGS := -l en --add-location=file --no-obsolete --ignore 'web/static/vendor/*' --ignore '*/tests/*'
+messages: install
+	@command -v msgfmt >/dev/null || { echo "installing Debian's gettext"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext >/dev/null; }
+	cd gridgov && GRIDGOV_DATA_DIR=$(CURDIR)/var PYTHONPATH=$(CURDIR) $(abspath $(BIN))/gridgov makemessages -d django $(MESSAGES_ARGS)
+	cd gridgov && GRIDGOV_DATA_DIR=$(CURDIR)/var PYTHONPATH=$(CURDIR) $(abspath $(BIN))/gridgov makemessages -d djangojs $(MESSAGES_ARGS)
+	cd gridgov && GRIDGOV_DATA_DIR=$(CURDIR)/var PYTHONPATH=$(CURDIR) $(abspath $(BIN))/gridgov compilemessages -l en
 
 bench: install
 	$(BIN)/python -m bench

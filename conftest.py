@@ -14,6 +14,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request with Accept-Language: en leaves English active in the thread (LocaleMiddleware
+    activates a language and never deactivates it): the next test starts in the default again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def street(db):
     from gridgov.testing import make_small_street

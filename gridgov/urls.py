@@ -1,8 +1,13 @@
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from gridgov.api import api
+from gridgov.core.i18n import JavaScriptCatalog
 
 urlpatterns = [
+    # the header's 中文 / English switch (POST, CSRF) and the scripts' catalogue
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/", api.urls),
     path("m/", include("gridgov.mobile.urls")),
     path("hotline/", include("gridgov.hotline.urls")),

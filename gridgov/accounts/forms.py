@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 
@@ -20,7 +21,7 @@ class LoginForm(AuthenticationForm):
     """Password login, throttled per user name and address, with the TOTP code for accounts
     that enabled the second factor."""
 
-    otp = forms.CharField(label="动态验证码", required=False, max_length=8)
+    otp = forms.CharField(label=_("动态验证码"), required=False, max_length=8)
 
     def clean(self):
         username = (self.cleaned_data.get("username") or "").strip()
@@ -37,6 +38,6 @@ class LoginForm(AuthenticationForm):
         user = self.get_user()
         if user is not None and user.totp_enabled and not services.verify_totp(user, self.cleaned_data.get("otp")):
             services.record_attempt(username, ip, success=False)
-            raise ValidationError("请输入正确的动态验证码（已开启双重验证）。", code="otp")
+            raise ValidationError(_("请输入正确的动态验证码（已开启双重验证）。"), code="otp")
         services.record_attempt(username, ip, success=True)
         return self.cleaned_data

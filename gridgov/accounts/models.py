@@ -1,18 +1,19 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    RESIDENT = "resident", "居民"
-    VOLUNTEER = "volunteer", "志愿者"
-    STEWARD = "steward", "楼门长"
-    GRID_WORKER = "grid_worker", "网格员"
-    GRID_LEADER = "grid_leader", "网格长"
-    COMMUNITY_STAFF = "community_staff", "社区工作者"
-    COMMUNITY_SECRETARY = "community_secretary", "社区书记"
-    SECTION_STAFF = "section_staff", "科室人员"
-    LEADER = "leader", "街道领导"
-    ADMIN = "admin", "系统管理员"
+    RESIDENT = "resident", _("居民")
+    VOLUNTEER = "volunteer", _("志愿者")
+    STEWARD = "steward", _("楼门长")
+    GRID_WORKER = "grid_worker", _("网格员")
+    GRID_LEADER = "grid_leader", _("网格长")
+    COMMUNITY_STAFF = "community_staff", _("社区工作者")
+    COMMUNITY_SECRETARY = "community_secretary", _("社区书记")
+    SECTION_STAFF = "section_staff", _("科室人员")
+    LEADER = "leader", _("街道领导")
+    ADMIN = "admin", _("系统管理员")
 
 
 #: roles that work on the platform's back office (workbench, base data)
@@ -58,17 +59,17 @@ class User(AbstractUser):
 
     @property
     def role_label(self) -> str:
-        return Role(self.role).label if self.role in Role.values else self.role
+        return str(Role(self.role).label) if self.role in Role.values else self.role
 
 
 class Duty(models.TextChoices):
-    SECRETARY = "secretary", "书记"
-    LEADER = "leader", "网格长"
-    WORKER = "worker", "网格员"
-    STAFF = "staff", "工作人员"
-    PARTY_LIAISON = "party_liaison", "党建指导员"
-    STEWARD = "steward", "楼门长"
-    VOLUNTEER = "volunteer", "志愿者"
+    SECRETARY = "secretary", _("书记")
+    LEADER = "leader", _("网格长")
+    WORKER = "worker", _("网格员")
+    STAFF = "staff", _("工作人员")
+    PARTY_LIAISON = "party_liaison", _("党建指导员")
+    STEWARD = "steward", _("楼门长")
+    VOLUNTEER = "volunteer", _("志愿者")
 
 
 class GridAssignment(models.Model):

@@ -6,6 +6,7 @@ import pyotp
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridgov.core import audit, crypto
 
@@ -27,9 +28,9 @@ def check_throttle(username: str, ip: str | None, now=None) -> None:
     since = now - WINDOW
     recent = LoginAttempt.objects.filter(at__gte=since, success=False)
     if recent.filter(username=username.lower()).count() >= MAX_FAILURES_PER_USER:
-        raise Throttled(f"登录失败次数过多，请 {WINDOW.seconds // 60} 分钟后再试。")
+        raise Throttled(_("登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": WINDOW.seconds // 60})
     if ip and recent.filter(ip=ip).count() >= MAX_FAILURES_PER_IP:
-        raise Throttled(f"该地址登录失败次数过多，请 {WINDOW.seconds // 60} 分钟后再试。")
+        raise Throttled(_("该地址登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": WINDOW.seconds // 60})
 
 
 def record_attempt(username: str, ip: str | None, success: bool) -> None:

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 class LettersAndDigitsValidator:
@@ -11,7 +12,7 @@ class LettersAndDigitsValidator:
 
     def validate(self, password, user=None):
         if not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-            raise ValidationError("密码须同时包含字母和数字。", code="password_no_mix")
+            raise ValidationError(_("密码须同时包含字母和数字。"), code="password_no_mix")
 
     def get_help_text(self):
-        return "密码须同时包含字母和数字。"
+        return _("密码须同时包含字母和数字。")

@@ -16,6 +16,8 @@ Every state change goes through `gridgov.cases.services`; nothing here changes s
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.db.models import Q
 
 from gridgov.core.models import ScopedQuerySet
@@ -24,44 +26,44 @@ USER = settings.AUTH_USER_MODEL
 
 
 class Urgency(models.TextChoices):
-    MINOR = "minor", "小事"
-    NORMAL = "normal", "一般"
-    MAJOR = "major", "大事"
-    EMERGENCY = "emergency", "紧急"
+    MINOR = "minor", _("小事")
+    NORMAL = "normal", _("一般")
+    MAJOR = "major", _("大事")
+    EMERGENCY = "emergency", _("紧急")
 
 
 class HandlerLevel(models.TextChoices):
     """The rungs of the escalation ladder, from the grid up."""
 
-    GRID_LEADER = "grid_leader", "网格长"
-    COMMUNITY_SECRETARY = "community_secretary", "社区书记"
-    SECTION = "section", "职能科室"
-    LEADER_IN_CHARGE = "leader_in_charge", "分管领导"
-    PRINCIPAL_LEADER = "principal_leader", "主要领导"
-    VOLUNTEER = "volunteer", "志愿者"  # only by grabbing, never on a path
+    GRID_LEADER = "grid_leader", _("网格长")
+    COMMUNITY_SECRETARY = "community_secretary", _("社区书记")
+    SECTION = "section", _("职能科室")
+    LEADER_IN_CHARGE = "leader_in_charge", _("分管领导")
+    PRINCIPAL_LEADER = "principal_leader", _("主要领导")
+    VOLUNTEER = "volunteer", _("志愿者")  # only by grabbing, never on a path
 
 
 class Channel(models.TextChoices):
-    RESIDENT = "resident", "居民上报"
-    VOLUNTEER = "volunteer", "志愿者上报"
-    PATROL = "patrol", "网格巡查"
-    HOTLINE = "hotline", "热线"
-    API = "api", "接口"
+    RESIDENT = "resident", _("居民上报")
+    VOLUNTEER = "volunteer", _("志愿者上报")
+    PATROL = "patrol", _("网格巡查")
+    HOTLINE = "hotline", _("热线")
+    API = "api", _("接口")
 
 
 class State(models.TextChoices):
-    SUBMITTED = "submitted", "已上报"
-    DISPATCHED = "dispatched", "已派遣"
-    ACCEPTED = "accepted", "已受理"
-    ON_SITE = "on_site", "已到场"
-    RESOLVED = "resolved", "已处置"
-    VERIFIED = "verified", "已核查"
-    CLOSED = "closed", "已结案"
-    RETURNED = "returned", "已退回"
-    ESCALATED = "escalated", "已升级"
-    MERGED = "merged", "已合并"
-    REJECTED = "rejected", "不予受理"
-    REOPENED = "reopened", "已重办"
+    SUBMITTED = "submitted", _("已上报")
+    DISPATCHED = "dispatched", _("已派遣")
+    ACCEPTED = "accepted", _("已受理")
+    ON_SITE = "on_site", _("已到场")
+    RESOLVED = "resolved", _("已处置")
+    VERIFIED = "verified", _("已核查")
+    CLOSED = "closed", _("已结案")
+    RETURNED = "returned", _("已退回")
+    ESCALATED = "escalated", _("已升级")
+    MERGED = "merged", _("已合并")
+    REJECTED = "rejected", _("不予受理")
+    REOPENED = "reopened", _("已重办")
 
 
 #: states in which a case still needs work (duplicates, late lists, grabbing)
@@ -79,9 +81,9 @@ RATABLE_STATES = (State.VERIFIED, State.CLOSED)
 
 
 class Score(models.TextChoices):
-    SATISFIED = "satisfied", "满意"
-    BASIC = "basic", "基本满意"
-    UNSATISFIED = "unsatisfied", "不满意"
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
 
 
 # --- taxonomy ---------------------------------------------------------------------------------
@@ -376,17 +378,18 @@ class Summons(models.Model):
 
 
 class ClockKind(models.TextChoices):
-    ACCEPT = "accept", "受理"
-    ARRIVE = "arrive", "到场"
-    RESOLVE = "resolve", "处置"
-    SUMMON = "summon", "报到"
+    # (in English, nouns: "Acceptance 2h left"; the same Chinese words are also actions)
+    ACCEPT = "accept", pgettext_lazy("time limit", "受理")
+    ARRIVE = "arrive", pgettext_lazy("time limit", "到场")
+    RESOLVE = "resolve", pgettext_lazy("time limit", "处置")
+    SUMMON = "summon", pgettext_lazy("time limit", "报到")
 
 
 class ClockState(models.TextChoices):
-    RUNNING = "running", "计时中"
-    WARNED = "warned", "已预警"
-    BREACHED = "breached", "已超时"
-    STOPPED = "stopped", "已停止"
+    RUNNING = "running", _("计时中")
+    WARNED = "warned", _("已预警")
+    BREACHED = "breached", _("已超时")
+    STOPPED = "stopped", _("已停止")
 
 
 class Clock(models.Model):

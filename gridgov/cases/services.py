@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
 from gridgov.accounts.scope import scope_of
+from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import haversine_m
 
@@ -674,7 +675,7 @@ def _escalate(case, actor, note="", now=None, data=None, **fields) -> Case:
     plan, extra = _plan(case, case.path_step + 1, now, path=case.path)
     plan.update(fields)
     _move(case, "escalate", actor, note, {**(data or {}), "decision": extra["decision"]}, now=now, **plan)
-    _after_assignment(case, extra, now, f"事件已升级至{HandlerLevel(case.handler_level).label}")
+    _after_assignment(case, extra, now, f"事件已升级至{source_text(HandlerLevel(case.handler_level).label)}")
     return case
 
 
@@ -716,7 +717,8 @@ def rate(case, user, score: str, comment="") -> Rating:
     """A follower rates the result. The first 'unsatisfied' reopens the case (same handler,
     fresh clocks); a later one escalates it to the next step of its path."""
     if score not in Score.values:
-        labels = {s.label: s.value for s in Score}
+        # the Chinese labels, and those of the active language
+        labels = {**{source_text(s.label): s.value for s in Score}, **{str(s.label): s.value for s in Score}}
         if score not in labels:
             raise InvalidInput(f"score: {score!r}; use one of {', '.join(Score.values)} / {', '.join(labels)}")
         score = labels[score]
@@ -881,7 +883,7 @@ def _fault_point(escalated: int):
 
 def _warn(clock, now):
     case = clock.case
-    label = ClockKind(clock.kind).label
+    label = source_text(ClockKind(clock.kind).label)  # stored in history and notifications
     _event(case, "warn", None, case.state, case.state, f"{label}时限即将届满", {"clock": clock.pk, "due_at": clock.due_at.isoformat()}, at=now)
     target = clock.handler_user
     if target is not None:
@@ -893,7 +895,7 @@ def _warn(clock, now):
 
 def _breach(clock, now) -> int:
     case = Case.objects.select_related("item", "grid", "path").get(pk=clock.case_id)
-    label = ClockKind(clock.kind).label
+    label = source_text(ClockKind(clock.kind).label)  # stored in history and notifications
     escalated_to = ""
     escalating = clock.kind in conf.get_list("CASES_ESCALATING_CLOCKS") and clock.kind != ClockKind.SUMMON
     if escalating and case.state in TRANSITIONS["escalate"][0] and case.state not in RATABLE_STATES:

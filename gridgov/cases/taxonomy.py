@@ -17,6 +17,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from gridgov.core.i18n import source_text
+
 from .models import HandlerLevel, Item, RoutingPath, RoutingRule, Scenario, Urgency
 
 DATA = Path(__file__).resolve().parent / "data" / "taxonomy.csv"
@@ -25,7 +27,12 @@ REQUIRED = ["scenario", "item", "code", "department", "accept_minutes", "arrive_
 OPTIONAL = ["scenario_code", "keywords", "urgency", "national_kind", "national_code", "national_name"]
 TRUE = {"1", "true", "yes", "y", "是", "可", "√"}
 FALSE = {"0", "false", "no", "n", "否", "", "×"}
-URGENCY_BY_LABEL = {**{u.value: u.value for u in Urgency}, **{u.label: u.value for u in Urgency}}
+
+
+def urgency_by_label() -> dict[str, str]:
+    """Urgency codes by code or by Chinese label (the file's words, whatever the active language)."""
+    return {**{u.value: u.value for u in Urgency}, **{source_text(u.label): u.value for u in Urgency}}
+
 
 G, C, S, L, P = (
     HandlerLevel.GRID_LEADER.value,
@@ -76,6 +83,7 @@ def _parse_rows(text: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
+    urgencies = urgency_by_label()
     if missing:
         raise TaxonomyImportError([f"row 1: missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}"])
     errors, rows, seen = [], [], {}
@@ -113,9 +121,9 @@ def _parse_rows(text: str) -> list[dict]:
         else:
             errors.append(f"row {n}, column volunteer_grabbable: {g!r}; use 是/否 or yes/no")
         u = r.get("urgency", "")
-        if u and u not in URGENCY_BY_LABEL:
-            errors.append(f"row {n}, column urgency: {u!r}; use one of {', '.join(URGENCY_BY_LABEL)}")
-        row["urgency"] = URGENCY_BY_LABEL.get(u, Urgency.NORMAL.value)
+        if u and u not in urgencies:
+            errors.append(f"row {n}, column urgency: {u!r}; use one of {', '.join(urgencies)}")
+        row["urgency"] = urgencies.get(u, Urgency.NORMAL.value)
         kind = r.get("national_kind", "")
         if kind not in ("", "event", "component"):
             errors.append(f"row {n}, column national_kind: {kind!r}; use event or component")

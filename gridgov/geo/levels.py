@@ -1,13 +1,15 @@
 """The grid levels: the street (0) and the configured levels below it."""
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
+#: the levels' names, translated when shown
 LEVEL_LABELS = {
-    "street": "街道",
-    "community": "社区/村",
-    "grid": "网格",
-    "microgrid": "微网格",
-    "subgrid": "子网格",
+    "street": gettext_noop("街道"),
+    "community": gettext_noop("社区/村"),
+    "grid": gettext_noop("网格"),
+    "microgrid": gettext_noop("微网格"),
+    "subgrid": gettext_noop("子网格"),
 }
 
 
@@ -32,5 +34,8 @@ def finest_level() -> int:
 
 
 def level_label(i: int) -> str:
+    """The level's name in the active language."""
     names = level_names()
-    return LEVEL_LABELS.get(names[i], names[i]) if 0 <= i < len(names) else str(i)
+    if not 0 <= i < len(names):
+        return str(i)
+    return gettext(LEVEL_LABELS[names[i]]) if names[i] in LEVEL_LABELS else names[i]

@@ -6,30 +6,31 @@ the three rates (see `rates.py` and docs/hotline.md)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.core.models import ScopedQuerySet
 
 
 class Satisfaction(models.TextChoices):
-    SATISFIED = "satisfied", "满意"
-    BASIC = "basic", "基本满意"
-    UNSATISFIED = "unsatisfied", "不满意"
-    EMPTY = "", "未评价"
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    UNSATISFIED = "unsatisfied", _("不满意")
+    EMPTY = "", _("未评价")
 
 
 class CategorySource(models.TextChoices):
-    NONE = "", "未分类"
-    IMPORT = "import", "导入"
-    CLASSIFIER = "classifier", "自动分类"
-    STAFF = "staff", "人工"
+    NONE = "", _("未分类")
+    IMPORT = "import", _("导入")
+    CLASSIFIER = "classifier", _("自动分类")
+    STAFF = "staff", _("人工")
 
 
 class AddressMatch(models.TextChoices):
-    NONE = "none", "无地址"
-    COORDS = "coords", "按坐标定位"
-    MATCHED = "matched", "自动匹配"
-    PENDING = "pending", "待确认"
-    CONFIRMED = "confirmed", "人工确认"
+    NONE = "none", _("无地址")
+    COORDS = "coords", _("按坐标定位")
+    MATCHED = "matched", _("自动匹配")
+    PENDING = "pending", _("待确认")
+    CONFIRMED = "confirmed", _("人工确认")
 
 
 class Ticket(models.Model):
@@ -134,11 +135,11 @@ class ProactiveProject(models.Model):
     optionally a compound) and a category, with the tickets that made it visible."""
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "已提出"
-        APPROVED = "approved", "已立项"
-        IN_PROGRESS = "in_progress", "实施中"
-        COMPLETED = "completed", "已完成"
-        CANCELLED = "cancelled", "已取消"
+        PROPOSED = "proposed", _("已提出")
+        APPROVED = "approved", _("已立项")
+        IN_PROGRESS = "in_progress", _("实施中")
+        COMPLETED = "completed", _("已完成")
+        CANCELLED = "cancelled", _("已取消")
 
     FUNDING = [
         ("hotline_fund", "区级接诉即办专项经费"),

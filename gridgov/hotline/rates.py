@@ -15,7 +15,9 @@ not ranked ("样本不足")."""
 from dataclasses import asdict, dataclass
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_noop
 
+from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 
 from .models import RateSettings, Satisfaction, Ticket
@@ -155,7 +157,7 @@ def unit_rates(month: str, user=None, level: int = 1, settings: RateSettings | N
     for u in units:
         r = row(per_unit[(u["id"], months[0])], per_unit[(u["id"], months[1])], per_unit[(u["id"], months[2])])
         r.update({"id": u["id"], "code": u["code"], "name": u["name"], "rank": None})
-        r["note"] = "" if r["enough"] else "样本不足"
+        r["note"] = "" if r["enough"] else gettext_noop("样本不足")  # the report page translates it
         rows.append(r)
     ranked = sorted((r for r in rows if r["enough"] and r["composite"] is not None), key=lambda r: (-r["composite"], r["code"]))
     for i, r in enumerate(ranked, start=1):
@@ -313,6 +315,6 @@ def export_xlsx(report: dict, out):
     ws3.append(safe_row(["工单编号", "社区", "类别", "已联系", "已解决", "评价", "综合失分", "内容", "街道事件", "事件状态"]))
     for r in report.get("dragging", []):
         ws3.append(safe_row([r["ticket_id"], r["community"], r["category"], "是" if r["contacted"] else "否",
-                    "是" if r["solved"] else "否", dict(Satisfaction.choices).get(r["satisfaction"], ""),
+                    "是" if r["solved"] else "否", source_text(dict(Satisfaction.choices).get(r["satisfaction"], "")),
                     round(r["cost"] * 100, 3), r["content"], r.get("case_number", ""), r.get("case_state_label", "")]))
     wb.save(out)

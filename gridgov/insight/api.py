@@ -12,6 +12,7 @@ import shapely
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Router, Schema
 from ninja.errors import HttpError
 from shapely.geometry import mapping, shape
@@ -193,7 +194,7 @@ def layer_key_population(request, bbox: str = "", crs: str = "wgs84"):
         feats.append(_point(r["house__building__lon"], r["house__building__lat"], crs, {
             "kind": "keypop", "id": r["house__building"],
             "name": f"{r['house__building__compound__name'] or ''}{r['house__building__name']}",
-            "total": r["total"], "tags": counts, "labels": {t: Resident.TAGS[t] for t in counts}}))
+            "total": r["total"], "tags": counts, "labels": {t: gettext(Resident.TAGS[t]) for t in counts}}))
     return _collection(feats, len(rows) > LIMIT)
 
 
@@ -231,7 +232,7 @@ def layer_ticket_hot_spots(request, month: str = "", bbox: str = "", crs: str = 
     for r in tickets.values("grid", "category_l1", "category_l2").annotate(n=Count("id")).order_by("grid", "-n", "category_l1", "category_l2"):
         top.setdefault(r["grid"], [])
         if len(top[r["grid"]]) < 3:
-            top[r["grid"]].append({"category": "/".join(c for c in (r["category_l1"], r["category_l2"]) if c) or "未分类", "tickets": r["n"]})
+            top[r["grid"]].append({"category": "/".join(c for c in (r["category_l1"], r["category_l2"]) if c) or gettext("未分类"), "tickets": r["n"]})
     top_cases = {}
     for r in cases.values("grid", "item__name").annotate(n=Count("id")).order_by("grid", "-n", "item__name"):
         top_cases.setdefault(r["grid"], [])
@@ -324,9 +325,10 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         for r in residents.only("id", "name", "tags").order_by("id"):
             special = [t for t in r.tags if t in Resident.SPECIAL_CARE or t in ("living_alone", "key_person")]
             for t in special:
-                tags[Resident.TAGS[t]] = tags.get(Resident.TAGS[t], 0) + 1
+                label = gettext(Resident.TAGS[t])
+                tags[label] = tags.get(label, 0) + 1
             if special and allowed:
-                names.append({"id": r.id, "name": r.name, "tags": [Resident.TAGS[t] for t in special]})
+                names.append({"id": r.id, "name": r.name, "tags": [gettext(Resident.TAGS[t]) for t in special]})
         return {"kind": "building", "id": b.pk, "title": str(b), "grid": b.grid.name if b.grid_id else "", "floors": b.floors,
                 "houses": b.houses.count(), "residents": residents.count(), "key_population": tags,
                 "names": names[:50] if allowed else None}
@@ -334,14 +336,14 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         p = Place.objects.visible_to(user).filter(pk=pk).select_related("grid").first()
         if p is None:
             raise Http404("no such place")
-        return {"kind": "place", "id": p.pk, "title": p.name, "type": p.get_kind_display(), "address": p.address_text,
+        return {"kind": "place", "id": p.pk, "title": p.name, "type": gettext(p.get_kind_display()), "address": p.address_text,
                 "open_hours": p.open_hours, "note": p.note, "grid": p.grid.name if p.grid_id else ""}
     if kind == "case":
         c = clock_status(Case.objects.visible_to(user).filter(pk=pk)).select_related("item", "grid", "handler_user").first()
         if c is None:
             raise Http404("no such case")
         due = Clock.objects.filter(case=c, state__in=[ClockState.RUNNING, ClockState.WARNED]).order_by("due_at").first()
-        return {"kind": "case", "id": c.pk, "title": c.number, "item": c.item.name if c.item_id else "待分类",
+        return {"kind": "case", "id": c.pk, "title": c.number, "item": c.item.name if c.item_id else gettext("待分类"),
                 "state": c.get_state_display(), "clock": c.clock, "text": c.text, "address": c.address,
                 "grid": c.grid.name if c.grid_id else "", "handler": str(c.handler_user or c.handler_department or ""),
                 "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
@@ -372,13 +374,13 @@ def search(request, q: str, crs: str = "wgs84"):
         add("grid", n.pk, n.name, n.level_label, n.center_lon, n.center_lat)
     for b in Building.objects.visible_to(user).select_related("compound").filter(
         Q(compound__name__icontains=q) | Q(name__icontains=q)).order_by("id")[:5]:
-        add("building", b.pk, str(b), "楼栋", b.lon, b.lat)
+        add("building", b.pk, str(b), gettext("楼栋"), b.lon, b.lat)
     for p in Place.objects.visible_to(user).filter(name__icontains=q).order_by("id")[:5]:
-        add("place", p.pk, p.name, p.get_kind_display(), p.lon, p.lat)
+        add("place", p.pk, p.name, gettext(p.get_kind_display()), p.lon, p.lat)
     for r in Resident.objects.visible_to(user).filter(name__icontains=q).select_related("house__building", "grid").order_by("id")[:5]:
         b = r.house.building if r.house_id and r.house.building_id else None
         lon, lat = (b.lon, b.lat) if b else ((r.grid.center_lon, r.grid.center_lat) if r.grid_id else (None, None))
-        add("building" if b else "grid", b.pk if b else r.grid_id, r.name, f"居民 · {b or (r.grid.name if r.grid_id else '')}", lon, lat)
+        add("building" if b else "grid", b.pk if b else r.grid_id, r.name, gettext("居民 · %(where)s") % {"where": b or (r.grid.name if r.grid_id else "")}, lon, lat)
     visible_nodes = GridNode.objects.visible_to(user)
     for a in GridAssignment.objects.filter(node__in=visible_nodes, user__is_active=True).filter(
         Q(user__display_name__icontains=q) | Q(user__username=q)).select_related("user", "node").order_by("id")[:5]:

@@ -121,7 +121,7 @@ def by_item(user, f: Filters) -> list[dict]:
 def by_channel(user, f: Filters) -> list[dict]:
     qs = f.apply(cases_for(user), skip="channel")
     counts = dict(qs.values("channel").annotate(n=Count("id")).values_list("channel", "n"))
-    return [{"key": c.value, "label": c.label, "n": counts.get(c.value, 0)} for c in Channel]
+    return [{"key": c.value, "label": str(c.label), "n": counts.get(c.value, 0)} for c in Channel]
 
 
 def _by_path_part(user, f: Filters, skip: str, at: int) -> list[dict]:
@@ -154,7 +154,7 @@ def compliance(user, f: Filters) -> list[dict]:
     for k in ClockKind:
         r = rows.get(k.value, {"total": 0, "late": 0})
         rate = round(100.0 * (r["total"] - r["late"]) / r["total"], 1) if r["total"] else None
-        out.append({"key": k.value, "label": k.label, "total": r["total"], "late": r["late"], "on_time_rate": rate})
+        out.append({"key": k.value, "label": str(k.label), "total": r["total"], "late": r["late"], "on_time_rate": rate})
     return out
 
 
@@ -179,7 +179,7 @@ def overdue(user, f: Filters, now=None, limit=20) -> dict:
 def satisfaction(user, f: Filters) -> list[dict]:
     ratings = Rating.objects.filter(case__in=f.apply(cases_for(user)).values("pk"))
     counts = dict(ratings.values("score").annotate(n=Count("id")).values_list("score", "n"))
-    return [{"key": s.value, "label": s.label, "n": counts.get(s.value, 0)} for s in Score]
+    return [{"key": s.value, "label": str(s.label), "n": counts.get(s.value, 0)} for s in Score]
 
 
 def hotspots(user, f: Filters) -> list[dict]:

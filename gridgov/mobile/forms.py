@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.forms import LoginForm
 
@@ -25,21 +26,21 @@ class MobileLoginForm(LoginForm):
 
 
 class RegisterForm(forms.Form):
-    phone = forms.CharField(label="手机号", max_length=11)
-    display_name = forms.CharField(label="称呼（可不填）", max_length=30, required=False)
-    password = forms.CharField(label="密码", widget=forms.PasswordInput, min_length=10)
-    password2 = forms.CharField(label="再输一次密码", widget=forms.PasswordInput)
+    phone = forms.CharField(label=_("手机号"), max_length=11)
+    display_name = forms.CharField(label=_("称呼（可不填）"), max_length=30, required=False)
+    password = forms.CharField(label=_("密码"), widget=forms.PasswordInput, min_length=10)
+    password2 = forms.CharField(label=_("再输一次密码"), widget=forms.PasswordInput)
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].strip()
         if not PHONE.match(phone):
-            raise ValidationError("请输入11位手机号")
+            raise ValidationError(_("请输入11位手机号"))
         return phone
 
     def clean(self):
         data = super().clean()
         if data.get("password") and data.get("password") != data.get("password2"):
-            self.add_error("password2", "两次输入的密码不一致")
+            self.add_error("password2", _("两次输入的密码不一致"))
         elif data.get("password"):
             try:
                 validate_password(data["password"])

@@ -3,6 +3,7 @@
 import secrets
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from gridgov.accounts.models import Role, User
 from gridgov.core.crypto import blind_index, encrypt, mask_phone
@@ -21,7 +22,7 @@ def register_resident(phone: str, password: str, display_name: str = "") -> User
     """A resident account: the phone is kept encrypted (with a blind index to log in by it and
     a masked copy to show), never as the user name; the password must pass the validators."""
     if user_by_phone(phone):
-        raise PhoneTaken("该手机号已注册，请直接登录")
+        raise PhoneTaken(gettext("该手机号已注册，请直接登录"))
     for _ in range(5):
         username = "r" + secrets.token_hex(5)
         if not User.objects.filter(username=username).exists():
@@ -34,5 +35,5 @@ def register_resident(phone: str, password: str, display_name: str = "") -> User
     try:
         user.save()
     except IntegrityError:  # pragma: no cover - a race on the same phone
-        raise PhoneTaken("该手机号已注册，请直接登录") from None
+        raise PhoneTaken(gettext("该手机号已注册，请直接登录")) from None
     return user

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from shapely import wkt
 from shapely.geometry import mapping
@@ -125,10 +126,10 @@ def rate(request, pk):
 
 def _message(exc) -> str:
     if isinstance(exc, services.NotAllowed):
-        return f"无权操作：{exc}"
+        return _("无权操作：%(reason)s") % {"reason": exc}
     if isinstance(exc, services.Conflict):
-        return f"状态已变化：{exc}"
-    return f"输入有误：{exc}"
+        return _("状态已变化：%(reason)s") % {"reason": exc}
+    return _("输入有误：%(reason)s") % {"reason": exc}
 
 
 def _point(request):

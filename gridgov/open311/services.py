@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from gridgov.cases import services as case_services
 from gridgov.cases.models import OPEN_STATES, Case, CaseEvent, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
 from gridgov.core import crypto
+from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 
 from .models import ApiKey, Open311Request
@@ -133,8 +134,8 @@ def _attributes(item: Item) -> list[dict]:
         })
     attrs.append({
         "variable": True, "code": "urgency", "datatype": "singlevaluelist", "required": False,
-        "datatype_description": f"默认：{Urgency(item.default_urgency).label}", "order": len(attrs) + 1,
-        "description": "紧急程度", "values": [{"key": u.value, "name": u.label} for u in Urgency],
+        "datatype_description": f"默认：{source_text(Urgency(item.default_urgency).label)}", "order": len(attrs) + 1,
+        "description": "紧急程度", "values": [{"key": u.value, "name": source_text(u.label)} for u in Urgency],
     })
     attrs.append({
         "variable": True, "code": "idempotency_key", "datatype": "string", "required": False,
@@ -359,7 +360,7 @@ def agency_responsible(case: Case, ctx: Context) -> str | None:
     level = case.handler_level
     if not level:
         return None
-    label = HandlerLevel(level).label
+    label = source_text(HandlerLevel(level).label)
     if level == HandlerLevel.SECTION:
         return case.handler_department or label
     if level == HandlerLevel.GRID_LEADER:

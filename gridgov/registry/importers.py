@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from django.db import transaction
+from django.utils.translation import gettext_noop  # kind labels: translated where shown
 
 from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
@@ -576,7 +577,7 @@ def _label(choices):
 
 class AddressSpec(Spec):
     kind = "addresses"
-    label = "标准地址"
+    label = gettext_noop("标准地址")
     model = Address
     columns = [
         Col("code", "标准地址编码", ("code", "address_code"), True, text(40), "唯一编码", "110106001001001003001"),
@@ -655,7 +656,7 @@ def _building(compound, name, grid):
 
 class BuildingSpec(Spec):
     kind = "buildings"
-    label = "楼栋"
+    label = gettext_noop("楼栋")
     model = Building
     columns = [
         Col("community", "所属社区", ("community",), True, p_community, "社区编码或名称", "第1社区",
@@ -716,7 +717,7 @@ class BuildingSpec(Spec):
 
 class HouseSpec(Spec):
     kind = "houses"
-    label = "实有房屋"
+    label = gettext_noop("实有房屋")
     model = House
     columns = [
         Col("address", "标准地址编码", ("address", "address_code", "code"), True, p_address, "已登记的标准地址编码或地址全称",
@@ -762,7 +763,7 @@ class HouseSpec(Spec):
 
 class ResidentSpec(Spec):
     kind = "residents"
-    label = "实有人口"
+    label = gettext_noop("实有人口")
     model = Resident
     columns = [
         Col("name", "姓名", ("name",), True, text(50), "", "张三"),
@@ -853,7 +854,7 @@ class ResidentSpec(Spec):
 
 class OrganizationSpec(Spec):
     kind = "organizations"
-    label = "实有单位"
+    label = gettext_noop("实有单位")
     model = Organization
     columns = [
         Col("name", "单位名称", ("name",), True, text(150), "", "阳光物业服务有限公司"),
@@ -906,7 +907,7 @@ class OrganizationSpec(Spec):
 
 class PlaceSpec(Spec):
     kind = "places"
-    label = "场所"
+    label = gettext_noop("场所")
     model = Place
     columns = [
         Col("name", "场所名称", ("name",), True, text(150), "", "第1社区党群服务中心"),
@@ -945,7 +946,7 @@ class PlaceSpec(Spec):
 
 class PartyOrgSpec(Spec):
     kind = "party_orgs"
-    label = "党组织"
+    label = gettext_noop("党组织")
     model = PartyOrganization
     columns = [
         Col("name", "组织名称", ("name",), True, text(150), "全街道唯一", "第1社区第1网格党支部"),
@@ -987,7 +988,7 @@ class PartyOrgSpec(Spec):
 
 class VolunteerSpec(Spec):
     kind = "volunteers"
-    label = "楼门长与志愿者"
+    label = gettext_noop("楼门长与志愿者")
     model = Volunteer
     columns = [
         Col("name", "姓名", ("name",), True, text(50), "", "赵六"),

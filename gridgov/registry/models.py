@@ -7,6 +7,8 @@ with a blind index for search and a masked copy for lists; the plaintext is read
 `registry.services.reveal`, which audits the read."""
 
 from django.db import models
+# choice labels stay Chinese (they are the spreadsheets' words); pages translate them when shown
+from django.utils.translation import gettext_noop
 
 from gridgov.core import crypto
 from gridgov.core.models import ScopedQuerySet
@@ -46,7 +48,12 @@ class Compound(Scoped):
     kind = models.CharField(
         max_length=20,
         blank=True,
-        choices=[("old", "老旧小区"), ("resettlement", "回迁小区"), ("work_unit", "单位小区"), ("commercial", "商品房小区")],
+        choices=[
+            ("old", gettext_noop("老旧小区")),
+            ("resettlement", gettext_noop("回迁小区")),
+            ("work_unit", gettext_noop("单位小区")),
+            ("commercial", gettext_noop("商品房小区")),
+        ],
     )
     property_company = models.ForeignKey(
         "Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="managed_compounds"
@@ -85,7 +92,12 @@ class Address(Scoped):
     """A standard address (标准地址): community → compound → building → unit → house."""
 
     policy_kind = "addresses"
-    LEVELS = [("compound", "小区"), ("building", "楼"), ("unit", "单元"), ("house", "户")]
+    LEVELS = [
+        ("compound", gettext_noop("小区")),
+        ("building", gettext_noop("楼")),
+        ("unit", gettext_noop("单元")),
+        ("house", gettext_noop("户")),
+    ]
 
     code = models.CharField(max_length=40, unique=True)
     level = models.CharField(max_length=10, choices=LEVELS)
@@ -108,8 +120,18 @@ class Address(Scoped):
 class House(Scoped):
     policy_kind = "houses"
 
-    USES = [("residential", "住宅"), ("commercial", "商业"), ("office", "办公"), ("mixed", "商住"), ("other", "其他")]
-    OCCUPANCY = [("owner", "自住"), ("rented", "出租"), ("vacant", "空置")]
+    USES = [
+        ("residential", gettext_noop("住宅")),
+        ("commercial", gettext_noop("商业")),
+        ("office", gettext_noop("办公")),
+        ("mixed", gettext_noop("商住")),
+        ("other", gettext_noop("其他")),
+    ]
+    OCCUPANCY = [
+        ("owner", gettext_noop("自住")),
+        ("rented", gettext_noop("出租")),
+        ("vacant", gettext_noop("空置")),
+    ]
 
     address = models.OneToOneField(Address, on_delete=models.PROTECT, related_name="house")
     building = models.ForeignKey(Building, null=True, blank=True, on_delete=models.PROTECT, related_name="houses")
@@ -128,14 +150,14 @@ class Organization(Scoped, PersonalDataMixin):
     policy_kind = "organizations"
 
     KINDS = [
-        ("property_company", "物业公司"),
-        ("shop", "商户"),
-        ("social_org", "社会组织"),
-        ("unit", "驻区单位"),
-        ("enterprise", "企业"),
-        ("school", "学校"),
-        ("medical", "医疗机构"),
-        ("other", "其他"),
+        ("property_company", gettext_noop("物业公司")),
+        ("shop", gettext_noop("商户")),
+        ("social_org", gettext_noop("社会组织")),
+        ("unit", gettext_noop("驻区单位")),
+        ("enterprise", gettext_noop("企业")),
+        ("school", gettext_noop("学校")),
+        ("medical", gettext_noop("医疗机构")),
+        ("other", gettext_noop("其他")),
     ]
 
     name = models.CharField(max_length=150, db_index=True)
@@ -162,20 +184,24 @@ class Resident(Scoped, PersonalDataMixin):
     """A real resident (实有人口). Name is shown in scope; ID number and phone are encrypted."""
 
     policy_kind = "residents"
-    GENDERS = [("M", "男"), ("F", "女")]
-    RESIDENCE = [("registered", "户籍"), ("floating", "流动"), ("overseas", "境外")]
+    GENDERS = [("M", gettext_noop("男")), ("F", gettext_noop("女"))]
+    RESIDENCE = [
+        ("registered", gettext_noop("户籍")),
+        ("floating", gettext_noop("流动")),
+        ("overseas", gettext_noop("境外")),
+    ]
     #: tags; the first five are the special-care groups 老弱病残孕
     TAGS = {
-        "elderly": "老年人",
-        "frail": "困难/体弱",
-        "sick": "重病/慢病",
-        "disabled": "残疾人",
-        "pregnant": "孕产妇",
-        "living_alone": "独居",
-        "low_income": "低保",
-        "veteran": "退役军人",
-        "key_person": "重点人员",
-        "child": "儿童",
+        "elderly": gettext_noop("老年人"),
+        "frail": gettext_noop("困难/体弱"),
+        "sick": gettext_noop("重病/慢病"),
+        "disabled": gettext_noop("残疾人"),
+        "pregnant": gettext_noop("孕产妇"),
+        "living_alone": gettext_noop("独居"),
+        "low_income": gettext_noop("低保"),
+        "veteran": gettext_noop("退役军人"),
+        "key_person": gettext_noop("重点人员"),
+        "child": gettext_noop("儿童"),
     }
     SPECIAL_CARE = ("elderly", "frail", "sick", "disabled", "pregnant")
 
@@ -219,14 +245,14 @@ class Place(Scoped):
     policy_kind = "places"
 
     KINDS = [
-        ("key_place", "重点场所"),
-        ("service_station", "服务驿站"),
-        ("party_mass_center", "党群服务中心"),
-        ("school", "学校"),
-        ("hospital", "医疗机构"),
-        ("market", "市场"),
-        ("charging_shed", "电动车充电棚"),
-        ("other", "其他"),
+        ("key_place", gettext_noop("重点场所")),
+        ("service_station", gettext_noop("服务驿站")),
+        ("party_mass_center", gettext_noop("党群服务中心")),
+        ("school", gettext_noop("学校")),
+        ("hospital", gettext_noop("医疗机构")),
+        ("market", gettext_noop("市场")),
+        ("charging_shed", gettext_noop("电动车充电棚")),
+        ("other", gettext_noop("其他")),
     ]
 
     name = models.CharField(max_length=150)
@@ -248,7 +274,12 @@ class PartyOrganization(Scoped):
     """A party organization set on one or more grids (支部建在网格上). `grid` is its home node."""
 
     policy_kind = "party_orgs"
-    KINDS = [("committee", "党委"), ("general_branch", "党总支"), ("branch", "党支部"), ("group", "党小组")]
+    KINDS = [
+        ("committee", gettext_noop("党委")),
+        ("general_branch", gettext_noop("党总支")),
+        ("branch", gettext_noop("党支部")),
+        ("group", gettext_noop("党小组")),
+    ]
 
     name = models.CharField(max_length=150, unique=True)
     kind = models.CharField(max_length=20, choices=KINDS, default="branch")
@@ -267,14 +298,14 @@ class VolunteerTeam(Scoped):
     policy_kind = "volunteers"
 
     KINDS = [
-        ("steward", "楼门长"),
-        ("patrol", "平安巡逻"),
-        ("environment", "环境整治"),
-        ("elderly_care", "为老服务"),
-        ("culture", "文化宣传"),
-        ("mediation", "矛盾调解"),
-        ("emergency", "应急救援"),
-        ("youth", "青少年服务"),
+        ("steward", gettext_noop("楼门长")),
+        ("patrol", gettext_noop("平安巡逻")),
+        ("environment", gettext_noop("环境整治")),
+        ("elderly_care", gettext_noop("为老服务")),
+        ("culture", gettext_noop("文化宣传")),
+        ("mediation", gettext_noop("矛盾调解")),
+        ("emergency", gettext_noop("应急救援")),
+        ("youth", gettext_noop("青少年服务")),
     ]
 
     name = models.CharField(max_length=100, unique=True)
@@ -291,7 +322,7 @@ class Volunteer(Scoped, PersonalDataMixin):
     """A building steward or volunteer (苑苑). May be linked to a resident record and a user."""
 
     policy_kind = "volunteers"
-    KINDS = [("steward", "楼门长"), ("volunteer", "志愿者")]
+    KINDS = [("steward", gettext_noop("楼门长")), ("volunteer", gettext_noop("志愿者"))]
 
     name = models.CharField(max_length=50)
     kind = models.CharField(max_length=10, choices=KINDS)

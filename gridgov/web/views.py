@@ -9,6 +9,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
@@ -25,7 +27,7 @@ def staff_required(view):
     @login_required
     def wrapped(request, *args, **kwargs):
         if not request.user.is_staff_role:
-            raise PermissionDenied("该页面仅限工作人员")
+            raise PermissionDenied(_("该页面仅限工作人员"))
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -113,12 +115,22 @@ def _feature(node, role):
 class Listing:
     """A list page of one kind of base record."""
 
-    title: str
+    title: str  # (lazily translated, like the headers and filter labels)
     model: type
     columns: list  # (header, attribute path or callable)
     search: list  # fields searched with icontains (never encrypted fields)
     select: list = field(default_factory=list)
     filters: dict = field(default_factory=dict)  # GET param -> (label, choices, lookup)
+
+
+def _choice(method):
+    """A cell showing a choice whose labels stay Chinese in the model (the spreadsheets' words,
+    marked with gettext_noop), translated when shown."""
+    return lambda obj: gettext(getattr(obj, method)())
+
+
+def _tags(resident):
+    return gettext("、").join(gettext(t) for t in resident.tag_labels)
 
 
 def _attr(obj, path):
@@ -133,67 +145,106 @@ def _attr(obj, path):
 
 LISTINGS = {
     "residents": Listing(
-        "实有人口",
+        gettext_lazy("实有人口"),
         reg.Resident,
         [
-            ("姓名", "name"),
-            ("性别", "get_gender_display"),
-            ("出生日期", "birth_date"),
-            ("身份证号", "id_number_masked"),
-            ("联系电话", "phone_masked"),
-            ("住址", "house.address.text"),
-            ("标签", lambda r: "、".join(r.tag_labels)),
-            ("网格", "grid.name"),
+            (gettext_lazy("姓名"), "name"),
+            (gettext_lazy("性别"), _choice("get_gender_display")),
+            (gettext_lazy("出生日期"), "birth_date"),
+            (gettext_lazy("身份证号"), "id_number_masked"),
+            (gettext_lazy("联系电话"), "phone_masked"),
+            (gettext_lazy("住址"), "house.address.text"),
+            (gettext_lazy("标签"), _tags),
+            (gettext_lazy("网格"), "grid.name"),
         ],
         ["name", "household_no", "house__address__text"],
         ["grid", "house__address"],
-        {"tag": ("标签", list(reg.Resident.TAGS.items()), "tags__icontains")},
+        {"tag": (gettext_lazy("标签"), list(reg.Resident.TAGS.items()), "tags__icontains")},
     ),
     "houses": Listing(
-        "实有房屋",
+        gettext_lazy("实有房屋"),
         reg.House,
-        [("地址", "address.text"), ("用途", "get_use_display"), ("面积(m²)", "area_m2"), ("居住", "get_occupancy_display"), ("网格", "grid.name")],
+        [
+            (gettext_lazy("地址"), "address.text"),
+            (gettext_lazy("用途"), _choice("get_use_display")),
+            (gettext_lazy("面积(m²)"), "area_m2"),
+            (gettext_lazy("居住"), _choice("get_occupancy_display")),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
         ["address__text"],
         ["grid", "address"],
-        {"occupancy": ("居住情况", reg.House.OCCUPANCY, "occupancy")},
+        {"occupancy": (gettext_lazy("居住情况"), reg.House.OCCUPANCY, "occupancy")},
     ),
     "organizations": Listing(
-        "实有单位",
+        gettext_lazy("实有单位"),
         reg.Organization,
-        [("名称", "name"), ("类型", "get_kind_display"), ("地址", "address_text"), ("联系人", "contact_name"), ("电话", "phone_masked"), ("网格", "grid.name")],
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("地址"), "address_text"),
+            (gettext_lazy("联系人"), "contact_name"),
+            (gettext_lazy("电话"), "phone_masked"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
         ["name", "address_text", "credit_code"],
         ["grid"],
-        {"kind": ("类型", reg.Organization.KINDS, "kind")},
+        {"kind": (gettext_lazy("类型"), reg.Organization.KINDS, "kind")},
     ),
     "places": Listing(
-        "场所",
+        gettext_lazy("场所"),
         reg.Place,
-        [("名称", "name"), ("类型", "get_kind_display"), ("地址", "address_text"), ("开放时间", "open_hours"), ("网格", "grid.name")],
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("地址"), "address_text"),
+            (gettext_lazy("开放时间"), "open_hours"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
         ["name", "address_text"],
         ["grid"],
-        {"kind": ("类型", reg.Place.KINDS, "kind")},
+        {"kind": (gettext_lazy("类型"), reg.Place.KINDS, "kind")},
     ),
     "party-orgs": Listing(
-        "党组织",
+        gettext_lazy("党组织"),
         reg.PartyOrganization,
-        [("名称", "name"), ("类型", "get_kind_display"), ("书记", "secretary_name"), ("党员数", "member_count"), ("所在网格", lambda p: "、".join(g.name for g in p.grids.all()))],
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("书记"), "secretary_name"),
+            (gettext_lazy("党员数"), "member_count"),
+            (gettext_lazy("所在网格"), lambda p: gettext("、").join(g.name for g in p.grids.all())),
+        ],
         ["name", "secretary_name"],
         ["grid"],
     ),
     "compounds": Listing(
-        "小区",
+        gettext_lazy("小区"),
         reg.Compound,
-        [("名称", "name"), ("类型", "get_kind_display"), ("社区", "community.name"), ("物业", "property_company.name"), ("网格", "grid.name")],
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("社区"), "community.name"),
+            (gettext_lazy("物业"), "property_company.name"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
         ["name"],
         ["grid", "community", "property_company"],
     ),
     "volunteers": Listing(
-        "楼门长与志愿者",
+        gettext_lazy("楼门长与志愿者"),
         reg.Volunteer,
-        [("姓名", "name"), ("类型", "get_kind_display"), ("队伍", "team.name"), ("楼栋", "building"), ("电话", "phone_masked"), ("职责", "duties"), ("网格", "grid.name")],
+        [
+            (gettext_lazy("姓名"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("队伍"), "team.name"),
+            (gettext_lazy("楼栋"), "building"),
+            (gettext_lazy("电话"), "phone_masked"),
+            (gettext_lazy("职责"), "duties"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
         ["name", "duties"],
         ["grid", "team", "building__compound"],
-        {"kind": ("类型", reg.Volunteer.KINDS, "kind")},
+        {"kind": (gettext_lazy("类型"), reg.Volunteer.KINDS, "kind")},
     ),
 }
 
@@ -234,7 +285,8 @@ def record_list(request, kind):
         "page": page,
         "q": q,
         "grid": grid,
-        "filters": [(p, lbl, ch, active.get(p, "")) for p, (lbl, ch, _) in listing.filters.items()],
+        "filters": [(p, lbl, [(code, gettext(name)) for code, name in ch], active.get(p, ""))
+                    for p, (lbl, ch, _lookup) in listing.filters.items()],
         "detail": kind == "residents",
     }
     template = "web/_record_rows.html" if request.headers.get("HX-Request") else "web/record_list.html"
@@ -290,17 +342,17 @@ def imports(request):
     """Templates to download, an upload form, and the result: counts or the row errors."""
     from gridgov.registry.importers import SPECS, run_import
 
-    kinds = [(k, s.label or k) for k, s in SPECS.items() if policy.allows(request.user, k, "create")]
+    kinds = [(k, gettext(s.label) if s.label else k) for k, s in SPECS.items() if policy.allows(request.user, k, "create")]
     if not kinds:
-        raise PermissionDenied("无权导入数据")
+        raise PermissionDenied(_("无权导入数据"))
     result = None
     kind = request.POST.get("kind") or request.GET.get("kind") or ""
     if request.method == "POST":
         upload = request.FILES.get("file")
         if kind not in dict(kinds):
-            result = {"ok": False, "message": "请选择数据类型"}
+            result = {"ok": False, "message": _("请选择数据类型")}
         elif upload is None:
-            result = {"ok": False, "message": "请选择要导入的文件（.xlsx 或 .csv）"}
+            result = {"ok": False, "message": _("请选择要导入的文件（.xlsx 或 .csv）")}
         else:
             res = run_import(kind, upload, filename=upload.name, update=bool(request.POST.get("update")), user=request.user)
             result = res.as_dict()
@@ -378,11 +430,11 @@ def two_factor(request):
             ctx["secret"], ctx["uri"] = account_services.start_totp(request.user)
         elif action == "confirm":
             if account_services.confirm_totp(request.user, request.POST.get("code", "")):
-                ctx.update(message="双重验证已开启。", ok=True)
+                ctx.update(message=_("双重验证已开启。"), ok=True)
             else:
                 from gridgov.core import crypto
 
-                ctx.update(message="验证码不正确，请重试。", ok=False)
+                ctx.update(message=_("验证码不正确，请重试。"), ok=False)
                 if request.user.totp_secret_enc:
                     import pyotp
 
@@ -391,5 +443,5 @@ def two_factor(request):
                     ctx["uri"] = pyotp.TOTP(secret).provisioning_uri(name=request.user.username, issuer_name="gridgov")
         elif action == "disable":
             account_services.disable_totp(request.user, by=request.user)
-            ctx.update(message="双重验证已关闭。", ok=True)
+            ctx.update(message=_("双重验证已关闭。"), ok=True)
     return render(request, "web/two_factor.html", ctx)

@@ -10,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.cases import services
@@ -23,13 +25,15 @@ TODO_STATES = (*OPEN_STATES, State.RESOLVED)
 CASE_CLOCKS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
 #: row actions offered in one click, in this order: (action, label, kind of permission)
 ROW_ACTIONS = [
-    ("accept", "受理", "handle"), ("arrive", "到场", "handle"), ("resolve", "办结", "handle"),
-    ("verify", "核查通过", "verify"), ("return", "退回", "handle"), ("escalate", "升级", "manage"),
+    ("accept", gettext_lazy("受理"), "handle"), ("arrive", gettext_lazy("到场"), "handle"),
+    ("resolve", gettext_lazy("办结"), "handle"), ("verify", gettext_lazy("核查通过"), "verify"),
+    ("return", gettext_lazy("退回"), "handle"), ("escalate", gettext_lazy("升级"), "manage"),
 ]
 ACTION_OK = {
-    "accept": "已受理", "arrive": "已到场", "resolve": "已办结", "verify": "已核查通过", "rework": "已退回返工",
-    "close": "已结案", "return": "已退回", "escalate": "已升级", "summon": "已吹哨", "merge": "已合并",
-    "dispatch": "已派单", "reject": "已不予受理",
+    "accept": gettext_lazy("已受理"), "arrive": gettext_lazy("已到场"), "resolve": gettext_lazy("已办结"),
+    "verify": gettext_lazy("已核查通过"), "rework": gettext_lazy("已退回返工"), "close": gettext_lazy("已结案"),
+    "return": gettext_lazy("已退回"), "escalate": gettext_lazy("已升级"), "summon": gettext_lazy("已吹哨"),
+    "merge": gettext_lazy("已合并"), "dispatch": gettext_lazy("已派单"), "reject": gettext_lazy("已不予受理"),
 }
 
 
@@ -67,11 +71,11 @@ def _row_actions(user, case):
 def _decorate(user, case, now):
     case.clock_views = _current_clocks(case, now)
     case.actions = _row_actions(user, case)
-    case.late = any(c["level"] == "late" for c in case.clock_views if c["text"] != "超时完成")
+    case.late = any(c["level"] == "late" and not c["stopped"] for c in case.clock_views)
     return case
 
 
-FILTERS = [("open", "待办"), *[(s.value, s.label) for s in State], ("all", "全部")]
+FILTERS = [("open", gettext_lazy("待办")), *[(s.value, s.label) for s in State], ("all", gettext_lazy("全部"))]
 
 
 def workbench(request):
@@ -139,10 +143,10 @@ def case_page(request, pk):
 
 def _message(exc) -> str:
     if isinstance(exc, services.NotAllowed):
-        return f"无权操作：{exc}"
+        return _("无权操作：%(reason)s") % {"reason": exc}
     if isinstance(exc, services.Conflict):
-        return f"状态已变化，请刷新：{exc}"
-    return f"无法办理：{exc}"
+        return _("状态已变化，请刷新：%(reason)s") % {"reason": exc}
+    return _("无法办理：%(reason)s") % {"reason": exc}
 
 
 def _perform(request, case, action):
@@ -154,7 +158,7 @@ def _perform(request, case, action):
         code = post.get("item") or ""
         item = Item.objects.filter(code=code, active=True).first() if code else None
         if code and item is None:
-            raise services.InvalidInput(f"事项 {code!r} 不存在")
+            raise services.InvalidInput(_("事项 %(code)r 不存在") % {"code": code})
         return services.dispatch(case, user, note, item=item)
     if action == "summon":
         departments = [d for d in post.getlist("departments") if d]
@@ -164,7 +168,7 @@ def _perform(request, case, action):
         ref = post.get("target", "").strip()
         target = _cases(user).filter(number=ref).first() or (_cases(user).filter(pk=int(ref)).first() if ref.isdigit() else None)
         if target is None:
-            raise services.InvalidInput(f"找不到可见的目标事件 {ref!r}（填写事件编号）")
+            raise services.InvalidInput(_("找不到可见的目标事件 %(ref)r（填写事件编号）") % {"ref": ref})
         return services.merge(case, target, user, note)
     fn = {"accept": services.accept, "arrive": services.arrive, "resolve": services.resolve, "close": services.close,
           "return": services.return_case, "escalate": services.escalate, "reject": services.reject}.get(action)
@@ -185,7 +189,7 @@ def case_action(request, pk, action):
         _perform(request, case, action)
     except (services.CaseError, ValueError) as exc:
         error = _message(exc)
-    label = ACTION_OK.get("rework" if action == "verify" and request.POST.get("passed") == "0" else action, "已办理")
+    label = ACTION_OK.get("rework" if action == "verify" and request.POST.get("passed") == "0" else action, _("已办理"))
     if not request.headers.get("HX-Request"):
         return redirect(f"/cases/{case.pk}/")
     if request.POST.get("from") == "row":

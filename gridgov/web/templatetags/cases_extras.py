@@ -1,50 +1,85 @@
 """Template helpers for case pages (workbench and H5): labels of timeline actions and the
-time left on a clock."""
+time left on a clock, in the active language."""
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
 register = template.Library()
 
+# the timeline's events (in English, past tense: the same Chinese words are also buttons)
 ACTION_LABELS = {
-    "submit": "提交上报", "dispatch": "派单", "reroute": "改派", "accept": "受理", "grab": "志愿者接单",
-    "arrive": "到场", "resolve": "处置完毕", "verify": "核查通过", "rework": "核查未通过，返工", "close": "结案",
-    "return": "退回", "escalate": "升级", "reopen": "不满意，重办", "merge": "合并到其他事件", "reject": "不予受理",
-    "rate": "评价", "join": "加入跟进", "absorb": "并入相同事件", "summon": "吹哨报到", "report_back": "部门报到",
-    "warn": "即将超时预警", "breach": "超时", "wait": "等待人工分类",
+    "submit": pgettext_lazy("timeline", "提交上报"),
+    "dispatch": pgettext_lazy("timeline", "派单"),
+    "reroute": pgettext_lazy("timeline", "改派"),
+    "accept": pgettext_lazy("timeline", "受理"),
+    "grab": pgettext_lazy("timeline", "志愿者接单"),
+    "arrive": pgettext_lazy("timeline", "到场"),
+    "resolve": pgettext_lazy("timeline", "处置完毕"),
+    "verify": pgettext_lazy("timeline", "核查通过"),
+    "rework": pgettext_lazy("timeline", "核查未通过，返工"),
+    "close": pgettext_lazy("timeline", "结案"),
+    "return": pgettext_lazy("timeline", "退回"),
+    "escalate": pgettext_lazy("timeline", "升级"),
+    "reopen": pgettext_lazy("timeline", "不满意，重办"),
+    "merge": pgettext_lazy("timeline", "合并到其他事件"),
+    "reject": pgettext_lazy("timeline", "不予受理"),
+    "rate": pgettext_lazy("timeline", "评价"),
+    "join": pgettext_lazy("timeline", "加入跟进"),
+    "absorb": pgettext_lazy("timeline", "并入相同事件"),
+    "summon": pgettext_lazy("timeline", "吹哨报到"),
+    "report_back": pgettext_lazy("timeline", "部门报到"),
+    "warn": pgettext_lazy("timeline", "即将超时预警"),
+    "breach": pgettext_lazy("timeline", "超时"),
+    "wait": pgettext_lazy("timeline", "等待人工分类"),
 }
-STAGE_LABELS = {"report": "上报", "resolve": "处置"}
+STAGE_LABELS = {"report": gettext_noop("上报"), "resolve": gettext_noop("处置")}
+SYSTEM = gettext_noop("系统")  # the actor name of the sweep's events (cases.services)
 
 
 @register.filter
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    return str(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+
+
+@register.filter
+def actor_label(name: str) -> str:
+    """Who acted, as the timeline shows it: the stored name, or "system" in the active language."""
+    return gettext(SYSTEM) if not name or name == SYSTEM else name
 
 
 @register.filter
 def stage_label(stage: str) -> str:
-    return STAGE_LABELS.get(stage, stage)
+    return gettext(STAGE_LABELS[stage]) if stage in STAGE_LABELS else stage
+
+
+@register.filter
+def translated(labels) -> list[str]:
+    """Each label of a list (choice labels kept in Chinese, such as a resident's tags) in the
+    active language: `{{ r.tag_labels|translated|join:_("、") }}`."""
+    return [gettext(label) for label in labels or ()]
 
 
 def _span(seconds: float) -> str:
     s = abs(int(seconds))
     if s >= 86400:
-        return f"{s // 86400}天{(s % 86400) // 3600}小时"
+        return gettext("%(days)d天%(hours)d小时") % {"days": s // 86400, "hours": (s % 86400) // 3600}
     if s >= 3600:
-        return f"{s // 3600}小时{(s % 3600) // 60}分"
-    return f"{max(1, s // 60)}分钟"
+        return gettext("%(hours)d小时%(minutes)d分") % {"hours": s // 3600, "minutes": (s % 3600) // 60}
+    return gettext("%(minutes)d分钟") % {"minutes": max(1, s // 60)}
 
 
 def clock_view(clock, now=None) -> dict:
     """How a clock looks on the workbench: level ok / warn (past 80 %) / late (breached), and
-    the time left or overdue (or how it ended when stopped)."""
+    the time left or overdue (or how it ended when stopped: `stopped` is then true)."""
     now = now or timezone.now()
     kind = clock.get_kind_display()
     if clock.state == "stopped":
         late = clock.stopped_at and clock.stopped_at > clock.due_at
-        return {"kind": kind, "level": "late" if late else "done", "text": "超时完成" if late else "按时完成"}
+        return {"kind": kind, "level": "late" if late else "done", "stopped": True,
+                "text": gettext("超时完成") if late else gettext("按时完成")}
     left = (clock.due_at - now).total_seconds()
     if clock.state == "breached" or left <= 0:
-        return {"kind": kind, "level": "late", "text": f"已超时{_span(left)}"}
+        return {"kind": kind, "level": "late", "stopped": False, "text": gettext("已超时%(span)s") % {"span": _span(left)}}
     level = "warn" if clock.state == "warned" or now >= clock.warn_at else "ok"
-    return {"kind": kind, "level": level, "text": f"剩{_span(left)}"}
+    return {"kind": kind, "level": level, "stopped": False, "text": gettext("剩%(span)s") % {"span": _span(left)}}

@@ -2,8 +2,12 @@
 // Clicking a bar filters every other chart (cross-filter); the state lives in the URL query.
 (function () {
   "use strict";
+  // interface strings: Django's catalogue (/jsi18n/, loaded before this script)
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (f, o) { return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); };
+  var LANG = document.documentElement.lang || "zh-CN";
   var DIMS = ["month", "hour", "item", "channel", "community", "grid"];
-  var LABELS = { month: "月份", hour: "时段", item: "事项", channel: "渠道", community: "社区", grid: "网格" };
+  var LABELS = { month: gettext("月份"), hour: gettext("时段"), item: gettext("事项"), channel: gettext("渠道"), community: gettext("社区"), grid: gettext("网格") };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof echarts === "undefined") return;
@@ -67,12 +71,12 @@
       Object.keys(f).forEach(function (d) {
         var b = document.createElement("button");
         b.type = "button"; b.className = "chip";
-        b.textContent = LABELS[d] + "：" + (labels[d] && labels[d][f[d]] || f[d]) + " ×";
-        b.setAttribute("aria-label", "取消筛选 " + LABELS[d]);
+        b.textContent = interpolate(gettext("%(dim)s：%(value)s"), { dim: LABELS[d], value: labels[d] && labels[d][f[d]] || f[d] }, true) + " ×";
+        b.setAttribute("aria-label", interpolate(gettext("取消筛选 %(dim)s"), { dim: LABELS[d] }, true));
         b.addEventListener("click", function () { toggle(d, f[d]); });
         box.appendChild(b);
       });
-      if (!Object.keys(f).length) { var s = document.createElement("span"); s.textContent = "点击任一柱形进行联动筛选"; box.appendChild(s); }
+      if (!Object.keys(f).length) { var s = document.createElement("span"); s.textContent = gettext("点击任一柱形进行联动筛选"); box.appendChild(s); }
     }
     var labels = {};
     var hotmap = null, hotLayer = null;
@@ -99,7 +103,7 @@
         L.circleMarker([r.lat, r.lon], {
           radius: 3 + 14 * Math.sqrt(t), stroke: false,
           fillColor: "hsl(" + Math.round(50 - 50 * t) + ",95%," + (dark ? 55 : 45) + "%)", fillOpacity: 0.35 + 0.5 * t,
-        }).bindTooltip(r.name + "：" + r.n + "件").addTo(hotLayer);
+        }).bindTooltip(interpolate(gettext("%(name)s：%(n)s件"), { name: r.name, n: r.n }, true)).addTo(hotLayer);
       });
       return outlines;
     }
@@ -116,16 +120,16 @@
       d.compliance.forEach(function (c) { comp[c.key] = c; });
       var sat = d.satisfaction.reduce(function (a, r) { return a + r.n; }, 0);
       var good = d.satisfaction.filter(function (r) { return r.key !== "unsatisfied"; }).reduce(function (a, r) { return a + r.n; }, 0);
-      [["事件总数", d.summary.total], ["未办结", d.summary.open], ["已结案", d.summary.closed], ["超期未结", d.overdue.count],
-       ["处置按期率", comp.resolve && comp.resolve.on_time_rate !== null ? comp.resolve.on_time_rate + "%" : "—"],
-       ["满意率", sat ? (100 * good / sat).toFixed(1) + "%" : "—"]].forEach(function (x) {
+      [[gettext("事件总数"), d.summary.total], [gettext("未办结"), d.summary.open], [gettext("已结案"), d.summary.closed], [gettext("超期未结"), d.overdue.count],
+       [gettext("处置按期率"), comp.resolve && comp.resolve.on_time_rate !== null ? comp.resolve.on_time_rate + "%" : "—"],
+       [gettext("满意率"), sat ? (100 * good / sat).toFixed(1) + "%" : "—"]].forEach(function (x) {
         var c = document.createElement("div"); c.className = "kpi";
-        var b = document.createElement("b"); b.textContent = typeof x[1] === "number" ? x[1].toLocaleString("zh-CN") : x[1];
+        var b = document.createElement("b"); b.textContent = typeof x[1] === "number" ? x[1].toLocaleString(LANG) : x[1];
         var s = document.createElement("span"); s.textContent = x[0];
         c.appendChild(b); c.appendChild(s); k.appendChild(c);
       });
       bars("c-month", "month", d.by_month);
-      bars("c-hour", "hour", d.by_hour.map(function (r) { return { key: r.key, label: r.key + "时", n: r.n }; }));
+      bars("c-hour", "hour", d.by_hour.map(function (r) { return { key: r.key, label: interpolate(gettext("%(hour)s时"), { hour: r.key }, true), n: r.n }; }));
       bars("c-channel", "channel", d.by_channel);
       bars("c-item", "item", d.by_item, { horizontal: true });
       bars("c-community", "community", d.by_community, { horizontal: true });
@@ -149,7 +153,7 @@
         [r.number, r.item, r.grid, r.state, r.created_at].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
         tb.appendChild(tr);
       });
-      document.getElementById("overdue-n").textContent = "（" + d.overdue.count + "）";
+      document.getElementById("overdue-n").textContent = interpolate(gettext("（%(n)s）"), { n: d.overdue.count }, true);
       if (d.tickets_by_month && chart("c-tickets")) {
         chart("c-tickets").setOption({
           backgroundColor: "transparent", animation: false, grid: { left: 56, right: 16, top: 32, bottom: 32 }, tooltip: { trigger: "axis" },
@@ -157,8 +161,8 @@
           xAxis: { type: "category", data: d.tickets_by_month.map(function (r) { return r.key; }), axisLabel: { color: fg } },
           yAxis: { type: "value", axisLabel: { color: fg } },
           series: [
-            { name: "12345工单", type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.n; }) },
-            { name: "满意", type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.satisfied; }) },
+            { name: gettext("12345工单"), type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.n; }) },
+            { name: gettext("满意"), type: "line", smooth: true, data: d.tickets_by_month.map(function (r) { return r.satisfied; }) },
           ],
         }, true);
       }
@@ -166,7 +170,7 @@
       var q = query().toString();
       document.getElementById("export").setAttribute("href", "/api/insight/stats.xlsx" + (q ? "?" + q : ""));
       var clock = document.getElementById("clock");
-      if (clock) clock.textContent = "更新于 " + new Date().toLocaleTimeString("zh-CN");
+      if (clock) clock.textContent = interpolate(gettext("更新于 %(time)s"), { time: new Date().toLocaleTimeString(LANG) }, true);
       return pending.then(function () { root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1); });
     }
     // the month's topics and recurring problems: texts compared, slower than the figures, so
@@ -177,16 +181,16 @@
       var c = td(tr, "");
       samples.slice(0, 2).forEach(function (s) {
         var p = document.createElement("p"); p.className = "ex";
-        var tag = document.createElement("span"); tag.className = "tag " + s.kind; tag.textContent = s.kind === "case" ? "事件" : "工单";
+        var tag = document.createElement("span"); tag.className = "tag " + s.kind; tag.textContent = s.kind === "case" ? gettext("事件") : gettext("工单");
         p.appendChild(tag); p.appendChild(document.createTextNode(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text));
         c.appendChild(p);
       });
     }
     function placeCounts(p) {
       var n = [];
-      if (p.tickets) n.push("工单" + p.tickets);
-      if (p.cases) n.push("事件" + p.cases);
-      return p.name + "（" + n.join("，") + "）";
+      if (p.tickets) n.push(interpolate(gettext("工单%(n)s"), { n: p.tickets }, true));
+      if (p.cases) n.push(interpolate(gettext("事件%(n)s"), { n: p.cases }, true));
+      return interpolate(gettext("%(name)s（%(counts)s）"), { name: p.name, counts: n.join(gettext("，")) }, true);
     }
     function fill(id, rows, cols, empty) {
       var tb = document.querySelector("#" + id + " tbody");
@@ -200,15 +204,15 @@
     }
     function renderTopics(t) {
       document.getElementById("topics-month").textContent = t.month
-        ? "（" + t.month + "：12345工单" + t.tickets + "件，其他渠道事件" + t.cases + "件）" : "（暂无12345工单）";
-      document.getElementById("recurring-window").textContent = t.month ? "（截至" + t.month + "）" : "";
+        ? interpolate(gettext("（%(month)s：12345工单%(tickets)s件，其他渠道事件%(cases)s件）"), t, true) : gettext("（暂无12345工单）");
+      document.getElementById("recurring-window").textContent = t.month ? interpolate(gettext("（截至%(month)s）"), t, true) : "";
       fill("topics", t.topics, [
         function (tr, c) { td(tr, c.category); },
         function (tr, c) { td(tr, c.tickets); },
         function (tr, c) { td(tr, c.cases); },
-        function (tr, c) { td(tr, c.places.slice(0, 3).map(placeCounts).join("，")); },
+        function (tr, c) { td(tr, c.places.slice(0, 3).map(placeCounts).join(gettext("，"))); },
         function (tr, c) { examples(tr, c.samples); },
-      ], "本月暂无相似诉求");
+      ], gettext("本月暂无相似诉求"));
       fill("recurring", t.recurring, [
         function (tr, r) { td(tr, r.name); },
         function (tr, r) { td(tr, r.category); },
@@ -216,7 +220,7 @@
         function (tr, r) { td(tr, r.cases); },
         function (tr, r) { td(tr, r.months + "/" + r.by_month.length); },
         function (tr, r) { examples(tr, r.samples || []); },
-      ], "暂无反复发生的问题");
+      ], gettext("暂无反复发生的问题"));
       root.dataset.topics = String(Number(root.dataset.topics || 0) + 1);
     }
     function loadTopics() {
@@ -226,11 +230,11 @@
       var key = p.toString();
       if (key === topicsKey) return Promise.resolve();
       topicsKey = key;
-      document.getElementById("topics-month").textContent = "（计算中…）";
+      document.getElementById("topics-month").textContent = gettext("（计算中…）");
       return fetch("/api/insight/topics?" + key, { credentials: "same-origin" })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (t) { if (key === topicsKey) renderTopics(t); })
-        .catch(function (e) { topicsKey = null; document.getElementById("topics-month").textContent = "（加载失败：" + e.message + "）"; });
+        .catch(function (e) { topicsKey = null; document.getElementById("topics-month").textContent = interpolate(gettext("（加载失败：%(reason)s）"), { reason: e.message }, true); });
     }
     function load() {
       var q = query();
@@ -239,7 +243,7 @@
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(render)
         .then(loadTopics)
-        .catch(function (e) { document.getElementById("chips").textContent = "加载失败：" + e.message; });
+        .catch(function (e) { document.getElementById("chips").textContent = interpolate(gettext("加载失败：%(reason)s"), { reason: e.message }, true); });
     }
     load();
     if (cfg.screen) setInterval(load, (cfg.refresh_s || 60) * 1000);

@@ -2,6 +2,10 @@
 // No inline script: the page passes its settings through a json_script block.
 (function () {
   "use strict";
+  // interface strings: Django's catalogue (/jsi18n/, loaded before this script)
+  var gettext = window.gettext || function (s) { return s; };
+  var interpolate = window.interpolate || function (f, o) { return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); };
+  var LANG = document.documentElement.lang || "zh-CN";
   var COLORS = { running: "#2e7d32", warned: "#c77700", overdue: "#d84315", breached: "#b71c1c", none: "#546e7a" };
   var GRID_STYLE = {
     1: { color: "#b3261e", weight: 2.5, fillOpacity: 0.02 },
@@ -88,14 +92,14 @@
     }
     function tooltip(kind, p) {
       if (kind === "cases") return p.number + " " + p.item;
-      if (kind === "workers") return p.grid + "：" + p.people.map(function (x) { return x.name + "（" + x.duty + "）"; }).join("、");
-      if (kind === "houses") return p.name + "：" + p.houses + "户（出租" + p.rented + "，空置" + p.vacant + "）";
-      if (kind === "keypop") return p.name + "：重点人群" + p.total + "人";
+      if (kind === "workers") return interpolate(gettext("%(grid)s：%(people)s"), { grid: p.grid, people: p.people.map(function (x) { return interpolate(gettext("%(name)s（%(duty)s）"), { name: x.name, duty: x.duty }, true); }).join(gettext("、")) }, true);
+      if (kind === "houses") return interpolate(gettext("%(name)s：%(houses)s户（出租%(rented)s，空置%(vacant)s）"), p, true);
+      if (kind === "keypop") return interpolate(gettext("%(name)s：重点人群%(total)s人"), p, true);
       if (kind === "tickets") {
-        var out = p.name + "：" + p.month + " 12345工单" + p.tickets + "件";
-        if (p.top.length) out += "（" + p.top.map(function (t) { return t.category + " " + t.tickets; }).join("，") + "）";
-        out += "；其他渠道事件" + (p.cases || 0) + "件";
-        if (p.top_cases && p.top_cases.length) out += "（" + p.top_cases.map(function (t) { return t.item + " " + t.cases; }).join("，") + "）";
+        var out = interpolate(gettext("%(name)s：%(month)s 12345工单%(tickets)s件"), { name: p.name, month: p.month, tickets: p.tickets }, true);
+        if (p.top.length) out += interpolate(gettext("（%(top)s）"), { top: p.top.map(function (t) { return t.category + " " + t.tickets; }).join(gettext("，")) }, true);
+        out += interpolate(gettext("；其他渠道事件%(cases)s件"), { cases: p.cases || 0 }, true);
+        if (p.top_cases && p.top_cases.length) out += interpolate(gettext("（%(top)s）"), { top: p.top_cases.map(function (t) { return t.item + " " + t.cases; }).join(gettext("，")) }, true);
         return out;
       }
       return p.name;
@@ -119,8 +123,8 @@
           },
         }).eachLayer(function (l) { g.addLayer(l); });
         if (kind === "grids") g.bringToBack();
-        if (fc.truncated) status.textContent = "部分图层数据过多，请放大查看";
-      }).catch(function (e) { status.textContent = "图层加载失败：" + e.message; });
+        if (fc.truncated) status.textContent = gettext("部分图层数据过多，请放大查看");
+      }).catch(function (e) { status.textContent = interpolate(gettext("图层加载失败：%(reason)s"), { reason: e.message }, true); });
     }
     var boxes = Array.prototype.slice.call(document.querySelectorAll("[data-layer]"));
     function reloadAll() { status.textContent = ""; return Promise.all(boxes.map(load)); }
@@ -142,44 +146,45 @@
       return getJSON("/api/insight/card/" + kind + "/" + id + "?crs=" + cfg.crs).then(function (c) {
         card.hidden = false;
         card.replaceChildren();
-        var close = el("button", { type: "button", class: "close", "aria-label": "关闭详情" }, "×");
+        var close = el("button", { type: "button", class: "close", "aria-label": gettext("关闭详情") }, "×");
         close.addEventListener("click", function () { card.hidden = true; stopEdit(); });
         card.appendChild(close);
         card.appendChild(el("h2", {}, c.title));
         var dl = el("dl", {});
         card.appendChild(dl);
         if (c.kind === "case") {
-          row(dl, "事项", c.item); row(dl, "状态", c.state); row(dl, "时限", { running: "计时中", warned: "预警", overdue: "超期", breached: "已超时", none: "无" }[c.clock]);
-          row(dl, "截止", c.due_at); row(dl, "网格", c.grid); row(dl, "处置人", c.handler); row(dl, "上报", c.created_at); row(dl, "地点", c.address);
+          row(dl, gettext("事项"), c.item); row(dl, gettext("状态"), c.state);
+          row(dl, gettext("时限"), { running: gettext("计时中"), warned: gettext("预警"), overdue: gettext("超期"), breached: gettext("已超时"), none: gettext("无") }[c.clock]);
+          row(dl, gettext("截止"), c.due_at); row(dl, gettext("网格"), c.grid); row(dl, gettext("处置人"), c.handler); row(dl, gettext("上报"), c.created_at); row(dl, gettext("地点"), c.address);
           card.appendChild(el("p", { class: "text" }, c.text));
         } else if (c.kind === "grid") {
-          row(dl, "编码", c.code); row(dl, "层级", c.level); row(dl, "上级", c.parent); row(dl, "面积 m²", c.area_m2); row(dl, "未办结事件", c.open_cases);
+          row(dl, gettext("编码"), c.code); row(dl, gettext("层级"), c.level); row(dl, gettext("上级"), c.parent); row(dl, gettext("面积 m²"), c.area_m2); row(dl, gettext("未办结事件"), c.open_cases);
           var ul = el("ul", {});
-          c.people.forEach(function (p) { ul.appendChild(el("li", {}, p.duty + "：" + p.name + "（" + p.role + "）")); });
-          if (!c.people.length) ul.appendChild(el("li", { class: "warn" }, "尚未配备人员"));
+          c.people.forEach(function (p) { ul.appendChild(el("li", {}, interpolate(gettext("%(duty)s：%(name)s（%(role)s）"), p, true))); });
+          if (!c.people.length) ul.appendChild(el("li", { class: "warn" }, gettext("尚未配备人员")));
           card.appendChild(ul);
-          var a = el("a", { href: c.link }, "网格详情");
+          var a = el("a", { href: c.link }, gettext("网格详情"));
           card.appendChild(a);
           selected = { code: c.code, layer: layer && layer.feature && layer.feature.properties.kind === "grid" ? layer : null, name: c.title };
           if (c.editable && selected.layer && selected.layer.pm) {
-            var edit = el("button", { type: "button", id: "edit-grid" }, "编辑边界");
+            var edit = el("button", { type: "button", id: "edit-grid" }, gettext("编辑边界"));
             edit.addEventListener("click", function () { startEdit(selected); });
             card.appendChild(el("p", {})).appendChild(edit);
           }
         } else if (c.kind === "building") {
-          row(dl, "网格", c.grid); row(dl, "层数", c.floors); row(dl, "户数", c.houses); row(dl, "人口", c.residents);
+          row(dl, gettext("网格"), c.grid); row(dl, gettext("层数"), c.floors); row(dl, gettext("户数"), c.houses); row(dl, gettext("人口"), c.residents);
           var tags = Object.keys(c.key_population || {});
-          row(dl, "重点人群", tags.length ? tags.map(function (t) { return t + c.key_population[t]; }).join("，") : "无");
+          row(dl, gettext("重点人群"), tags.length ? tags.map(function (t) { return interpolate(gettext("%(tag)s%(n)s"), { tag: t, n: c.key_population[t] }, true); }).join(gettext("，")) : gettext("无"));
           if (c.names && c.names.length) {
             var ul2 = el("ul", {});
-            c.names.forEach(function (p) { var li = el("li", {}); li.appendChild(el("a", { href: "/residents/" + p.id + "/" }, p.name)); li.appendChild(document.createTextNode("：" + p.tags.join("、"))); ul2.appendChild(li); });
+            c.names.forEach(function (p) { var li = el("li", {}); li.appendChild(el("a", { href: "/residents/" + p.id + "/" }, p.name)); li.appendChild(document.createTextNode(gettext("：") + p.tags.join(gettext("、")))); ul2.appendChild(li); });
             card.appendChild(ul2);
           }
         } else {
-          row(dl, "类型", c.type); row(dl, "地址", c.address); row(dl, "开放时间", c.open_hours); row(dl, "网格", c.grid); row(dl, "说明", c.note);
+          row(dl, gettext("类型"), c.type); row(dl, gettext("地址"), c.address); row(dl, gettext("开放时间"), c.open_hours); row(dl, gettext("网格"), c.grid); row(dl, gettext("说明"), c.note);
         }
         card.dataset.kind = c.kind;
-      }).catch(function (e) { status.textContent = "详情加载失败：" + e.message; });
+      }).catch(function (e) { status.textContent = interpolate(gettext("详情加载失败：%(reason)s"), { reason: e.message }, true); });
     }
     map.on("click", function () { /* a click on empty map keeps the card */ });
 
@@ -187,11 +192,11 @@
     var editing = null;
     function showProblems(d) {
       var box = el("div", { class: "problems" });
-      box.appendChild(el("p", { class: d.problems.length ? "warn" : "ok" }, d.problems.length ? "上级网格 " + d.parent + " 的拼接检查发现 " + d.problems.length + " 个问题：" : "已保存；拼接检查无问题。"));
+      box.appendChild(el("p", { class: d.problems.length ? "warn" : "ok" }, d.problems.length ? interpolate(gettext("上级网格 %(parent)s 的拼接检查发现 %(n)s 个问题："), { parent: d.parent, n: d.problems.length }, true) : gettext("已保存；拼接检查无问题。")));
       var ul = el("ul", {});
       d.problems.slice(0, 20).forEach(function (p) {
-        var kinds = { gap: "缝隙", overlap: "重叠", outside: "超出上级", no_geometry: "无边界" };
-        ul.appendChild(el("li", {}, (kinds[p.kind] || p.kind) + " " + Math.round(p.area_m2) + " m² · " + p.grids.join("、")));
+        var kinds = { gap: gettext("缝隙"), overlap: gettext("重叠"), outside: gettext("超出上级"), no_geometry: gettext("无边界") };
+        ul.appendChild(el("li", {}, (kinds[p.kind] || p.kind) + " " + Math.round(p.area_m2) + " m² · " + p.grids.join(gettext("、"))));
       });
       box.appendChild(ul);
       card.appendChild(box);
@@ -200,37 +205,37 @@
       stopEdit();
       editing = sel.layer;
       editing.pm.enable({ allowSelfIntersection: false });
-      var save = el("button", { type: "button", id: "save-grid" }, "保存边界");
+      var save = el("button", { type: "button", id: "save-grid" }, gettext("保存边界"));
       save.addEventListener("click", function () {
         postJSON("/api/insight/grids/" + sel.code + "/geometry", { geometry: editing.toGeoJSON().geometry, crs: cfg.crs })
           .then(function (d) { stopEdit(); showProblems(d); reloadAll(); })
-          .catch(function (e) { status.textContent = "保存失败：" + e.message; });
+          .catch(function (e) { status.textContent = interpolate(gettext("保存失败：%(reason)s"), { reason: e.message }, true); });
       });
       card.appendChild(el("p", {})).appendChild(save);
     }
     function stopEdit() { if (editing && editing.pm) editing.pm.disable(); editing = null; }
     var draw = document.getElementById("draw");
     if (draw && map.pm) {
-      map.pm.setLang("zh");
+      map.pm.setLang(LANG.indexOf("zh") === 0 ? "zh" : "en");
       draw.addEventListener("click", function () {
-        if (!selected) { status.textContent = "请先点击上级网格，再绘制其下级网格"; return; }
-        status.textContent = "在地图上依次点击顶点，点击起点完成（上级：" + selected.name + "）";
+        if (!selected) { status.textContent = gettext("请先点击上级网格，再绘制其下级网格"); return; }
+        status.textContent = interpolate(gettext("在地图上依次点击顶点，点击起点完成（上级：%(parent)s）"), { parent: selected.name }, true);
         map.pm.enableDraw("Polygon", { snappable: true });
       });
       map.on("pm:create", function (e) {
         var parent = selected;
         card.hidden = false;
-        card.replaceChildren(el("h2", {}, "新网格（上级：" + parent.name + "）"));
+        card.replaceChildren(el("h2", {}, interpolate(gettext("新网格（上级：%(parent)s）"), { parent: parent.name }, true)));
         var form = el("form", { class: "newgrid" });
-        form.appendChild(el("label", { for: "newname" }, "名称"));
+        form.appendChild(el("label", { for: "newname" }, gettext("名称")));
         form.appendChild(el("input", { id: "newname", required: "required" }));
-        form.appendChild(el("button", { type: "submit" }, "保存新网格"));
+        form.appendChild(el("button", { type: "submit" }, gettext("保存新网格")));
         card.appendChild(form);
         form.addEventListener("submit", function (ev) {
           ev.preventDefault();
           postJSON("/api/insight/grids/" + parent.code + "/children", { geometry: e.layer.toGeoJSON().geometry, crs: cfg.crs, name: form.querySelector("input").value })
-            .then(function (d) { map.removeLayer(e.layer); card.appendChild(el("p", {}, "已创建 " + d.name + "（" + d.code + "）")); showProblems(d); reloadAll(); })
-            .catch(function (err) { status.textContent = "保存失败：" + err.message; });
+            .then(function (d) { map.removeLayer(e.layer); card.appendChild(el("p", {}, interpolate(gettext("已创建 %(name)s（%(code)s）"), d, true))); showProblems(d); reloadAll(); })
+            .catch(function (err) { status.textContent = interpolate(gettext("保存失败：%(reason)s"), { reason: err.message }, true); });
         });
       });
     }
@@ -243,7 +248,7 @@
       if (!q) return;
       getJSON("/api/insight/search?" + new URLSearchParams({ q: q, crs: cfg.crs })).then(function (d) {
         results.replaceChildren();
-        if (!d.results.length) results.appendChild(el("li", {}, "没有找到"));
+        if (!d.results.length) results.appendChild(el("li", {}, gettext("没有找到")));
         d.results.forEach(function (r) {
           var b = el("button", { type: "button", class: "result" }, r.label);
           b.appendChild(el("small", {}, " " + r.sub));
@@ -253,7 +258,7 @@
           });
           results.appendChild(el("li", {})).appendChild(b);
         });
-      }).catch(function (e) { status.textContent = "搜索失败：" + e.message; });
+      }).catch(function (e) { status.textContent = interpolate(gettext("搜索失败：%(reason)s"), { reason: e.message }, true); });
     });
   });
 })();

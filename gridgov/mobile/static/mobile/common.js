@@ -1,5 +1,21 @@
 // Small helpers shared by the H5 pages (no framework).
 
+// Interface strings: the page loads Django's catalogue (/jsi18n/?lang=…, which the service worker
+// keeps for use with no signal); without it the Chinese source text stands.
+export function gettext(msgid) {
+  return typeof window.gettext === "function" ? window.gettext(msgid) : msgid;
+}
+
+// "%(name)s" placeholders filled from values (as Django's interpolate(fmt, values, true)).
+export function interpolate(fmt, values) {
+  return fmt.replace(/%\((\w+)\)s/g, (m, k) => String(values[k]));
+}
+
+// The page's language for dates and numbers ("zh-hans" or "en").
+export function pageLang() {
+  return document.documentElement.lang || "zh-CN";
+}
+
 export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return m ? decodeURIComponent(m[1]) : "";
@@ -43,10 +59,10 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export function locate(onDone, onError) {
-  if (!navigator.geolocation) { onError("此设备无法定位"); return; }
+  if (!navigator.geolocation) { onError(gettext("此设备无法定位")); return; }
   navigator.geolocation.getCurrentPosition(
     (p) => onDone({ lon: p.coords.longitude, lat: p.coords.latitude, crs: phoneCrs(), accuracy: p.coords.accuracy }),
-    (e) => onError(e.code === 1 ? "未允许定位，请在地图上选点" : "定位失败，请在地图上选点"),
+    (e) => onError(e.code === 1 ? gettext("未允许定位，请在地图上选点") : gettext("定位失败，请在地图上选点")),
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
   );
 }

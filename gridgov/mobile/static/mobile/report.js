@@ -1,7 +1,7 @@
 // The report page: text (with the platform's suggested item as one types), photos resized on
 // the phone, location from the phone or a pin, nearby duplicates to join, and an outbox that
 // survives poor signal (see outbox.js).
-import { csrfToken, el, locate, phoneCrs, postJSON, uuid4 } from "./common.js";
+import { csrfToken, el, gettext, interpolate, locate, pageLang, phoneCrs, postJSON, uuid4 } from "./common.js";
 import * as outbox from "./outbox.js";
 
 const MAX_SIDE = 1280, MAX_PHOTOS = 3;
@@ -33,7 +33,7 @@ const suggest = debounce(async () => {
   if (!cands.length) { box.replaceChildren(); return; }
   if (!state.itemChosen && res.data.item) itemSel.value = res.data.item.code;
   box.replaceChildren(
-    el("p", { class: "hint" }, "系统猜测的类别（点一下选择）："),
+    el("p", { class: "hint" }, gettext("系统猜测的类别（点一下选择）：")),
     el("div", { class: "chips" }, ...cands.slice(0, 3).map((c) => el("button", {
       type: "button", "data-code": c.code,
       onclick: () => { itemSel.value = c.code; state.itemChosen = true; checkDuplicates(); },
@@ -65,22 +65,23 @@ async function shrink(file) {
 $("photos").addEventListener("change", async (ev) => {
   const files = Array.from(ev.target.files || []).slice(0, MAX_PHOTOS - state.photos.length);
   for (const f of files) {
-    try { state.photos.push(await shrink(f)); } catch (e) { say(`无法读取照片 ${f.name}`, "error"); }
+    try { state.photos.push(await shrink(f)); } catch (e) { say(interpolate(gettext("无法读取照片 %(name)s"), { name: f.name }), "error"); }
   }
   ev.target.value = "";
-  $("thumbs").replaceChildren(...state.photos.map((b, i) => el("img", { src: URL.createObjectURL(b), alt: `照片${i + 1}` })));
+  $("thumbs").replaceChildren(...state.photos.map((b, i) => el("img", { src: URL.createObjectURL(b), alt: interpolate(gettext("照片%(n)s"), { n: i + 1 }) })));
 });
 
 // --- location: the phone, or a pin on a small map (Leaflet loaded only when asked) --------
 function setLoc(loc, how) {
   state.loc = loc;
-  $("loc-status").textContent = `${how}：${loc.lat.toFixed(5)}, ${loc.lon.toFixed(5)}` + (loc.crs === "gcj02" ? "（微信坐标）" : "");
+  $("loc-status").textContent = interpolate(gettext("%(how)s：%(lat)s, %(lon)s"), { how, lat: loc.lat.toFixed(5), lon: loc.lon.toFixed(5) })
+    + (loc.crs === "gcj02" ? gettext("（微信坐标）") : "");
   checkDuplicates();
 }
 
 $("locate").addEventListener("click", () => {
-  $("loc-status").textContent = "正在定位…";
-  locate((loc) => setLoc(loc, "已定位"), (msg) => { $("loc-status").textContent = msg; });
+  $("loc-status").textContent = gettext("正在定位…");
+  locate((loc) => setLoc(loc, gettext("已定位")), (msg) => { $("loc-status").textContent = msg; });
 });
 
 function loadLeaflet() {
@@ -98,7 +99,7 @@ $("pin").addEventListener("click", async () => {
   box.hidden = false;
   if (state.map) return;
   let L;
-  try { L = await loadLeaflet(); } catch (e) { say("地图加载失败，请稍后再试", "error"); return; }
+  try { L = await loadLeaflet(); } catch (e) { say(gettext("地图加载失败，请稍后再试"), "error"); return; }
   const outline = JSON.parse($("outline").textContent || "null");
   state.map = L.map(box, { attributionControl: false });
   if (outline && outline.features.length) {
@@ -110,7 +111,7 @@ $("pin").addEventListener("click", async () => {
   if (state.loc && state.loc.crs === "wgs84") state.marker = L.marker([state.loc.lat, state.loc.lon]).addTo(state.map);
   state.map.on("click", (e) => {
     if (state.marker) state.marker.setLatLng(e.latlng); else state.marker = L.marker(e.latlng).addTo(state.map);
-    setLoc({ lon: e.latlng.lng, lat: e.latlng.lat, crs: "wgs84" }, "已选点"); // the outline is WGS-84
+    setLoc({ lon: e.latlng.lng, lat: e.latlng.lat, crs: "wgs84" }, gettext("已选点")); // the outline is WGS-84
   });
 });
 
@@ -127,9 +128,9 @@ const checkDuplicates = debounce(async () => {
   } catch (e) { return; }
   sec.hidden = !found.length;
   list.replaceChildren(...found.map((d) => el("li", {},
-    el("p", {}, `${d.item || "未分类"} · 约${Math.round(d.distance_m)}米`),
+    el("p", {}, interpolate(gettext("%(item)s · 约%(m)s米"), { item: d.item || gettext("未分类"), m: Math.round(d.distance_m) })),
     el("p", { class: "muted" }, d.text),
-    el("button", { type: "button", class: "join", onclick: (ev) => join(d, ev.target) }, "是同一件事，加入"),
+    el("button", { type: "button", class: "join", onclick: (ev) => join(d, ev.target) }, gettext("是同一件事，加入")),
   )));
 }, 600);
 
@@ -137,11 +138,11 @@ async function join(d, button) {
   button.disabled = true;
   const res = await postJSON(`/api/cases/${d.id}/join`, { lon: state.loc.lon, lat: state.loc.lat, crs: state.loc.crs }).catch(() => null);
   if (res && res.ok) {
-    say(`已加入事件 ${d.number}，可在“我的事件”里查看进展。`, "ok");
-    button.replaceWith(el("a", { href: `/m/cases/${d.id}/`, class: "button" }, "查看进展"));
+    say(interpolate(gettext("已加入事件 %(number)s，可在“我的事件”里查看进展。"), { number: d.number }), "ok");
+    button.replaceWith(el("a", { href: `/m/cases/${d.id}/`, class: "button" }, gettext("查看进展")));
   } else {
     button.disabled = false;
-    say(res ? `加入失败：${res.data.detail || res.status}` : "网络不通，请稍后再试", "error");
+    say(res ? interpolate(gettext("加入失败：%(reason)s"), { reason: res.data.detail || res.status }) : gettext("网络不通，请稍后再试"), "error");
   }
 }
 
@@ -151,8 +152,9 @@ async function showOutbox() {
   $("outbox-box").hidden = !recs.length;
   $("outbox").replaceChildren(...recs.map((r) => el("li", { "data-key": r.key },
     el("p", {}, r.text.slice(0, 60)),
-    el("p", { class: "muted" }, r.error ? `未被受理：${r.error}` : `待发送 · ${new Date(r.created).toLocaleString("zh-CN")}`),
-    ...(r.error ? [el("button", { type: "button", onclick: async () => { await outbox.remove(r.key); showOutbox(); } }, "删除")] : []),
+    el("p", { class: "muted" }, r.error ? interpolate(gettext("未被受理：%(reason)s"), { reason: r.error })
+      : interpolate(gettext("待发送 · %(time)s"), { time: new Date(r.created).toLocaleString(pageLang()) })),
+    ...(r.error ? [el("button", { type: "button", onclick: async () => { await outbox.remove(r.key); showOutbox(); } }, gettext("删除"))] : []),
   )));
   return recs;
 }
@@ -171,15 +173,15 @@ async function send() {
   }
   for (const { rec, outcome, data } of results) {
     if (outcome === "sent") {
-      say(`已提交，事件编号 ${data.number || data.id}。可在“我的事件”查看进展。`, "ok");
-      const link = el("a", { href: `/m/cases/${data.id}/`, class: "button" }, "查看进展");
+      say(interpolate(gettext("已提交，事件编号 %(number)s。可在“我的事件”查看进展。"), { number: data.number || data.id }), "ok");
+      const link = el("a", { href: `/m/cases/${data.id}/`, class: "button" }, gettext("查看进展"));
       $("status").append(link);
     } else if (outcome === "offline") {
-      say("网络不通，上报已保存在手机上，联网后会自动发送。", "info");
+      say(gettext("网络不通，上报已保存在手机上，联网后会自动发送。"), "info");
     } else if (outcome === "login") {
-      say("登录已过期，请重新登录后自动发送。", "error");
+      say(gettext("登录已过期，请重新登录后自动发送。"), "error");
     } else if (outcome === "rejected") {
-      say(`上报未被受理：${rec.error}`, "error");
+      say(interpolate(gettext("上报未被受理：%(reason)s"), { reason: rec.error }), "error");
     }
   }
   await showOutbox();
@@ -188,7 +190,7 @@ async function send() {
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const t = text.value.trim();
-  if (!t) { say("请先写一句发生了什么。", "error"); text.focus(); return; }
+  if (!t) { say(gettext("请先写一句发生了什么。"), "error"); text.focus(); return; }
   const rec = {
     key: uuid4(), created: Date.now(), text: t, item: itemSel.value, address: $("address").value.trim(),
     lon: state.loc ? state.loc.lon : null, lat: state.loc ? state.loc.lat : null, crs: state.loc ? state.loc.crs : phoneCrs(),
@@ -198,8 +200,8 @@ form.addEventListener("submit", async (ev) => {
   form.reset();
   state.photos = []; state.loc = null; state.itemChosen = false;
   $("thumbs").replaceChildren(); $("suggest").replaceChildren(); $("dups").hidden = true;
-  $("loc-status").textContent = "尚未定位";
-  say("正在发送…");
+  $("loc-status").textContent = gettext("尚未定位");
+  say(gettext("正在发送…"));
   await send();
 });
 

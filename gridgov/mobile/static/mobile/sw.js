@@ -2,12 +2,22 @@
 // signal the report page still opens from the cache, so a report can be written and kept in
 // the outbox. Pages: network first, the cached copy when offline. Our static files: cache
 // first (their URLs change with each release only if hashed, so they are refreshed in the
-// background). The API is never cached.
-const CACHE = "gridgov-m-v1";
+// background). The scripts' catalogue of interface strings (/jsi18n/?lang=…, one copy per
+// language: the page names its language in the URL) is kept like a static file, both languages
+// from the start, so the report page has its words with no signal. The API is never cached.
+const CACHE = "gridgov-m-v2";
 const PAGES = ["/m/"];
+const CATALOGUES = ["/jsi18n/?lang=zh-hans", "/jsi18n/?lang=en"];
+
+// One request at a time (the server may be busy with the page itself), and one that fails
+// spoils none of the others.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  for (const url of [...PAGES, ...CATALOGUES]) await cache.add(url).catch(() => null);
+}
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PAGES)).catch(() => null).then(() => self.skipWaiting()));
+  event.waitUntil(precache().catch(() => null).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {
@@ -31,9 +41,9 @@ async function networkFirst(request) {
   }
 }
 
-async function staleWhileRevalidate(request) {
+async function staleWhileRevalidate(request, options) {
   const cache = await caches.open(CACHE);
-  const hit = await cache.match(request);
+  const hit = await cache.match(request, options);
   const refresh = fetch(request).then((r) => { if (r.ok) cache.put(request, r.clone()); return r; }).catch(() => null);
   return hit || (await refresh) || Response.error();
 }
@@ -44,6 +54,8 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/static/mobile/") || url.pathname.startsWith("/static/vendor/leaflet/")) {
     event.respondWith(staleWhileRevalidate(req));
+  } else if (url.pathname === "/jsi18n/") {
+    event.respondWith(staleWhileRevalidate(req, { ignoreVary: true })); // Vary: Cookie, Accept-Language
   } else if (req.mode === "navigate" && url.pathname === "/m/") {
     event.respondWith(networkFirst(req));
   }
