@@ -1,11 +1,13 @@
 import json
 import random
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 import shapely
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from gridgov.accounts.models import Duty, GridAssignment, User
 from gridgov.core import crypto
@@ -13,6 +15,7 @@ from gridgov.core.validators import id_gender, id_number_error
 from gridgov.demo import builder, names
 from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import area_m2
+from gridgov.hotline.models import Ticket
 from gridgov.registry.models import Building, Compound, PartyOrganization, Resident, Volunteer
 
 SCALE = 0.01
@@ -107,7 +110,15 @@ def test_same_seed_same_street():
             Resident.objects.order_by("id").values_list("name", "gender", "birth_date", "grid__code", "household_no", "id_number_masked", "tags")[:100]
         )
         codes = list(GridNode.objects.order_by("code").values_list("code", "name", "geom_wkt"))
-        return stats(), rows, codes
+        # every ticket with its case (as intake opened it; how far it got, for the settled ones)
+        settled = timezone.now() - timedelta(days=40)
+        tickets = [
+            (tid, number, key, item, created, state if at < settled else None)
+            for tid, number, key, item, created, state, at in Ticket.objects.order_by("ticket_id").values_list(
+                "ticket_id", "case__number", "case__idempotency_key", "case__item__code", "case__created_at", "case__state", "received_at")
+        ]
+        assert tickets and all(t[1] for t in tickets)
+        return stats(), rows, codes, tickets
 
     build(seed=7)
     first = snapshot()
