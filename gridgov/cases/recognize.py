@@ -81,7 +81,8 @@ class Recognizer:
         for it in items:
             vec = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in counted[it.pk].items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            kws = sorted({k.lower() for k in [it.name, *it.keyword_list()] if k}, key=len, reverse=True)
+            # longest first, then in code-point order (a set alone would order them by string hash)
+            kws = sorted({k.lower() for k in [it.name, *it.keyword_list()] if k}, key=lambda k: (-len(k), k))
             self.entries.append(_Entry(it.pk, kws, vec, norm))
         # gram → [(entry index, weight)]: a text's dot product with every item in one pass over
         # its grams, adding the same non-zero terms in the same order as a per-item sum would
