@@ -19,6 +19,7 @@ Cases whose next act would fall after `until` (default: now) stay open in the st
 reached, with their clocks running, warned or breached as the sweep would have left them.
 Same seed and `until` → same cases."""
 
+import json
 import math
 import operator
 import random
@@ -105,6 +106,36 @@ class _Row:
         self.__dict__.update(values)
 
 
+class _CaseRow:
+    """A case as `_flush` writes it (the model's attnames, its defaults) that the simulation
+    changes as it would a model instance: setting a foreign key by object (`handler_user=u`)
+    also sets its id (`handler_user_id`)."""
+
+    _defaults: dict = {}
+    _fks: frozenset = frozenset()
+
+    def __init__(self, **values):
+        if not _CaseRow._defaults:
+            fields = Case._meta.concrete_fields
+            _CaseRow._fks = frozenset(f.name for f in fields if f.is_relation)
+            _CaseRow._defaults = {f.attname: None if f.is_relation else f.get_default() for f in fields}
+            _CaseRow._defaults.update(dict.fromkeys(_CaseRow._fks))
+        d = self.__dict__
+        d.update(self._defaults)
+        d.update(values)
+        for k in self._fks.intersection(values):
+            d[k + "_id"] = None if values[k] is None else values[k].pk
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+        if name in self._fks:
+            self.__dict__[name + "_id"] = None if value is None else value.pk
+
+    @property
+    def pk(self):
+        return self.id
+
+
 class _Sim:
     """The acts of one case, in time order, as the services and the sweep write them."""
 
@@ -162,9 +193,10 @@ class _Sim:
     def sweep_until(self, until) -> bool:
         """Warn and breach the clocks due before `until`; True when the case escalated."""
         while True:
+            live = self.live()
             due = sorted(
-                [(k.warn_at, 0, k) for k in self.live() if k.state == ClockState.RUNNING and k.warn_at <= until and k.due_at > k.warn_at]
-                + [(k.due_at, 1, k) for k in self.live() if k.due_at <= until],
+                [(k.warn_at, 0, k) for k in live if k.state == ClockState.RUNNING and k.warn_at <= until and k.due_at > k.warn_at]
+                + [(k.due_at, 1, k) for k in live if k.due_at <= until],
                 key=lambda t: (t[0], t[1], t[2].id),
             )
             if not due:
@@ -250,6 +282,9 @@ class _Builder:
         days = {}
         is_workday = self.cal.is_workday
         self.cal.is_workday = lambda day: days[day] if day in days else days.setdefault(day, is_workday(day))
+        periods = {}  # and each day's working periods, built once
+        periods_on = self.cal._periods_on
+        self.cal._periods_on = lambda day: periods[day] if day in periods else periods.setdefault(day, tuple(periods_on(day)))
         self.assigned = {}
         for a in GridAssignment.objects.filter(duty__in=[Duty.LEADER, Duty.SECRETARY], user__is_active=True).select_related("user").order_by("-id"):
             self.assigned[(a.node_id, a.duty)] = a.user  # the first by id wins, as in routing
@@ -286,7 +321,7 @@ class _Builder:
         return self._handlers[key]
 
     def path_for(self, item, urgency, grid, at):
-        local = timezone.localtime(at).time()
+        local = timezone.localtime(at, self.cal.tz).time()
         key = (item.pk, urgency, grid.level, tuple(routing._in_window(r, local) for r in self.windowed))
         if key not in self._rules:
             rule = routing.choose_rule(item, urgency, grid.level, at)
@@ -407,7 +442,7 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
     # the intakes by day (as days after day0; older ones before the window, all simulated)
     by_day: dict[int, list] = {}
     for i in sorted((i for i in intakes if i.created < until), key=lambda i: i.created):
-        local = timezone.localtime(i.created)
+        local = timezone.localtime(i.created, b.cal.tz)
         by_day.setdefault((local.date() - day0.date()).days, []).append(i)
     last = max([len(days) - 1, *by_day])
     for di in range(min([0, *by_day]), last + 1):
@@ -464,23 +499,32 @@ def _insert(model, rows, fields):
 
     meta = model._meta
     cols = [meta.get_field(f.removesuffix("_id") if f.endswith("_id") and f != "id" else f) for f in fields]
-    conv = []
+    conv = []  # (column index, converter) of the columns whose values the database needs converted
     adapt_datetime = _datetime_adapter()
-    for f in cols:
+    sqlite = connection.vendor == "sqlite"
+    for i, f in enumerate(cols):
         if isinstance(f, m.DateTimeField):
-            conv.append(adapt_datetime)
-        elif isinstance(f, m.JSONField):
-            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-        elif isinstance(f, (m.DecimalField, m.UUIDField)):
-            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-        else:
-            conv.append(None)
+            conv.append((i, adapt_datetime))
+        elif isinstance(f, m.JSONField) and sqlite and f.encoder is None:
+            conv.append((i, _json_text))  # what the field writes on SQLite, without its per-value checks
+        elif isinstance(f, (m.JSONField, m.DecimalField, m.UUIDField)):
+            conv.append((i, lambda v, f=f: f.get_db_prep_save(v, connection)))
     qn = connection.ops.quote_name
     sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-    prepared = [tuple(v if c is None or v is None else c(v) for v, c in zip(r, conv)) for r in rows]
+    prepared = []
+    for r in rows:
+        r = list(r)
+        for i, c in conv:
+            if r[i] is not None:
+                r[i] = c(r[i])
+        prepared.append(r)
     with connection.cursor() as cur:
         for i in range(0, len(prepared), 5000):
             cur.executemany(sql, prepared[i : i + 5000])
+
+
+def _json_text(value):
+    return "{}" if value == {} and type(value) is dict else json.dumps(value)
 
 
 def _datetime_adapter():
@@ -568,8 +612,8 @@ def _simulate(b, rng, pk, channel, created, item, grid, lon, lat, address, resid
             "urgency": "item default",
         }
         source, confidence = reason["item"]["source"] if classified else "", reason["item"]["confidence"]
-    case = Case(
-        id=pk, number=f"{timezone.localtime(created):%Y%m%d}{pk:06d}", channel=channel, reporter=reporter, entered_by=entered_by,
+    case = _CaseRow(
+        id=pk, number=f"{timezone.localtime(created, b.cal.tz):%Y%m%d}{pk:06d}", channel=channel, reporter=reporter, entered_by=entered_by,
         idempotency_key=intake.key if intake is not None else None,
         text=text, item=item if classified else None, item_source=source,
         item_confidence=confidence, urgency=urgency, lon=lon, lat=lat, crs_in="wgs84", address=address,
@@ -638,7 +682,8 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
         if not sim.assign(0, t, "dispatch", None, "自动派遣"):
             case.routing_reason["waiting"] = "nobody fills the path"
             return
-    late = 0.06 + (0.06 if timezone.localtime(t).hour < 7 or timezone.localtime(t).hour >= 21 else 0)
+    hour = timezone.localtime(t, sim.b.cal.tz).hour
+    late = 0.06 + (0.06 if hour < 7 or hour >= 21 else 0)
     rounds = 0
     while True:
         rounds += 1
