@@ -235,7 +235,7 @@ def case_intakes() -> list:
 
     from .services import case_key, item_for_category
 
-    items = list(Item.objects.filter(active=True).order_by("code"))
+    items = list(Item.objects.filter(active=True))  # in the order open_cases passes them
     by_code = {i.code: i for i in items}
     recognizer = get_recognizer()
     seen: dict[str, tuple] = {}  # recurring problems repeat their text word for word
@@ -248,7 +248,8 @@ def case_intakes() -> list:
 
     out = []
     rows = (
-        Ticket.objects.filter(ticket_id__startswith=PREFIX, case__isnull=True)
+        # (every demo ticket lies at a point in a grid)
+        Ticket.objects.filter(ticket_id__startswith=PREFIX, case__isnull=True, grid__isnull=False, lon__isnull=False, lat__isnull=False)
         .order_by("received_at", "id")
         .values_list("id", "ticket_id", "received_at", "content", "address_text", "lon", "lat", "grid_id",
                      "category_l1", "category_l2", "category_l3", "solved")
