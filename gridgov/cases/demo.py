@@ -687,7 +687,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
     rounds = 0
     while True:
         rounds += 1
-        if rounds > 8 and not solved:
+        if rounds > (50 if solved else 8):  # (a solved one keeps going until resolved; 50 only guards a loop)
             return
         if case.state in (State.DISPATCHED, State.ESCALATED, State.REOPENED):
             if case.grabbable and grabbers and case.state == State.DISPATCHED and not unsolved and rng.random() < 0.5:
