@@ -360,7 +360,7 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
     from gridgov.registry.models import Building
 
     buildings: dict[int, list] = {}
-    for bid, gid, name, cname, lon, lat in Building.objects.filter(lat__isnull=False, grid__isnull=False).values_list(
+    for bid, gid, name, cname, lon, lat in Building.objects.filter(lat__isnull=False, grid__isnull=False).order_by("id").values_list(
         "id", "grid_id", "name", "compound__name", "lon", "lat"
     ):
         buildings.setdefault(gid, []).append((f"{cname or ''}{name}", lon, lat))

@@ -120,7 +120,8 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
     (`build_demo_cases_with_tickets`). Returns how many tickets were created."""
     rng = np.random.default_rng(seed)
     rnd = random.Random(seed)
-    nodes = list(GridNode.objects.exclude(geom_wkt="").values("id", "name", "level", "path", "geom_wkt", "parent_id"))
+    # in a fixed order (never by id or by the order rows come back: both differ between builds)
+    nodes = list(GridNode.objects.exclude(geom_wkt="").order_by("path").values("id", "name", "level", "path", "geom_wkt", "parent_id"))
     if not nodes:
         raise ValueError("no grids in the database: create the street first")
     parents = {n["parent_id"] for n in nodes}
@@ -135,12 +136,12 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
     from gridgov.registry.models import Compound
 
     compounds = {}
-    for name, comm in Compound.objects.values_list("name", "community_id"):
+    for name, comm in Compound.objects.order_by("id").values_list("name", "community_id"):
         compounds.setdefault(comm, []).append(name)
     pools = {leaf["id"]: _points_in(shapely.from_wkt(leaf["geom_wkt"]), 300, rng) for leaf in leaves}
     leaf_weight = rng.gamma(2.0, 1.0, len(leaves))
     leaf_weight /= leaf_weight.sum()
-    comm_quality = {c: rng.normal(0, 0.05) for c in {community(n)["id"] for n in leaves}}
+    comm_quality = {c: rng.normal(0, 0.05) for c in dict.fromkeys(community(n)["id"] for n in leaves)}
     buckets = _bucket(_messages())
     cat_names = [c[1] for c in CATEGORIES]
     cat_l1 = {c[1]: c[0] for c in CATEGORIES}
@@ -184,7 +185,8 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
         improve = 0.06 * mi / max(len(months) - 1, 1)
         batch = []
         for k in range(n):
-            leaf = leaves[leaf_idx[k]]
+            li = int(leaf_idx[k])
+            leaf = leaves[li]
             cat = cat_names[cats[k]]
             text = rnd.choice(buckets[cat])
             if rnd.random() < 0.08:  # a recurring problem's ticket
@@ -192,7 +194,7 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
                 leaf = leaves[li]
             comm = community(leaf)
             places = compounds.get(comm["id"]) or [leaf["name"]]
-            place = places[leaf["id"] % len(places)]
+            place = places[li % len(places)]
             at = datetime(y, m, int(rng.integers(1, days + 1)), int(hrs[k]), int(rng.integers(0, 60)), tzinfo=None)
             at = timezone.make_aware(at, tz)
             px, py = pools[leaf["id"]][int(rng.integers(0, 300))]
