@@ -7,15 +7,25 @@ rate, with late limits, sweep warnings and breaches, escalations, reopenings aft
 have written: `Case` (state and derived fields), one `CaseEvent` per act, `Clock` rows started
 and stopped as the services do (accept/arrive on the wall clock, resolve in working hours),
 `Breach` rows, `CaseFollower` for reporters and `Rating`s. The services themselves are far too
-slow per case at this volume (~20,000 cases, ~200,000 events).
+slow per case at this volume (~40,000 cases, ~340,000 events).
+
+The resident, volunteer, patrol and API channels are drawn at random over `months`; hotline
+cases are not: each is an `Intake` — a 12345 ticket as `submit_case` received it (its text,
+place, key and the item recognised at intake, see gridgov.hotline.demo.case_intakes), of any
+age — played along the same workflow to the outcome its ticket records: resolved when the
+ticket is solved, handed back and rejected (or still open) when it is not.
 
 Cases whose next act would fall after `until` (default: now) stay open in the state they
 reached, with their clocks running, warned or breached as the sweep would have left them.
 Same seed and `until` → same cases."""
 
+import json
 import math
+import operator
 import random
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import shapely
@@ -42,11 +52,14 @@ from .models import (
     Rating,
     Score,
     State,
+    Urgency,
 )
 from .services import SYSTEM, TRANSITIONS
 from .workcal import WorkCalendar
 
-BASE_CASES_PER_YEAR = 20_000
+#: cases a year at scale 1 from the channels below; the hotline's cases are the 12345 tickets'
+#: own (`intakes`, see gridgov.hotline.demo), about 11,000 in the last year
+BASE_CASES_PER_YEAR = 16_000
 BATCH = 5000
 
 #: channel → (share, hour-of-day weights 0..23)
@@ -55,12 +68,72 @@ CHANNELS = {
     # volunteers report on their morning and evening rounds
     Channel.VOLUNTEER: (0.16, [0, 0, 0, 0, 0, 1, 6, 16, 18, 10, 4, 3, 2, 2, 3, 4, 9, 16, 18, 10, 3, 1, 0, 0]),
     Channel.PATROL: (0.26, [0, 0, 0, 0, 0, 0, 1, 2, 8, 12, 12, 8, 2, 6, 11, 12, 10, 6, 1, 0, 0, 0, 0, 0]),
-    Channel.HOTLINE: (0.20, [1, 1, 0, 0, 0, 1, 2, 5, 10, 12, 12, 10, 8, 9, 10, 10, 9, 8, 7, 7, 6, 5, 3, 2]),
     Channel.API: (0.04, [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 7, 6, 7, 7, 7, 7, 6, 5, 4, 4, 3, 3, 2]),
 }
 #: share of cases per calendar month (summer: more noise, water, greenery, e-bike charging)
 MONTH_WEIGHT = {1: 0.8, 2: 0.7, 3: 0.9, 4: 1.0, 5: 1.1, 6: 1.2, 7: 1.3, 8: 1.3, 9: 1.1, 10: 1.0, 11: 0.9, 12: 0.8}
 DETAILS = ["，请尽快处理", "，已经好几天了", "，影响居民出行", "，麻烦派人看看", "，存在安全隐患", "，居民反映强烈", ""]
+
+
+@dataclass
+class Intake:
+    """A report that came in elsewhere and is played from its own time, place and text: a 12345
+    ticket (gridgov.hotline.demo.case_intakes). The fields are what `submit_case` was given and
+    decided at intake; `solved` is the outcome the ticket records, which the case reaches."""
+
+    ref: int  # the caller's id of the report (the ticket's pk)
+    key: uuid.UUID  # the case's idempotency key
+    created: datetime
+    text: str
+    address: str
+    lon: float
+    lat: float
+    grid_id: int
+    item: Item | None  # recognised (or named) at intake; None: the case waits for a person...
+    item_source: str
+    item_confidence: float
+    item_reason: dict  # routing_reason["item"] as submit_case wrote it
+    staff_item: Item  # ...who classifies it as this
+    solved: bool
+    case_id: int | None = None  # set when its case is written
+
+
+class _Row:
+    """A row to insert, its attributes named as the model's attnames: what `_flush` writes of a
+    clock, breach, follower or rating (far cheaper than a model instance at this volume)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+class _CaseRow:
+    """A case as `_flush` writes it (the model's attnames, its defaults) that the simulation
+    changes as it would a model instance: setting a foreign key by object (`handler_user=u`)
+    also sets its id (`handler_user_id`)."""
+
+    _defaults: dict = {}
+    _fks: frozenset = frozenset()
+
+    def __init__(self, **values):
+        if not _CaseRow._defaults:
+            fields = Case._meta.concrete_fields
+            _CaseRow._fks = frozenset(f.name for f in fields if f.is_relation)
+            _CaseRow._defaults = {f.attname: None if f.is_relation else f.get_default() for f in fields}
+            _CaseRow._defaults.update(dict.fromkeys(_CaseRow._fks))
+        d = self.__dict__
+        d.update(self._defaults)
+        d.update(values)
+        for k in self._fks.intersection(values):
+            d[k + "_id"] = None if values[k] is None else values[k].pk
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+        if name in self._fks:
+            self.__dict__[name + "_id"] = None if value is None else value.pk
+
+    @property
+    def pk(self):
+        return self.id
 
 
 class _Sim:
@@ -101,9 +174,10 @@ class _Sim:
             basis, limit = "working", hours
             warn_at, due_at = self.b.cal.add_working_hours(at, hours * ratio), self.b.cal.add_working_hours(at, hours)
         c = self.case
-        clock = Clock(
-            id=self.b.next_clock_id(), case_id=c.pk, kind=kind, handler_level=c.handler_level, handler_user=c.handler_user,
-            department=c.handler_department, basis=basis, limit=limit, started_at=at, warn_at=warn_at, due_at=due_at,
+        clock = _Row(
+            id=self.b.next_clock_id(), case_id=c.pk, kind=kind, summons_id=None, handler_level=c.handler_level,
+            handler_user_id=c.handler_user_id, department=c.handler_department, basis=basis, limit=limit, started_at=at,
+            warn_at=warn_at, due_at=due_at, state=ClockState.RUNNING, stopped_at=None,
         )
         self.clocks.append(clock)
         return clock
@@ -119,9 +193,10 @@ class _Sim:
     def sweep_until(self, until) -> bool:
         """Warn and breach the clocks due before `until`; True when the case escalated."""
         while True:
+            live = self.live()
             due = sorted(
-                [(k.warn_at, 0, k) for k in self.live() if k.state == ClockState.RUNNING and k.warn_at <= until and k.due_at > k.warn_at]
-                + [(k.due_at, 1, k) for k in self.live() if k.due_at <= until],
+                [(k.warn_at, 0, k) for k in live if k.state == ClockState.RUNNING and k.warn_at <= until and k.due_at > k.warn_at]
+                + [(k.due_at, 1, k) for k in live if k.due_at <= until],
                 key=lambda t: (t[0], t[1], t[2].id),
             )
             if not due:
@@ -149,8 +224,8 @@ class _Sim:
                 self.event(at, "breach", None, c.state, c.state, f"{label}超时；case {c.number}: nobody fills the next level", {"clock": k.id})
         else:
             self.event(at, "breach", None, c.state, c.state, f"{label}超时（{c.number}）", {"clock": k.id})
-        self.b.breaches.append(Breach(
-            case_id=c.pk, clock_id=k.id, kind=k.kind, handler_level=k.handler_level, handler_user=k.handler_user,
+        self.b.breaches.append(_Row(
+            case_id=c.pk, clock_id=k.id, kind=k.kind, handler_level=k.handler_level, handler_user_id=k.handler_user_id,
             department=k.department, due_at=k.due_at, detected_at=at, escalated_to=escalated_to,
         ))
         return bool(escalated_to)
@@ -207,6 +282,9 @@ class _Builder:
         days = {}
         is_workday = self.cal.is_workday
         self.cal.is_workday = lambda day: days[day] if day in days else days.setdefault(day, is_workday(day))
+        periods = {}  # and each day's working periods, built once
+        periods_on = self.cal._periods_on
+        self.cal._periods_on = lambda day: periods[day] if day in periods else periods.setdefault(day, tuple(periods_on(day)))
         self.assigned = {}
         for a in GridAssignment.objects.filter(duty__in=[Duty.LEADER, Duty.SECRETARY], user__is_active=True).select_related("user").order_by("-id"):
             self.assigned[(a.node_id, a.duty)] = a.user  # the first by id wins, as in routing
@@ -243,7 +321,7 @@ class _Builder:
         return self._handlers[key]
 
     def path_for(self, item, urgency, grid, at):
-        local = timezone.localtime(at).time()
+        local = timezone.localtime(at, self.cal.tz).time()
         key = (item.pk, urgency, grid.level, tuple(routing._in_window(r, local) for r in self.windowed))
         if key not in self._rules:
             rule = routing.choose_rule(item, urgency, grid.level, at)
@@ -255,8 +333,11 @@ def _weighted_hours(rng, weights, n):
     return rng.choices(range(24), weights=weights, k=n)
 
 
-def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, progress=None, until=None) -> dict:
-    """Write about `months` months of cases ending at `until` (default now); returns counts."""
+def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, progress=None, until=None, intakes=()) -> dict:
+    """Write about `months` months of cases ending at `until` (default now) from the resident,
+    volunteer, patrol and API channels, and one hotline case for each of `intakes` (`Intake`,
+    any age; those from `until` on are left out) whose `case_id` is then set; returns counts.
+    Case ids follow time within each day."""
     from .taxonomy import seed_taxonomy
 
     progress = progress or (lambda msg: None)
@@ -279,7 +360,7 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
     from gridgov.registry.models import Building
 
     buildings: dict[int, list] = {}
-    for bid, gid, name, cname, lon, lat in Building.objects.filter(lat__isnull=False, grid__isnull=False).values_list(
+    for bid, gid, name, cname, lon, lat in Building.objects.filter(lat__isnull=False, grid__isnull=False).order_by("id").values_list(
         "id", "grid_id", "name", "compound__name", "lon", "lat"
     ):
         buildings.setdefault(gid, []).append((f"{cname or ''}{name}", lon, lat))
@@ -341,39 +422,67 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
 
     next_id = (Case.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     cases, events, clocks, followers, ratings = [], [], [], [], []
-    counts = {"cases": 0, "events": 0, "clocks": 0, "breaches": 0, "ratings": 0}
+    counts = {"cases": 0, "events": 0, "clocks": 0, "breaches": 0, "ratings": 0, "hotline_cases": 0}
     leaf_idx = list(range(len(leaves)))
     leaf_cum = list(np.cumsum(weights_leaf))
     item_cum = list(np.cumsum(item_w))
     channel_cum = list(np.cumsum(channel_w))
     day0 = timezone.localtime(start).replace(hour=0, minute=0, second=0, microsecond=0)
-    for di, (d, w) in enumerate(days):
-        n_day = np.random.default_rng(seed * 1000 + di).poisson(total * w / wsum)
+
+    def node(pk):
+        n = by_id[pk]
+        if not hasattr(n, "chain"):
+            chain, m = [], n
+            while m is not None:
+                chain.append(m)
+                m = by_id.get(m.parent_id)
+            n.chain = chain[::-1]
+        return n
+
+    # the intakes by day (as days after day0; older ones before the window, all simulated)
+    by_day: dict[int, list] = {}
+    for i in sorted((i for i in intakes if i.created < until), key=lambda i: i.created):
+        local = timezone.localtime(i.created, b.cal.tz)
+        by_day.setdefault((local.date() - day0.date()).days, []).append(i)
+    last = max([len(days) - 1, *by_day])
+    for di in range(min([0, *by_day]), last + 1):
         local_day = day0 + timedelta(days=di)
-        for _ in range(int(n_day)):
-            channel = rng.choices(channel_names, cum_weights=channel_cum)[0]
-            hour = _weighted_hours(rng, CHANNELS[channel][1], 1)[0]
-            created = local_day + timedelta(hours=hour, minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
-            if created >= until or created < start:
-                continue
-            li = rng.choices(leaf_idx, cum_weights=leaf_cum)[0]
-            grid = leaves[li]
-            if buildings.get(grid.pk) and rng.random() < 0.75:
-                name, blon, blat = rng.choice(buildings[grid.pk])
-                lon, lat = blon + rng.gauss(0, 0.00012), blat + rng.gauss(0, 0.0001)
-                if not shapely.contains_xy(geoms[li], lon, lat):
-                    lon, lat = blon, blat
-                address = f"{name}附近"
-            else:
-                lon, lat = point_in(li)
-                address = f"{grid.name}内"
-            item = rng.choices(items, cum_weights=item_cum)[0]
+        todo = []
+        if 0 <= di < len(days):
+            d, w = days[di]
+            n_day = np.random.default_rng(seed * 1000 + di).poisson(total * w / wsum)
+            for _ in range(int(n_day)):
+                channel = rng.choices(channel_names, cum_weights=channel_cum)[0]
+                hour = _weighted_hours(rng, CHANNELS[channel][1], 1)[0]
+                created = local_day + timedelta(hours=hour, minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+                if created >= until or created < start:
+                    continue
+                li = rng.choices(leaf_idx, cum_weights=leaf_cum)[0]
+                grid = leaves[li]
+                if buildings.get(grid.pk) and rng.random() < 0.75:
+                    name, blon, blat = rng.choice(buildings[grid.pk])
+                    lon, lat = blon + rng.gauss(0, 0.00012), blat + rng.gauss(0, 0.0001)
+                    if not shapely.contains_xy(geoms[li], lon, lat):
+                        lon, lat = blon, blat
+                    address = f"{name}附近"
+                else:
+                    lon, lat = point_in(li)
+                    address = f"{grid.name}内"
+                item = rng.choices(items, cum_weights=item_cum)[0]
+                todo.append((created, channel, item, grid, lon, lat, address, None))
+        for i in by_day.get(di, ()):
+            todo.append((i.created, Channel.HOTLINE, i.item or i.staff_item, node(i.grid_id), i.lon, i.lat, i.address, i))
+        todo.sort(key=lambda c: c[0])  # stable: ids follow time within the day
+        for created, channel, item, grid, lon, lat, address, intake in todo:
             _simulate(b, rng, next_id, channel, created, item, grid, lon, lat, address, residents, volunteers, grabbers,
-                      nearest, community_staff, cases, events, clocks, followers, ratings)
+                      nearest, community_staff, cases, events, clocks, followers, ratings, intake)
+            if intake is not None:
+                intake.case_id = next_id
+                counts["hotline_cases"] += 1
             next_id += 1
-        if len(cases) >= BATCH or di == len(days) - 1:
+        if len(cases) >= BATCH or di == last:
             _flush(cases, events, clocks, b.breaches, followers, ratings, counts)
-            progress(f"cases: {counts['cases']:,} ({timezone.localtime(d):%Y-%m})")
+            progress(f"cases: {counts['cases']:,} ({local_day:%Y-%m})")
     with connection.cursor() as cur:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Case, Clock]):
             cur.execute(sql)
@@ -390,26 +499,55 @@ def _insert(model, rows, fields):
 
     meta = model._meta
     cols = [meta.get_field(f.removesuffix("_id") if f.endswith("_id") and f != "id" else f) for f in fields]
-    conv = []
-    for f in cols:
+    conv = []  # (column index, converter) of the columns whose values the database needs converted
+    adapt_datetime = _datetime_adapter()
+    sqlite = connection.vendor == "sqlite"
+    for i, f in enumerate(cols):
         if isinstance(f, m.DateTimeField):
-            conv.append(connection.ops.adapt_datetimefield_value)
-        elif isinstance(f, m.JSONField):
-            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-        elif isinstance(f, m.DecimalField):
-            conv.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-        else:
-            conv.append(None)
+            conv.append((i, adapt_datetime))
+        elif isinstance(f, m.JSONField) and sqlite and f.encoder is None:
+            conv.append((i, _json_text))  # what the field writes on SQLite, without its per-value checks
+        elif isinstance(f, (m.JSONField, m.DecimalField, m.UUIDField)):
+            conv.append((i, lambda v, f=f: f.get_db_prep_save(v, connection)))
     qn = connection.ops.quote_name
     sql = f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-    prepared = [tuple(v if c is None or v is None else c(v) for v, c in zip(r, conv)) for r in rows]
+    prepared = []
+    for r in rows:
+        r = list(r)
+        for i, c in conv:
+            if r[i] is not None:
+                r[i] = c(r[i])
+        prepared.append(r)
     with connection.cursor() as cur:
         for i in range(0, len(prepared), 5000):
             cur.executemany(sql, prepared[i : i + 5000])
 
 
+def _json_text(value):
+    return "{}" if value == {} and type(value) is dict else json.dumps(value)
+
+
+def _datetime_adapter():
+    """connection.ops.adapt_datetimefield_value; on SQLite the same text (the UTC time, naive,
+    as str) without its per-call settings look-ups, which cost seconds at a million values."""
+    from django.conf import settings
+
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor != "sqlite" or not settings.USE_TZ:
+        return adapt
+    tz = connection.timezone
+
+    def fast(v):
+        if isinstance(v, datetime) and v.tzinfo is not None:
+            return str(v.astimezone(tz).replace(tzinfo=None))
+        return adapt(v)
+
+    return fast
+
+
 def _rows(objs, fields):
-    return [tuple(getattr(o, f) for f in fields) for o in objs]
+    get = operator.attrgetter(*fields)
+    return [get(o) for o in objs] if len(fields) > 1 else [(get(o),) for o in objs]
 
 
 def _fields(model, with_pk=True):
@@ -440,7 +578,7 @@ def _minutes(rng, limit, late_share):
 
 
 def _simulate(b, rng, pk, channel, created, item, grid, lon, lat, address, residents, volunteers, grabbers,
-              nearest, community_staff, cases, events, clocks, followers, ratings):
+              nearest, community_staff, cases, events, clocks, followers, ratings, intake=None):
     reporter = entered_by = None
     if channel == Channel.RESIDENT and residents:
         reporter = rng.choice(residents)
@@ -451,53 +589,90 @@ def _simulate(b, rng, pk, channel, created, item, grid, lon, lat, address, resid
     elif channel == Channel.HOTLINE:
         entered_by = (community_staff(grid) or [None])[0]
     entered_by = entered_by or reporter
-    kw = item.keyword_list()
-    text = f"{address}{rng.choice(kw[:4]) if kw else item.name}{'' if rng.random() < 0.5 else '，' + item.name}{rng.choice(DETAILS)}"
-    urgency = item.default_urgency
     chain = grid.chain
-    classified = channel in (Channel.PATROL, Channel.VOLUNTEER) or rng.random() < 0.9
-    reason = {
-        "grid": {"method": "locator", "point_wgs84": [lon, lat], "crs_in": "wgs84",
-                 "nodes": [{"code": n.code, "name": n.name, "level": n.level} for n in chain]},
-        "item": ({"code": item.code, "name": item.name, "source": "reporter" if channel in (Channel.PATROL, Channel.VOLUNTEER) else "classifier",
-                  "confidence": 1.0 if channel in (Channel.PATROL, Channel.VOLUNTEER) else round(rng.uniform(0.5, 0.95), 3)}
-                 if classified else {"code": None, "source": "classifier", "confidence": round(rng.uniform(0.1, 0.4), 3), "note": "置信度不足，待人工分类"}),
-        "urgency": "item default",
-    }
-    case = Case(
-        id=pk, number=f"{timezone.localtime(created):%Y%m%d}{pk:06d}", channel=channel, reporter=reporter, entered_by=entered_by,
-        text=text, item=item if classified else None, item_source=reason["item"]["source"] if classified else "",
-        item_confidence=reason["item"]["confidence"], urgency=urgency, lon=lon, lat=lat, crs_in="wgs84", address=address,
+    grid_reason = {"method": "locator", "point_wgs84": [lon, lat], "crs_in": "wgs84",
+                   "nodes": [{"code": n.code, "name": n.name, "level": n.level} for n in chain]}
+    if intake is not None:
+        # what submit_case wrote for it: its text, its key, the item recognised at intake (or
+        # none: a person classifies it as `staff_item`), urgency of that item (else normal)
+        text, classified = intake.text, intake.item is not None
+        urgency = item.default_urgency if classified else Urgency.NORMAL
+        reason = {"grid": grid_reason, "item": dict(intake.item_reason), "urgency": "item default"}
+        source, confidence = intake.item_source, intake.item_confidence
+    else:
+        kw = item.keyword_list()
+        text = f"{address}{rng.choice(kw[:4]) if kw else item.name}{'' if rng.random() < 0.5 else '，' + item.name}{rng.choice(DETAILS)}"
+        urgency = item.default_urgency
+        classified = channel in (Channel.PATROL, Channel.VOLUNTEER) or rng.random() < 0.9
+        reason = {
+            "grid": grid_reason,
+            "item": ({"code": item.code, "name": item.name, "source": "reporter" if channel in (Channel.PATROL, Channel.VOLUNTEER) else "classifier",
+                      "confidence": 1.0 if channel in (Channel.PATROL, Channel.VOLUNTEER) else round(rng.uniform(0.5, 0.95), 3)}
+                     if classified else {"code": None, "source": "classifier", "confidence": round(rng.uniform(0.1, 0.4), 3), "note": "置信度不足，待人工分类"}),
+            "urgency": "item default",
+        }
+        source, confidence = reason["item"]["source"] if classified else "", reason["item"]["confidence"]
+    case = _CaseRow(
+        id=pk, number=f"{timezone.localtime(created, b.cal.tz):%Y%m%d}{pk:06d}", channel=channel, reporter=reporter, entered_by=entered_by,
+        idempotency_key=intake.key if intake is not None else None,
+        text=text, item=item if classified else None, item_source=source,
+        item_confidence=confidence, urgency=urgency, lon=lon, lat=lat, crs_in="wgs84", address=address,
         grid=grid, grid_path=grid.path, state=State.SUBMITTED, routing_reason=reason, created_at=created, updated_at=created,
     )
-    path, _rule = b.path_for(item, urgency, grid, created)
+    path, _rule = b.path_for(item, item.default_urgency, grid, created)
     sim = _Sim(b, case, item, path, grid, b.until)
     sim.event(created, "submit", entered_by, "", State.SUBMITTED, data={"channel": channel})
     if reporter is not None:
-        followers.append(CaseFollower(case_id=pk, user=reporter, source="reporter", at=created))
+        followers.append(_Row(case_id=pk, user_id=reporter.pk, source="reporter", at=created))
     cases.append(case)
+    outcome = None if intake is None else ("solved" if intake.solved else "unsolved")
     try:
-        _lifecycle(sim, rng, created, classified, reporter, grabbers, community_staff, ratings)
+        _lifecycle(sim, rng, created, classified, reporter, grabbers, community_staff, ratings, outcome)
     finally:
         events.extend(sim.events)
         clocks.extend(sim.clocks)
+    return case
 
 
-def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, ratings):
+#: states a resolved case is in (or moves on to) unless a rating reopens it
+DONE = (State.RESOLVED, State.VERIFIED, State.CLOSED)
+#: (return note, reject note) of a hotline case whose ticket the city recorded as not solved
+UNSOLVED_NOTES = [
+    ("诉求超出街道职权，需市级部门协调，请重新派遣", "经核实不属于街道职责，已向来电人解释说明"),
+    ("历史遗留问题，暂不具备解决条件，请重新派遣", "暂不具备解决条件，已向来电人说明情况"),
+    ("来电人诉求与现行政策不符，请重新派遣", "诉求不符合相关政策规定，已答复来电人"),
+]
+
+
+def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, ratings, outcome=None):
+    """Play the case's acts from `t` until it is closed (and rated) or the next act would come
+    after `sim.now`. `outcome` is a known result to reach (a 12345 ticket's): "solved" — no
+    rejection, and acts that would come after `now` come sooner until it is resolved;
+    "unsolved" — never resolved: the handler returns it and the community rejects it (or it is
+    still open at `now`). None: chance decides, as for the other channels."""
     case, item, grid = sim.case, sim.item, sim.grid
     resolver = None
     staff = community_staff(grid)
     manager = staff[0] if staff else None
+    solved, unsolved = outcome == "solved", outcome == "unsolved"
+
+    def soon(at, since):
+        # the city recorded the ticket as solved, so its case was resolved before `now`
+        if solved and at > sim.now and case.state not in DONE:
+            return since + (sim.now - since) * rng.uniform(0.2, 0.6)
+        return at
+
     if not classified:
         # waiting for a person to choose the item
-        t2 = t + timedelta(minutes=rng.uniform(10, 240))
+        t2 = soon(t + timedelta(minutes=rng.uniform(10, 240)), t)
         if t2 > sim.now:
             case.routing_reason["waiting"] = "未识别事项，待人工分类"
             return
-        case.item, case.item_source, case.item_confidence = item, "staff", 1.0
-        case.routing_reason["item"] = {"code": item.code, "name": item.name, "source": "staff", "by": str(manager) if manager else SYSTEM, "was": None}
-        if rng.random() < 0.1 and manager:
-            sim.move(t2, "reject", manager, "不属于受理范围", grabbable=False)
+        was = case.item.code if case.item_id else None
+        case.item, case.item_source, case.item_confidence, case.urgency = item, "staff", 1.0, item.default_urgency
+        case.routing_reason["item"] = {"code": item.code, "name": item.name, "source": "staff", "by": str(manager) if manager else SYSTEM, "was": was}
+        if manager and not solved and rng.random() < (0.5 if unsolved else 0.1):
+            sim.move(t2, "reject", manager, UNSOLVED_NOTES[0][1] if unsolved else "不属于受理范围", grabbable=False)
             return
         t = t2
         if not sim.assign(0, t, "dispatch", manager):
@@ -507,15 +682,16 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
         if not sim.assign(0, t, "dispatch", None, "自动派遣"):
             case.routing_reason["waiting"] = "nobody fills the path"
             return
-    late = 0.06 + (0.06 if timezone.localtime(t).hour < 7 or timezone.localtime(t).hour >= 21 else 0)
+    hour = timezone.localtime(t, sim.b.cal.tz).hour
+    late = 0.06 + (0.06 if hour < 7 or hour >= 21 else 0)
     rounds = 0
     while True:
         rounds += 1
-        if rounds > 8:
+        if rounds > (50 if solved else 8):  # (a solved one keeps going until resolved; 50 only guards a loop)
             return
         if case.state in (State.DISPATCHED, State.ESCALATED, State.REOPENED):
-            if case.grabbable and grabbers and case.state == State.DISPATCHED and rng.random() < 0.5:
-                t = t + timedelta(minutes=rng.uniform(1, 25))
+            if case.grabbable and grabbers and case.state == State.DISPATCHED and not unsolved and rng.random() < 0.5:
+                t = soon(t + timedelta(minutes=rng.uniform(1, 25)), t)
                 if not sim.step(t):
                     if t > sim.now:
                         return
@@ -526,7 +702,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE), t)
                 sim.start_clock(ClockKind.ARRIVE, t)
             else:
-                t = t + timedelta(minutes=_minutes(rng, item.accept_minutes, late))
+                t = soon(t + timedelta(minutes=_minutes(rng, item.accept_minutes, late)), t)
                 if not sim.step(t):
                     if t > sim.now:
                         return
@@ -536,22 +712,25 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 sim.move(t, "accept", actor, handler_user=case.handler_user or actor)
                 sim.stop((ClockKind.ACCEPT,), t)
         if case.state == State.ACCEPTED:
-            if rng.random() < 0.015 and case.handler_level != HandlerLevel.VOLUNTEER:
-                t = t + timedelta(minutes=rng.uniform(5, 60))
+            if unsolved or (not solved and rng.random() < 0.015 and case.handler_level != HandlerLevel.VOLUNTEER):
+                # not ours to solve: the handler hands it back, the community rejects it
+                notes = rng.choice(UNSOLVED_NOTES) if unsolved else ("不属于本网格，请重新派遣", "经核实不属于街道职责")
+                # (a ticket not ours is handed back before the arrive limit runs out)
+                t = t + timedelta(minutes=item.arrive_minutes * rng.uniform(0.2, 0.9) if unsolved else rng.uniform(5, 60))
                 if not sim.step(t):
                     if t > sim.now:
                         return
                     t = sim.last_at()
                     continue
-                sim.move(t, "return", case.handler_user, "不属于本网格，请重新派遣", handler_user=None, handler_level="", handler_department="", grabbable=False)
+                sim.move(t, "return", case.handler_user, notes[0], handler_user=None, handler_level="", handler_department="", grabbable=False)
                 sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE), t)
                 t = t + timedelta(minutes=rng.uniform(20, 180))
                 if not sim.step(t):
                     return
-                sim.move(t, "reject", manager, "经核实不属于街道职责", grabbable=False)
+                sim.move(t, "reject", manager, notes[1], grabbable=False)
                 return
         if case.state == State.ACCEPTED and sim.live((ClockKind.ARRIVE,)):
-            t = t + timedelta(minutes=_minutes(rng, item.arrive_minutes, late))
+            t = soon(t + timedelta(minutes=_minutes(rng, item.arrive_minutes, late)), t)
             if not sim.step(t):
                 if t > sim.now:
                     return
@@ -563,13 +742,14 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
             clock = next((k for k in sim.live((ClockKind.RESOLVE,))), None)
             stalled = rng.random() < 0.012  # waiting on a department, a contractor, the owners' committee...
             if stalled:
-                t = t + timedelta(days=rng.uniform(3, 75))
+                t2 = t + timedelta(days=rng.uniform(3, 75))
             elif clock is not None and rng.random() > 0.05:
                 # within the limit: somewhere between now and the due time
                 span = max((clock.due_at - t).total_seconds(), 600)
-                t = t + timedelta(seconds=span * min(0.97, rng.betavariate(2, 4)))
+                t2 = t + timedelta(seconds=span * min(0.97, rng.betavariate(2, 4)))
             else:
-                t = t + timedelta(hours=float(item.resolve_hours) * rng.uniform(0.5, 4))
+                t2 = t + timedelta(hours=float(item.resolve_hours) * rng.uniform(0.5, 4))
+            t = soon(t2, t)
             if not sim.step(t):
                 if t > sim.now:
                     return
@@ -583,7 +763,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
             t = t + timedelta(hours=rng.uniform(0.3, 20))
             if verifier is None or not sim.step(t):
                 return
-            if rng.random() < 0.04:
+            if rng.random() < 0.04 and rounds <= 8:
                 sim.move(t, "rework", verifier, "现场复核未通过", resolved_by=None, resolved_at=None)
                 sim.start_clock(ClockKind.RESOLVE, t)
                 continue
@@ -601,7 +781,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 return
             r = rng.random()
             score = Score.SATISFIED if r < 0.82 else Score.BASIC if r < 0.95 else Score.UNSATISFIED
-            ratings.append(Rating(case_id=case.pk, user=reporter, round=case.reopen_count, score=score, at=t))
+            ratings.append(_Row(case_id=case.pk, user_id=reporter.pk, round=case.reopen_count, score=score, comment="", at=t))
             data = {"rating": {"score": score, "comment": "", "round": case.reopen_count}}
             if score != Score.UNSATISFIED:
                 sim.event(t, "rate", reporter, case.state, case.state, "", data)

@@ -34,7 +34,7 @@ def grams(text: str) -> Counter:
                 out[token] += 1
             continue
         out.update(token)
-        out.update(token[i : i + 2] for i in range(len(token) - 1))
+        out.update(map(str.__add__, token, token[1:]))  # the bigrams token[i:i+2]
     return out
 
 
@@ -81,8 +81,15 @@ class Recognizer:
         for it in items:
             vec = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in counted[it.pk].items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-            kws = sorted({k.lower() for k in [it.name, *it.keyword_list()] if k}, key=len, reverse=True)
+            # longest first, then in code-point order (a set alone would order them by string hash)
+            kws = sorted({k.lower() for k in [it.name, *it.keyword_list()] if k}, key=lambda k: (-len(k), k))
             self.entries.append(_Entry(it.pk, kws, vec, norm))
+        # gram → [(entry index, weight)]: a text's dot product with every item in one pass over
+        # its grams, adding the same non-zero terms in the same order as a per-item sum would
+        self.postings: dict[str, list] = {}
+        for idx, e in enumerate(self.entries):
+            for g, w in e.vector.items():
+                self.postings.setdefault(g, []).append((idx, w))
 
     def _keyword_score(self, text: str, keywords: list[str]) -> tuple[float, list[str]]:
         found, taken = [], text
@@ -98,10 +105,14 @@ class Recognizer:
         q = grams(low)
         qvec = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in q.items() if g in self.idf}
         qnorm = math.sqrt(sum(v * v for v in qvec.values())) or 1.0
+        dots = [0] * len(self.entries)
+        for g, v in qvec.items():
+            for idx, w in self.postings[g]:
+                dots[idx] += v * w
         out = []
-        for e in self.entries:
+        for e, dot in zip(self.entries, dots):
             kw, found = self._keyword_score(low, e.keywords)
-            cos = sum(v * e.vector.get(g, 0.0) for g, v in qvec.items()) / (qnorm * e.norm)
+            cos = dot / (qnorm * e.norm)
             out.append((1 - (1 - kw) * (1 - cos), e.item_id, found))
         out.sort(key=lambda t: (-t[0], t[1]))
         return out
@@ -126,8 +137,10 @@ _cache: dict = {}
 
 
 def _version():
-    items = Item.objects.filter(active=True).aggregate(n=Count("id"), at=Max("updated_at"))
-    return (items["n"], items["at"], Correction.objects.aggregate(m=Max("id"))["m"])
+    # the highest id too: items deleted and seeded again within one clock tick (a demo reset)
+    # have the same count and time but are other rows
+    items = Item.objects.filter(active=True).aggregate(n=Count("id"), at=Max("updated_at"), top=Max("id"))
+    return (items["n"], items["at"], items["top"], Correction.objects.aggregate(m=Max("id"))["m"])
 
 
 def get_recognizer() -> Recognizer:

@@ -394,19 +394,7 @@ def submit_case(
         "crs_in": crs if wgs else "",
         "nodes": [r if isinstance(r, dict) else {"code": r.code, "name": r.name, "level": r.level} for r in refs],
     }
-    if item is not None:
-        item_reason = {"code": item.code, "name": item.name, "source": "reporter", "confidence": 1.0}
-        confidence, source = 1.0, "reporter"
-    else:
-        guess, confidence, alternatives = recognize_item(text)
-        threshold = conf.get_float("CASES_RECOGNIZE_THRESHOLD")
-        item = guess if guess is not None and confidence >= threshold else None
-        source = "classifier" if item else ""
-        item_reason = {
-            "code": item.code if item else None, "source": "classifier", "confidence": confidence,
-            "threshold": threshold, "alternatives": alternatives,
-            **({"name": item.name} if item else {"note": "置信度不足，待人工分类"}),
-        }
+    item, source, confidence, item_reason = intake_item(text, item)
 
     saved: list[str] = []
     try:
@@ -427,6 +415,24 @@ def submit_case(
         _delete_files(saved)
         raise
     return case, True
+
+
+def intake_item(text: str, item=None, recognize=None) -> tuple[Item | None, str, float, dict]:
+    """The item a new report gets: (item or None, item_source, item_confidence, the "item" part
+    of routing_reason). The reporter's item if given, else `recognize_item`'s guess when its
+    confidence reaches CASES_RECOGNIZE_THRESHOLD, else none (the case waits for a person).
+    `recognize` replaces `recognize_item` (the demo passes one recogniser for many texts)."""
+    if item is not None:
+        return item, "reporter", 1.0, {"code": item.code, "name": item.name, "source": "reporter", "confidence": 1.0}
+    guess, confidence, alternatives = (recognize or recognize_item)(text)
+    threshold = conf.get_float("CASES_RECOGNIZE_THRESHOLD")
+    item = guess if guess is not None and confidence >= threshold else None
+    reason = {
+        "code": item.code if item else None, "source": "classifier", "confidence": confidence,
+        "threshold": threshold, "alternatives": alternatives,
+        **({"name": item.name} if item else {"note": "置信度不足，待人工分类"}),
+    }
+    return item, "classifier" if item else "", confidence, reason
 
 
 def _existing(key, reporter):

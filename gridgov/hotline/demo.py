@@ -6,7 +6,11 @@ a year (Jan–Sep 2024: −25.41 %), a quarter of them about property management
 office hours. Texts are the public messages of /work/shared/data/hotline/messages.xlsx with their
 placeholder places (A市, A3区) replaced by the demo street's compounds and communities. Each
 ticket lies at a point inside a finest grid. Each community has a few recurring problems (the
-same compound and category month after month, in near-identical words) for the topics page."""
+same compound and category month after month, in near-identical words) for the topics page.
+
+Every ticket has its case, as intake would have opened it (`services.open_case`: channel
+hotline, key `case_key(ticket_id)`, the item recognition gives its text) and played along the
+cases demo's workflow to the ticket's outcome (`build_demo_cases_with_tickets`, docs/demo.md)."""
 
 import functools
 import math
@@ -111,11 +115,13 @@ def _points_in(geom, n, rng):
 
 
 def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
-    """Replace the demo tickets (ids starting DEMO-) with `years` years of tickets ending last month.
-    Returns how many were created."""
+    """Replace the demo tickets (ids starting DEMO-), and the cases they opened, with `years`
+    years of tickets ending last month; their cases come with the demo's cases
+    (`build_demo_cases_with_tickets`). Returns how many tickets were created."""
     rng = np.random.default_rng(seed)
     rnd = random.Random(seed)
-    nodes = list(GridNode.objects.exclude(geom_wkt="").values("id", "name", "level", "path", "geom_wkt", "parent_id"))
+    # in a fixed order (never by id or by the order rows come back: both differ between builds)
+    nodes = list(GridNode.objects.exclude(geom_wkt="").order_by("path").values("id", "name", "level", "path", "geom_wkt", "parent_id"))
     if not nodes:
         raise ValueError("no grids in the database: create the street first")
     parents = {n["parent_id"] for n in nodes}
@@ -130,12 +136,12 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
     from gridgov.registry.models import Compound
 
     compounds = {}
-    for name, comm in Compound.objects.values_list("name", "community_id"):
+    for name, comm in Compound.objects.order_by("id").values_list("name", "community_id"):
         compounds.setdefault(comm, []).append(name)
     pools = {leaf["id"]: _points_in(shapely.from_wkt(leaf["geom_wkt"]), 300, rng) for leaf in leaves}
     leaf_weight = rng.gamma(2.0, 1.0, len(leaves))
     leaf_weight /= leaf_weight.sum()
-    comm_quality = {c: rng.normal(0, 0.05) for c in {community(n)["id"] for n in leaves}}
+    comm_quality = {c: rng.normal(0, 0.05) for c in dict.fromkeys(community(n)["id"] for n in leaves)}
     buckets = _bucket(_messages())
     cat_names = [c[1] for c in CATEGORIES]
     cat_l1 = {c[1]: c[0] for c in CATEGORIES}
@@ -154,6 +160,10 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
     end = now.year * 12 + now.month - 2  # last full month, as a month index
     months = [end - k for k in range(12 * years - 1, -1, -1)]
     per_year = 17000 * scale
+    from gridgov.cases.models import Case
+
+    # the cases the replaced tickets opened go with them: no hotline case without its ticket
+    Case.objects.filter(pk__in=Ticket.objects.filter(ticket_id__startswith=PREFIX, case__isnull=False).values("case_id")).delete()
     Ticket.objects.filter(ticket_id__startswith=PREFIX).delete()
     tz = timezone.get_default_timezone()
     total = 0
@@ -175,7 +185,8 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
         improve = 0.06 * mi / max(len(months) - 1, 1)
         batch = []
         for k in range(n):
-            leaf = leaves[leaf_idx[k]]
+            li = int(leaf_idx[k])
+            leaf = leaves[li]
             cat = cat_names[cats[k]]
             text = rnd.choice(buckets[cat])
             if rnd.random() < 0.08:  # a recurring problem's ticket
@@ -183,7 +194,7 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
                 leaf = leaves[li]
             comm = community(leaf)
             places = compounds.get(comm["id"]) or [leaf["name"]]
-            place = places[leaf["id"] % len(places)]
+            place = places[li % len(places)]
             at = datetime(y, m, int(rng.integers(1, days + 1)), int(hrs[k]), int(rng.integers(0, 60)), tzinfo=None)
             at = timezone.make_aware(at, tz)
             px, py = pools[leaf["id"]][int(rng.integers(0, 300))]
@@ -209,3 +220,78 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
         if progress:
             progress(mi + 1, len(months), f"{y:04d}-{m:02d}: {n} tickets")
     return total
+
+
+def case_intakes() -> list:
+    """For each demo ticket without a case, what `services.open_case` would give
+    `cases.services.submit_case` and what submit_case would decide (`cases.demo.Intake`): its
+    content, coordinates, address and grid, the key `case_key(ticket_id)`, and the item its
+    category names (`item_for_category`; none of the demo's categories names one) else the one
+    recognition finds at its threshold (`intake_item`, the same function submit_case uses), else
+    none — the case then waits for a person, who classifies it as recognition's best guess.
+    `solved` is the ticket's own outcome, which its case reaches."""
+    from gridgov.cases.demo import Intake
+    from gridgov.cases.models import Item
+    from gridgov.cases.recognize import get_recognizer
+    from gridgov.cases.services import intake_item
+
+    from .services import case_key, item_for_category
+
+    items = list(Item.objects.filter(active=True))  # in the order open_cases passes them
+    by_code = {i.code: i for i in items}
+    recognizer = get_recognizer()
+    seen: dict[str, tuple] = {}  # recurring problems repeat their text word for word
+    named_by: dict[tuple, object] = {}
+
+    def recognize(text):
+        if text not in seen:
+            seen[text] = recognizer.recognize(text)
+        return seen[text]
+
+    out = []
+    rows = (
+        # (every demo ticket lies at a point in a grid)
+        Ticket.objects.filter(ticket_id__startswith=PREFIX, case__isnull=True, grid__isnull=False, lon__isnull=False, lat__isnull=False)
+        .order_by("received_at", "id")
+        .values_list("id", "ticket_id", "received_at", "content", "address_text", "lon", "lat", "grid_id",
+                     "category_l1", "category_l2", "category_l3", "solved")
+    )
+    for pk, ticket_id, at, content, address, lon, lat, grid_id, l1, l2, l3, solved in rows.iterator(chunk_size=5000):
+        if (l1, l2, l3) not in named_by:
+            named_by[(l1, l2, l3)] = item_for_category(l1, l2, l3, items)
+        named = named_by[(l1, l2, l3)]
+        item, source, confidence, reason = intake_item(content, named, recognize)
+        alternatives = reason.get("alternatives") or []
+        staff_item = item or (by_code[alternatives[0]["code"]] if alternatives else items[0])
+        out.append(Intake(
+            ref=pk, key=case_key(ticket_id), created=at, text=content, address=(address or "")[:200], lon=lon, lat=lat,
+            grid_id=grid_id, item=item, item_source=source, item_confidence=confidence, item_reason=reason,
+            staff_item=staff_item, solved=solved,
+        ))
+    return out
+
+
+def link_cases(intakes) -> int:
+    """Set `Ticket.case` of the tickets whose intakes got a case; returns how many."""
+    from django.db import connection
+
+    pairs = [(i.case_id, i.ref) for i in intakes if i.case_id is not None]
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(f"UPDATE {table} SET case_id = %s WHERE id = %s", pairs)
+    return len(pairs)
+
+
+def build_demo_cases_with_tickets(seed, months=12, scale=1.0, progress=None, until=None) -> dict:
+    """The demo's cases (`gridgov.cases.demo.build_demo_cases`) with one hotline case for every
+    demo ticket that has none, linked to it; returns the counts."""
+    from gridgov.cases.demo import build_demo_cases as build_cases
+    from gridgov.cases.models import Item
+    from gridgov.cases.taxonomy import seed_taxonomy
+
+    if not Item.objects.exists():
+        seed_taxonomy()
+    intakes = case_intakes()
+    counts = build_cases(seed, months=months, scale=scale, progress=progress, until=until, intakes=intakes)
+    counts["linked_tickets"] = link_cases(intakes)
+    return counts

@@ -68,8 +68,8 @@ class Ticket(models.Model):
     address_score = models.FloatField(null=True, blank=True)
     #: best candidates when the match was not certain: [{"id", "text", "score", "grid_id"}, ...]
     address_candidates = models.JSONField(default=list, blank=True)
-    #: the case this ticket opened in the cases app (channel "hotline"); None for tickets loaded in
-    #: bulk without going through intake (the demo). Its state is read through (`case_state`).
+    #: the case this ticket opened in the cases app (channel "hotline"); None until intake opened it
+    #: (the worker may do it after the import). Its state is read through (`case_state`).
     case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="hotline_tickets")
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,14 +1,17 @@
-"""The demo cases: consistent histories, clocks and breaches, at a small scale."""
+"""The demo cases: consistent histories, clocks and breaches, at a small scale; reports that
+came in elsewhere (12345 tickets: `Intake`) reach the outcome they are known to have had."""
 
+import random
+import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gridgov.accounts.models import Duty, GridAssignment, Role, User
-from gridgov.cases.demo import build_demo_cases
-from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Clock, ClockState, Rating, State
+from gridgov.cases.demo import Intake, build_demo_cases
+from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Clock, ClockState, Item, Rating, State
 from gridgov.cases.services import TRANSITIONS
 
 
@@ -34,13 +37,41 @@ def demo_cases(street):
     for i in range(3):
         staff(f"res{i}", Role.RESIDENT)
     staff("vol", Role.VOLUNTEER)
-    counts = build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL)
+    counts = build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL, intakes=make_intakes(street))
     return counts
+
+
+def make_intakes(street, n=80):
+    """Hotline reports over the six months before UNTIL (the cases cover three): recognised or
+    left for a person, solved (3 in 4) or not; the last few minutes before UNTIL, one after."""
+    from gridgov.cases.taxonomy import seed_taxonomy
+
+    seed_taxonomy()
+    items = list(Item.objects.order_by("code"))
+    leaves = [street[k] for k in sorted(street) if "m" in k]
+    rng = random.Random(3)
+    out = []
+    for k in range(n + 1):
+        leaf, item = leaves[k % len(leaves)], items[k % len(items)]
+        at = UNTIL - (timedelta(minutes=n + 10 - k) if k >= n - 4 else timedelta(days=rng.uniform(1, 180)))
+        if k == n:
+            at = UNTIL + timedelta(hours=1)
+        recognised = k % 3 != 0
+        reason = ({"code": item.code, "name": item.name, "source": "classifier", "confidence": 0.8} if recognised
+                  else {"code": None, "source": "classifier", "confidence": 0.2, "note": "置信度不足，待人工分类"})
+        out.append(Intake(
+            ref=k, key=uuid.uuid5(uuid.NAMESPACE_URL, f"t{k}"), created=at, text=f"{item.name}，已经好几天了（{k}）",
+            address=f"{leaf.name}内", lon=leaf.center_lon, lat=leaf.center_lat, grid_id=leaf.pk,
+            item=item if recognised else None, item_source="classifier" if recognised else "",
+            item_confidence=0.8 if recognised else 0.2, item_reason=reason, staff_item=item, solved=k % 4 != 0,
+        ))
+    return out
 
 
 def test_demo_cases_are_consistent(demo_cases):
     n = Case.objects.count()
-    assert demo_cases["cases"] == n and 150 < n < 400
+    assert demo_cases["cases"] == n and 200 < n < 480
+    assert demo_cases["hotline_cases"] == 80 == Case.objects.filter(channel="hotline").count()
     assert Case.objects.filter(created_at__gt=UNTIL).count() == 0
     # every case has exactly one submit event, first, at its creation
     submits = Counter(CaseEvent.objects.filter(action="submit").values_list("case_id", flat=True))
@@ -87,9 +118,44 @@ def test_demo_cases_are_consistent(demo_cases):
         assert b.clock.state == ClockState.BREACHED and b.clock.case_id == b.case_id and b.kind == b.clock.kind
 
 
-def test_demo_cases_are_deterministic(demo_cases):
-    first = list(Case.objects.order_by("id").values_list("number", "state", "item__code", "lon"))
+def test_intakes_reach_the_outcome_they_had(street):
+    for g in ("c1g1", "c1g2", "c2g1"):
+        staff(f"gl_{g}", Role.GRID_LEADER, [street[g]], duty=Duty.LEADER)
+    # c2g2 has no grid leader: a street leader co-leads its community (as in the demo street),
+    # so every path has a handler and every solved report can be resolved
+    staff("colead", Role.LEADER, [street["c2"]], duty=Duty.LEADER)
+    for c in ("c1", "c2"):
+        staff(f"sec_{c}", Role.COMMUNITY_SECRETARY, [street[c]], duty=Duty.SECRETARY)
+        staff(f"staff_{c}", Role.COMMUNITY_STAFF, [street[c]], duty=Duty.STAFF)
+    staff("vol", Role.VOLUNTEER)
+    intakes = make_intakes(street)
+    build_demo_cases(seed=5, months=3, scale=0.05, until=UNTIL, intakes=intakes)
+    later = intakes.pop()
+    assert later.case_id is None  # after `until`: no case
+    cases = Case.objects.in_bulk([i.case_id for i in intakes])
+    assert len(cases) == len(intakes) == Case.objects.filter(channel="hotline").count()
+    resolved = set(CaseEvent.objects.filter(action="resolve").values_list("case_id", flat=True))
+    for i in intakes:
+        c = cases[i.case_id]
+        assert (c.channel, c.idempotency_key, c.created_at, c.text, c.grid_id, c.reporter_id) == (
+            "hotline", i.key, i.created, i.text, i.grid_id, None)
+        assert c.item == (i.item or i.staff_item) or c.state == State.REJECTED
+        assert c.item_source == ("classifier" if i.item else "staff") or c.state == State.REJECTED
+        if i.solved:  # resolved before `until`, even when it came in minutes before
+            assert c.state in (State.RESOLVED, State.VERIFIED, State.CLOSED), (i.ref, c.state)
+            assert c.resolved_at <= UNTIL
+        else:  # never resolved: handed back and rejected, or still open
+            assert c.pk not in resolved and (c.state == State.REJECTED or c.state in OPEN_STATES), (i.ref, c.state)
+    states = Counter(cases[i.case_id].state for i in intakes if not i.solved)
+    assert states[State.REJECTED] >= len([i for i in intakes if not i.solved]) - 3
+    last = cases[intakes[-1].case_id]  # solved, came in 11 minutes before `until`
+    assert intakes[-1].solved and last.created_at == UNTIL - timedelta(minutes=11) and last.resolved_at <= UNTIL
+    assert not Rating.objects.filter(case__channel="hotline").exists()  # nobody follows a hotline case
+
+
+def test_demo_cases_are_deterministic(demo_cases, street):
+    first = list(Case.objects.order_by("id").values_list("number", "state", "item__code", "lon", "idempotency_key"))
     Case.objects.all().delete()
-    build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL)
-    again = list(Case.objects.order_by("id").values_list("state", "item__code", "lon"))
+    build_demo_cases(seed=7, months=3, scale=0.05, until=UNTIL, intakes=make_intakes(street))
+    again = list(Case.objects.order_by("id").values_list("state", "item__code", "lon", "idempotency_key"))
     assert [r[1:] for r in first] == again

@@ -25,6 +25,13 @@ def test_recognizes_the_item(taxonomy, text, code):
     assert alternatives[0]["code"] == code and alternatives[0]["matched"]
 
 
+def test_keywords_of_equal_length_are_matched_in_a_fixed_order(taxonomy):
+    """Longest first, then in code-point order: the same in every process (not by string hash)."""
+    item, _, alternatives = recognize_item("照明不好，黑灯瞎火，灯杆歪了，路灯")
+    assert item.code == "PS01"
+    assert alternatives[0]["matched"] == sorted(["照明", "黑灯", "灯杆", "路灯"])
+
+
 def test_unrelated_text_has_low_confidence(taxonomy):
     item, confidence, _ = recognize_item("请问社区什么时候开会")
     assert confidence < 0.45

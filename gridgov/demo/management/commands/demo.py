@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=builder.ADMIN_PASSWORD, help="password of the 'admin' user")
         parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
         parser.add_argument("--no-tickets", action="store_true", help="skip the two years of 12345 hotline tickets")
-        parser.add_argument("--no-cases", action="store_true", help="skip the year of demo cases (the taxonomy is still seeded)")
+        parser.add_argument("--no-cases", action="store_true", help="skip the demo cases, the tickets' too (the taxonomy is still seeded)")
 
     def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, no_cases=False, **opts):
         from gridgov.geo.models import GridNode
@@ -49,10 +49,11 @@ class Command(BaseCommand):
 
         seed_taxonomy()
         if not no_cases:
-            from gridgov.cases.demo import build_demo_cases
+            # a year of cases from the other channels, and the hotline case of every ticket
+            from gridgov.hotline.demo import build_demo_cases_with_tickets
 
-            made = build_demo_cases(seed, months=12, scale=scale, progress=progress)
-            counts["cases"], counts["case_events"] = made["cases"], made["events"]
+            made = build_demo_cases_with_tickets(seed, months=12, scale=scale, progress=progress)
+            counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(
