@@ -142,11 +142,11 @@ class ProactiveProject(models.Model):
         CANCELLED = "cancelled", _("已取消")
 
     FUNDING = [
-        ("hotline_fund", "区级接诉即办专项经费"),
-        ("party_fund", "党组织服务群众经费"),
-        ("public_welfare", "公益金"),
-        ("maintenance_fund", "公共维修基金"),
-        ("other", "其他"),
+        ("hotline_fund", _("区级接诉即办专项经费")),
+        ("party_fund", _("党组织服务群众经费")),
+        ("public_welfare", _("公益金")),
+        ("maintenance_fund", _("公共维修基金")),
+        ("other", _("其他")),
     ]
 
     title = models.CharField(max_length=200)
@@ -203,13 +203,13 @@ class HotlineEvent(models.Model):
     moved on, a project's status changed. Shown on the ticket's and the project's pages."""
 
     class Action(models.TextChoices):
-        CATEGORY = "category", "更正分类"
-        ADDRESS = "address", "确认地址"
-        GRID = "grid", "指定网格"
-        PROJECT = "project", "提出项目"
-        MILESTONE = "milestone", "新增节点"
-        PROGRESS = "progress", "更新进度"
-        STATUS = "status", "变更状态"
+        CATEGORY = "category", _("更正分类")
+        ADDRESS = "address", _("确认地址")
+        GRID = "grid", _("指定网格")
+        PROJECT = "project", _("提出项目")
+        MILESTONE = "milestone", _("新增节点")
+        PROGRESS = "progress", _("更新进度")
+        STATUS = "status", _("变更状态")
 
     at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

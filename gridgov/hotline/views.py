@@ -3,8 +3,8 @@ month's topics, proactive projects, and the printable monthly report with its wo
 
 Views read rows only through `.visible_to(request.user)`, check the form input and call
 `services` (every change, with its history row) or the read-only `rates` and `clusters`; they
-hold no business rules. HTMX posts answer with a fragment (errors inline, in Chinese); plain
-form posts redirect."""
+hold no business rules. HTMX posts answer with a fragment (errors inline, in the request's
+language); plain form posts redirect."""
 
 import io
 from datetime import date
@@ -18,6 +18,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
@@ -106,15 +108,16 @@ def _nodes(user, levels=(1, 2)):
     return GridNode.objects.visible_to(user).filter(level__in=levels).order_by("path")
 
 
-YES_NO = [("yes", "有"), ("no", "无")]
+YES_NO = [("yes", pgettext_lazy("yes or no", "有")), ("no", pgettext_lazy("yes or no", "无"))]
 SOURCE_CHOICES = [("none" if v == "" else v, label) for v, label in CategorySource.choices]
 
 
 #: the monthly report's figures → the tickets behind them (rates.MEASURES)
 MEASURE_CHOICES = [
-    ("valid", "有效（考核）工单"), ("invalid", "无效工单"), ("contacted", "已联系"), ("not_contacted", "未联系（拉低响应率）"),
-    ("solved", "已解决"), ("unsolved", "未解决（拉低解决率）"), ("rated", "有评价"), ("satisfied", "满意"),
-    ("basic", "基本满意"), ("unsatisfied", "不满意（拉低满意率）"),
+    ("valid", gettext_lazy("有效（考核）工单")), ("invalid", gettext_lazy("无效工单")), ("contacted", gettext_lazy("已联系")),
+    ("not_contacted", gettext_lazy("未联系（拉低响应率）")), ("solved", gettext_lazy("已解决")),
+    ("unsolved", gettext_lazy("未解决（拉低解决率）")), ("rated", gettext_lazy("有评价")), ("satisfied", gettext_lazy("满意")),
+    ("basic", gettext_lazy("基本满意")), ("unsatisfied", gettext_lazy("不满意（拉低满意率）")),
 ]
 
 
@@ -205,14 +208,14 @@ def ticket_page(request, pk):
 
 def _category_message(exc: services.CategoryError) -> str:
     if exc.code == "no_taxonomy":
-        return "服务器上没有分类体系（taxonomy.xlsx，也没有训练好的模型），无法校验分类。"
+        return _("服务器上没有分类体系（taxonomy.xlsx，也没有训练好的模型），无法校验分类。")
     if exc.code == "empty":
-        return "请选择一级分类。"
+        return _("请选择一级分类。")
     if exc.code == "unknown":
-        return f"一级分类「{exc.label}」不在分类体系中，请从列表中选择。"
+        return _("一级分类「%(label)s」不在分类体系中，请从列表中选择。") % {"label": exc.label}
     if exc.code == "level3":
-        return "填写三级分类前请先填写二级分类。"
-    return f"无法保存分类：{exc}"
+        return _("填写三级分类前请先填写二级分类。")
+    return _("无法保存分类：%(error)s") % {"error": exc}
 
 
 @staff_required
@@ -225,9 +228,9 @@ def ticket_category(request, pk):
     error = ok = None
     try:
         services.set_category(user, t, post.get("category_l1", ""), post.get("category_l2", ""), post.get("category_l3", ""))
-        ok = f"已更正为「{t.category}」（人工）。"
+        ok = _("已更正为「%(category)s」（人工）。") % {"category": t.category}
     except PermissionDenied:
-        error = "无权更正这张工单的分类。"
+        error = _("无权更正这张工单的分类。")
     except services.CategoryError as exc:
         error = _category_message(exc)
     if not _hx(request):
@@ -298,12 +301,13 @@ def ticket_address(request, pk):
     aid = _id(request.POST.get("address_id"))
     address = Address.objects.visible_to(user).filter(pk=aid).first() if aid is not None else None
     if address is None:
-        return _queue_error(request, user, t, "该地址不存在或不在您的辖区内。")
+        return _queue_error(request, user, t, _("该地址不存在或不在您的辖区内。"))
     try:
         t = services.confirm_address(user, t, address)
     except PermissionDenied:
-        return _queue_error(request, user, t, "无权确认这张工单的地址。")
-    return _queue_done(request, t, f"工单 {t.ticket_id} 已确认地址「{address.text}」，归入{t.grid.name if t.grid_id else '—'}。")
+        return _queue_error(request, user, t, _("无权确认这张工单的地址。"))
+    return _queue_done(request, t, _("工单 %(ticket)s 已确认地址「%(address)s」，归入%(grid)s。") % {
+        "ticket": t.ticket_id, "address": address.text, "grid": t.grid.name if t.grid_id else "—"})
 
 
 @staff_required
@@ -317,12 +321,12 @@ def ticket_grid(request, pk):
     code = request.POST.get("grid", "").strip()
     grid = GridNode.objects.visible_to(user).filter(code=code, level__gte=1).first() if code else None
     if grid is None:
-        return _queue_error(request, user, t, "请选择您辖区内的社区或网格。")
+        return _queue_error(request, user, t, _("请选择您辖区内的社区或网格。"))
     try:
         t = services.place_ticket(user, t, grid)
     except PermissionDenied:
-        return _queue_error(request, user, t, "无权把这张工单放入该网格。")
-    return _queue_done(request, t, f"工单 {t.ticket_id} 已归入{grid.name}。")
+        return _queue_error(request, user, t, _("无权把这张工单放入该网格。"))
+    return _queue_done(request, t, _("工单 %(ticket)s 已归入%(grid)s。") % {"ticket": t.ticket_id, "grid": grid.name})
 
 
 # --- topics --------------------------------------------------------------------------------
@@ -402,7 +406,7 @@ def _date(value: str, what: str):
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{what}不是有效日期（例如 2024-05-31）")
+        raise ValueError(_("%(what)s不是有效日期（例如 2024-05-31）") % {"what": what})
 
 
 def _form_result(request, back, error=None, to=None, ok=None):
@@ -414,7 +418,8 @@ def _form_result(request, back, error=None, to=None, ok=None):
         return HttpResponse(render_to_string("hotline/form_error.html", {"error": error, "back": back}, request), status=400)
     if not _hx(request):
         return redirect(to or back)
-    resp = HttpResponse(f'<p class="ok" role="status">{escape(ok or "已保存")}</p>')
+    ok = ok or _("已保存")
+    resp = HttpResponse(f'<p class="ok" role="status">{escape(ok)}</p>')
     if to:
         resp["HX-Redirect"] = to
     else:
@@ -423,7 +428,7 @@ def _form_result(request, back, error=None, to=None, ok=None):
 
 
 def _project_error(exc) -> str:
-    return f"无权操作：{exc}" if isinstance(exc, PermissionDenied) else f"无法保存：{exc}"
+    return (_("无权操作：%(error)s") if isinstance(exc, PermissionDenied) else _("无法保存：%(error)s")) % {"error": exc}
 
 
 @staff_required
@@ -437,27 +442,27 @@ def project_create(request):
     back = "/hotline/topics/" + (f"?month={post['month']}" if _is_month(post.get("month", "")) else "")
     title = post.get("title", "").strip()
     if not title:
-        return _form_result(request, back, "请填写项目名称。")
+        return _form_result(request, back, _("请填写项目名称。"))
     grid = GridNode.objects.visible_to(user).filter(code=post.get("grid", "").strip(), level__gte=1).first()
     if grid is None:
-        return _form_result(request, back, "请选择您辖区内的社区或网格。")
+        return _form_result(request, back, _("请选择您辖区内的社区或网格。"))
     compound = None
     if post.get("compound"):
         cid = _id(post["compound"])
         compound = Compound.objects.visible_to(user).filter(pk=cid).first() if cid is not None else None
         if compound is None:
-            return _form_result(request, back, "所选小区不存在或不在您的辖区内。")
+            return _form_result(request, back, _("所选小区不存在或不在您的辖区内。"))
     funding = post.get("funding_source", "")
     if funding and funding not in dict(ProactiveProject.FUNDING):
-        return _form_result(request, back, "请选择列表中的资金来源。")
+        return _form_result(request, back, _("请选择列表中的资金来源。"))
     budget = None
     if post.get("budget", "").strip():
         try:
             budget = Decimal(post["budget"].strip())
         except InvalidOperation:
-            return _form_result(request, back, "预算请填写金额（元），例如 120000。")
+            return _form_result(request, back, _("预算请填写金额（元），例如 120000。"))
         if not budget.is_finite() or budget < 0 or budget >= Decimal("1e10"):
-            return _form_result(request, back, "预算请填写 0 到 99.99 亿之间的金额（元）。")
+            return _form_result(request, back, _("预算请填写 0 到 99.99 亿之间的金额（元）。"))
         budget = budget.quantize(Decimal("0.01"))
     ticket_ids = [i for i in map(_id, post.getlist("ticket_ids")) if i is not None]
     try:
@@ -469,7 +474,7 @@ def project_create(request):
         )
     except (PermissionDenied, services.ProjectError) as exc:
         return _form_result(request, back, _project_error(exc))
-    return _form_result(request, back, to=f"/hotline/projects/{p.pk}/", ok="项目已提出")
+    return _form_result(request, back, to=f"/hotline/projects/{p.pk}/", ok=_("项目已提出"))
 
 
 @staff_required
@@ -485,7 +490,7 @@ def project_list(request):
         status = ""
     return render(request, "hotline/projects.html", {
         "projects": qs, "status": status, "funding": dict(ProactiveProject.FUNDING),
-        "filters": [("", "全部", sum(counts.values()))] + [(v, label, counts.get(v, 0)) for v, label in ProactiveProject.Status.choices],
+        "filters": [("", _("全部"), sum(counts.values()))] + [(v, label, counts.get(v, 0)) for v, label in ProactiveProject.Status.choices],
     })
 
 
@@ -512,15 +517,15 @@ def project_status(request, pk):
     back = f"/hotline/projects/{p.pk}/"
     status = request.POST.get("status", "")
     if status not in ProactiveProject.Status.values:
-        return _form_result(request, back, "没有这个状态。")
+        return _form_result(request, back, _("没有这个状态。"))
     try:
-        on = _date(request.POST.get("on", ""), "日期")
+        on = _date(request.POST.get("on", ""), _("日期"))
         services.set_project_status(user, p, status, on)
     except ValueError as exc:  # ProjectError is a ValueError
         return _form_result(request, back, _project_error(exc) if isinstance(exc, services.ProjectError) else str(exc))
     except PermissionDenied as exc:
         return _form_result(request, back, _project_error(exc))
-    return _form_result(request, back, to=None, ok=f"已改为「{dict(ProactiveProject.Status.choices)[status]}」")
+    return _form_result(request, back, to=None, ok=_("已改为「%(status)s」") % {"status": dict(ProactiveProject.Status.choices)[status]})
 
 
 @staff_required
@@ -531,15 +536,15 @@ def milestone_add(request, pk):
     back = f"/hotline/projects/{p.pk}/"
     title = request.POST.get("title", "").strip()
     if not title:
-        return _form_result(request, back, "请填写节点名称。")
+        return _form_result(request, back, _("请填写节点名称。"))
     try:
-        due = _date(request.POST.get("due_on", ""), "计划完成日期")
+        due = _date(request.POST.get("due_on", ""), _("计划完成日期"))
         services.add_milestone(user, p, title, due)
     except ValueError as exc:
         return _form_result(request, back, _project_error(exc) if isinstance(exc, services.ProjectError) else str(exc))
     except PermissionDenied as exc:
         return _form_result(request, back, _project_error(exc))
-    return _form_result(request, back, ok="节点已添加")
+    return _form_result(request, back, ok=_("节点已添加"))
 
 
 @staff_required
@@ -553,13 +558,13 @@ def milestone_progress(request, pk, mid):
         raise Http404("没有这个节点")
     raw = request.POST.get("progress", "").strip()
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 0 <= int(raw) <= 100):
-        return _form_result(request, back, "进度请填写 0 到 100 之间的整数。")
+        return _form_result(request, back, _("进度请填写 0 到 100 之间的整数。"))
     try:
-        done = _date(request.POST.get("done_on", ""), "完成日期")
+        done = _date(request.POST.get("done_on", ""), _("完成日期"))
         services.update_milestone(user, m, int(raw), done)
     except ValueError as exc:
         return _form_result(request, back, _project_error(exc) if isinstance(exc, services.ProjectError) else str(exc))
     except PermissionDenied as exc:
         return _form_result(request, back, _project_error(exc))
-    return _form_result(request, back, ok="进度已更新")
+    return _form_result(request, back, ok=_("进度已更新"))
 

@@ -1,4 +1,6 @@
 from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -21,7 +23,8 @@ def get(d, key):
 
 
 #: where a ticket's category came from, as the office says it
-SOURCE_LABELS = {"import": "市级分类", "classifier": "自动分类", "staff": "人工更正", "": "未分类"}
+SOURCE_LABELS = {"import": gettext_lazy("市级分类"), "classifier": gettext_lazy("自动分类"), "staff": gettext_lazy("人工更正"),
+                 "": gettext_lazy("未分类")}
 
 
 @register.filter
@@ -41,19 +44,35 @@ def event_text(e):
     d, a = e.data or {}, e.action
     if a == "category":
         conf = d.get("from_confidence")
-        was = f"（{SOURCE_LABELS.get(d.get('from_source') or '', '')}" + (f"，置信度 {conf:.2f}）" if conf is not None else "）")
-        return f"分类由「{d.get('from') or '未分类'}」{was}改为「{d.get('to') or '—'}」"
+        source = str(SOURCE_LABELS.get(d.get("from_source") or "", ""))
+        was = (_("（%(source)s，置信度 %(conf).2f）") % {"source": source, "conf": conf} if conf is not None
+               else _("（%(source)s）") % {"source": source})
+        return _("分类由「%(from)s」%(was)s改为「%(to)s」") % {"from": d.get("from") or _("未分类"), "was": was, "to": d.get("to") or "—"}
     if a == "address":
-        return f"确认标准地址「{d.get('address', '')}」，由「{d.get('from') or '未定位'}」归入「{d.get('to') or '—'}」"
+        return _("确认标准地址「%(address)s」，由「%(from)s」归入「%(to)s」") % {
+            "address": d.get("address", ""), "from": d.get("from") or _("未定位"), "to": d.get("to") or "—"}
     if a == "grid":
-        return f"由「{d.get('from') or '未定位'}」指定到「{d.get('to') or '—'}」"
+        return _("由「%(from)s」指定到「%(to)s」") % {"from": d.get("from") or _("未定位"), "to": d.get("to") or "—"}
     if a == "project":
-        return f"提出项目「{d.get('title', '')}」，关联 {d.get('tickets', 0)} 张工单"
+        return _("提出项目「%(title)s」，关联 %(n)s 张工单") % {"title": d.get("title", ""), "n": d.get("tickets", 0)}
     if a == "milestone":
-        due = f"，计划 {d['due_on']} 完成" if d.get("due_on") else ""
-        return f"新增节点「{d.get('milestone', '')}」{due}"
+        if d.get("due_on"):
+            return _("新增节点「%(milestone)s」，计划 %(due)s 完成") % {"milestone": d.get("milestone", ""), "due": d["due_on"]}
+        return _("新增节点「%(milestone)s」") % {"milestone": d.get("milestone", "")}
     if a == "progress":
-        return f"节点「{d.get('milestone', '')}」进度 {d.get('from', 0)}% → {d.get('to', 0)}%"
+        return _("节点「%(milestone)s」进度 %(from)s%% → %(to)s%%") % {
+            "milestone": d.get("milestone", ""), "from": d.get("from", 0), "to": d.get("to", 0)}
     if a == "status":
-        return f"状态「{_status(d.get('from'))}」→「{_status(d.get('to'))}」（{d.get('on', '')}）"
+        return _("状态「%(from)s」→「%(to)s」（%(on)s）") % {"from": _status(d.get("from")), "to": _status(d.get("to")), "on": d.get("on", "")}
     return e.get_action_display()
+
+
+#: the placeholders `clusters` gives a place or a category it lacks (kept Chinese in its data,
+#: keys and the report workbook; translated when a page shows them)
+PLACEHOLDERS = {"未定位": gettext_lazy("未定位"), "未分类": gettext_lazy("未分类"), "待分类": gettext_lazy("待分类")}
+
+
+@register.filter
+def placeholder(value):
+    """A cluster's place or category name, with the placeholders for none in the page's language."""
+    return PLACEHOLDERS.get(value, value) if isinstance(value, str) else value

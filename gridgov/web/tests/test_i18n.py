@@ -195,6 +195,80 @@ def test_monthly_report_in_english(client, world):
     assert "<h2>三率与排名</h2>" in client.get("/hotline/report/2024-03/").content.decode()
 
 
+def _visible_chinese(html: str, data=()) -> list[str]:
+    """Every text of the page's main part (and its attributes) still in Chinese once the given
+    user data is taken out: stricter than `leftover_chinese`, for pages whose data is known."""
+    html = html.split("<main", 1)[-1]
+    html = re.sub(r'<script\b.*?</script>', "", html, flags=re.S)
+    for d in sorted(data, key=len, reverse=True):
+        html = html.replace(d, "")
+    return sorted({t.strip()[:60] for t in re.split(r"<[^>]*?>", html) if CJK.search(t)} |
+                  {v[:60] for v in re.findall(r'\b(?:aria-label|placeholder|title|alt)="([^"]*)"', html) if CJK.search(v)})
+
+
+def test_hotline_office_pages_in_english(client, world):
+    """The 12345 pages (tickets, a ticket, the address queue, topics, projects and a project with
+    its history) in English for a leader; the tickets' text, places and categories stay as
+    imported, and the default stays Chinese."""
+    from gridgov.hotline import services
+    from gridgov.hotline.models import Ticket
+    from gridgov.hotline.tests.util import make_places, ticket
+
+    s, leader = world["street"], world["leader"]
+    places = make_places(s)
+    for i in range(3):
+        ticket(f"T{i}", "2024-03", s["c1g1m1"], content="小区门口路灯不亮，晚上看不见路", address=places["yg3"],
+               contacted=i != 0, solved=i != 1, valid=i != 2)
+    pending = ticket("P1", "2024-03", None, content="楼道灯坏了")
+    Ticket.objects.filter(pk=pending.pk).update(
+        address_match="pending", address_text="幸福里", community_text="第一社区",
+        address_candidates=[{"id": a.id, "text": a.text, "score": 0.61, "grid_id": a.grid_id,
+                             "community_id": a.community_id} for a in (places["xf1"], places["xf2"])])
+    p = services.create_project(leader, title="阳光星苑路灯改造", grid=s["c1g1m1"], category_l1="城乡建设",
+                                category_l2="物业管理", tickets=Ticket.objects.all(), funding_source="party_fund")
+    m = services.add_milestone(leader, p, "勘察")
+    services.update_milestone(leader, m, 50)
+    services.set_project_status(leader, p, "approved")
+    data = [*_data(world), "阳光星苑路灯改造", "勘察", "小区门口路灯不亮，晚上看不见路", "楼道灯坏了", "幸福里",
+            "第一社区", "城乡建设", "物业管理", "阳光星苑", *(a.text for a in places.values()),
+            *services.category_labels(), *services.category_level2_names()]  # the taxonomy's names
+    client.force_login(leader)
+
+    page = client.get("/hotline/tickets/", **EN).content.decode()
+    assert "<h1>12345 tickets</h1>" in page and ">Category source</label>" in page and "4 tickets" in page
+    assert ">Not contacted</td>" in page and ">Not assessed</span>" in page and ">City category" in page
+    assert "Not contacted (lowers the response rate)" in page and ">Yes</option>" in page
+    assert leftover_chinese(page, data) == [] and _visible_chinese(page, data) == []
+    t = Ticket.objects.get(ticket_id="T0")
+    page = client.get(f"/hotline/tickets/{t.pk}/", **EN).content.decode()
+    assert "<h1>Ticket T0" in page and "<dt>Response (contacted)</dt><dd>Not contacted</dd>" in page
+    assert "<h2>Proactive projects</h2>" in page and "This ticket has no street case." in page
+    assert leftover_chinese(page, data) == [] and _visible_chinese(page, data) == []
+    page = client.get("/hotline/addresses/", **EN).content.decode()
+    assert "<h1>Addresses to confirm</h1>" in page and "The address of the 1 ticket below" in page
+    assert "Community given: " in page and "match 0.61" in page and 'aria-label="Confirm address: ' in page
+    assert leftover_chinese(page, data) == [] and _visible_chinese(page, data) == []
+    page = client.get("/hotline/topics/?month=2024-03", **EN).content.decode()
+    assert "Topics of the month · 2024-03" in page and "3 tickets" in page and ">Funding source</label>" in page
+    assert "Party organization service fund" in page
+    # the suggested title of a new project is data (the project keeps it): Chinese, like the places
+    titles = re.findall(r'name="title" value="([^"]*)"', page)
+    assert titles and leftover_chinese(page, data + titles) == [] and _visible_chinese(page, data + titles) == []
+    page = client.get("/hotline/projects/", **EN).content.decode()
+    assert "<h1>Proactive projects</h1>" in page and "Party organization service fund" in page
+    assert leftover_chinese(page, data) == [] and _visible_chinese(page, data) == []
+    page = client.get(f"/hotline/projects/{p.pk}/", **EN).content.decode()
+    assert "Milestone “勘察” progress 0% → 50%" in page and "Status “Proposed” → “Approved”" in page
+    assert "<strong>Change status</strong>" in page and "Linked tickets (4)" in page
+    assert leftover_chinese(page, data) == [] and _visible_chinese(page, data) == []
+    r = client.post(f"/hotline/projects/{p.pk}/milestones/", {"title": ""}, HTTP_HX_REQUEST="true", **EN)
+    assert "Enter a milestone title." in r.content.decode()
+
+    page = client.get(f"/hotline/projects/{p.pk}/").content.decode()  # default: Chinese
+    assert "节点「勘察」进度 0% → 50%" in page and "<h2>处理记录</h2>" in page
+    assert "<h1>12345 工单</h1>" in client.get("/hotline/tickets/").content.decode()
+
+
 # --- the phone pages ------------------------------------------------------------------------------
 
 
@@ -301,7 +375,7 @@ CALLS = {"gettext", "gettext_lazy", "gettext_noop", "_", "ngettext", "ngettext_l
 #: the templates and scripts whose text must be marked (the interface); other apps' pages,
 #: exports and API messages stay Chinese (docs/architecture.md, "Languages")
 TEMPLATES = sorted([*GRIDGOV.glob("web/templates/web/*.html"), *GRIDGOV.glob("mobile/templates/mobile/*.html"),
-                    *GRIDGOV.glob("insight/templates/insight/*.html"), GRIDGOV / "hotline/templates/hotline/monthly_report.html"])
+                    *GRIDGOV.glob("insight/templates/insight/*.html"), *GRIDGOV.glob("hotline/templates/hotline/*.html")])
 SCRIPTS = sorted([*GRIDGOV.glob("mobile/static/mobile/*.js"), *GRIDGOV.glob("insight/static/insight/*.js"),
                   *GRIDGOV.glob("web/static/web/*.js")])
 JS_GETTEXT = re.compile(r'\bgettext\("((?:[^"\\]|\\.)*)"\)')
