@@ -381,7 +381,7 @@ def topics(request):
     for c in data["topics"]:
         c["grid"], c["compound"], c["compounds"] = _place_defaults(user, c["places"])
         # a cases-only topic's category is a case item (not a 12345 category): the project gets none
-        c["category_l1"], c["category_l2"] = _split_key(c["category"]) if c.get("category_source", "hotline") == "hotline" else ("", "")
+        c["category_l1"], c["category_l2"] = _split_key(c["category"]) if c["category_source"] == "hotline" else ("", "")
         c["title"] = f"{c['places'][0]['name'] if c['places'] else ''}{c['category_l2'] or c['category_l1']}问题治理"
         c["nodes"] = _grid_choices(nodes, c["grid"])
     return render(request, "hotline/topics.html", {
