@@ -23,6 +23,8 @@ DEFAULTS = {
     "CASES_DUPLICATE_MIN_SIMILARITY": ("GRIDGOV_DUPLICATE_MIN_SIMILARITY", "0.3"),
     # summons (吹哨报到): working hours for a department to report back
     "CASES_SUMMON_REPORT_HOURS": ("GRIDGOV_SUMMON_REPORT_HOURS", "4"),
+    # the longest case text any door accepts (the native API, the phone page, Open311): one limit
+    "CASES_MAX_TEXT": ("GRIDGOV_CASES_MAX_TEXT", "4000"),
     # photos
     "CASES_MAX_PHOTOS": ("GRIDGOV_CASES_MAX_PHOTOS", "9"),
     "CASES_MAX_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)),
