@@ -287,7 +287,7 @@ def act(request, case_id: int, action: str, data: ActionIn):
         if data.handler:
             handler = User.objects.filter(username=data.handler, is_active=True).first()
             if handler is None:
-                return Status(400, {"detail": f"handler: no active user {data.handler!r}"})
+                return Status(400, {"detail": services.no_such_handler(data.handler)})
         calls["reroute"] = lambda: services.reroute(case, u, item=item, handler_user=handler, note=data.note)
     if action == "merge":
         target = _visible(request, data.target) if data.target else None
@@ -334,7 +334,7 @@ def join(request, case_id: int, data: JoinIn):
     """Follow an open case offered by /duplicates instead of filing a new one. The case need
     not be visible yet, so the caller gives where they are: only a case within the duplicate
     radius of that point can be joined (no joining arbitrary cases by id)."""
-    case = Case.objects.filter(pk=case_id, state__in=OPEN_STATES).first()
+    case = Case.objects.filter(pk=case_id, state__in=OPEN_STATES, held=False).first()
     if case is None or case.lon is None:
         return _not_found()
     nearby, err = _call(services.suggest_duplicates, lon=data.lon, lat=data.lat, crs=data.crs, item=case.item, limit=50)

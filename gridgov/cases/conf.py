@@ -23,6 +23,8 @@ DEFAULTS = {
     "CASES_DUPLICATE_MIN_SIMILARITY": ("GRIDGOV_DUPLICATE_MIN_SIMILARITY", "0.3"),
     # summons (吹哨报到): working hours for a department to report back
     "CASES_SUMMON_REPORT_HOURS": ("GRIDGOV_SUMMON_REPORT_HOURS", "4"),
+    # the longest a summons may be given (working hours; about three months)
+    "CASES_SUMMON_MAX_HOURS": ("GRIDGOV_SUMMON_MAX_HOURS", "500"),
     # the longest case text any door accepts (the native API, the phone page, Open311): one limit
     "CASES_MAX_TEXT": ("GRIDGOV_CASES_MAX_TEXT", "4000"),
     # photos

@@ -18,6 +18,7 @@ list, and nobody on site after 15 minutes sends the case to the community secret
 clock is claimed with a compare-and-set, so concurrent or repeated sweeps act once."""
 
 import hashlib
+import math
 import uuid
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gridgov.accounts import policy
 from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
 from gridgov.accounts.scope import scope_of
 from gridgov.core.i18n import source_text
@@ -167,6 +169,24 @@ def may_handle(user, case) -> bool:
     if case.handler_department and user.role == Role.SECTION_STAFF and user.department == case.handler_department:
         return True
     return user.is_staff_role and user.role != Role.SECTION_STAFF and _in_scope(user, case)
+
+
+def may_be_handler(user, case) -> bool:
+    """Whether `user` may be named the handler of `case` (re-routing by hand): an active member
+    of a department (section staff: the case then waits in that department's queue), or a user
+    whom the access table lets work on cases of the case's place (cases × read, in their scope).
+    Residents and volunteers never: the table gives them no territory."""
+    if not (user and user.is_active):
+        return False
+    if user.role == Role.SECTION_STAFF:
+        return bool(user.department)
+    return policy.allows(user, "cases", "read", case.grid_path or "")
+
+
+def no_such_handler(name) -> str:
+    """The one answer for a handler that does not exist and one who may not handle the case
+    (re-routing must not tell which user names exist)."""
+    return f"handler: no staff member {name!r} who may handle cases of this place"
 
 
 def _require(ok: bool, what: str):
@@ -533,10 +553,13 @@ def _correct(case, actor, *, item=None, handler=None, now):
 @transaction.atomic
 def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
     """A staff correction: a new item (re-routed by the rules from the first step) and/or a
-    named handler. Kept as a `Correction` row for recognition."""
+    named handler, who must be `may_be_handler` for the case. Kept as a `Correction` row for
+    recognition."""
     _require(may_manage(actor, case), "only grid leaders, community and street staff in scope re-route")
     if item is None and handler_user is None:
         raise InvalidInput("reroute: give a new item or a new handler")
+    if handler_user is not None and not may_be_handler(handler_user, case):
+        raise InvalidInput(no_such_handler(handler_user.username))
     now = timezone.now()
     _correct(case, actor, item=item, handler=handler_user, now=now)
     if item is not None or case.path_id is None:
@@ -708,9 +731,10 @@ def merge(source, target, actor, note="") -> Case:
 
 @transaction.atomic
 def join(case, user) -> CaseFollower:
-    """A reporter joins an open case instead of filing a duplicate (becomes a follower)."""
-    if case.state not in OPEN_STATES:
-        raise Conflict(f"case {case.number} is {case.state}; file a new report instead")
+    """A reporter joins an open case instead of filing a duplicate (becomes a follower). Never a
+    case held for moderation."""
+    if case.state not in OPEN_STATES or case.held:
+        raise Conflict(f"case {case.number} is not open to join; file a new report instead")
     now = timezone.now()
     follower, made = CaseFollower.objects.get_or_create(case=case, user=user, defaults={"source": "joined", "at": now})
     if made:
@@ -751,6 +775,21 @@ def rate(case, user, score: str, comment="") -> Rating:
     return rating
 
 
+def summon_hours(hours=None) -> float:
+    """The working hours a summoned department has to report back: CASES_SUMMON_REPORT_HOURS
+    when not given; otherwise a finite number above 0 and at most CASES_SUMMON_MAX_HOURS."""
+    if hours is None or hours == "":
+        return conf.get_float("CASES_SUMMON_REPORT_HOURS")
+    top = conf.get_float("CASES_SUMMON_MAX_HOURS")
+    try:
+        value = float(hours)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= top):
+        raise InvalidInput(f"hours: working hours to report back, more than 0 and at most {top:g}")
+    return value
+
+
 @transaction.atomic
 def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
     """吹哨报到: the grid or community summons departments; each must report back within
@@ -761,8 +800,8 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
         raise InvalidInput("departments: name at least one department")
     if case.state not in OPEN_STATES:
         raise Conflict(f"case {case.number} is {case.state}; summon only for open cases")
+    hours = summon_hours(hours)
     now = timezone.now()
-    hours = float(hours if hours is not None else conf.get_float("CASES_SUMMON_REPORT_HOURS"))
     cal = WorkCalendar()
     made = []
     for dep in departments:
@@ -930,7 +969,8 @@ def _breach(clock, now) -> int:
 def suggest_duplicates(*, lon, lat, text="", item=None, crs="wgs84", now=None, limit=5) -> list[dict]:
     """Open cases near (lon, lat) within CASES_DUPLICATE_RADIUS_M and the last
     CASES_DUPLICATE_DAYS days: of the same item (when known) or with similar text
-    (character-bigram Jaccard ≥ CASES_DUPLICATE_MIN_SIMILARITY). Best first."""
+    (character-bigram Jaccard ≥ CASES_DUPLICATE_MIN_SIMILARITY). Best first. Reports held for
+    moderation are never offered (nor joinable: `join` refuses them)."""
     if isinstance(item, str):
         item = Item.objects.filter(code=item).first()
     lon, lat = to_wgs84(float(lon), float(lat), crs)
@@ -938,11 +978,9 @@ def suggest_duplicates(*, lon, lat, text="", item=None, crs="wgs84", now=None, l
     radius = conf.get_float("CASES_DUPLICATE_RADIUS_M")
     min_sim = conf.get_float("CASES_DUPLICATE_MIN_SIMILARITY")
     dlat = radius / 111_195.0
-    import math
-
     dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
     qs = Case.objects.filter(
-        state__in=OPEN_STATES, created_at__gte=now - timedelta(days=conf.get_float("CASES_DUPLICATE_DAYS")),
+        state__in=OPEN_STATES, held=False, created_at__gte=now - timedelta(days=conf.get_float("CASES_DUPLICATE_DAYS")),
         lat__range=(lat - dlat, lat + dlat), lon__range=(lon - dlon, lon + dlon),
     ).select_related("item")
     out = []
@@ -970,3 +1008,4 @@ def late_cases(user, now=None):
 
 def timeline(case) -> list[CaseEvent]:
     return list(case.events.select_related("actor").order_by("id"))
+

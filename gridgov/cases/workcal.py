@@ -7,6 +7,7 @@ years that package does not cover yet, Monday to Friday. Working periods come fr
 `CASES_WORKING_HOURS` (default 09:00-12:00,13:30-17:30), in the project's time zone."""
 
 import datetime as dt
+import math
 
 import chinese_calendar
 from django.utils import timezone
@@ -67,8 +68,12 @@ class WorkCalendar:
             )
 
     def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
-        """The moment `hours` working hours after `start`."""
-        remaining = dt.timedelta(hours=float(hours))
+        """The moment `hours` working hours after `start` (ValueError for hours that are not a
+        finite number or could not run out within MAX_DAYS days, before any arithmetic)."""
+        hours = float(hours)
+        if not math.isfinite(hours) or hours > MAX_DAYS * 24:
+            raise ValueError(f"{hours} working hours: give a finite number of at most {MAX_DAYS * 24} hours")
+        remaining = dt.timedelta(hours=hours)
         cursor = timezone.localtime(start, self.tz)
         if remaining <= dt.timedelta(0):
             return cursor

@@ -162,8 +162,7 @@ def _perform(request, case, action):
         return services.dispatch(case, user, note, item=item)
     if action == "summon":
         departments = [d for d in post.getlist("departments") if d]
-        hours = float(post["hours"]) if post.get("hours") else None
-        return services.summon(case, user, departments, note, hours)
+        return services.summon(case, user, departments, note, post.get("hours") or None)
     if action == "merge":
         ref = post.get("target", "").strip()
         target = _cases(user).filter(number=ref).first() or (_cases(user).filter(pk=int(ref)).first() if ref.isdigit() else None)
