@@ -1,6 +1,7 @@
 """The native JSON API of cases (mounted at /api/cases/). It validates input and calls
-`services`; rows come only through `Case.objects.visible_to(user)`, and a case the user may
-not see answers 404 like a missing one."""
+`services`; rows come only through `Case.objects.visible_to(user)` (with `following=True` where
+a reporter or follower reads or rates their case), and a case the user may not see answers 404
+like a missing one."""
 
 from django.db.models import Q
 from ninja import Field, File, Form, Query, Router, Schema
@@ -9,7 +10,7 @@ from ninja.files import UploadedFile
 from gridgov.accounts import policy
 from gridgov.accounts.models import Role, User
 
-from . import services
+from . import ratelimit, services
 from .models import OPEN_STATES, Case, Channel, Item, Scenario, Summons
 from .recognize import recognize_item
 
@@ -39,8 +40,11 @@ def _call(fn, *args, **kwargs):
         return None, _error(exc)
 
 
-def _visible(request, case_id):
-    return Case.objects.visible_to(request.user).select_related("item", "grid", "path", "handler_user").filter(pk=case_id).first()
+def _visible(request, case_id, following=False):
+    """The case if it is the user's work (every act), or with `following` also one they
+    reported or follow (reading it, rating it)."""
+    return (Case.objects.visible_to(request.user, following=following)
+            .select_related("item", "grid", "path", "handler_user").filter(pk=case_id).first())
 
 
 def _not_found():
@@ -51,15 +55,17 @@ def _user(u):
     return {"username": u.username, "name": str(u)} if u else None
 
 
-def case_out(case, user, detail=False) -> dict:
-    staff = user.is_staff_role
+def case_out(case, user, detail=False, level=None) -> dict:
+    """The case as `user` sees it (`services.view_for`): staff whose work it is get everything
+    their rights allow; a reporter or follower gets the co-reporter view."""
+    view = services.view_for(case, user, level, events=detail)
     out = {
         "id": case.pk,
         "number": case.number,
         "state": case.state,
         "state_label": case.get_state_display(),
         "channel": case.channel,
-        "text": case.text,
+        "text": view.text,
         "item": {"code": case.item.code, "name": case.item.name, "scenario": case.item.scenario.name} if case.item_id else None,
         "urgency": case.urgency,
         "lon": case.lon,
@@ -76,12 +82,12 @@ def case_out(case, user, detail=False) -> dict:
     if detail:
         out["timeline"] = [
             {"at": e.at.isoformat(), "action": e.action, "from": e.from_state, "to": e.to_state, "actor": e.actor_name,
-             "note": e.note, **({"data": e.data} if staff else {})}
-            for e in services.timeline(case)
+             "note": e.note, **({"data": e.data} if view.staff else {})}
+            for e in view.events
         ]
         out["photos"] = [{"url": p.file.url, "stage": p.stage, "content_type": p.content_type} for p in case.photos.all()]
-        out["ratings"] = [{"score": r.score, "comment": r.comment, "round": r.round, "at": r.at.isoformat()} for r in case.ratings.all()]
-        if staff:
+        out["ratings"] = [{"score": r.score, "comment": r.comment, "round": r.round, "at": r.at.isoformat()} for r in view.ratings]
+        if view.staff:
             out["routing_reason"] = case.routing_reason
             out["clocks"] = [
                 {"kind": c.kind, "state": c.state, "basis": c.basis, "limit": c.limit, "started_at": c.started_at.isoformat(),
@@ -93,7 +99,7 @@ def case_out(case, user, detail=False) -> dict:
                  "reported_at": s.reported_at.isoformat() if s.reported_at else None, "report": s.report}
                 for s in case.summons.all()
             ]
-            if policy.allows(user, "cases", "personal", case.grid_path or ""):
+            if view.identities:
                 out["reporter"] = _user(case.reporter)
             out["held_reason"] = case.held_reason
     return out
@@ -136,15 +142,17 @@ def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = Non
 @router.get("/", response=list[dict])
 def list_cases(request, mine: bool = False, state: str | None = None, item: str | None = None, late: bool = False,
                limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
-    qs = services.late_cases(request.user) if late else Case.objects.visible_to(request.user)
+    qs = services.late_cases(request.user) if late else Case.objects.visible_to(request.user, following=True)
     if mine:
         qs = qs.filter(Q(reporter=request.user) | Q(followers__user=request.user)).distinct()
     if state:
         qs = qs.filter(state=state)
     if item:
         qs = qs.filter(item__code=item)
-    qs = qs.select_related("item__scenario", "grid", "handler_user", "merged_into").order_by("-id")
-    return [case_out(c, request.user) for c in qs[offset : offset + min(limit, 200)]]
+    qs = qs.select_related("item__scenario", "grid", "handler_user", "merged_into", "reporter").order_by("-id")
+    page = list(qs[offset : offset + min(limit, 200)])
+    levels = Case.objects.access_levels(request.user, page)
+    return [case_out(c, request.user, level=levels[c.pk]) for c in page]
 
 
 @router.get("/taxonomy", response=list[dict])
@@ -168,9 +176,13 @@ def recognize(request, data: TextIn):
     return {"item": {"code": item.code, "name": item.name} if item else None, "confidence": confidence, "alternatives": alternatives}
 
 
-@router.get("/duplicates", response={200: list[dict], 400: dict})
+@router.get("/duplicates", response={200: list[dict], 400: dict, 429: dict})
 def duplicates(request, lon: float, lat: float, text: str = "", item: str | None = None, crs: str = "wgs84"):
-    """Open cases nearby that look the same; the reporter may join one instead of filing."""
+    """Open cases nearby that look the same; the reporter may join one instead of filing.
+    Limited per user, device and address (RATE_LIMIT_LOOKUP*): it lists cases near any point."""
+    refused = ratelimit.limit_lookup(request, "duplicates")
+    if refused is not None:
+        return refused
     found, err = _call(services.suggest_duplicates, lon=lon, lat=lat, text=text, item=item, crs=crs)
     if err:
         return err
@@ -237,7 +249,7 @@ def moderate(request, case_id: int, data: ModerateIn):
 
 @router.get("/{case_id}", response={200: dict, 404: dict})
 def detail(request, case_id: int):
-    case = _visible(request, case_id)
+    case = _visible(request, case_id, following=True)
     if case is None:
         return _not_found()
     return case_out(case, request.user, detail=True)
@@ -307,7 +319,7 @@ class RateIn(Schema):
 
 @router.post("/{case_id}/rate", response={200: dict, **ERRORS})
 def rate(request, case_id: int, data: RateIn):
-    case = _visible(request, case_id)
+    case = _visible(request, case_id, following=True)
     if case is None:
         return _not_found()
     _, err = _call(services.rate, case, request.user, data.score, data.comment)
@@ -333,7 +345,8 @@ class JoinIn(Schema):
 def join(request, case_id: int, data: JoinIn):
     """Follow an open case offered by /duplicates instead of filing a new one. The case need
     not be visible yet, so the caller gives where they are: only a case within the duplicate
-    radius of that point can be joined (no joining arbitrary cases by id)."""
+    radius of that point can be joined (no joining arbitrary cases by id). The follower then
+    sees it as a co-reporter (`services.view_for`), never more."""
     case = Case.objects.filter(pk=case_id, state__in=OPEN_STATES, held=False).first()
     if case is None or case.lon is None:
         return _not_found()

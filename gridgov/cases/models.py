@@ -215,10 +215,17 @@ class RoutingRuleHistory(models.Model):
 class CaseQuerySet(ScopedQuerySet):
     grid_path_lookup = "grid_path"
 
-    def visible_to(self, user):
-        """Staff: cases whose grid lies in their scope (leaders: all). Section staff: cases now
-        routed to their department or summoning it. Volunteers: grabbable tasks still free and
-        tasks they grabbed. Everyone: cases they reported or follow."""
+    def visible_to(self, user, *, following: bool = False):
+        """The cases that are `user`'s work: staff, cases whose grid lies in their scope (leaders:
+        all); everyone, cases they handle or grabbed; section staff, cases now routed to their
+        department or summoning it; volunteers, grabbable tasks still free. This is what the
+        workbench, the maps, the dashboards and every managing act count and act on.
+
+        `following=True` adds the cases the user reported or follows (joined, merged in). Those
+        they see as a co-reporter only (`access` → FOLLOWER): the item, the place, the progress
+        and the result, never who reported or who else follows. Only the doors that show a
+        co-reporter their cases pass it (the case detail and list of the API, the phone pages,
+        photos), so joining a case never widens a staff user's territory."""
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         from gridgov.accounts import policy
@@ -231,8 +238,9 @@ class CaseQuerySet(ScopedQuerySet):
         # no joins: followers and summons are subqueries on their own tables, so a row never
         # repeats and the grid-path prefixes can use their index (a pk IN (… OR joins …) over
         # the whole table cost a grid worker as much as a leader)
-        q = (Q(reporter=user) | Q(handler_user=user) | Q(grabbed_by=user)
-             | Q(pk__in=CaseFollower.objects.filter(user=user).values("case_id")))
+        q = Q(handler_user=user) | Q(grabbed_by=user)
+        if following:
+            q |= Q(reporter=user) | Q(pk__in=CaseFollower.objects.filter(user=user).values("case_id"))
         if reach == policy.OWN:
             for path in scope_of(user).paths:  # the grid lies in the user's scope
                 q |= Q(**{f"{self.grid_path_lookup}__startswith": path})
@@ -242,6 +250,24 @@ class CaseQuerySet(ScopedQuerySet):
         if user.role == Role.VOLUNTEER:
             q |= Q(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED)
         return self.filter(q)
+
+    def access_levels(self, user, cases) -> dict:
+        """{case id: FULL or FOLLOWER} for those of `cases` (ids or cases) the user may open:
+        FULL when the case is their work (`visible_to(user)`), FOLLOWER when they only
+        reported or follow it. The one answer to "how much of this case may the user see"."""
+        ids = [getattr(c, "pk", c) for c in cases]
+        full = set(self.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+        seen = set(self.visible_to(user, following=True).filter(pk__in=ids).values_list("pk", flat=True))
+        return {pk: FULL if pk in full else FOLLOWER for pk in seen}
+
+    def access(self, user, case) -> str | None:
+        """FULL, FOLLOWER or None (the user may not open the case)."""
+        return self.access_levels(user, [case]).get(getattr(case, "pk", case))
+
+
+#: how much of a case a user sees (CaseQuerySet.access): all of it, as their work, or what a
+#: co-reporter needs
+FULL, FOLLOWER = "full", "follower"
 
 
 class Case(models.Model):

@@ -10,7 +10,9 @@ memory: a limit must hold across gunicorn workers.
 path matches GRIDGOV_RATE_LIMIT_PATHS — per device (the `X-Device-Id` header or the
 `gridgov_device` cookie, which the middleware sets when missing) and per client address — and
 answers 429 with Retry-After. Staff are not limited there (they file patrol reports all day);
-Open311 clients are also limited per API key (open311.services.check_rate)."""
+Open311 clients are also limited per API key (open311.services.check_rate). `limit_lookup`
+limits a look-up (a GET that lists records near any point) per user, device and address, staff
+included."""
 
 import hashlib
 import math
@@ -32,6 +34,10 @@ DEFAULTS = {
     # regular expressions of the limited paths (POST only), separated by spaces
     "RATE_LIMIT_PATHS": ("GRIDGOV_RATE_LIMIT_PATHS",
                          r"^/api/cases/?$ ^/api/cases/\d+/(rate|join)$ ^/open311/v2/requests\.(json|xml)$ ^/m/"),
+    # look-ups that list records near any point (the duplicates suggestion, `limit_lookup`):
+    # per signed-in user and per device, and per client address; staff included
+    "RATE_LIMIT_LOOKUP": ("GRIDGOV_RATE_LIMIT_LOOKUP", "60/600"),
+    "RATE_LIMIT_LOOKUP_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_LOOKUP_PER_ADDRESS", "300/600"),
 }
 
 
@@ -103,3 +109,38 @@ def _hit_db(slot, expires_at, now) -> int:
 
 def limited_path(path: str) -> bool:
     return any(re.search(p, path) for p in str(setting("RATE_LIMIT_PATHS")).split())
+
+
+def device_of(request) -> str:
+    """The device a request comes from: the `X-Device-Id` header or the `gridgov_device` cookie
+    (which PublicRateLimitMiddleware hands out), '' when neither."""
+    from gridgov.core.middleware import DEVICE_COOKIE
+
+    return (request.headers.get("X-Device-Id") or request.COOKIES.get(DEVICE_COOKIE) or "").strip()[:100]
+
+
+def limit_lookup(request, name: str):
+    """Count one look-up `name` of this request per signed-in user, per device and per client
+    address (RATE_LIMIT_LOOKUP, RATE_LIMIT_LOOKUP_PER_ADDRESS); the 429 answer (JSON, with
+    Retry-After) when one of them is over its limit, else None."""
+    from django.http import JsonResponse
+
+    from gridgov.accounts.forms import client_ip
+
+    per_user = parse_limit(setting("RATE_LIMIT_LOOKUP"))
+    checks = []
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        checks.append(("user", str(user.pk), per_user))
+    device = device_of(request)
+    if device:
+        checks.append(("device", device, per_user))
+    checks.append(("address", client_ip(request) or "unknown", parse_limit(setting("RATE_LIMIT_LOOKUP_PER_ADDRESS"))))
+    for kind, ident, (limit, seconds) in checks:
+        v = hit(f"lookup:{name}:{kind}:{ident}", limit, seconds)
+        if not v.allowed:
+            resp = JsonResponse({"detail": f"rate limit: {v.limit} look-ups per window for this {kind}; retry in {v.retry_after} s"},
+                                status=429)
+            resp["Retry-After"] = str(v.retry_after)
+            return resp
+    return None

@@ -20,6 +20,7 @@ clock is claimed with a compare-and-set, so concurrent or repeated sweeps act on
 import hashlib
 import math
 import uuid
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
@@ -40,6 +41,7 @@ from . import conf, moderation, notify, routing
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.locator import get_locator
 from .models import (
+    FULL,
     OPEN_STATES,
     RATABLE_STATES,
     Breach,
@@ -731,8 +733,8 @@ def merge(source, target, actor, note="") -> Case:
 
 @transaction.atomic
 def join(case, user) -> CaseFollower:
-    """A reporter joins an open case instead of filing a duplicate (becomes a follower). Never a
-    case held for moderation."""
+    """A reporter joins an open case instead of filing a duplicate (becomes a follower, who sees
+    the case as a co-reporter: `view_for`). Never a case held for moderation."""
     if case.state not in OPEN_STATES or case.held:
         raise Conflict(f"case {case.number} is not open to join; file a new report instead")
     now = timezone.now()
@@ -1009,3 +1011,76 @@ def late_cases(user, now=None):
 def timeline(case) -> list[CaseEvent]:
     return list(case.events.select_related("actor").order_by("id"))
 
+
+# --- what a user sees of a case ---------------------------------------------------------------
+
+#: the actor a co-reporter sees for another reporter or follower of the case (stored language)
+SOMEONE = "居民"
+MASK = "***"
+
+
+@dataclass
+class CaseView:
+    """A case as `user` may see it (`view_for`): the API detail, the phone page and the staff
+    page all render this, so the three never disagree on what a follower sees."""
+
+    level: str  # FULL (the user's work) or FOLLOWER (reported or joined: a co-reporter)
+    staff: bool  # routing reason, clocks, summons, event data: staff whose work the case is
+    identities: bool  # who reported and who follows: staff who may read its personal data
+    text: str
+    events: list = field(default_factory=list)
+    ratings: list = field(default_factory=list)
+
+
+def sees_identities(user, case, level) -> bool:
+    """Whether `user` sees who reported and who follows `case`: staff whose work the case is
+    and whom the access table lets read its personal data (cases × personal)."""
+    return bool(level == FULL and user.is_staff_role and policy.allows(user, "cases", "personal", case.grid_path or ""))
+
+
+def _names_of(users) -> list[str]:
+    names = {n for u in users for n in (u.display_name, u.username) if n and len(n) >= 2}
+    return sorted(names, key=len, reverse=True)
+
+
+def mask_names(text: str, names) -> str:
+    for name in names:
+        text = text.replace(name, MASK)
+    return text
+
+
+def view_for(case, user, level=None, events=True) -> CaseView:
+    """What `user` (who may open the case: `level` from `Case.objects.access`) sees of it.
+
+    Staff whose work the case is see all of it (names only with the personal right). Anyone
+    else sees what a co-reporter needs: the item, the place, the progress and the result, with
+    every other reporter or follower as "居民", their notes and rating comments left out, and
+    their names masked in the text and in staff notes. Never saved: the rows are only relabelled."""
+    level = level or Case.objects.access(user, case)
+    staff = level == FULL and user.is_staff_role
+    identities = sees_identities(user, case, level)
+    if identities:
+        return CaseView(level, staff, True, case.text, timeline(case) if events else [],
+                        list(case.ratings.select_related("user")) if events else [])
+    # the text is the reporter's: their names masked for anyone else
+    mine = case.reporter_id is None or case.reporter_id == user.pk
+    view = CaseView(level, staff, False, case.text if mine else mask_names(case.text, _names_of([case.reporter])))
+    if not events:
+        return view
+    others = {u.pk: u for u in User.objects.filter(Q(pk=case.reporter_id) | Q(followed_cases__case=case)).exclude(pk=user.pk)}
+    names = _names_of(others.values())
+    for e in timeline(case):
+        mine = e.actor_id == user.pk
+        system = e.actor_id is None and e.actor_name == SYSTEM
+        official = e.actor is not None and e.actor.is_staff_role and e.actor_id not in others
+        if not (mine or system or official):
+            e.actor_name, e.note = SOMEONE, ""
+        elif not mine:
+            e.note = mask_names(e.note, names)
+        e.data = {}  # holds user names (join, absorb) and rating comments
+        view.events.append(e)
+    for r in case.ratings.all():
+        if r.user_id != user.pk:
+            r.comment = ""
+        view.ratings.append(r)
+    return view

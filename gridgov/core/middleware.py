@@ -59,8 +59,7 @@ class PublicRateLimitMiddleware:
     def __call__(self, request):
         from gridgov.cases import ratelimit
 
-        device = request.headers.get("X-Device-Id") or request.COOKIES.get(DEVICE_COOKIE) or ""
-        device = device.strip()[:100]
+        device = ratelimit.device_of(request)
         if request.method == "POST" and ratelimit.limited_path(request.path) and not self._exempt(request):
             refused = self._check(request, device, ratelimit)
             if refused is not None:

@@ -16,7 +16,7 @@ from shapely.geometry import mapping
 
 from gridgov.accounts.models import Role
 from gridgov.cases import services
-from gridgov.cases.models import OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
+from gridgov.cases.models import FOLLOWER, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.spatial import haversine_m
 from gridgov.geo.models import GridNode
@@ -79,17 +79,19 @@ def report(request):
 
 
 def _mine(user):
-    return Case.objects.visible_to(user).filter(Q(reporter=user) | Q(followers__user=user)).distinct()
+    return Case.objects.visible_to(user, following=True).filter(Q(reporter=user) | Q(followers__user=user)).distinct()
 
 
 @m_login_required
 def my_cases(request):
-    cases = _mine(request.user).select_related("item").order_by("-id")[:100]
+    cases = list(_mine(request.user).select_related("item", "reporter").order_by("-id")[:100])
+    for c in cases:  # what a co-reporter sees of each (the reporter's names masked in the text)
+        c.text = services.view_for(c, request.user, FOLLOWER, events=False).text
     return render(request, "mobile/cases.html", {"cases": cases, "open_states": OPEN_STATES, "tab": "cases"})
 
 
 def _case_for(user, pk):
-    case = Case.objects.visible_to(user).select_related("item", "grid").filter(pk=pk).first()
+    case = Case.objects.visible_to(user, following=True).select_related("item", "grid").filter(pk=pk).first()
     if case is None:
         raise Http404("没有这个事件")
     return case
@@ -99,9 +101,10 @@ def _case_context(request, case, **extra):
     user = request.user
     rated = Rating.objects.filter(case=case, user=user, round=case.reopen_count).exists()
     follows = case.followers.filter(user=user).exists()
+    view = services.view_for(case, user)  # a reporter or follower: the co-reporter view
     return {
-        "case": case, "events": services.timeline(case), "photos": case.photos.all(),
-        "ratings": case.ratings.all(), "scores": Score.choices,
+        "case": case, "text": view.text, "events": view.events, "photos": case.photos.all(),
+        "ratings": view.ratings, "scores": Score.choices,
         "may_rate": follows and case.state in RATABLE_STATES and not rated, "rated": rated, "tab": "cases", **extra,
     }
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.cases import services
-from gridgov.cases.models import OPEN_STATES, Case, CaseFollower, Channel, ClockKind, Item, State
+from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, Case, CaseFollower, Channel, ClockKind, Item, State
 
 from .templatetags.cases_extras import clock_view
 from .views import staff_required
@@ -121,16 +121,20 @@ def _case_or_404(user, pk):
 
 @staff_required
 def case_page(request, pk):
+    """The full case page, for staff whose work the case is; one they only reported or joined
+    they read on the phone page, as any co-reporter (joining widens nobody's scope)."""
     user, now = request.user, timezone.now()
+    if not _cases(user).filter(pk=pk).exists() and Case.objects.access(user, pk) == FOLLOWER:
+        return redirect(f"/m/cases/{pk}/")
     case = _decorate(user, _case_or_404(user, pk), now)
     manage = services.may_manage(user, case)
     # a 12345 ticket's case: the ticket (if the user sees it) with its category, linked to its page
     ticket = case.hotline_tickets.visible_to(user).first() if case.channel == Channel.HOTLINE else None
     return render(request, "web/case_detail.html", {
         "ticket": ticket,
-        "case": case, "events": services.timeline(case), "photos": case.photos.all(),
+        "case": case, "view": services.view_for(case, user, FULL), "photos": case.photos.all(),
         "followers": CaseFollower.objects.filter(case=case).select_related("user").order_by("at"),
-        "ratings": case.ratings.select_related("user").order_by("at"), "summons": case.summons.all(),
+        "summons": case.summons.all(),
         "clocks": [(c, clock_view(c, now)) for c in case.clocks.all()],
         "reason": case.routing_reason or {}, "may_manage": manage,
         "may_verify": case.state == State.RESOLVED and _allowed(user, case, "verify"),
@@ -207,7 +211,7 @@ def case_action(request, pk, action):
 @login_required
 def case_photo(request, pk, photo):
     """A case's photo, for whoever may see the case (staff in scope, reporter, followers)."""
-    case = Case.objects.visible_to(request.user).filter(pk=pk).first()
+    case = Case.objects.visible_to(request.user, following=True).filter(pk=pk).first()
     p = case.photos.filter(pk=photo).first() if case else None
     if p is None:
         raise Http404("没有这张照片")

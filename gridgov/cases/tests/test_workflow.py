@@ -183,9 +183,12 @@ def test_visibility(people, report, street):
     p = people
     case = report(text="井盖丢了", item="PS02")
     mine = report(user=p["neighbour"], text="路灯不亮", point=(116.397, 39.782))  # in community 2
-    vis = lambda u: set(Case.objects.visible_to(u).values_list("pk", flat=True))  # noqa: E731
-    assert vis(p["resident"]) == {case.pk}
-    assert vis(p["neighbour"]) == {mine.pk}
+    vis = lambda u, **kw: set(Case.objects.visible_to(u, **kw).values_list("pk", flat=True))  # noqa: E731
+    # a reporter reads her case (following=True: the co-reporter view); it is not her work
+    assert vis(p["resident"], following=True) == {case.pk} and vis(p["resident"]) == set()
+    assert vis(p["neighbour"], following=True) == {mine.pk}
+    assert Case.objects.access(p["resident"], case) == "follower" and Case.objects.access(p["resident"], mine) is None
+    assert Case.objects.access(p["gl"], case) == "full"
     assert vis(p["gl"]) == {case.pk}
     assert vis(p["sec2"]) == {mine.pk}
     assert vis(p["lic"]) == {case.pk, mine.pk}

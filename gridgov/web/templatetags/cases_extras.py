@@ -35,6 +35,7 @@ ACTION_LABELS = {
 }
 STAGE_LABELS = {"report": gettext_noop("上报"), "resolve": gettext_noop("处置")}
 SYSTEM = gettext_noop("系统")  # the actor name of the sweep's events (cases.services)
+SOMEONE = gettext_noop("居民")  # another reporter or follower, as a co-reporter sees them (services.view_for)
 
 
 @register.filter
@@ -44,7 +45,10 @@ def action_label(action: str) -> str:
 
 @register.filter
 def actor_label(name: str) -> str:
-    """Who acted, as the timeline shows it: the stored name, or "system" in the active language."""
+    """Who acted, as the timeline shows it: the stored name, or "system" (or "a resident", for
+    someone a co-reporter may not know) in the active language."""
+    if name == SOMEONE:
+        return gettext(SOMEONE)
     return gettext(SYSTEM) if not name or name == SYSTEM else name
 
 
