@@ -5,7 +5,7 @@ min_lon,min_lat,max_lon,max_lat) and zoom. Coordinates are WGS-84 in the databas
 `crs=gcj02` (a basemap such as AMap) the layers come shifted to GCJ-02 and the bounds and
 edited polygons are taken in GCJ-02 and shifted back (gridgov.geo.coords)."""
 
-from datetime import datetime
+import math
 
 import numpy as np
 import shapely
@@ -28,6 +28,7 @@ from gridgov.geo import tiling
 from gridgov.geo.coords import to_wgs84_np, wgs84_to_gcj02_np
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
+from gridgov.hotline.rates import MonthError, check_month
 from gridgov.registry.models import Building, Place, Resident
 
 from . import stats
@@ -67,6 +68,8 @@ def _bbox(bbox: str, crs: str):
         x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
     except ValueError:
         raise HttpError(422, f"bbox: {bbox!r}; give min_lon,min_lat,max_lon,max_lat") from None
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):  # NaN and Infinity parse as floats
+        raise HttpError(422, f"bbox：{bbox[:80]!r} 含有非有限数（NaN、Infinity）")
     if crs == "gcj02":
         xs, ys = to_wgs84_np(np.array([x0, x1]), np.array([y0, y1]), "gcj02")
         x0, x1, y0, y1 = float(xs[0]), float(xs[1]), float(ys[0]), float(ys[1])
@@ -219,17 +222,17 @@ def layer_ticket_hot_spots(request, month: str = "", bbox: str = "", crs: str = 
 
     user = _staff(request)
     crs = _crs(crs)
+    box = _bbox(bbox, crs)
     if month:
         try:
-            month = datetime.strptime(month, "%Y-%m").strftime("%Y-%m")
-        except ValueError:
-            raise HttpError(422, f"month: {month!r} is not YYYY-MM") from None
+            month = check_month(month)
+        except MonthError as e:
+            raise HttpError(422, str(e)) from None
     month = month or stats.topics_month(user)
     if not month:
         return _collection([])
     tickets = Ticket.objects.visible_to(user).filter(grid__isnull=False, month=month)
     cases = clusters.counted_cases(Case.objects.visible_to(user).filter(grid__isnull=False), [month])
-    box = _bbox(bbox, crs)
     if box:
         inside = {"grid__center_lon__gte": box[0], "grid__center_lon__lte": box[2],
                   "grid__center_lat__gte": box[1], "grid__center_lat__lte": box[3]}
