@@ -9,7 +9,12 @@ This table is the access policy. The code reads it:
   exporters, ask `allows(user, kind, "personal", grid_path)`;
 * the API and the pages ask `require(user, kind, action)` before a list, an export, an import
   (create / update) or a state change;
-* the case services ask `allows(user, "cases", "update", path)` for managing acts.
+* the case services ask `allows(user, "cases", "update", path)` for managing acts;
+* the map's grid editor (geo.services.draw_child / redraw) asks `require(user, "grids",
+  "create" | "update", parent's path)`: a grid's polygon is its parent's business (it tiles the
+  parent with its siblings), so an own-scope grant would cover drawing below the assigned grids,
+  never the assigned grid's own boundary. Community staff keep "never": redrawing a community
+  moves territory (and the routing of reports) between communities, a street decision.
 
 The matrix test (accounts/tests/test_access_matrix.py) walks every cell through the API and the
 pages over two communities and asserts exactly this outcome; docs/security.md explains it.
@@ -103,8 +108,8 @@ tickets        export    N N N N N N N N N N
 tickets        personal  N N N N N N N N N N
 grids          list      N N N O O O O O A A
 grids          read      N N N O O O O O A A
-grids          create    N N N N N N N N N N
-grids          update    N N N N N N N N N N
+grids          create    N N N N N N N N A A
+grids          update    N N N N N N N N A A
 grids          export    N N N N N N N N N N
 grids          personal  N N N N N N N N N N
 """

@@ -1,5 +1,7 @@
 """Geo API: which grids contain a point, and the grid polygons a user may see."""
 
+import math
+
 from django.http import Http404
 from ninja import Router
 from ninja.errors import HttpError
@@ -18,6 +20,8 @@ def locate(request, lon: float, lat: float, crs: str = "wgs84"):
 
     Any signed-in user may ask (a resident reporting a problem needs its grid); grid names and
     codes are not base data."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):  # NaN/Infinity parse as floats, and are no JSON
+        raise HttpError(422, "lon, lat：经纬度须为有限数")
     try:
         chain = locate_point(lon, lat, crs)
     except ValueError as e:

@@ -18,6 +18,7 @@ from .locator import invalidate_locator
 from .models import GeoVersion, GridNode
 from .signals import grid_path_moved
 from .spatial import area_m2
+from .tiling import DEFAULT_TOLERANCE_M2
 
 KINDS_BY_LEVEL_NAME = {"street": "street", "community": "community", "grid": "grid", "microgrid": "microgrid"}
 
@@ -46,6 +47,109 @@ def save_node(node: GridNode, geom: BaseGeometry | None = None) -> GridNode:
     invalidate_locator()
     transaction.on_commit(invalidate_locator)
     return node
+
+
+def in_degrees(geom: BaseGeometry) -> bool:
+    """Whether every coordinate is a finite longitude/latitude in degrees (NaN fails too: a
+    geometry's bounds skip NaN, so the coordinates themselves are checked)."""
+    xy = shapely.get_coordinates(geom)
+    return bool(len(xy)) and bool(((xy[:, 0] >= -180) & (xy[:, 0] <= 180) & (xy[:, 1] >= -90) & (xy[:, 1] <= 90)).all())
+
+
+# --- the map's editor ---------------------------------------------------------------------
+
+
+class GridEditError(ValueError):
+    """A grid drawn or redrawn on the map was refused (the message says why); nothing was saved."""
+
+
+def _outside_m2(inner: BaseGeometry, outer: BaseGeometry) -> float:
+    out = inner.difference(outer)
+    return 0.0 if out.is_empty else area_m2(out)
+
+
+def _check_polygon(geom: BaseGeometry, what: str) -> None:
+    if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise GridEditError(f"geometry：{what}需要一个多边形（Polygon 或 MultiPolygon）")
+    if not in_degrees(geom):
+        raise GridEditError(f"geometry：{what}的坐标不是经纬度（范围 {geom.bounds}）")
+
+
+def _check_inside_parent(geom: BaseGeometry, parent: GridNode, what: str, tolerance_m2: float) -> None:
+    """Refuse a polygon that sticks out of `parent` by more than the tiling tolerance (check-grids)."""
+    parent_geom = parent.geometry()
+    if parent_geom is None or parent_geom.is_empty:
+        raise GridEditError(f"上级网格 {parent.code}（{parent.name}）没有边界，无法确认{what}在其内；请先导入上级网格的边界")
+    a = _outside_m2(geom, parent_geom)
+    if a > tolerance_m2:
+        raise GridEditError(
+            f"{what}超出上级网格 {parent.code}（{parent.name}）约 {a:,.0f} m²（允许 {tolerance_m2:g} m²，与 check-grids 相同）；"
+            "请把边界画在上级网格之内"
+        )
+
+
+def edit_path(node: GridNode) -> str:
+    """The path a grid edit is checked against: a polygon is its parent's business (it tiles the
+    parent with its siblings); a top-level grid's, its own."""
+    return node.parent.path if node.parent_id else node.path
+
+
+@transaction.atomic
+def draw_child(user, parent: GridNode, name: str, geom: BaseGeometry,
+               tolerance_m2: float = DEFAULT_TOLERANCE_M2) -> GridNode:
+    """A new child of `parent` drawn on the map: the policy table must grant the user grids ×
+    create on the parent's path (PermissionDenied), and the polygon must lie inside the parent
+    (GridEditError). Its code is the parent's next free one (`child_code`)."""
+    from gridgov.accounts.policy import require
+
+    require(user, "grids", "create", parent.path)
+    name = (name or "").strip()
+    if not name:
+        raise GridEditError("name：请为新网格命名")
+    _check_polygon(geom, "新网格")
+    _check_inside_parent(geom, parent, "新网格", tolerance_m2)
+    level = parent.level + 1
+    taken = set(GridNode.objects.filter(parent=parent).values_list("code", flat=True))
+    code = None
+    for seq in range(1, 1000):
+        try:
+            c = child_code(parent, level, seq)
+        except ValueError as e:
+            raise GridEditError(str(e)) from None
+        if c not in taken and not GridNode.objects.filter(code=c).exists():
+            code = c
+            break
+    if code is None:
+        raise GridEditError(f"上级网格 {parent.code} 的下级编码已用完（001–999）")
+    kind = {1: "community", 2: "grid", 3: "microgrid"}.get(level, "")
+    return save_node(GridNode(code=code, name=name[:100], level=level, parent=parent, kind=kind), geom)
+
+
+@transaction.atomic
+def redraw(user, node: GridNode, geom: BaseGeometry, name: str = "",
+           tolerance_m2: float = DEFAULT_TOLERANCE_M2) -> GridNode:
+    """Replace a grid's polygon (and optionally its name) from the map: the policy table must
+    grant the user grids × update on the parent's path (PermissionDenied); the new polygon must
+    stay inside the parent and still hold every child (GridEditError). Overlaps and gaps with
+    siblings are allowed (the editor reports them: redrawing two neighbours takes two saves)."""
+    from gridgov.accounts.policy import require
+
+    require(user, "grids", "update", edit_path(node))
+    _check_polygon(geom, "新边界")
+    if node.parent_id:
+        _check_inside_parent(geom, node.parent, "新边界", tolerance_m2)
+    children = list(GridNode.objects.filter(parent=node).exclude(geom_wkt="").order_by("code").values_list("code", "name", "geom_wkt"))
+    left_out = []
+    for (code, child_name, _), child_geom in zip(children, shapely.from_wkt([c[2] for c in children]) if children else []):
+        a = _outside_m2(child_geom, geom)
+        if a > tolerance_m2:
+            left_out.append(f"{code}（{child_name}）约 {a:,.0f} m²")
+    if left_out:
+        shown = "、".join(left_out[:10]) + (f" 等 {len(left_out)} 个" if len(left_out) > 10 else "")
+        raise GridEditError(f"新边界不再包含下级网格：{shown}（允许 {tolerance_m2:g} m²）；请先改下级网格，或放大边界")
+    if (name or "").strip():
+        node.name = name.strip()[:100]
+    return save_node(node, geom)
 
 
 # --- import -------------------------------------------------------------------------------
@@ -179,8 +283,7 @@ def _parse_features(data, name_field, code_field, crs, errors, warnings) -> list
         if geom.is_empty:
             errors.append(f"{where} ({name}): empty geometry")
             continue
-        x0, y0, x1, y1 = geom.bounds
-        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        if not in_degrees(geom):
             errors.append(f"{where} ({name}): coordinates are not longitude/latitude degrees (bounds {geom.bounds})")
             continue
         if crs != "wgs84":

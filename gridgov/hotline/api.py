@@ -92,7 +92,7 @@ def list_tickets(request, month: str | None = None, grid: str | None = None, cat
     api_require(request, "tickets", "list")
     qs = Ticket.objects.visible_to(request.user).select_related("grid", "community", "case")
     if month:
-        qs = qs.filter(month=month)
+        qs = qs.filter(month=_month(month))
     if grid:
         node = GridNode.objects.visible_to(request.user).filter(code=grid).first()
         if node is None:
@@ -171,11 +171,12 @@ def set_category(request, ticket_id: int, payload: CategoryIn):
 # --- rates ---------------------------------------------------------------------------------
 
 
-def _month(month: str):
+def _month(month: str) -> str:
+    """rates.check_month, the one month parser: 422 for a malformed month or one out of range."""
     try:
         return rates.check_month(month)
-    except ValueError as e:
-        raise HttpError(422, str(e))
+    except rates.MonthError as e:
+        raise HttpError(422, str(e)) from None
 
 
 @router.get("/rates")
@@ -191,8 +192,9 @@ def rate_cell(request, month: str, measure: str, scope: str = "street", limit: i
     """The tickets behind one figure: scope 'street' or a grid code; measure valid, contacted,
     not_contacted, solved, unsolved, rated, satisfied, basic, unsatisfied, invalid or all."""
     _staff(request)
+    month = _month(month)
     try:
-        qs = rates.cell_tickets(_month(month), measure, scope, request.user)
+        qs = rates.cell_tickets(month, measure, scope, request.user)
     except ValueError as e:
         raise HttpError(422, str(e))
     except LookupError:

@@ -44,11 +44,37 @@ def add_months(month: str, n: int) -> str:
     return f"{k // 12:04d}-{k % 12 + 1:02d}"
 
 
-def check_month(month: str) -> str:
+FIRST_MONTH = "2000-01"
+
+
+class MonthError(ValueError):
+    """A month that is not YYYY-MM or lies outside `month_range()`; `first` and `last` say the range."""
+
+    def __init__(self, value, first: str, last: str):
+        self.value, self.first, self.last = value, first, last
+        super().__init__(f"month：{str(value)[:40]!r} 不是 {first} 至 {last} 之间的月份（格式 YYYY-MM）")
+
+
+def month_range() -> tuple[str, str]:
+    """The months any door takes: FIRST_MONTH to December of next year (local time)."""
+    from django.utils import timezone
+
+    return FIRST_MONTH, f"{timezone.localdate().year + 1:04d}-12"
+
+
+def check_month(month) -> str:
+    """THE month parser of every door (pages, API, commands): 'YYYY-MM' (2025-4 → 2025-04, as
+    tickets store it) within `month_range()`, else MonthError (a ValueError). Pages answer it
+    with 400 and the message, the API with 422."""
     import re
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        raise ValueError(f"month {month!r}: expected YYYY-MM")
+    first, last = month_range()
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", month.strip()) if isinstance(month, str) else None
+    if m is None or not 1 <= int(m[2]) <= 12:
+        raise MonthError(month, first, last)
+    month = f"{m[1]}-{int(m[2]):02d}"
+    if not first <= month <= last:
+        raise MonthError(month, first, last)
     return month
 
 

@@ -10,6 +10,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -908,6 +909,38 @@ class ProjectError(ValueError):
     pass
 
 
+#: a project's budget in yuan: ProactiveProject.budget holds 12 digits, 2 after the point
+BUDGET_LIMIT = Decimal("1e10")
+
+
+class BudgetError(ProjectError):
+    """`kind`: "number" (not an amount) or "range" (negative, NaN/Infinity, or ≥ BUDGET_LIMIT)."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def clean_budget(value) -> Decimal | None:
+    """THE check of a project's budget, for the form and the API alike: empty → None; otherwise
+    a finite amount in yuan, 0 ≤ budget < BUDGET_LIMIT after rounding to the fen (0.01)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise BudgetError(f"budget：{value!r} 不是金额（元），例如 120000", "number")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise BudgetError(f"budget：{str(value)[:40]!r} 不是金额（元），例如 120000", "number") from None
+    out_of_range = BudgetError(f"budget：{str(value)[:40]} 不在 0 至 {BUDGET_LIMIT - Decimal('0.01'):,} 元之间", "range")
+    if not amount.is_finite() or amount < 0 or amount >= BUDGET_LIMIT:
+        raise out_of_range
+    amount = amount.quantize(Decimal("0.01"))
+    if amount >= BUDGET_LIMIT:  # 9999999999.995 rounds up to the limit
+        raise out_of_range
+    return amount
+
+
 @transaction.atomic
 def create_project(user, *, title, grid, category_l1="", category_l2="", compound=None, tickets=(), owner="",
                    funding_source="", budget=None, description="", cluster_key="") -> ProactiveProject:
@@ -921,6 +954,7 @@ def create_project(user, *, title, grid, category_l1="", category_l2="", compoun
         raise ProjectError("title is empty")
     if funding_source and funding_source not in dict(ProactiveProject.FUNDING):
         raise ProjectError(f"unknown funding source {funding_source!r}")
+    budget = clean_budget(budget)
     p = ProactiveProject.objects.create(
         title=title.strip()[:200], grid=grid, compound=compound, category_l1=category_l1, category_l2=category_l2,
         owner=owner, funding_source=funding_source, budget=budget, description=description,
@@ -1038,6 +1072,9 @@ SETTING_FIELDS = ("basic_weight", "response_weight", "resolution_weight", "satis
                   "address_threshold", "address_margin")
 
 
+MIN_SAMPLE_LIMIT = 1_000_000  # valid tickets a unit needs to be ranked: far above any street's month
+
+
 @transaction.atomic
 def update_rate_settings(user, **values) -> RateSettings:
     """Administrators change the rate weights, the minimum sample and the address thresholds."""
@@ -1050,8 +1087,8 @@ def update_rate_settings(user, **values) -> RateSettings:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     for k, v in values.items():
         if k == "min_sample":
-            if int(v) < 0:
-                raise ValueError("min_sample must be ≥ 0")
+            if not 0 <= int(v) <= MIN_SAMPLE_LIMIT:
+                raise ValueError(f"min_sample must be 0..{MIN_SAMPLE_LIMIT}")
         elif not 0 <= float(v) <= 1:
             raise ValueError(f"{k} must be between 0 and 1")
     s, _ = RateSettings.objects.select_for_update().get_or_create(pk=1)

@@ -8,7 +8,6 @@ language); plain form posts redirect."""
 
 import io
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -33,11 +32,12 @@ PAGE_SIZE = 50
 QUEUE_SIZE = 100
 
 
-def _month(month):
-    try:
-        return rates.check_month(month)
-    except ValueError:
-        raise Http404("bad month")
+def _bad_month(request, exc: "rates.MonthError", back: str) -> HttpResponse:
+    """400: the page's month (rates.check_month refused it), with the months it takes."""
+    error = _("“%(month)s”不是有效月份：请填写 %(first)s 至 %(last)s 之间的月份，例如 %(last)s。") % {
+        "month": str(exc.value)[:40], "first": exc.first, "last": exc.last}
+    return HttpResponse(render_to_string("hotline/form_error.html", {"error": error, "back": back, "title": _("月份")}, request),
+                        status=400)
 
 
 def _is_month(value) -> bool:
@@ -71,7 +71,10 @@ def _alert(text, status=200):
 
 @staff_required
 def monthly_report(request, month=None):
-    month = _month(month or request.GET.get("month") or _default_month())
+    try:
+        month = rates.check_month(month or request.GET.get("month") or _default_month())
+    except rates.MonthError as exc:
+        return _bad_month(request, exc, "/hotline/report/")
     level = 2 if request.GET.get("level") == "2" else 1
     report = rates.monthly_report(month, request.user, level)
     topics = clusters.month_topics(month, limit=5, user=request.user)  # tickets and cases in the user's scope
@@ -83,7 +86,10 @@ def monthly_report(request, month=None):
 
 @staff_required
 def monthly_report_xlsx(request, month):
-    month = _month(month)
+    try:
+        month = rates.check_month(month)
+    except rates.MonthError as exc:
+        return _bad_month(request, exc, "/hotline/report/")
     level = 2 if request.GET.get("level") == "2" else 1
     buf = io.BytesIO()
     rates.export_xlsx(rates.monthly_report(month, request.user, level), buf)
@@ -132,9 +138,10 @@ def ticket_list(request):
     f = {k: request.GET.get(k, "").strip() for k in ("month", "grid", "category", "match", "source", "case", "q", "measure")}
     if f["month"]:
         try:
-            qs = qs.filter(month=rates.check_month(f["month"]))
-        except ValueError:
-            f["month"] = ""
+            f["month"] = rates.check_month(f["month"])
+        except rates.MonthError as exc:
+            return _bad_month(request, exc, "/hotline/tickets/")
+        qs = qs.filter(month=f["month"])
     grid = None
     if f["grid"]:
         grid = GridNode.objects.visible_to(user).filter(code=f["grid"]).first()
@@ -375,7 +382,10 @@ def topics(request):
     """The month's near-duplicate clusters, hot spots and recurring problems; from a cluster, a
     short form proposes a proactive project linked to its tickets."""
     user = request.user
-    month = _month(request.GET.get("month") or _default_month())
+    try:
+        month = rates.check_month(request.GET.get("month") or _default_month())
+    except rates.MonthError as exc:
+        return _bad_month(request, exc, "/hotline/topics/")
     data = clusters.month_topics(month, limit=20, user=user)  # tickets and other channels' cases in scope
     nodes = list(_nodes(user))
     for c in data["topics"]:
@@ -455,15 +465,11 @@ def project_create(request):
     funding = post.get("funding_source", "")
     if funding and funding not in dict(ProactiveProject.FUNDING):
         return _form_result(request, back, _("请选择列表中的资金来源。"))
-    budget = None
-    if post.get("budget", "").strip():
-        try:
-            budget = Decimal(post["budget"].strip())
-        except InvalidOperation:
-            return _form_result(request, back, _("预算请填写金额（元），例如 120000。"))
-        if not budget.is_finite() or budget < 0 or budget >= Decimal("1e10"):
-            return _form_result(request, back, _("预算请填写 0 到 99.99 亿之间的金额（元）。"))
-        budget = budget.quantize(Decimal("0.01"))
+    try:
+        budget = services.clean_budget(post.get("budget", ""))
+    except services.BudgetError as exc:
+        return _form_result(request, back, _("预算请填写金额（元），例如 120000。") if exc.kind == "number"
+                            else _("预算请填写 0 到 99.99 亿之间的金额（元）。"))
     ticket_ids = [i for i in map(_id, post.getlist("ticket_ids")) if i is not None]
     try:
         p = services.create_project(

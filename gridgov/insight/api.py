@@ -5,10 +5,11 @@ min_lon,min_lat,max_lon,max_lat) and zoom. Coordinates are WGS-84 in the databas
 `crs=gcj02` (a basemap such as AMap) the layers come shifted to GCJ-02 and the bounds and
 edited polygons are taken in GCJ-02 and shifted back (gridgov.geo.coords)."""
 
-from datetime import datetime
+import math
 
 import numpy as np
 import shapely
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -17,7 +18,9 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 from shapely.geometry import mapping, shape
 
-from gridgov.accounts.models import STAFF_ROLES, Duty, GridAssignment, Role
+from gridgov.accounts import policy
+from gridgov.accounts.models import STAFF_ROLES, Duty, GridAssignment
+from gridgov.accounts.policy import api_require
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.cases.models import OPEN_STATES, Case, Clock, ClockState
 from gridgov.geo import services as geo_services
@@ -25,6 +28,7 @@ from gridgov.geo import tiling
 from gridgov.geo.coords import to_wgs84_np, wgs84_to_gcj02_np
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
+from gridgov.hotline.rates import MonthError, check_month
 from gridgov.registry.models import Building, Place, Resident
 
 from . import stats
@@ -32,8 +36,15 @@ from . import stats
 router = Router(tags=["insight"])
 
 LIMIT = 3000  # features per layer answer; the map asks again when the user zooms in
-EDIT_ROLES = {Role.ADMIN, Role.LEADER}
 CRS = ("wgs84", "gcj02")
+
+
+def may_edit_grid(user, node=None) -> bool:
+    """Whether the map offers `user` to redraw `node` (without a node: to edit any grid at all);
+    the policy table decides, as geo.services does when saving."""
+    if node is None:
+        return policy.allows(user, "grids", "update")
+    return policy.allows(user, "grids", "update", geo_services.edit_path(node))
 
 
 def _staff(request):
@@ -57,6 +68,8 @@ def _bbox(bbox: str, crs: str):
         x0, y0, x1, y1 = (float(v) for v in bbox.split(","))
     except ValueError:
         raise HttpError(422, f"bbox: {bbox!r}; give min_lon,min_lat,max_lon,max_lat") from None
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):  # NaN and Infinity parse as floats
+        raise HttpError(422, f"bbox：{bbox[:80]!r} 含有非有限数（NaN、Infinity）")
     if crs == "gcj02":
         xs, ys = to_wgs84_np(np.array([x0, x1]), np.array([y0, y1]), "gcj02")
         x0, x1, y0, y1 = float(xs[0]), float(xs[1]), float(ys[0]), float(ys[1])
@@ -209,17 +222,17 @@ def layer_ticket_hot_spots(request, month: str = "", bbox: str = "", crs: str = 
 
     user = _staff(request)
     crs = _crs(crs)
+    box = _bbox(bbox, crs)
     if month:
         try:
-            month = datetime.strptime(month, "%Y-%m").strftime("%Y-%m")
-        except ValueError:
-            raise HttpError(422, f"month: {month!r} is not YYYY-MM") from None
+            month = check_month(month)
+        except MonthError as e:
+            raise HttpError(422, str(e)) from None
     month = month or stats.topics_month(user)
     if not month:
         return _collection([])
     tickets = Ticket.objects.visible_to(user).filter(grid__isnull=False, month=month)
     cases = clusters.counted_cases(Case.objects.visible_to(user).filter(grid__isnull=False), [month])
-    box = _bbox(bbox, crs)
     if box:
         inside = {"grid__center_lon__gte": box[0], "grid__center_lon__lte": box[2],
                   "grid__center_lat__gte": box[1], "grid__center_lat__lte": box[3]}
@@ -312,7 +325,7 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         open_cases = Case.objects.visible_to(user).filter(grid_path__startswith=n.path, state__in=OPEN_STATES).count()
         return {"kind": "grid", "id": n.pk, "title": n.name, "code": n.code, "level": n.level_label,
                 "parent": n.parent.name if n.parent_id else "", "area_m2": round(n.area_m2 or 0), "people": people,
-                "open_cases": open_cases, "editable": user.role in EDIT_ROLES or user.is_superuser,
+                "open_cases": open_cases, "editable": may_edit_grid(user, n),
                 "link": f"/grids/{n.code}/"}
     if kind in ("building", "keypop"):
         b = Building.objects.visible_to(user).filter(pk=pk).select_related("compound", "grid").first()
@@ -401,14 +414,9 @@ class GeometryIn(Schema):
     name: str = ""
 
 
-def _editor(request):
-    u = request.user
-    if not (u.is_authenticated and (u.role in EDIT_ROLES or u.is_superuser)):
-        raise HttpError(403, "only administrators and street leaders edit grid boundaries")
-    return u
-
-
 def _polygon_in(body: GeometryIn):
+    """The drawn polygon in WGS-84 (made valid); 422 for anything else. Whether it may be saved
+    (the policy table, inside the parent, holding the children) is geo.services' decision."""
     crs = _crs(body.crs)
     try:
         geom = shape(body.geometry)
@@ -416,6 +424,8 @@ def _polygon_in(body: GeometryIn):
         raise HttpError(422, f"geometry: not a GeoJSON geometry ({e})") from None
     if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
         raise HttpError(422, f"geometry: a Polygon or MultiPolygon is needed, got {geom.geom_type}")
+    if not geo_services.in_degrees(geom):
+        raise HttpError(422, f"geometry：坐标不是经纬度（范围 {geom.bounds}）")
     if crs == "gcj02":
         geom = shapely.transform(geom, lambda xy: np.column_stack(to_wgs84_np(xy[:, 0], xy[:, 1], "gcj02")))
     if not geom.is_valid:
@@ -427,22 +437,29 @@ def _polygon_in(body: GeometryIn):
     return geom
 
 
+def _grid_edit(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except PermissionDenied as e:
+        raise HttpError(403, str(e)) from None
+    except geo_services.GridEditError as e:
+        raise HttpError(422, str(e)) from None
+
+
 def _problems(parent_code):
     return [p.as_dict() for p in tiling.check_tiling() if p.parent == parent_code or parent_code in p.grids]
 
 
 @router.post("/grids/{code}/geometry")
 def save_grid_geometry(request, code: str, body: GeometryIn):
-    """Replace a grid's polygon (through gridgov.geo.services, so the locator updates) and
-    return the tiling problems (check-grids) of its parent's children."""
-    _editor(request)
+    """Replace a grid's polygon (geo.services.redraw: the policy table's grids × update on the
+    parent's path; refused with 422 when it leaves its parent or no longer holds its children)
+    and return the tiling problems (check-grids) of its parent's children."""
+    api_require(request, "grids", "update")
     node = GridNode.objects.visible_to(request.user).filter(code=code).select_related("parent").first()
     if node is None:
         raise Http404("no such grid")
-    geom = _polygon_in(body)
-    if body.name.strip():
-        node.name = body.name.strip()[:100]
-    geo_services.save_node(node, geom)
+    node = _grid_edit(geo_services.redraw, request.user, node, _polygon_in(body), body.name)
     parent = node.parent.code if node.parent_id else None
     return {"code": node.code, "name": node.name, "area_m2": round(node.area_m2), "parent": parent,
             "problems": _problems(parent) if parent else []}
@@ -450,27 +467,13 @@ def save_grid_geometry(request, code: str, body: GeometryIn):
 
 @router.post("/grids/{parent_code}/children")
 def create_grid(request, parent_code: str, body: GeometryIn):
-    """Draw a new child grid under `parent_code`."""
-    _editor(request)
+    """Draw a new child grid under `parent_code` (geo.services.draw_child: the policy table's
+    grids × create on the parent's path; refused with 422 outside the parent)."""
+    api_require(request, "grids", "create")
     parent = GridNode.objects.visible_to(request.user).filter(code=parent_code).first()
     if parent is None:
         raise Http404("no such grid")
-    if not body.name.strip():
-        raise HttpError(422, "name: give the new grid a name")
-    geom = _polygon_in(body)
-    level = parent.level + 1
-    taken = set(GridNode.objects.filter(parent=parent).values_list("code", flat=True))
-    code = None
-    for seq in range(1, 1000):
-        try:
-            c = geo_services.child_code(parent, level, seq)
-        except ValueError as e:
-            raise HttpError(422, str(e))
-        if c not in taken and not GridNode.objects.filter(code=c).exists():
-            code = c
-            break
-    kind = {1: "community", 2: "grid", 3: "microgrid"}.get(level, "")
-    node = geo_services.save_node(GridNode(code=code, name=body.name.strip()[:100], level=level, parent=parent, kind=kind), geom)
+    node = _grid_edit(geo_services.draw_child, request.user, parent, body.name, _polygon_in(body))
     return {"code": node.code, "name": node.name, "area_m2": round(node.area_m2), "parent": parent.code,
             "problems": _problems(parent.code)}
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from gridgov.cases.models import OPEN_STATES, Breach, Case, Channel, Clock, ClockKind, ClockState, Rating, Score
 from gridgov.geo.models import GridNode
+from gridgov.hotline.rates import MonthError, check_month
 
 CODE_LEN = 15  # street, community and grid codes (docs/architecture.md); paths are "/street/community/grid/…"
 COMMUNITY_AT = 1 + (CODE_LEN + 1) + 1  # 1-based position of the community code in a path
@@ -45,9 +46,9 @@ class Filters:
         month = (q.get("month") or "").strip()
         if month:
             try:
-                f.month = datetime.strptime(month, "%Y-%m").strftime("%Y-%m")  # 2025-4 → 2025-04, as tickets store it
-            except ValueError:
-                raise FilterError(f"month: {month!r} is not YYYY-MM") from None
+                f.month = check_month(month)  # 2025-4 → 2025-04, as tickets store it; 2000-01 … next year
+            except MonthError as e:
+                raise FilterError(str(e)) from None
         hour = (q.get("hour") or "").strip() if isinstance(q.get("hour"), str) else q.get("hour")
         if hour not in (None, ""):
             try:

@@ -8,7 +8,7 @@ from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.geo.models import GridNode
 from gridgov.web.views import staff_required
 
-from .api import EDIT_ROLES
+from .api import may_edit_grid
 
 
 def _config(request, shift=True):
@@ -24,7 +24,7 @@ def _config(request, shift=True):
         "tile_url": getattr(settings, "MAP_TILE_URL", ""),
         "crs": crs,
         "bounds": [[street["min_lat"], street["min_lon"]], [street["max_lat"], street["max_lon"]]] if street and street["min_lon"] is not None else None,
-        "can_edit": request.user.role in EDIT_ROLES or request.user.is_superuser,
+        "can_edit": may_edit_grid(request.user),
     }
 
 

@@ -28,7 +28,7 @@ def _pp(v):
 
 def handle(options, stdout, stderr):
     try:
-        rates.check_month(options["month"])
+        options["month"] = rates.check_month(options["month"])
     except ValueError as e:
         raise CommandError(str(e))
     report = rates.monthly_report(options["month"], None, options["level"])

@@ -30,7 +30,7 @@ def counts(tickets: int, cases: int) -> str:
 
 def handle(options, stdout, stderr):
     try:
-        rates.check_month(options["month"])
+        options["month"] = rates.check_month(options["month"])
     except ValueError as e:
         raise CommandError(str(e))
     data = clusters.month_topics(options["month"], limit=options["limit"])

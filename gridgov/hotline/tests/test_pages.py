@@ -272,7 +272,7 @@ def test_topic_becomes_a_project(places, street, people, client):
     assert "城乡建设/房屋修缮 · 6 张工单" in page and "阳光星苑 6 件" in page and LEAK[0] in page
     # the form starts from the topic's place: the compound's grid and the compound
     assert f'<option value="{street["c1g1m1"].code}" selected>' in page and f'<option value="{yg.pk}" selected>' in page
-    assert client.get("/hotline/topics/", {"month": "2024-13"}).status_code == 404
+    assert client.get("/hotline/topics/", {"month": "2024-13"}).status_code == 400
 
     ids = list(Ticket.objects.filter(ticket_id__startswith="L").values_list("pk", flat=True))
     far = Ticket.objects.get(ticket_id="FAR").pk
