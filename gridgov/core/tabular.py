@@ -153,13 +153,104 @@ def open_table(source, filename: str | None = None, limit: int | None = None, in
     return header, _limited(gen_csv(), limit), "csv"
 
 
+# ---- writing: the ONE way the platform writes a spreadsheet -------------------------------
+#
+# Every workbook (registry exports, import templates and error reports, the dashboard's
+# stats.xlsx, the 12345 rates and monthly report) and every CSV a person opens in a spreadsheet
+# is written through `Workbook` / `write_csv` below, so no value can become a formula: text that
+# starts with = + - @ tab CR or NUL (OWASP "CSV injection", ASVS 1.2.10) gets a leading
+# apostrophe and stays readable as text; numbers, booleans and dates stay what they are (a
+# negative number is a number, not a formula); characters an .xlsx cannot hold (C0 controls)
+# are dropped instead of failing the whole file.
+
+FORMULA_STARTS = "=+-@\t\r\0"
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def escape_formula(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe (exports)."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
         return "'" + value
     return value
 
 
+def safe_cell(value):
+    """A value ready for a cell: text escaped (escape_formula) and cleaned of control characters
+    openpyxl refuses; numbers, booleans, dates and None unchanged; anything else as its text."""
+    if value is None or isinstance(value, (bool, int, float)) or hasattr(value, "isoformat"):
+        return value
+    if hasattr(value, "as_tuple"):  # Decimal: a number
+        return value
+    text = value if isinstance(value, str) else str(value)
+    return escape_formula(_ILLEGAL.sub("", text))
+
+
 def safe_row(values) -> list:
-    """A row for openpyxl `append` with every text cell escaped (see escape_formula)."""
-    return [escape_formula(v) for v in values]
+    """A row with every cell made safe (see safe_cell)."""
+    return [safe_cell(v) for v in values]
+
+
+class Sheet:
+    """A sheet of a `Workbook`: rows go in only through `append` (values made safe); `ws` is
+    openpyxl's sheet, for formatting (widths, comments, fonts), never for values."""
+
+    def __init__(self, ws, write_only: bool):
+        self.ws = ws
+        self.write_only = write_only
+
+    def append(self, values, bold: bool = False):
+        row = safe_row(values)
+        if bold and self.write_only:
+            from openpyxl.cell import WriteOnlyCell
+            from openpyxl.styles import Font
+
+            cells = []
+            for v in row:
+                cell = WriteOnlyCell(self.ws, value=v)
+                cell.font = Font(bold=True)
+                cells.append(cell)
+            row = cells
+        self.ws.append(row)
+        if bold and not self.write_only:
+            from openpyxl.styles import Font
+
+            for cell in self.ws[self.ws.max_row]:
+                cell.font = Font(bold=True)
+
+
+class Workbook:
+    """An .xlsx being written: `sheet(title)` adds a sheet, `save(out)` writes it to a path or a
+    binary file, `getvalue()` returns its bytes. `write_only` streams rows (large exports)."""
+
+    def __init__(self, write_only: bool = False):
+        from openpyxl import Workbook as _Workbook
+
+        self.write_only = write_only
+        self.wb = _Workbook(write_only=write_only)
+        if not write_only:
+            self.wb.remove(self.wb.active)
+
+    def sheet(self, title: str) -> Sheet:
+        return Sheet(self.wb.create_sheet(title), self.write_only)
+
+    def save(self, out) -> None:
+        self.wb.save(out)
+
+    def getvalue(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.wb.save(buf)
+        return buf.getvalue()
+
+
+def write_csv(out, rows, bom: bool = True) -> None:
+    """Rows to a CSV (a path, or a text file opened with newline=""), every cell made safe; UTF-8
+    with BOM by default so that Excel opens it as UTF-8."""
+    if isinstance(out, (str, Path)):
+        with open(out, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+            write_csv(fh, rows)
+        return
+    w = csv.writer(out)
+    for row in rows:
+        w.writerow(["" if v is None else v for v in safe_row(row)])

@@ -18,7 +18,6 @@ is updated: cells present and non-empty overwrite, empty cells leave the stored 
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from django.utils.translation import gettext_noop  # kind labels: translated whe
 
 from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
-from gridgov.core.tabular import TableError, open_table
+from gridgov.core.tabular import TableError, Workbook, open_table, write_csv
 from gridgov.core.validators import id_birth_date, id_gender, id_number_error, phone_error
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
@@ -112,30 +111,19 @@ ERROR_HEADERS = ["行号", "列", "值", "错误原因"]
 
 
 def write_error_report(errors: list[RowIssue], out) -> None:
-    """The error report as .xlsx or .csv (by the file name's suffix), for the office to open."""
+    """The error report as .xlsx or .csv (by the file name's suffix), for the office to open.
+    Written through gridgov.core.tabular: every cell (the file's own headers and values
+    included) is made safe, so nothing in it runs as a formula."""
     path = Path(out)
-    rows = [[e.row, e.column, escape_formula(e.value), e.reason] for e in errors]
+    rows = [ERROR_HEADERS] + [[e.row, e.column, e.value, e.reason] for e in errors]
     if path.suffix.lower() == ".csv":
-        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(ERROR_HEADERS)
-            w.writerows(rows)
+        write_csv(path, rows)
         return
-    from openpyxl import Workbook
-
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("错误报告")
-    ws.append(ERROR_HEADERS)
+    ws = wb.sheet("错误报告")
     for r in rows:
         ws.append(r)
     wb.save(path)
-
-
-def escape_formula(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 # ---- cell parsers -------------------------------------------------------------------------
@@ -1270,16 +1258,15 @@ def _raw_value(row, fld):
 def write_template(kind: str, out) -> None:
     """An .xlsx to fill in: sheet 数据 with the header row (a comment on each header), and sheet
     说明 explaining each column, with an example row."""
-    from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     spec = get_spec(kind)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "数据"
-    ws.append([c.header for c in spec.columns])
+    book = Workbook()
+    data = book.sheet("数据")
+    ws = data.ws
+    data.append([c.header for c in spec.columns])
     for i, c in enumerate(spec.columns, start=1):
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True, color="C00000" if c.required else "000000")
@@ -1292,7 +1279,7 @@ def write_template(kind: str, out) -> None:
             ws.column_dimensions[letter].number_format = "@"
     ws.freeze_panes = "A2"
 
-    info = wb.create_sheet("说明")
+    info = book.sheet("说明")
     info.append([f"{spec.label}导入模板（{spec.kind}）：在「数据」表第2行起每行填写一条记录；整表校验通过才会导入，否则不导入任何一行。"])
     info.append([])
     info.append(["列名", "英文列名", "必填", "说明", "示例"])
@@ -1304,8 +1291,8 @@ def write_template(kind: str, out) -> None:
     info.append(["示例行（复制到「数据」表时请改为真实数据）："])
     info.append([c.header for c in spec.columns])
     info.append([c.example for c in spec.columns])
-    info.column_dimensions["A"].width = 22
-    info.column_dimensions["B"].width = 18
-    info.column_dimensions["D"].width = 60
-    info.column_dimensions["E"].width = 26
-    wb.save(out)
+    info.ws.column_dimensions["A"].width = 22
+    info.ws.column_dimensions["B"].width = 18
+    info.ws.column_dimensions["D"].width = 60
+    info.ws.column_dimensions["E"].width = 26
+    book.save(out)
