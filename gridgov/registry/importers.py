@@ -19,6 +19,7 @@ is updated: cells present and non-empty overwrite, empty cells leave the stored 
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -108,6 +109,8 @@ class ImportResult:
 
 
 ERROR_HEADERS = ["行号", "列", "值", "错误原因"]
+# a row whose key belongs to a record the importer may not see (run_import): says nothing of where
+CONFLICT = "无法登记：已有相同的记录，您不能新增或修改它。请联系街道管理员核实"
 
 
 def write_error_report(errors: list[RowIssue], out) -> None:
@@ -1017,7 +1020,9 @@ class VolunteerSpec(Spec):
         else:
             row["building"] = None
         if row.get("id_number"):
-            r = Resident.objects.filter(id_number_hash=crypto.blind_index(row["id_number"])).select_related("grid").first()
+            # only a resident the importer may see: one outside their scope is "not found", like none
+            residents = Resident.objects.visible_to(ctx.user) if ctx.user is not None else Resident.objects.all()
+            r = residents.filter(id_number_hash=crypto.blind_index(row["id_number"])).select_related("grid").first()
             if r is None:
                 raise RowError("id_number", "未找到该身份证号对应的居民")
             row["resident"] = r
@@ -1196,24 +1201,44 @@ def run_import(
         keyed.append((rownum, row, key))
     existing = spec.lookup([k for _, _, k in keyed if k is not None], ctx)
 
-    visible_ids = None
+    # Records the importer may not see are not "existing" while rows are validated: a key
+    # registered outside their scope answers exactly like a key registered nowhere, so a file
+    # with a bad row (never written) tells nothing. Only a file that would be written meets
+    # such a record (below).
+    hidden: dict = {}
     if user is not None and existing:
-        visible_ids = set(
-            spec.model.objects.visible_to(user).filter(pk__in=[o.pk for o in existing.values()]).values_list("pk", flat=True)
-        )
-    creates, updates = [], []
+        pks = [o.pk for o in existing.values()]
+        visible_ids = set()
+        for i in range(0, len(pks), 900):
+            visible_ids.update(spec.model.objects.visible_to(user).filter(pk__in=pks[i : i + 900]).values_list("pk", flat=True))
+        hidden = {k: o for k, o in existing.items() if o.pk not in visible_ids}
+        existing = {k: o for k, o in existing.items() if o.pk in visible_ids}
+    creates, updates, conflicts = [], [], []
     for rownum, row, key in keyed:
         obj = existing.get(key) if key is not None else None
         if obj is None:
             creates.append((None, row))
+            if key is not None and key in hidden:
+                conflicts.append((rownum, row, hidden[key]))
             continue
         fld = spec.key(row)[0]
         if not update:
             err(rownum, fld, _raw_value(row, fld), "已登记；如需更新已有记录，请使用更新模式（--update）")
-        elif visible_ids is not None and obj.pk not in visible_ids:
-            err(rownum, fld, _raw_value(row, fld), "已在您负责范围以外登记，不能更新")
         else:
             updates.append((obj, row))
+
+    if not result.errors and conflicts:
+        # The key is taken by a record the importer may not see: the registry cannot hold it twice
+        # and the importer may not change it. One neutral message (no scope, no owner), nothing
+        # written, and an audit entry: a probe that gets this answer is on record.
+        for rownum, row, _obj in conflicts:
+            fld = spec.key(row)[0]
+            err(rownum, fld, _raw_value(row, fld), CONFLICT)
+        from gridgov.core import audit
+
+        audit.record(user, "import_conflict", object_type=spec.model._meta.label_lower, object_id=str(conflicts[0][2].pk),
+                     detail=json.dumps({"kind": kind, "count": len(conflicts), "rows": [r for r, _, _ in conflicts[:50]],
+                                        "ids": [o.pk for _, _, o in conflicts[:50]]}))
 
     if result.errors:
         result.errors.sort(key=lambda e: e.row)
