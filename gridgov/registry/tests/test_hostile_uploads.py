@@ -198,3 +198,16 @@ def test_taxonomy_import_bounded(db, settings, tmp_path):
         import_taxonomy(p)
     with pytest.raises(TaxonomyImportError, match="文件过大"):
         import_taxonomy(open(p, "rb"))
+
+
+def test_classifier_files_refuse_a_bomb(tmp_path):
+    """The 12345 classifier's own files (`gridgov hotline train/classify`, the taxonomy) pass the
+    same .xlsx check before openpyxl."""
+    from gridgov.hotline.io import read_tickets
+    from gridgov.hotline.taxonomy import DataFileError, Taxonomy
+
+    (tmp_path / "b.xlsx").write_bytes(bomb())
+    with pytest.raises(DataFileError, match="疑似压缩炸弹"):
+        Taxonomy.from_file(tmp_path / "b.xlsx")
+    with pytest.raises(DataFileError, match="疑似压缩炸弹"):
+        read_tickets(tmp_path / "b.xlsx")
