@@ -32,6 +32,10 @@ DEFAULTS = {
     "CASES_MAX_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)),
     # decoded size limit (width × height); a larger header is refused before decoding (bombs)
     "CASES_MAX_PHOTO_PIXELS": ("GRIDGOV_CASES_MAX_PHOTO_PIXELS", str(40_000_000)),
+    # all the photos of one report (or of one resolution) together: bytes, and pixels read from
+    # each header before any is decoded (nine photos at the single-photo limit would decode 360 MP)
+    "CASES_MAX_REPORT_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_REPORT_PHOTO_BYTES", str(30 * 1024 * 1024)),
+    "CASES_MAX_REPORT_PHOTO_PIXELS": ("GRIDGOV_CASES_MAX_REPORT_PHOTO_PIXELS", str(60_000_000)),
     # notification channels, comma-separated: console, webhook, sms, wechat
     "CASES_NOTIFY_CHANNELS": ("GRIDGOV_NOTIFY_CHANNELS", "console"),
     "CASES_WEBHOOK_URL": ("GRIDGOV_NOTIFY_WEBHOOK_URL", ""),

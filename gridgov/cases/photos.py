@@ -7,7 +7,12 @@ decoding (a decompression bomb — a small file that claims a huge canvas — is
 allocating it), and (4) re-encoded: the copy kept and served carries no metadata at all (EXIF
 GPS position, camera make and serial, thumbnails, XMP, comments). The EXIF orientation is applied
 to the pixels first, so the stripped copy shows the right way up. The original bytes are not
-kept: the case has its own location, and an original with a GPS fix is personal data nobody needs."""
+kept: the case has its own location, and an original with a GPS fix is personal data nobody needs.
+
+The photos of one report together (`read_photos`): at most CASES_MAX_PHOTOS, at most
+CASES_MAX_REPORT_PHOTO_BYTES bytes in all (each upload's size is checked before it is read), and
+at most CASES_MAX_REPORT_PHOTO_PIXELS pixels in all, summed from every photo's header before
+the first one is decoded."""
 
 import io
 import warnings
@@ -85,3 +90,53 @@ def clean_image(data: bytes, where: str = "photo") -> tuple[bytes, str]:
     kwargs = {"quality": 90, "optimize": True} if fmt == "JPEG" else {}
     clean.save(buf, fmt, **kwargs)
     return buf.getvalue(), out_type
+
+
+def header_pixels(data: bytes) -> int:
+    """Width × height from the image header alone (nothing decoded); 0 when the header cannot be
+    read (clean_image then says what is wrong with the file)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            w, h = Image.open(io.BytesIO(data)).size
+        return w * h
+    except Image.DecompressionBombError:
+        return conf.get_int("CASES_MAX_PHOTO_PIXELS") + 1
+    except Exception:  # not an image: refused by clean_image with the reason
+        return 0
+
+
+def read_photos(photos) -> list[tuple[bytes, str]]:
+    """The photos of one report or resolution (uploads, bytes or (name, bytes) tuples), each
+    checked and re-encoded by clean_image, once the whole set has passed the limits on count,
+    total bytes and total pixels (see the module docstring). PhotoError says what is wrong."""
+    photos = list(photos or [])
+    if len(photos) > conf.get_int("CASES_MAX_PHOTOS"):
+        raise PhotoError(f"photos: at most {conf.get_int('CASES_MAX_PHOTOS')} photos")
+    limit, total_limit = conf.get_int("CASES_MAX_PHOTO_BYTES"), conf.get_int("CASES_MAX_REPORT_PHOTO_BYTES")
+    datas, total = [], 0
+    for i, p in enumerate(photos, start=1):
+        if isinstance(p, bytes):
+            data = p
+        elif isinstance(p, tuple):
+            data = p[1]
+        else:
+            size = getattr(p, "size", 0) or 0
+            if size > limit:  # refuse before reading an oversized upload
+                raise PhotoError(f"photo {i}: {size} bytes, more than the {limit} allowed")
+            if total + size > total_limit:
+                raise PhotoError(f"photos: more than the {total_limit} bytes allowed in all")
+            data = p.read(limit + 1)
+        total += len(data)
+        if total > total_limit:
+            raise PhotoError(f"photos: more than the {total_limit} bytes allowed in all")
+        datas.append(data)
+    pixel_limit = conf.get_int("CASES_MAX_REPORT_PHOTO_PIXELS")
+    each = [header_pixels(d) for d in datas]
+    pixels = sum(each)
+    if pixels > pixel_limit:
+        for i, (data, px) in enumerate(zip(datas, each), start=1):
+            if px > conf.get_int("CASES_MAX_PHOTO_PIXELS"):
+                clean_image(data, f"photo {i}")  # one photo over its own limit: refused from its header, by name
+        raise PhotoError(f"photos: {pixels} pixels in all, more than the {pixel_limit} allowed (send smaller photos)")
+    return [clean_image(data, f"photo {i}") for i, data in enumerate(datas, start=1)]

@@ -62,7 +62,7 @@ from .models import (
     Summons,
     Urgency,
 )
-from .photos import PhotoError, clean_image, sniff_image  # noqa: F401 (sniff_image: public here too)
+from .photos import PhotoError, clean_image, read_photos, sniff_image  # noqa: F401 (clean_image, sniff_image: public here too)
 from .recognize import jaccard, recognize_item
 from .workcal import WorkCalendar
 
@@ -225,26 +225,12 @@ def _community_people(case) -> list:
 # --- photos -----------------------------------------------------------------------------------
 
 def _read_photos(photos) -> list[tuple[bytes, str]]:
-    """Each photo checked by content and re-encoded without metadata (`photos.clean_image`)."""
-    photos = list(photos or [])
-    if len(photos) > conf.get_int("CASES_MAX_PHOTOS"):
-        raise InvalidInput(f"photos: at most {conf.get_int('CASES_MAX_PHOTOS')} photos")
-    out = []
-    limit = conf.get_int("CASES_MAX_PHOTO_BYTES")
-    for i, p in enumerate(photos, start=1):
-        if isinstance(p, bytes):
-            data = p
-        elif isinstance(p, tuple):
-            data = p[1]
-        else:
-            if getattr(p, "size", 0) and p.size > limit:  # refuse before reading an oversized upload
-                raise InvalidInput(f"photo {i}: {p.size} bytes, more than the {limit} allowed")
-            data = p.read(limit + 1)
-        try:
-            out.append(clean_image(data, f"photo {i}"))
-        except PhotoError as exc:
-            raise InvalidInput(str(exc)) from None
-    return out
+    """The photos checked together and each by content, re-encoded without metadata
+    (`photos.read_photos`: count, total bytes and total pixels before decoding, then clean_image)."""
+    try:
+        return read_photos(photos)
+    except PhotoError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def _store_photos(case, photos, stage, saved: list):

@@ -149,13 +149,21 @@ def import_taxonomy(source, replace: bool = False) -> dict:
     """Load items from a CSV (path, file object or text). Items are matched by code and updated;
     with `replace`, items missing from the file are deactivated (cases keep pointing at them).
     All or nothing: any bad cell raises TaxonomyImportError listing every problem."""
-    if isinstance(source, (str, Path)) and Path(str(source)).exists():
-        text = Path(source).read_text(encoding="utf-8-sig")
-    elif hasattr(source, "read"):
-        text = source.read()
-        text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
-    else:
-        text = str(source)
+    from gridgov.core.tabular import TableError, check_size
+
+    try:
+        if isinstance(source, (str, Path)) and Path(str(source)).exists():
+            with open(source, "rb") as fh:
+                check_size(fh)
+                text = fh.read().decode("utf-8-sig")
+        elif hasattr(source, "read"):
+            check_size(source)  # the bytes limit of every import (GRIDGOV_IMPORT_MAX_BYTES), before reading
+            text = source.read()
+            text = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+        else:
+            text = str(source)
+    except TableError as exc:
+        raise TaxonomyImportError([str(exc)]) from None
     rows = _parse_rows(text)
     created = updated = 0
     scenarios = {}

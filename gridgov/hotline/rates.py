@@ -312,35 +312,32 @@ def monthly_report(month: str, user=None, level: int = 1) -> dict:
 
 def export_xlsx(report: dict, out):
     """Write the report as a workbook (sheets 排名, 类别, 拖累工单) to a path or file object."""
-    import openpyxl
+    from gridgov.core.tabular import Workbook  # names and ticket text come from imports: made safe there
 
-    from gridgov.core.tabular import safe_row  # names and ticket text come from imports
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "排名"
-    ws.append(safe_row(["月份", "编码", "名称", "工单", "有效", "响应率", "解决率", "满意率", "综合", "排名", "备注",
-               "综合环比", "综合同比", "工单同比"]))
+    wb = Workbook()
+    ws = wb.sheet("排名")
+    ws.append(["月份", "编码", "名称", "工单", "有效", "响应率", "解决率", "满意率", "综合", "排名", "备注",
+               "综合环比", "综合同比", "工单同比"])
 
     def pct(v):
         return None if v is None else round(v * 100, 2)
 
     st = report["street"]
-    ws.append(safe_row([report["month"], "", "全街道", st["counts"]["all"], st["counts"]["valid"], pct(st["response"]),
+    ws.append([report["month"], "", "全街道", st["counts"]["all"], st["counts"]["valid"], pct(st["response"]),
                pct(st["resolution"]), pct(st["satisfaction"]), pct(st["composite"]), None, "",
-               pct(st["mom"]["composite"]), pct(st["yoy"]["composite"]), pct(st["yoy"]["tickets"])]))
+               pct(st["mom"]["composite"]), pct(st["yoy"]["composite"]), pct(st["yoy"]["tickets"])])
     for r in report["units"]:
-        ws.append(safe_row([report["month"], r["code"], r["name"], r["counts"]["all"], r["counts"]["valid"], pct(r["response"]),
+        ws.append([report["month"], r["code"], r["name"], r["counts"]["all"], r["counts"]["valid"], pct(r["response"]),
                    pct(r["resolution"]), pct(r["satisfaction"]), pct(r["composite"]), r["rank"], r["note"],
-                   pct(r["mom"]["composite"]), pct(r["yoy"]["composite"]), pct(r["yoy"]["tickets"])]))
-    ws2 = wb.create_sheet("类别")
-    ws2.append(safe_row(["类别", "本月", "上月", "去年同月", "环比增加", "同比增加"]))
+                   pct(r["mom"]["composite"]), pct(r["yoy"]["composite"]), pct(r["yoy"]["tickets"])])
+    ws2 = wb.sheet("类别")
+    ws2.append(["类别", "本月", "上月", "去年同月", "环比增加", "同比增加"])
     for r in report.get("rising_categories", []):
-        ws2.append(safe_row([r["category"], r["tickets"], r["previous_month"], r["last_year"], r["mom"], r["yoy"]]))
-    ws3 = wb.create_sheet("拖累工单")
-    ws3.append(safe_row(["工单编号", "社区", "类别", "已联系", "已解决", "评价", "综合失分", "内容", "街道事件", "事件状态"]))
+        ws2.append([r["category"], r["tickets"], r["previous_month"], r["last_year"], r["mom"], r["yoy"]])
+    ws3 = wb.sheet("拖累工单")
+    ws3.append(["工单编号", "社区", "类别", "已联系", "已解决", "评价", "综合失分", "内容", "街道事件", "事件状态"])
     for r in report.get("dragging", []):
-        ws3.append(safe_row([r["ticket_id"], r["community"], r["category"], "是" if r["contacted"] else "否",
+        ws3.append([r["ticket_id"], r["community"], r["category"], "是" if r["contacted"] else "否",
                     "是" if r["solved"] else "否", source_text(dict(Satisfaction.choices).get(r["satisfaction"], "")),
-                    round(r["cost"] * 100, 3), r["content"], r.get("case_number", ""), r.get("case_state_label", "")]))
+                    round(r["cost"] * 100, 3), r["content"], r.get("case_number", ""), r.get("case_state_label", "")])
     wb.save(out)

@@ -709,17 +709,24 @@ def import_records(user, records: list[dict]) -> ImportResult:
     clean = clean_records(recs)
     ids = [c.ticket_id for c in clean]
     with transaction.atomic():
+        # A ticket number the caller may not see is not "existing" for them: the batch is checked
+        # as if it were new, so a batch rolled back for another reason answers the same whether
+        # or not the number is taken elsewhere. Only a batch that would be written meets it: one
+        # neutral refusal (it does not say where the ticket is), and the ticket is not touched.
         existing = set(Ticket.objects.filter(ticket_id__in=ids).values_list("ticket_id", flat=True))
-        if existing:
+        visible = set(Ticket.objects.visible_to(user).filter(ticket_id__in=existing).values_list("ticket_id", flat=True))
+        taken = existing - visible
+        if visible:
             policy.require(user, "tickets", "update")
-            visible = set(Ticket.objects.visible_to(user).filter(ticket_id__in=existing).values_list("ticket_id", flat=True))
-            if existing - visible:
-                raise PermissionDenied(f"tickets outside your scope: {', '.join(sorted(existing - visible)[:5])}")
-        result = save_tickets(clean, source="api", entered_by=user)
-        placed = Ticket.objects.filter(ticket_id__in=ids).select_related("grid")
+        mine = [c for c in clean if c.ticket_id not in taken]
+        result = save_tickets(mine, source="api", entered_by=user)
+        placed = Ticket.objects.filter(ticket_id__in=[c.ticket_id for c in mine]).select_related("grid")
         outside = [t.ticket_id for t in placed if not policy.allows(user, "tickets", "create", t.grid.path if t.grid_id else "")]
         if outside:  # rolls the whole batch back
             raise PermissionDenied(f"tickets that land outside your scope: {', '.join(sorted(outside)[:5])}")
+        if taken:  # rolls the whole batch back
+            raise PermissionDenied(f"ticket numbers already in use, not yours to change (ask the 12345 office): "
+                                   f"{', '.join(sorted(taken)[:5])}")
     return result
 
 

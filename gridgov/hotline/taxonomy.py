@@ -109,6 +109,12 @@ class Taxonomy:
         if suffix in (".xlsx", ".xlsm"):
             import openpyxl
 
+            from gridgov.core.tabular import TableError, check_xlsx
+
+            try:  # a zip bomb is refused from its declared sizes before openpyxl inflates anything
+                check_xlsx(path)
+            except TableError as exc:
+                raise DataFileError(f"{path}: not a readable .xlsx file ({exc})") from None
             try:
                 wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
             except Exception as exc:  # openpyxl raises several kinds on a bad file

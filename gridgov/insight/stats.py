@@ -312,13 +312,12 @@ def _topic_cell(row: dict, col: str):
 
 
 def export_xlsx(data: dict, only: str = "") -> bytes:
-    import io
-
-    from openpyxl import Workbook
+    """The dashboard as a workbook. Case and ticket texts, names and the request's own filter
+    values are other people's text: written through gridgov.core.tabular, never as formulas."""
+    from gridgov.core.tabular import Workbook
 
     wb = Workbook()
-    wb.remove(wb.active)
-    info = wb.create_sheet("筛选条件")
+    info = wb.sheet("筛选条件")
     info.append(["条件", "值"])
     for k, v in (data.get("filters") or {}).items():
         info.append([k, str(v)])
@@ -328,24 +327,22 @@ def export_xlsx(data: dict, only: str = "") -> bytes:
     for key, title, cols in SHEETS:
         if key not in data or (only and key != only):
             continue
-        ws = wb.create_sheet(title)
+        ws = wb.sheet(title)
         ws.append([c[1] for c in cols])
         for row in data[key]:
             ws.append([row.get(c[0]) for c in cols])
     if "overdue" in data and (not only or only == "overdue"):
-        ws = wb.create_sheet("超期事件")
+        ws = wb.sheet("超期事件")
         ws.append(["编号", "事项", "网格", "状态", "上报时间"])
         for r in data["overdue"]["rows"]:
             ws.append([r["number"], r["item"], r["grid"], r["state"], r["created_at"]])
     if data.get("topics") and (not only or only == "topics"):
         for key, title, cols in TOPIC_SHEETS:
-            ws = wb.create_sheet(title)
+            ws = wb.sheet(title)
             ws.append([c[1] for c in cols])
             for row in data["topics"][key]:
                 ws.append([_topic_cell(row, c[0]) for c in cols])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.getvalue()
 
 
 DIMENSIONS = [f.name for f in fields(Filters)]

@@ -14,7 +14,9 @@ from gridgov.accounts import policy
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.core import audit, crypto
 
-from .importers import escape_formula, get_spec
+from gridgov.core.tabular import Workbook
+
+from .importers import get_spec
 
 
 def _cell(value):
@@ -28,7 +30,7 @@ def _cell(value):
         return value
     if hasattr(value, "as_tuple"):  # Decimal
         return float(value)
-    return escape_formula(str(value))
+    return str(value)  # made safe (formulas escaped) by the writer, gridgov.core.tabular
 
 
 def export_rows(kind: str, user):
@@ -72,20 +74,11 @@ def _has_prefetch(qs) -> bool:
 
 def export_xlsx(kind: str, user, out) -> dict:
     """Write the export to `out` (a path or a binary file); return {"count", "revealed"}."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
     spec = get_spec(kind)
     headers, rows, stats = export_rows(kind, user)
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("数据")
-    head = []
-    for h in headers:
-        cell = WriteOnlyCell(ws, value=h)
-        cell.font = Font(bold=True)
-        head.append(cell)
-    ws.append(head)
+    ws = wb.sheet("数据")
+    ws.append(headers, bold=True)
     for row in rows:
         ws.append(row)
     with transaction.atomic():

@@ -18,8 +18,8 @@ is updated: cells present and non-empty overwrite, empty cells leave the stored 
 
 from __future__ import annotations
 
-import csv
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,7 +32,7 @@ from django.utils.translation import gettext_noop  # kind labels: translated whe
 
 from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
-from gridgov.core.tabular import TableError, open_table
+from gridgov.core.tabular import TableError, Workbook, open_table, write_csv
 from gridgov.core.validators import id_birth_date, id_gender, id_number_error, phone_error
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
@@ -109,33 +109,24 @@ class ImportResult:
 
 
 ERROR_HEADERS = ["行号", "列", "值", "错误原因"]
+# a row whose key belongs to a record the importer may not see (run_import): says nothing of where
+CONFLICT = "无法登记：已有相同的记录，您不能新增或修改它。请联系街道管理员核实"
 
 
 def write_error_report(errors: list[RowIssue], out) -> None:
-    """The error report as .xlsx or .csv (by the file name's suffix), for the office to open."""
+    """The error report as .xlsx or .csv (by the file name's suffix), for the office to open.
+    Written through gridgov.core.tabular: every cell (the file's own headers and values
+    included) is made safe, so nothing in it runs as a formula."""
     path = Path(out)
-    rows = [[e.row, e.column, escape_formula(e.value), e.reason] for e in errors]
+    rows = [ERROR_HEADERS] + [[e.row, e.column, e.value, e.reason] for e in errors]
     if path.suffix.lower() == ".csv":
-        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(ERROR_HEADERS)
-            w.writerows(rows)
+        write_csv(path, rows)
         return
-    from openpyxl import Workbook
-
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("错误报告")
-    ws.append(ERROR_HEADERS)
+    ws = wb.sheet("错误报告")
     for r in rows:
         ws.append(r)
     wb.save(path)
-
-
-def escape_formula(value):
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 # ---- cell parsers -------------------------------------------------------------------------
@@ -1029,7 +1020,9 @@ class VolunteerSpec(Spec):
         else:
             row["building"] = None
         if row.get("id_number"):
-            r = Resident.objects.filter(id_number_hash=crypto.blind_index(row["id_number"])).select_related("grid").first()
+            # only a resident the importer may see: one outside their scope is "not found", like none
+            residents = Resident.objects.visible_to(ctx.user) if ctx.user is not None else Resident.objects.all()
+            r = residents.filter(id_number_hash=crypto.blind_index(row["id_number"])).select_related("grid").first()
             if r is None:
                 raise RowError("id_number", "未找到该身份证号对应的居民")
             row["resident"] = r
@@ -1208,24 +1201,44 @@ def run_import(
         keyed.append((rownum, row, key))
     existing = spec.lookup([k for _, _, k in keyed if k is not None], ctx)
 
-    visible_ids = None
+    # Records the importer may not see are not "existing" while rows are validated: a key
+    # registered outside their scope answers exactly like a key registered nowhere, so a file
+    # with a bad row (never written) tells nothing. Only a file that would be written meets
+    # such a record (below).
+    hidden: dict = {}
     if user is not None and existing:
-        visible_ids = set(
-            spec.model.objects.visible_to(user).filter(pk__in=[o.pk for o in existing.values()]).values_list("pk", flat=True)
-        )
-    creates, updates = [], []
+        pks = [o.pk for o in existing.values()]
+        visible_ids = set()
+        for i in range(0, len(pks), 900):
+            visible_ids.update(spec.model.objects.visible_to(user).filter(pk__in=pks[i : i + 900]).values_list("pk", flat=True))
+        hidden = {k: o for k, o in existing.items() if o.pk not in visible_ids}
+        existing = {k: o for k, o in existing.items() if o.pk in visible_ids}
+    creates, updates, conflicts = [], [], []
     for rownum, row, key in keyed:
         obj = existing.get(key) if key is not None else None
         if obj is None:
             creates.append((None, row))
+            if key is not None and key in hidden:
+                conflicts.append((rownum, row, hidden[key]))
             continue
         fld = spec.key(row)[0]
         if not update:
             err(rownum, fld, _raw_value(row, fld), "已登记；如需更新已有记录，请使用更新模式（--update）")
-        elif visible_ids is not None and obj.pk not in visible_ids:
-            err(rownum, fld, _raw_value(row, fld), "已在您负责范围以外登记，不能更新")
         else:
             updates.append((obj, row))
+
+    if not result.errors and conflicts:
+        # The key is taken by a record the importer may not see: the registry cannot hold it twice
+        # and the importer may not change it. One neutral message (no scope, no owner), nothing
+        # written, and an audit entry: a probe that gets this answer is on record.
+        for rownum, row, _obj in conflicts:
+            fld = spec.key(row)[0]
+            err(rownum, fld, _raw_value(row, fld), CONFLICT)
+        from gridgov.core import audit
+
+        audit.record(user, "import_conflict", object_type=spec.model._meta.label_lower, object_id=str(conflicts[0][2].pk),
+                     detail=json.dumps({"kind": kind, "count": len(conflicts), "rows": [r for r, _, _ in conflicts[:50]],
+                                        "ids": [o.pk for _, _, o in conflicts[:50]]}))
 
     if result.errors:
         result.errors.sort(key=lambda e: e.row)
@@ -1270,16 +1283,15 @@ def _raw_value(row, fld):
 def write_template(kind: str, out) -> None:
     """An .xlsx to fill in: sheet 数据 with the header row (a comment on each header), and sheet
     说明 explaining each column, with an example row."""
-    from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     spec = get_spec(kind)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "数据"
-    ws.append([c.header for c in spec.columns])
+    book = Workbook()
+    data = book.sheet("数据")
+    ws = data.ws
+    data.append([c.header for c in spec.columns])
     for i, c in enumerate(spec.columns, start=1):
         cell = ws.cell(row=1, column=i)
         cell.font = Font(bold=True, color="C00000" if c.required else "000000")
@@ -1292,7 +1304,7 @@ def write_template(kind: str, out) -> None:
             ws.column_dimensions[letter].number_format = "@"
     ws.freeze_panes = "A2"
 
-    info = wb.create_sheet("说明")
+    info = book.sheet("说明")
     info.append([f"{spec.label}导入模板（{spec.kind}）：在「数据」表第2行起每行填写一条记录；整表校验通过才会导入，否则不导入任何一行。"])
     info.append([])
     info.append(["列名", "英文列名", "必填", "说明", "示例"])
@@ -1304,8 +1316,8 @@ def write_template(kind: str, out) -> None:
     info.append(["示例行（复制到「数据」表时请改为真实数据）："])
     info.append([c.header for c in spec.columns])
     info.append([c.example for c in spec.columns])
-    info.column_dimensions["A"].width = 22
-    info.column_dimensions["B"].width = 18
-    info.column_dimensions["D"].width = 60
-    info.column_dimensions["E"].width = 26
-    wb.save(out)
+    info.ws.column_dimensions["A"].width = 22
+    info.ws.column_dimensions["B"].width = 18
+    info.ws.column_dimensions["D"].width = 60
+    info.ws.column_dimensions["E"].width = 26
+    book.save(out)

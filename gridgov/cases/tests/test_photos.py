@@ -72,3 +72,43 @@ def test_size_limit_and_the_name_is_ignored(people, client, settings):
     r = client.post("/api/cases/", {"text": "路灯坏了", "lon": P_C1G1[0], "lat": P_C1G1[1], "photos": [html]})
     assert r.status_code == 400 and "photo 1: not an image" in r.json()["detail"]
     assert not services.Case.objects.exists()
+
+
+def _upload(data, name="p.png"):
+    return SimpleUploadedFile(name, data, content_type="image/png")
+
+
+def test_total_pixels_of_a_report_are_limited_before_decoding(people, client, settings):
+    """The probe: nine photos each under the single-photo limit (6,300 × 6,300 PNGs) decoded
+    one after the other. The report's total is read from the headers first: refused, nothing
+    decoded, no case. Here with lowered limits and headers that claim the canvas."""
+    settings.CASES_MAX_PHOTO_PIXELS = 10_000
+    settings.CASES_MAX_REPORT_PHOTO_PIXELS = 30_000
+    client.force_login(people["resident"])
+    each = [_upload(images.png_bomb(90, 90), f"{i}.png") for i in range(4)]  # 8,100 px each, 32,400 in all
+    r = client.post("/api/cases/", {"text": "路灯坏了", "lon": P_C1G1[0], "lat": P_C1G1[1], "photos": each})
+    assert r.status_code == 400, r.content
+    assert r.json()["detail"] == "photos: 32400 pixels in all, more than the 30000 allowed (send smaller photos)"
+    assert not services.Case.objects.exists()
+    # three of them fit (the headers claim 24,300 px; these are real images, decoded and kept)
+    ok = [_upload(images.png((90, 90)), f"{i}.png") for i in range(3)]
+    r = client.post("/api/cases/", {"text": "路灯坏了", "lon": P_C1G1[0], "lat": P_C1G1[1], "photos": ok})
+    assert r.status_code in (200, 201), r.content
+    assert services.Case.objects.get().photos.count() == 3
+
+
+def test_total_bytes_of_a_report_are_limited_before_reading(people, client, settings):
+    settings.CASES_MAX_PHOTO_BYTES = 2000
+    settings.CASES_MAX_REPORT_PHOTO_BYTES = 3000
+    client.force_login(people["resident"])
+    two = [_upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 1800, f"{i}.png") for i in range(2)]
+    r = client.post("/api/cases/", {"text": "路灯坏了", "lon": P_C1G1[0], "lat": P_C1G1[1], "photos": two})
+    assert r.status_code == 400 and r.json()["detail"] == "photos: more than the 3000 bytes allowed in all"
+    assert not services.Case.objects.exists()
+
+
+def test_one_photo_over_its_own_limit_is_named_before_the_total(settings):
+    settings.CASES_MAX_PHOTO_PIXELS = 10_000
+    settings.CASES_MAX_REPORT_PHOTO_PIXELS = 15_000
+    with pytest.raises(PhotoError, match=r"photo 2: 200×100 pixels"):
+        services.read_photos([images.png((10, 10)), images.png_bomb(200, 100)])

@@ -1,6 +1,5 @@
 """`gridgov hotline classify FILE.csv --out OUT.csv`: adds `predicted` and `confidence` columns."""
 
-import csv
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -31,10 +30,14 @@ def handle(options, out, err):
     preds = clf.predict(texts, progress=lambda done, total: err.write(f"  {done}/{total}\n"))
     out_path = Path(options["out"])
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header + ["predicted", "confidence"])
+    from gridgov.core.tabular import write_csv  # ticket texts: opened in a spreadsheet, never as formulas
+
+    def out_rows():
+        yield header + ["predicted", "confidence"]
         for row, p in zip(rows, preds):
             cells = ["" if c is None else c for c in row] + [""] * (len(header) - len(row))
-            w.writerow(cells[: len(header)] + [p.label, f"{p.confidence:.3f}"])
+            yield cells[: len(header)] + [p.label, f"{p.confidence:.3f}"]
+
+    with out_path.open("w", encoding="utf-8", newline="") as fh:
+        write_csv(fh, out_rows())
     out.write(f"wrote {len(preds)} rows to {out_path}\n")
