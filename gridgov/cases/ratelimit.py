@@ -10,7 +10,9 @@ memory: a limit must hold across gunicorn workers.
 path matches GRIDGOV_RATE_LIMIT_PATHS — per device (the `X-Device-Id` header or the
 `gridgov_device` cookie, which the middleware sets when missing) and per client address — and
 answers 429 with Retry-After. Staff are not limited there (they file patrol reports all day);
-Open311 clients are also limited per API key (open311.services.check_rate)."""
+Open311 clients are also limited per API key (open311.services.check_rate). The public reads
+(GET/HEAD on GRIDGOV_RATE_LIMIT_READ_PATHS: the Open311 server) are limited per client address
+(GRIDGOV_RATE_LIMIT_READS_PER_ADDRESS), in the same shared counters."""
 
 import hashlib
 import math
@@ -32,6 +34,9 @@ DEFAULTS = {
     # regular expressions of the limited paths (POST only), separated by spaces
     "RATE_LIMIT_PATHS": ("GRIDGOV_RATE_LIMIT_PATHS",
                          r"^/api/cases/?$ ^/api/cases/\d+/(rate|join)$ ^/open311/v2/requests\.(json|xml)$ ^/m/"),
+    # public reads (GET, HEAD) without an account: per client address
+    "RATE_LIMIT_READS_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_READS_PER_ADDRESS", "120/60"),
+    "RATE_LIMIT_READ_PATHS": ("GRIDGOV_RATE_LIMIT_READ_PATHS", r"^/open311/"),
 }
 
 
@@ -103,3 +108,7 @@ def _hit_db(slot, expires_at, now) -> int:
 
 def limited_path(path: str) -> bool:
     return any(re.search(p, path) for p in str(setting("RATE_LIMIT_PATHS")).split())
+
+
+def limited_read_path(path: str) -> bool:
+    return any(re.search(p, path) for p in str(setting("RATE_LIMIT_READ_PATHS")).split())
