@@ -106,12 +106,12 @@ def case_out(case, user, detail=False, level=None) -> dict:
 
 
 class SubmitIn(Schema):
-    text: str
+    text: str = Field(description="at most CASES_MAX_TEXT characters (default 4000; the same on every door)")
     channel: str | None = None
-    lon: float | None = None
+    lon: float | None = Field(None, description="with lat: a point inside one of the street's grids (else 400)")
     lat: float | None = None
     crs: str = "wgs84"
-    address: str = ""
+    address: str = Field("", description=f"at most {services.MAX_ADDRESS} characters")
     item: str | None = None
     urgency: str | None = None
     idempotency_key: str | None = None
@@ -126,7 +126,9 @@ def _channel_for(user, asked):
 @router.post("/", response={201: dict, 200: dict, **ERRORS})
 def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = None):
     """File a report (multipart form: fields and `photos`). An `Idempotency-Key` header (or
-    the field) makes a retry return the first case with 200 instead of 201."""
+    the field) makes a retry of the same report return the first case with 200 instead of 201;
+    the same key with a different report answers 409. A text over CASES_MAX_TEXT characters,
+    an address over 200 or a point outside every grid answers 400."""
     key = request.headers.get("Idempotency-Key") or data.idempotency_key
     result, err = _call(
         services.submit_case, reporter=request.user, channel=_channel_for(request.user, data.channel), text=data.text,
@@ -324,6 +326,17 @@ def rate(request, case_id: int, data: RateIn):
         return _not_found()
     _, err = _call(services.rate, case, request.user, data.score, data.comment)
     return err or case_out(Case.objects.get(pk=case.pk), request.user, detail=True)
+
+
+@router.post("/{case_id}/reveal", response={200: dict, **ERRORS})
+def reveal(request, case_id: int):
+    """The text, address and notes as typed (ID and mobile numbers are masked at intake), for
+    staff with the right to personal data of cases in the case's grid; audited."""
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    got, err = _call(services.reveal_originals, request.user, case)
+    return err or {**got, "notes": {str(k): v for k, v in got["notes"].items()}}
 
 
 @router.post("/{case_id}/grab", response={200: dict, **ERRORS})

@@ -276,7 +276,13 @@ class Case(models.Model):
     channel = models.CharField(max_length=12, choices=Channel.choices)
     reporter = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_cases")
     entered_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="entered_cases")
-    text = models.TextField()
+    text = models.TextField(help_text="as typed, with ID and mobile numbers masked (core.freetext)")
+    # the text and address as typed, Fernet-encrypted, when masking changed them (else empty);
+    # read through services.reveal_originals (policy cases × personal, audited)
+    text_enc = models.TextField(blank=True)
+    address_enc = models.TextField(blank=True)
+    # keyed hash of the report as submitted: the same idempotency key with another body is a 409
+    intake_digest = models.CharField(max_length=40, blank=True)
     item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     item_source = models.CharField(max_length=12, blank=True)  # reporter, classifier, staff
     item_confidence = models.FloatField(null=True, blank=True)
@@ -330,7 +336,10 @@ class CaseEvent(models.Model):
     action = models.CharField(max_length=20)
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True)  # masked (core.freetext)
+    # the note as typed, encrypted, when masking changed it (a database default too: the demo
+    # writes events with a plain INSERT of EVENT_FIELDS)
+    note_enc = models.TextField(blank=True, default="", db_default="")
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -153,7 +153,11 @@ def register_channel(channel):
 
 
 def queue(recipient, kind: str, title: str, body: str = "", case=None, payload=None) -> list[Notification]:
-    """Write outbox rows (inside the caller's transaction) and deliver them after commit."""
+    """Write outbox rows (inside the caller's transaction) and deliver them after commit. Title
+    and body often quote a note someone typed: ID and mobile numbers are masked (core.freetext)."""
+    from gridgov.core.freetext import mask_personal
+
+    title, body = mask_personal(title), mask_personal(body)
     rows = []
     now = timezone.now()
     for name in conf.get_list("CASES_NOTIFY_CHANNELS"):

@@ -10,9 +10,10 @@ memory: a limit must hold across gunicorn workers.
 path matches GRIDGOV_RATE_LIMIT_PATHS — per device (the `X-Device-Id` header or the
 `gridgov_device` cookie, which the middleware sets when missing) and per client address — and
 answers 429 with Retry-After. Staff are not limited there (they file patrol reports all day);
-Open311 clients are also limited per API key (open311.services.check_rate). `limit_lookup`
-limits a look-up (a GET that lists records near any point) per user, device and address, staff
-included."""
+Open311 clients are also limited per API key (open311.services.check_rate). The public reads
+(GET/HEAD on GRIDGOV_RATE_LIMIT_READ_PATHS: the Open311 server) are limited per client address
+(GRIDGOV_RATE_LIMIT_READS_PER_ADDRESS), in the same shared counters. `limit_lookup` limits a
+look-up (a GET that lists records near any point) per user, device and address, staff included."""
 
 import hashlib
 import math
@@ -38,6 +39,9 @@ DEFAULTS = {
     # per signed-in user and per device, and per client address; staff included
     "RATE_LIMIT_LOOKUP": ("GRIDGOV_RATE_LIMIT_LOOKUP", "60/600"),
     "RATE_LIMIT_LOOKUP_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_LOOKUP_PER_ADDRESS", "300/600"),
+    # public reads (GET, HEAD) without an account: per client address
+    "RATE_LIMIT_READS_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_READS_PER_ADDRESS", "120/60"),
+    "RATE_LIMIT_READ_PATHS": ("GRIDGOV_RATE_LIMIT_READ_PATHS", r"^/open311/"),
 }
 
 
@@ -144,3 +148,5 @@ def limit_lookup(request, name: str):
             resp["Retry-After"] = str(v.retry_after)
             return resp
     return None
+def limited_read_path(path: str) -> bool:
+    return any(re.search(p, path) for p in str(setting("RATE_LIMIT_READ_PATHS")).split())

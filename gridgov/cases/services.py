@@ -19,6 +19,8 @@ clock is claimed with a compare-and-set, so concurrent or repeated sweeps act on
 
 import hashlib
 import math
+import hmac
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +35,8 @@ from django.utils import timezone
 from gridgov.accounts import policy
 from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
 from gridgov.accounts.scope import scope_of
+from gridgov.core import audit, crypto
+from gridgov.core.freetext import mask_personal, original, protect
 from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import haversine_m
@@ -117,10 +121,17 @@ def _actor_name(user) -> str:
 
 
 def _event(case, action, actor, from_state, to_state, note="", data=None, at=None) -> CaseEvent:
+    """Append one history line. The note (typed by staff, a follower or a rater) is stored
+    masked (core.freetext), the text as typed encrypted beside it."""
+    note = (note or "").strip()
+    limit = conf.get_int("CASES_MAX_TEXT")
+    if len(note) > limit:
+        raise InvalidInput(f"note: 最多 {limit} 字，收到 {len(note)} 字")
+    note, note_enc = protect(note)
     return CaseEvent.objects.create(
         case=case, at=at or timezone.now(), actor=actor if getattr(actor, "pk", None) else None,
         actor_name=_actor_name(actor), action=action, from_state=from_state, to_state=to_state,
-        note=note or "", data=data or {},
+        note=note, note_enc=note_enc, data=data or {},
     )
 
 
@@ -346,6 +357,7 @@ def _after_assignment(case, extra, now, title):
 def submit_case(
     *, reporter, channel: str, text: str, lon=None, lat=None, crs: str = "wgs84", address: str = "",
     item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None, grid=None,
+    request_extra: dict | None = None,
 ) -> tuple[Case, bool]:
     """File a report; returns (case, created). Durable before returning (one transaction).
 
@@ -354,21 +366,47 @@ def submit_case(
     grid comes from the location; the item from the reporter or, when confident enough, from
     `recognize_item`; a case with both is dispatched at once, otherwise it waits for a person.
     `grid` (a GridNode) places a report that has no location but was placed by the caller (a
-    hotline ticket matched to a standard address); a location, when given, wins."""
+    hotline ticket matched to a standard address); a location, when given, wins.
+
+    Limits, the same for every door (native API, phone page, Open311, hotline): the text at most
+    CASES_MAX_TEXT characters, the address at most MAX_ADDRESS. A located report outside every
+    grid is refused (nobody could handle it), except a hotline ticket: the city assigned it to
+    the street, so it is kept and waits for staff, like a report without a location (the
+    street's leaders are told; `_note_waiting`). The same idempotency key with a different
+    report (text, place, item, urgency, `request_extra`) is a Conflict. Text and address are
+    stored masked (core.freetext), the originals encrypted (`text_enc`, `address_enc`)."""
     text = (text or "").strip()
     if not text:
         raise InvalidInput("text: describe the problem")
+    limit = conf.get_int("CASES_MAX_TEXT")
+    if len(text) > limit:
+        raise InvalidInput(f"text: 事件描述最多 {limit} 字，收到 {len(text)} 字")
+    address = (address or "").strip()
+    if len(address) > MAX_ADDRESS:
+        raise InvalidInput(f"address: 地址最多 {MAX_ADDRESS} 字，收到 {len(address)} 字")
     if channel not in Channel.values:
         raise InvalidInput(f"channel: {channel!r}; use one of {', '.join(Channel.values)}")
     if urgency and urgency not in Urgency.values:
         raise InvalidInput(f"urgency: {urgency!r}; use one of {', '.join(Urgency.values)}")
+    wgs = None
+    if lon is not None and lat is not None:
+        try:
+            wgs = to_wgs84(float(lon), float(lat), crs or "wgs84")
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidInput(f"location: {exc}") from exc
+        if not (-180 <= wgs[0] <= 180 and -90 <= wgs[1] <= 90):
+            raise InvalidInput(f"location: {lon},{lat} is not a longitude,latitude")
+    elif lon is not None or lat is not None:
+        raise InvalidInput("location: give both lon and lat")
     key = None
+    # a hotline ticket's key is its ticket id: a re-run opens nothing twice, whatever the text
+    digest = "" if channel == Channel.HOTLINE else _intake_digest(channel, text, wgs, address, item, urgency, grid, request_extra)
     if idempotency_key:
         try:
             key = uuid.UUID(str(idempotency_key))
         except ValueError as exc:
             raise InvalidInput(f"idempotency key: {idempotency_key!r} is not a UUID") from exc
-        existing = _existing(key, reporter)
+        existing = _existing(key, reporter, digest)
         if existing:
             return existing, False
     if isinstance(item, str):
@@ -376,22 +414,16 @@ def submit_case(
         if found is None:
             raise InvalidInput(f"item: no active item with code {item!r}")
         item = found
-    wgs = None
-    if lon is not None and lat is not None:
-        try:
-            wgs = to_wgs84(float(lon), float(lat), crs or "wgs84")
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"location: {exc}") from exc
-        if not (-180 <= wgs[0] <= 180 and -90 <= wgs[1] <= 90):
-            raise InvalidInput(f"location: {lon},{lat} is not a longitude,latitude")
-    elif lon is not None or lat is not None:
-        raise InvalidInput("location: give both lon and lat")
-    images = _read_photos(photos)
-    held_words = moderation.find_words(text, address)
 
     given_grid = grid
     refs = get_locator().locate(*wgs) if wgs else []
     grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
+    if wgs and grid is None and channel != Channel.HOTLINE:
+        raise InvalidInput(f"location: 位置不在本街道的网格内（{wgs[0]:.6f},{wgs[1]:.6f}），请重新选点")
+    images = _read_photos(photos)
+    held_words = moderation.find_words(text, address)
+    text, text_enc = protect(text)
+    address, address_enc = protect(address)
     method = "locator" if wgs else "none"
     if grid is None and not wgs and given_grid is not None:
         grid, method = given_grid, "given"
@@ -411,11 +443,12 @@ def submit_case(
                 key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
                 grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
                 images, saved, held_words,
+                private={"text_enc": text_enc, "address_enc": address_enc, "intake_digest": digest},
             )
     except IntegrityError:
         _delete_files(saved)
         if key is not None:
-            existing = _existing(key, reporter)
+            existing = _existing(key, reporter, digest)
             if existing:
                 return existing, False
         raise
@@ -443,15 +476,37 @@ def intake_item(text: str, item=None, recognize=None) -> tuple[Item | None, str,
     return item, "classifier" if item else "", confidence, reason
 
 
-def _existing(key, reporter):
+#: the longest address a case keeps (the column's length), on every door
+MAX_ADDRESS = Case._meta.get_field("address").max_length
+
+
+def _intake_digest(channel, text, wgs, address, item, urgency, grid, extra) -> str:
+    """A keyed hash (INDEX_KEY) of what a report said, to tell a retry (same body: the first
+    case) from another report under the same idempotency key (Conflict). Photos are not part
+    of it (the phone's outbox resends the same ones)."""
+    from django.conf import settings
+
+    body = {
+        "channel": channel, "text": text, "address": address,
+        "point": [round(wgs[0], 7), round(wgs[1], 7)] if wgs else None,
+        "item": getattr(item, "code", item) or None, "urgency": urgency or None,
+        "grid": getattr(grid, "pk", None), "extra": extra or {},
+    }
+    raw = json.dumps(body, ensure_ascii=False, sort_keys=True, default=str)
+    return hmac.new(settings.INDEX_KEY.encode(), raw.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def _existing(key, reporter, digest=""):
     case = Case.objects.filter(idempotency_key=key).first()
     if case and case.reporter_id != getattr(reporter, "pk", None):
         raise Conflict("idempotency key already used by another reporter")
+    if case and digest and case.intake_digest and case.intake_digest != digest:
+        raise Conflict(f"idempotency key already used for a different report (幂等键已用于另一份不同的上报：{case.number})")
     return case
 
 
 def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved,
-            held_words=()):
+            held_words=(), private=None):
     now = timezone.now()
     held_reason = ("敏感词：" + "、".join(held_words))[:200] if held_words else ""
     case = Case.objects.create(
@@ -460,7 +515,7 @@ def _create(key, reporter, entered_by, channel, text, item, source, confidence, 
         urgency=urgency or (item.default_urgency if item else Urgency.NORMAL),
         lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, crs_in=crs if wgs else "", address=address or "",
         grid=grid, grid_path=grid.path if grid else "", state=State.SUBMITTED, routing_reason=reason,
-        created_at=now, updated_at=now, held=bool(held_words), held_reason=held_reason,
+        created_at=now, updated_at=now, held=bool(held_words), held_reason=held_reason, **(private or {}),
     )
     case.number = f"{timezone.localtime(now):%Y%m%d}{case.pk:06d}"
     case.save(update_fields=["number"])
@@ -744,13 +799,20 @@ def rate(case, user, score: str, comment="") -> Rating:
         raise NotAllowed("only the reporters who follow this case rate it")
     if case.state not in RATABLE_STATES:
         raise Conflict(f"case {case.number} is {case.state}; it can be rated once verified")
+    comment = (comment or "").strip()
+    limit = conf.get_int("CASES_MAX_TEXT")
+    if len(comment) > limit:
+        raise InvalidInput(f"comment: 评价最多 {limit} 字，收到 {len(comment)} 字")
     now = timezone.now()
+    # the comment is kept masked here and in the event's data; the event's note keeps the
+    # comment as typed, encrypted (note_enc), for staff with the right (reveal_originals)
+    masked = mask_personal(comment)
     try:
         with transaction.atomic():
-            rating = Rating.objects.create(case=case, user=user, round=case.reopen_count, score=score, comment=comment, at=now)
+            rating = Rating.objects.create(case=case, user=user, round=case.reopen_count, score=score, comment=masked, at=now)
     except IntegrityError:
         raise Conflict(f"you already rated case {case.number} in this round") from None
-    data = {"rating": {"score": score, "comment": comment, "round": rating.round}}
+    data = {"rating": {"score": score, "comment": masked, "round": rating.round}}
     if score != Score.UNSATISFIED:
         _event(case, "rate", user, case.state, case.state, comment, data, at=now)
     elif case.reopen_count == 0:
@@ -793,7 +855,8 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
     cal = WorkCalendar()
     made = []
     for dep in departments:
-        s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours), note=note)
+        s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours),
+                                   note=mask_personal(note))
         _start_clock(case, ClockKind.SUMMON, now, cal=cal, summons=s, hours=hours)
         for u in User.objects.filter(role=Role.SECTION_STAFF, department=dep, is_active=True):
             _tell(u, "summoned", f"吹哨报到：{case.item.name if case.item else '事件'}", f"{case.number} {note}", case)
@@ -809,13 +872,36 @@ def report_back(summons, actor, report: str) -> Summons:
     if not report:
         raise InvalidInput("report: say what the department did")
     now = timezone.now()
-    if not Summons.objects.filter(pk=summons.pk, reported_at__isnull=True).update(reported_at=now, reported_by=actor, report=report):
+    if not Summons.objects.filter(pk=summons.pk, reported_at__isnull=True).update(reported_at=now, reported_by=actor,
+                                                                                  report=mask_personal(report)):
         raise Conflict(f"{summons.department} already reported back")
     Clock.objects.filter(summons=summons, state__in=[ClockState.RUNNING, ClockState.WARNED]).update(state=ClockState.STOPPED, stopped_at=now)
     case = summons.case
     _event(case, "report_back", actor, case.state, case.state, report, {"department": summons.department}, at=now)
     summons.refresh_from_db()
     return summons
+
+
+# --- the texts as typed ------------------------------------------------------------------------
+
+
+def reveal_originals(user, case) -> dict:
+    """The case's text, address and history notes as typed (before ID and mobile numbers were
+    masked at intake), for a user the policy table lets read personal data of cases in the
+    case's grid ("cases" × "personal"). Every successful read appends an audit entry
+    (action "reveal"), like `registry.services.reveal`."""
+    from gridgov.accounts import policy
+
+    if not (user and user.is_authenticated and policy.allows(user, "cases", "personal", case.grid_path or "")):
+        raise NotAllowed("无权查看原文（需要该网格事件的个人信息权限）")
+    notes = list(case.events.exclude(note_enc="").order_by("id").values_list("pk", "note_enc"))
+    with transaction.atomic():
+        audit.record(user, "reveal", case, fields="text,address,notes")
+        return {
+            "text": original(case.text, case.text_enc),
+            "address": original(case.address, case.address_enc),
+            "notes": {pk: crypto.decrypt(token) for pk, token in notes},
+        }
 
 
 # --- moderation -------------------------------------------------------------------------------

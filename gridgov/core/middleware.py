@@ -48,10 +48,12 @@ DEVICE_COOKIE = "gridgov_device"
 
 
 class PublicRateLimitMiddleware:
-    """Rate limits of the public report doors (gridgov.cases.ratelimit): POSTs to the paths of
-    GRIDGOV_RATE_LIMIT_PATHS, per device and per client address, counted in the database or
-    Redis (shared by every process). Over a limit: 429 with Retry-After; nothing is stored.
-    Any page added under those paths (the mobile report page /m/) inherits the limits."""
+    """Rate limits of the public doors (gridgov.cases.ratelimit): POSTs to the paths of
+    GRIDGOV_RATE_LIMIT_PATHS, per device and per client address, and the public reads (GET and
+    HEAD on GRIDGOV_RATE_LIMIT_READ_PATHS, the Open311 server) per client address, counted in
+    the database or Redis (shared by every process). Over a limit: 429 with Retry-After;
+    nothing is stored. Any page added under those paths (the mobile report page /m/) inherits
+    the limits. Staff signed in are not limited."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -62,6 +64,10 @@ class PublicRateLimitMiddleware:
         device = ratelimit.device_of(request)
         if request.method == "POST" and ratelimit.limited_path(request.path) and not self._exempt(request):
             refused = self._check(request, device, ratelimit)
+            if refused is not None:
+                return refused
+        elif request.method in ("GET", "HEAD") and ratelimit.limited_read_path(request.path) and not self._exempt(request):
+            refused = self._check_read(request, ratelimit)
             if refused is not None:
                 return refused
         response = self.get_response(request)
@@ -90,12 +96,19 @@ class PublicRateLimitMiddleware:
                 return self._refuse(request, kind, v)
         return None
 
+    def _check_read(self, request, ratelimit):
+        from gridgov.accounts.forms import client_ip
+
+        limit, seconds = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
+        v = ratelimit.hit(f"public-read:address:{client_ip(request) or 'unknown'}", limit, seconds)
+        return None if v.allowed else self._refuse(request, "address", v, what="requests")
+
     @staticmethod
-    def _refuse(request, kind, v):
+    def _refuse(request, kind, v, what="reports"):
         from django.http import JsonResponse
 
         who = "this device" if kind == "device" else "this address"
-        text = f"rate limit: {v.limit} reports per window for {who}; retry in {v.retry_after} s"
+        text = f"rate limit: {v.limit} {what} per window for {who}; retry in {v.retry_after} s"
         if request.path.startswith("/open311/"):
             from gridgov.open311.render import error
 

@@ -127,7 +127,10 @@ def _open311_of(r):
 def _cases_of(user) -> list[dict]:
     from gridgov.cases.models import Case
 
-    return [{"number": c.number, "text": c.text, "created_at": c.created_at.isoformat(), "state": c.state}
+    from .freetext import original
+
+    # the text as the person typed it (stored masked, the original encrypted)
+    return [{"number": c.number, "text": original(c.text, c.text_enc), "created_at": c.created_at.isoformat(), "state": c.state}
             for c in Case.objects.filter(reporter=user)]
 
 

@@ -30,6 +30,35 @@ def id_number_error(value: str) -> str | None:
     return None
 
 
+#: the first two digits of a resident ID number: province-level region codes (GB/T 2260)
+PROVINCE_CODES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+                            50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82})
+
+
+def looks_like_id_number(value: str) -> bool:
+    """Whether a run of digits found in free text is probably someone's ID number: 18 characters
+    with a province code and a valid birth date (a wrong check character is a typo, still
+    personal), or an old 15-digit number (GB 11643-1989: region, YYMMDD, sequence) with a
+    province code and a birth date in 1910–1999. Grid codes (18 digits: year 00xx; 15 digits
+    of a street numbered below 100: year 190x) and case numbers (they start with 20) do not."""
+    v = (value or "").strip().upper()
+    if len(v) == 18 and _ID_RE.match(v):
+        birth = v[6:14]
+    elif len(v) == 15 and v.isdigit():
+        birth = "19" + v[6:12]
+        if int(v[6:8]) < 10:
+            return False
+    else:
+        return False
+    if int(v[:2]) not in PROVINCE_CODES:
+        return False
+    try:
+        born = date(int(birth[:4]), int(birth[4:6]), int(birth[6:8]))
+    except ValueError:
+        return False
+    return 1880 <= born.year and born <= date.today()
+
+
 def id_birth_date(value: str) -> date:
     v = value.strip()
     return date(int(v[6:10]), int(v[10:12]), int(v[12:14]))

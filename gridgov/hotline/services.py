@@ -160,8 +160,11 @@ def open_case(ticket: Ticket, entered_by=None, items=None):
     elif ticket.matched_address_id and ticket.matched_address.lat is not None and ticket.matched_address.lon is not None:
         lon, lat = ticket.matched_address.lon, ticket.matched_address.lat
     item = item_for_category(ticket.category_l1, ticket.category_l2, ticket.category_l3, items)
+    from gridgov.cases import conf as cases_conf
+
     case, _ = cases.submit_case(
-        reporter=None, channel="hotline", text=ticket.content, lon=lon, lat=lat,
+        # a case holds at most CASES_MAX_TEXT characters on every door; the ticket keeps it all
+        reporter=None, channel="hotline", text=ticket.content[: cases_conf.get_int("CASES_MAX_TEXT")], lon=lon, lat=lat,
         address=(ticket.address_text or "")[:200], item=item, idempotency_key=case_key(ticket.ticket_id),
         entered_by=entered_by, grid=ticket.grid if lon is None else None,
     )

@@ -75,7 +75,10 @@ def _outline():
 def report(request):
     scenarios = Scenario.objects.prefetch_related("items").order_by("id")
     items = [(s.name, [i for i in s.items.all() if i.active]) for s in scenarios]
-    return render(request, "mobile/report.html", {"items": items, "outline": _outline(), "tab": "report"})
+    from gridgov.cases import conf
+
+    return render(request, "mobile/report.html", {"items": items, "outline": _outline(), "tab": "report",
+                                                  "max_text": conf.get_int("CASES_MAX_TEXT")})
 
 
 def _mine(user):

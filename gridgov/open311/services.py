@@ -5,10 +5,12 @@ recognition, routing, duplicates and clocks are those of every channel. The cont
 POST may carry are encrypted into `Open311Request` in the same transaction as the case.
 
 The public view (`request_out`) holds no personal data: no names, phones, e-mails, device or
-account ids; coordinates rounded to 4 decimals (about 10 m); descriptions, addresses and
-status notes with mobile and ID numbers masked; the description and address of cases from other
+account ids; coordinates rounded to 4 decimals (about 10 m); descriptions and addresses with
+mobile, landline and ID numbers masked; the description and address of cases from other
 channels (residents, hotline, patrol) are not published at all — only their item, grid and
-progress. See docs/api.md."""
+progress; status notes are a fixed public message per state (`STATUS_NOTES`), never a note
+someone typed (staff notes, rating comments, routing messages). Lists are paged
+(`page`, `page_size` ≤ MAX_PAGE_SIZE). See docs/api.md."""
 
 import hashlib
 import hmac
@@ -25,17 +27,21 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from gridgov.cases import services as case_services
-from gridgov.cases.models import OPEN_STATES, Case, CaseEvent, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
+from gridgov.cases.models import OPEN_STATES, Case, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
 from gridgov.core import crypto
+from gridgov.core.freetext import mask_personal
 from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 
 from .models import ApiKey, Open311Request
 
 KEY_PREFIX = "gg"
-MAX_RESULTS = 1000
+#: GET Service Requests is paged: `page_size` (default DEFAULT_PAGE_SIZE, at most MAX_PAGE_SIZE)
+#: and `page` (1-based, at most MAX_PAGE); also at most MAX_PAGE_SIZE ids in service_request_id
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 1000
 MAX_SPAN = timedelta(days=90)
-MAX_DESCRIPTION = 4000
 COORD_DECIMALS = 4
 #: Open311 status: closed once verified (or closed, merged, rejected); a resolved case waits
 #: for the community's verification and may be sent back, so it is still open.
@@ -188,9 +194,9 @@ def _float(data, name):
 def _location(data) -> dict:
     """lat & long, or address_string, or address_id (the registry's standard address code)."""
     lat, lon = (data.get("lat") or "").strip(), (data.get("long") or "").strip()
-    address = (data.get("address_string") or "").strip()
+    address = (data.get("address_string") or "").strip()  # its length is checked by submit_case
     address_id = (data.get("address_id") or "").strip()
-    out = {"lon": None, "lat": None, "address": address[:200], "address_id": address_id[:40]}
+    out = {"lon": None, "lat": None, "address": address, "address_id": address_id[:40]}
     if lat or lon:
         if not (lat and lon):
             raise bad("lat and long: send both")
@@ -244,9 +250,7 @@ def submit(key: ApiKey, data, *, idempotency_key: str | None = None) -> tuple[Op
         raise Open311Error(404, f"service_code {code!r} was not found")
     attributes = parse_attributes(data)
     where = _location(data)
-    description = (data.get("description") or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise bad(f"description: {len(description)} characters, more than the {MAX_DESCRIPTION} allowed")
+    description = (data.get("description") or "").strip()  # its length: submit_case (CASES_MAX_TEXT)
     urgency = attributes.get("urgency") or None
     if isinstance(urgency, list):
         raise bad("attribute[urgency]: one value only")
@@ -267,11 +271,16 @@ def submit(key: ApiKey, data, *, idempotency_key: str | None = None) -> tuple[Op
     kept = {k: v for k, v in attributes.items() if k in ("urgency",)}
     first, last = (data.get("first_name") or "").strip(), (data.get("last_name") or "").strip()
     account_id = (data.get("account_id") or "").strip()[:200]
+    device_id = (data.get("device_id") or "").strip()[:200]
+    # the rest of the body, for telling a retry (same body) from another request (409)
+    extra = {"media_url": media_url, "address_id": where["address_id"], "email": email, "phone": phone,
+             "first_name": first, "last_name": last, "device_id": device_id, "account_id": account_id}
     try:
         with transaction.atomic():
             case, created = case_services.submit_case(
                 reporter=None, channel=Channel.API, text=description or item.name, lon=where["lon"], lat=where["lat"],
                 crs="wgs84", address=where["address"], item=item, urgency=urgency, idempotency_key=idem,
+                request_extra=extra,
             )
             if not created:
                 existing = Open311Request.objects.filter(case=case).select_related("case").first()
@@ -284,35 +293,61 @@ def submit(key: ApiKey, data, *, idempotency_key: str | None = None) -> tuple[Op
                 email_enc=crypto.encrypt(email), email_hash=crypto.blind_index(email),
                 phone_enc=crypto.encrypt(phone), phone_hash=crypto.blind_index(phone), phone_masked=crypto.mask_phone(phone),
                 name_enc=crypto.encrypt(json.dumps({"first_name": first, "last_name": last}, ensure_ascii=False)) if first or last else "",
-                device_id_enc=crypto.encrypt((data.get("device_id") or "").strip()[:200]),
+                device_id_enc=crypto.encrypt(device_id),
                 account_id_enc=crypto.encrypt(account_id), account_id_hash=crypto.blind_index(account_id),
             )
             req.save()
     except case_services.Conflict as exc:
         raise Open311Error(409, str(exc)) from None
     except case_services.CaseError as exc:
-        raise bad(str(exc)) from None
+        # submit_case names its own parameters: say the Open311 field instead
+        msg = re.sub(r"^text:", "description:", re.sub(r"^address:", "address_string:", str(exc)))
+        raise bad(msg) from None
     return req, True
 
 
 # --- the public view of a case ----------------------------------------------------------------
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{4}(\d{3,4})(?!\d)")
 
 
 def scrub(text: str | None) -> str | None:
-    """Mask what looks like a mobile, landline or ID number in published text."""
+    """Published text: ID and mobile numbers are masked at intake already (core.freetext, the
+    one masking function); here also any 18-character number (rows stored before masking, a
+    mistyped ID) and landlines, which intake keeps (a shop's or an office's number)."""
     if not text:
         return text
-    text = _ID_NUMBER.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
-    text = _MOBILE.sub(r"\1****\2", text)
+    text = mask_personal(text)
+    text = _ID_LIKE.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
     return _LANDLINE.sub(r"\1****\2", text)
 
 
 def open311_status(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
+
+
+#: the public status note of each state: fixed text, never a note someone typed
+STATUS_NOTES = {
+    State.SUBMITTED: "已收到，等待分派",
+    State.DISPATCHED: "已派遣，等待受理",
+    State.ACCEPTED: "已受理，正在处置",
+    State.ON_SITE: "处置人员已到场",
+    State.RESOLVED: "已处置，等待社区核查",
+    State.VERIFIED: "已核查办结",
+    State.CLOSED: "已结案",
+    State.RETURNED: "重新分派中",
+    State.ESCALATED: "已升级办理",
+    State.MERGED: "已与其他诉求合并办理",
+    State.REJECTED: "不予受理",
+    State.REOPENED: "已重新办理",
+}
+
+
+def status_notes(case: Case) -> str:
+    if case.state == State.MERGED and case.merged_into_id:
+        return f"已与诉求 {case.merged_into.number} 合并办理"
+    return STATUS_NOTES.get(case.state) or source_text(State(case.state).label)
 
 
 def w3(dt) -> str | None:
@@ -374,23 +409,18 @@ def agency_responsible(case: Case, ctx: Context) -> str | None:
 
 def public_cases():
     """Cases with what a public response needs, in one query."""
-    last_note = CaseEvent.objects.filter(case=OuterRef("pk")).exclude(note="").order_by("-id").values("note")[:1]
     due = Clock.objects.filter(
         case=OuterRef("pk"), kind=ClockKind.RESOLVE, state__in=[ClockState.RUNNING, ClockState.WARNED]
     ).order_by("-id").values("due_at")[:1]
     # a case held for moderation is not published until a moderator releases it
     return Case.objects.filter(held=False).select_related("item", "grid", "open311", "merged_into").annotate(
-        last_note=Subquery(last_note), expected_at=Subquery(due)
+        expected_at=Subquery(due)
     )
 
 
 def request_out(case: Case, ctx: Context) -> dict:
     o = getattr(case, "open311", None)
     mine = case.channel == Channel.API
-    if case.state == State.MERGED and case.merged_into_id:
-        notes = f"已与诉求 {case.merged_into.number} 合并办理"
-    else:
-        notes = getattr(case, "last_note", None) or case.get_state_display()
     if mine:
         address = case.address or None
     else:
@@ -398,7 +428,7 @@ def request_out(case: Case, ctx: Context) -> dict:
     return {
         "service_request_id": case.number,
         "status": open311_status(case.state),
-        "status_notes": scrub(notes),
+        "status_notes": status_notes(case),
         "service_name": case.item.name if case.item_id else None,
         "service_code": case.item.code if case.item_id else None,
         "description": scrub(case.text) if mine else None,
@@ -451,15 +481,30 @@ def _csv(value) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def search(params, now=None) -> list[dict]:
-    """GET Service Requests: service_request_id (comma list; overrides the rest), service_code,
-    start_date, end_date (at most 90 days apart; the last 90 days by default), status open|closed.
-    Newest first, at most 1000."""
+def page_params(params) -> tuple[int, int]:
+    def number(name, default, top):
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= top:
+            raise bad(f"{name}: {raw!r}; give a whole number from 1 to {top}")
+        return int(raw)
+
+    return number("page", 1, MAX_PAGE), number("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def search(params, now=None) -> tuple[list[dict], bool]:
+    """GET Service Requests: service_request_id (comma list, at most MAX_PAGE_SIZE; overrides
+    the rest), service_code, start_date, end_date (at most 90 days apart; the last 90 days by
+    default), status open|closed; paged by `page` (from 1) and `page_size` (default
+    DEFAULT_PAGE_SIZE, at most MAX_PAGE_SIZE). Newest first. Returns (the page, whether a next
+    page exists)."""
     qs = public_cases()
+    page, size = page_params(params)
     ids = _csv(params.get("service_request_id"))
     if ids:
-        if len(ids) > MAX_RESULTS:
-            raise bad(f"service_request_id: at most {MAX_RESULTS} ids")
+        if len(ids) > MAX_PAGE_SIZE:
+            raise bad(f"service_request_id: at most {MAX_PAGE_SIZE} ids")
         qs = qs.filter(number__in=ids)
     else:
         now = now or timezone.now()
@@ -487,4 +532,6 @@ def search(params, now=None) -> list[dict]:
         if statuses and set(statuses) != {"open", "closed"}:
             qs = qs.filter(state__in=CLOSED_STATES) if statuses[0] == "closed" else qs.exclude(state__in=CLOSED_STATES)
     ctx = Context()
-    return [request_out(c, ctx) for c in qs.order_by("-created_at", "-id")[:MAX_RESULTS]]
+    start = (page - 1) * size
+    rows = list(qs.order_by("-created_at", "-id")[start : start + size + 1])
+    return [request_out(c, ctx) for c in rows[:size]], len(rows) > size

@@ -91,7 +91,15 @@ def requests(request, fmt):
         return respond(fmt, "service_requests", body, status=201 if created else 200,
                        headers={"X-Open311-Token": str(req.token)})
     _only_get(request)
-    return respond(fmt, "service_requests", services.search(request.GET), headers=PUBLIC)
+    found, more = services.search(request.GET)
+    headers = dict(PUBLIC)
+    if more:  # RFC 8288: the next page, with the same query
+        q = request.GET.copy()
+        page, _ = services.page_params(request.GET)
+        q["page"] = str(page + 1)
+        headers["Link"] = f'<{request.build_absolute_uri(request.path)}?{q.urlencode()}>; rel="next"'
+        headers["Access-Control-Expose-Headers"] = "Link"
+    return respond(fmt, "service_requests", found, headers=headers)
 
 
 @_guarded

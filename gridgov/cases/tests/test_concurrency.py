@@ -101,9 +101,9 @@ def test_insert_conflict_reads_the_winner(people, monkeypatch):
     real = services._existing
     calls = []
 
-    def blind_first(k, reporter):
+    def blind_first(k, reporter, digest=""):
         calls.append(k)
-        return None if len(calls) == 1 else real(k, reporter)
+        return None if len(calls) == 1 else real(k, reporter, digest)
 
     monkeypatch.setattr(services, "_existing", blind_first)
     again, created = services.submit_case(**kw)

@@ -55,8 +55,10 @@ def test_unclear_text_waits_for_a_person(people, report):
     assert case.corrections.get().new_item.code == "CC01"
 
 
-def test_outside_every_grid_waits(people, report):
-    case = report(point=(116.5, 39.9))
+def test_outside_every_grid_is_refused_but_a_hotline_ticket_waits(people, report):
+    with pytest.raises(services.InvalidInput, match="位置不在本街道的网格内"):
+        report(point=(116.5, 39.9))
+    case = report(point=(116.5, 39.9), channel="hotline", user=None)
     assert case.grid is None and case.state == State.SUBMITTED
 
 

@@ -124,7 +124,7 @@ def test_post_then_get_by_id_and_by_token(post, client, people):
     assert got["media_url"] == "https://example.org/p/1.jpg"
     assert got["requested_datetime"].endswith("+08:00")
     assert dt.datetime.fromisoformat(got["requested_datetime"]) == case.created_at.replace(microsecond=0)
-    assert got["expected_datetime"] and got["status_notes"] == "自动派遣"
+    assert got["expected_datetime"] and got["status_notes"] == services.STATUS_NOTES["dispatched"]  # never a note
     root = xml(client.get(f"{V2}/requests/{number}.xml"))
     assert root.tag == "service_requests" and root[0].tag == "request"
     assert root.find("request/service_request_id").text == number
@@ -234,7 +234,7 @@ def test_agency_responsible_follows_escalation(post, client, people):
     assert case_services.sweep(at("2025-09-30T10:15:30"))["escalated"] == 1
     got = js(client.get(url))[0]
     assert got["agency_responsible"] == "第1社区社区书记" and got["status"] == "open"
-    assert got["status_notes"] == "到场超时，自动升级"
+    assert got["status_notes"] == services.STATUS_NOTES["escalated"]  # the state's public message, not the note
     assert "sec" not in json.dumps(got)  # a role, never the person
     # a person escalates on to the section: the department
     case = Case.objects.get(number=number)
@@ -242,7 +242,7 @@ def test_agency_responsible_follows_escalation(post, client, people):
     case.save(update_fields=["path"])
     case_services.escalate(case, people["lic"], note="转城管办")
     got = js(client.get(url))[0]
-    assert got["agency_responsible"] == "城市管理办公室" and got["status_notes"] == "转城管办"
+    assert got["agency_responsible"] == "城市管理办公室" and got["status_notes"] == "已升级办理"
     assert got["updated_datetime"] >= got["requested_datetime"]
 
 
@@ -290,14 +290,15 @@ def test_query_errors(client, taxonomy):
     assert client.put(f"{V2}/services.json").status_code == 400
 
 
-def test_default_window_is_90_days_and_at_most_1000(client, people):
+def test_default_window_is_90_days_and_paged(client, people):
     old = case_services.submit_case(reporter=None, channel="api", text="路灯坏了", lon=P_C1G1[0], lat=P_C1G1[1])[0]
     Case.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=91))
     assert js(client.get(f"{V2}/requests.json")) == []
-    with mock.patch.object(services, "MAX_RESULTS", 3):
+    with mock.patch.object(services, "DEFAULT_PAGE_SIZE", 3):
         for _ in range(4):
             case_services.submit_case(reporter=None, channel="api", text="路灯坏了", lon=P_C1G1[0], lat=P_C1G1[1])
         assert len(js(client.get(f"{V2}/requests.json"))) == 3
+        assert len(js(client.get(f"{V2}/requests.json", {"page": 2}))) == 1
 
 
 # --- privacy and escaping ----------------------------------------------------------------------
