@@ -13,6 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 
+#: the access log line: address, time, method, path without the query string, status, size, ms
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
 def default_workers() -> int:
     return min(4, (os.cpu_count() or 1) + 1)
 
@@ -93,6 +97,8 @@ class Command(BaseCommand):
             "worker_class": "gthread",
             "threads": threads,
             "accesslog": "-",
+            # no query string and no referrer (either can carry a searched ID number or a name)
+            "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
             "timeout": 60,
             "graceful_timeout": 20,
