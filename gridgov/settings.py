@@ -3,7 +3,9 @@
 DATABASE_URL       default: SQLite at $GRIDGOV_DATA_DIR/gridgov.sqlite3
 REDIS_URL          default: none (huey on SQLite, local-memory cache)
 GRIDGOV_DATA_DIR   default: ./var
-GRIDGOV_SECRET_KEY default: generated once into $GRIDGOV_DATA_DIR/secret.json
+GRIDGOV_SECRET_KEY default: generated once into the key file ($GRIDGOV_KEY_FILE)
+GRIDGOV_KEY_FILE   default: $GRIDGOV_DATA_DIR/secret.json (keep it apart from the database:
+                   docs/deployment.md; `gridgov check --deploy` warns when it sits beside it)
 GRIDGOV_FIELD_KEYS comma-separated Fernet keys for personal data; the first encrypts, all decrypt
 GRIDGOV_INDEX_KEY  key of the blind index (keyed hash) used to search encrypted fields
 GRIDGOV_GRID_LEVELS comma-separated level names below the street, default community,grid,microgrid
@@ -22,11 +24,16 @@ DATA_DIR = Path(os.environ.get("GRIDGOV_DATA_DIR", "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
+KEY_FILE = Path(os.environ.get("GRIDGOV_KEY_FILE") or DATA_DIR / "secret.json").resolve()
+
+
 def _local_secrets():
-    """Development secrets, generated once and kept in the data directory.
+    """Development secrets, generated once and kept in the key file (in the data directory
+    unless GRIDGOV_KEY_FILE says otherwise).
 
     Production sets GRIDGOV_SECRET_KEY, GRIDGOV_FIELD_KEYS and GRIDGOV_INDEX_KEY instead."""
-    path = DATA_DIR / "secret.json"
+    path = KEY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         return json.loads(path.read_text())
     import base64
@@ -47,6 +54,9 @@ _need_local = not all(
     os.environ.get(k) for k in ("GRIDGOV_SECRET_KEY", "GRIDGOV_FIELD_KEYS", "GRIDGOV_INDEX_KEY")
 )
 _local = _local_secrets() if _need_local else {}
+#: the keys read from KEY_FILE rather than the environment (core.checks warns when the file sits
+#: beside the SQLite database: a copy of that directory would hold the data and its keys)
+KEYS_FROM_FILE = [k for k in ("GRIDGOV_SECRET_KEY", "GRIDGOV_FIELD_KEYS", "GRIDGOV_INDEX_KEY") if not os.environ.get(k)]
 
 SECRET_KEY = os.environ.get("GRIDGOV_SECRET_KEY") or _local["secret_key"]
 FIELD_KEYS = [

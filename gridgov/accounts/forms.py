@@ -7,7 +7,8 @@ from . import services
 
 
 def client_ip(request) -> str | None:
-    """The client address as the reverse proxy reports it (settings.GRIDGOV_TRUSTED_PROXY)."""
+    """The client address for throttling: REMOTE_ADDR, or with GRIDGOV_TRUST_X_FORWARDED_FOR=1
+    the last X-Forwarded-For entry (the one the proxy in front appended; see docs/deployment.md)."""
     from django.conf import settings
 
     if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
@@ -18,10 +19,21 @@ def client_ip(request) -> str | None:
 
 
 class LoginForm(AuthenticationForm):
-    """Password login, throttled per user name and address, with the TOTP code for accounts
-    that enabled the second factor."""
+    """Password login, throttled per (user name, address) pair, per address and per user name
+    (services.check_throttle), with the TOTP code for accounts that enabled the second factor.
+
+    One step and one answer: a wrong password, a missing or wrong code, an unknown user name
+    all get the same message, so the answer never confirms a password (a two-step form that
+    asks for the code after the password would). A code is used once (services.verify_totp)."""
 
     otp = forms.CharField(label=_("动态验证码"), required=False, max_length=8)
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("用户名、密码或动态验证码不正确。"),
+    }
+
+    retry_after = None  # seconds, when throttled (the view answers 429 with Retry-After)
 
     def clean(self):
         username = (self.cleaned_data.get("username") or "").strip()
@@ -29,6 +41,7 @@ class LoginForm(AuthenticationForm):
         try:
             services.check_throttle(username, ip)
         except services.Throttled as exc:
+            self.retry_after = exc.retry_after
             raise ValidationError(str(exc), code="throttled") from None
         try:
             super().clean()
@@ -38,6 +51,7 @@ class LoginForm(AuthenticationForm):
         user = self.get_user()
         if user is not None and user.totp_enabled and not services.verify_totp(user, self.cleaned_data.get("otp")):
             services.record_attempt(username, ip, success=False)
-            raise ValidationError(_("请输入正确的动态验证码（已开启双重验证）。"), code="otp")
+            self.user_cache = None
+            raise self.get_invalid_login_error()
         services.record_attempt(username, ip, success=True)
         return self.cleaned_data

@@ -49,6 +49,8 @@ class User(AbstractUser):
     # optional second factor (TOTP, RFC 6238); the secret is encrypted like personal data
     totp_secret_enc = models.TextField(blank=True)
     totp_enabled = models.BooleanField(default=False)
+    # the last TOTP time step accepted (each code is used once: a later login needs a later step)
+    totp_last_step = models.BigIntegerField(default=0)
 
     def __str__(self):
         return self.display_name or self.username
@@ -98,3 +100,21 @@ class LoginAttempt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "at"]), models.Index(fields=["ip", "at"])]
+
+
+class PhoneCode(models.Model):
+    """A one-time code sent to a phone number to prove that whoever types it holds the phone
+    (self-registration now; SMS sign-in later). Only a keyed hash of the code is kept; it expires,
+    is used once (compare-and-set on used_at) and allows a few attempts. A row with an empty
+    code_hash is a decoy (the number was already registered): no code can answer it."""
+
+    purpose = models.CharField(max_length=20)
+    phone_hash = models.CharField(max_length=40, db_index=True)
+    phone_enc = models.TextField()
+    phone_masked = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)

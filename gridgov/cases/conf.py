@@ -43,6 +43,8 @@ DEFAULTS = {
     "CASES_SMS_GATEWAY_URL": ("GRIDGOV_SMS_GATEWAY_URL", ""),
     "CASES_SMS_SIGN": ("GRIDGOV_SMS_SIGN", "南苑街道"),
     "CASES_SMS_TEMPLATE": ("GRIDGOV_SMS_TEMPLATE", ""),
+    # the gateway's verification-code template (params {code}); empty: CASES_SMS_TEMPLATE
+    "CASES_SMS_CODE_TEMPLATE": ("GRIDGOV_SMS_CODE_TEMPLATE", ""),
     "CASES_SMS_API_KEY": ("GRIDGOV_SMS_API_KEY", ""),
     "CASES_WECHAT_API_BASE": ("GRIDGOV_WECHAT_API_BASE", "https://api.weixin.qq.com"),
     "CASES_WECHAT_ACCESS_TOKEN": ("GRIDGOV_WECHAT_ACCESS_TOKEN", ""),

@@ -6,6 +6,15 @@ delivery when the transaction commits. `deliver(ids)` claims each pending row wi
 compare-and-set (pending → sending), sends it through its channel and marks it sent, or back
 to pending with the error until `CASES_NOTIFY_MAX_ATTEMPTS`, then failed.
 
+`queue_to_phone(phone, kind, title, secret=...)` writes rows addressed to a phone number rather
+than a user (a registration code: there is no account yet) for the channels that can reach a
+number (console, sms); the number and the secret are kept encrypted in the payload, and the
+secret is dropped from the row once sent.
+
+Nothing personal is logged: the console channel logs the notification id, kind, case id and
+recipient id (a masked number for a phone), never names, titles or texts; it shows a code sent
+to a phone only when no SMS gateway is configured (development, the demo).
+
 Channels share one interface, `send(notification) -> None` (raise on failure):
 console (log), webhook (HTTP POST JSON, optional HMAC-SHA256 signature header), sms (a JSON
 HTTP gateway: sign, template, phone, params), wechat (template message API with a configured
@@ -56,14 +65,40 @@ def payload_of(n: Notification) -> dict:
     }
 
 
+def _phone_of(n: Notification) -> str:
+    from gridgov.core import crypto
+
+    return crypto.decrypt(n.payload["phone_enc"]) if n.payload.get("phone_enc") else ""
+
+
+def _secret_of(n: Notification) -> str:
+    from gridgov.core import crypto
+
+    return crypto.decrypt(n.payload["secret_enc"]) if n.payload.get("secret_enc") else ""
+
+
+def _sms_configured() -> bool:
+    return "sms" in conf.get_list("CASES_NOTIFY_CHANNELS") and bool(conf.get("CASES_SMS_GATEWAY_URL"))
+
+
 class ConsoleChannel:
+    """The log (development): ids and a masked number only, no names and no texts."""
+
     name = "console"
 
     def reaches(self, user) -> bool:
         return True
 
+    def reaches_phone(self) -> bool:
+        return True
+
     def send(self, n: Notification):
-        log.warning("notify %s → %s: %s %s", n.kind, n.recipient or "-", n.title, n.body)
+        if n.payload.get("phone_enc"):
+            code = _secret_of(n)
+            shown = f" code {code}" if code and not _sms_configured() else ""
+            log.warning("notify #%s %s → phone %s%s", n.pk, n.kind, n.payload.get("phone_masked", "-"), shown)
+        else:
+            log.warning("notify #%s %s → user #%s case #%s", n.pk, n.kind, n.recipient_id or "-", n.case_id or "-")
 
 
 class WebhookChannel:
@@ -94,21 +129,29 @@ class SmsChannel:
     def reaches(self, user) -> bool:
         return bool(conf.get("CASES_SMS_GATEWAY_URL") and user is not None and user.phone_enc)
 
+    def reaches_phone(self) -> bool:
+        return bool(conf.get("CASES_SMS_GATEWAY_URL"))
+
     def send(self, n: Notification):
         from gridgov.core import audit, crypto
 
         url = conf.get("CASES_SMS_GATEWAY_URL")
-        if not url or n.recipient is None or not n.recipient.phone_enc:
+        to_phone = bool(n.payload.get("phone_enc"))
+        if not url or (not to_phone and (n.recipient is None or not n.recipient.phone_enc)):
             raise DeliveryError("no SMS gateway or no phone for the recipient")
-        phone = crypto.decrypt(n.recipient.phone_enc)
+        phone = _phone_of(n) if to_phone else crypto.decrypt(n.recipient.phone_enc)
         headers = {"Authorization": f"Bearer {conf.get('CASES_SMS_API_KEY')}"} if conf.get("CASES_SMS_API_KEY") else {}
-        _post_json(
-            url,
-            {"sign": conf.get("CASES_SMS_SIGN"), "template": conf.get("CASES_SMS_TEMPLATE"), "phone": phone,
-             "params": {"title": n.title, "case": n.case_id}},
-            headers,
-        )
-        audit.record(None, "notify_sms", n.recipient, fields="phone", detail=f"notification {n.pk}")
+        code = _secret_of(n)
+        if code:
+            template, params = conf.get("CASES_SMS_CODE_TEMPLATE") or conf.get("CASES_SMS_TEMPLATE"), {"code": code}
+        else:
+            template, params = conf.get("CASES_SMS_TEMPLATE"), {"title": n.title, "case": n.case_id}
+        _post_json(url, {"sign": conf.get("CASES_SMS_SIGN"), "template": template, "phone": phone, "params": params}, headers)
+        if to_phone:
+            audit.record(None, "notify_sms", object_type="phone", object_id=n.payload.get("phone_masked", ""),
+                         fields="phone", detail=f"notification {n.pk}")
+        else:
+            audit.record(None, "notify_sms", n.recipient, fields="phone", detail=f"notification {n.pk}")
 
 
 class WechatChannel:
@@ -176,6 +219,27 @@ def queue(recipient, kind: str, title: str, body: str = "", case=None, payload=N
     return rows
 
 
+def queue_to_phone(phone: str, kind: str, title: str, secret: str = "") -> list[Notification]:
+    """Rows addressed to a phone number (no account behind it yet) for the channels that can
+    reach a number; the number and the secret (a one-time code) are stored encrypted."""
+    from gridgov.core import crypto
+
+    rows = []
+    now = timezone.now()
+    payload = {"phone_enc": crypto.encrypt(phone), "phone_masked": crypto.mask_phone(phone)}
+    if secret:
+        payload["secret_enc"] = crypto.encrypt(secret)
+    for name in conf.get_list("CASES_NOTIFY_CHANNELS"):
+        channel = CHANNELS.get(name)
+        if channel is None or not getattr(channel, "reaches_phone", lambda: False)():
+            continue
+        rows.append(Notification.objects.create(recipient=None, channel=name, kind=kind, title=title, payload=payload, created_at=now))
+    if rows:
+        ids = [n.pk for n in rows]
+        transaction.on_commit(lambda: _schedule(ids))
+    return rows
+
+
 def _schedule(ids):
     try:
         from .tasks import deliver_notifications
@@ -203,6 +267,9 @@ def deliver(ids=None) -> dict:
             Notification.objects.filter(pk=pk).update(state="failed" if final else "pending", error=str(exc)[:1000])
             counts["failed" if final else "retry"] += 1
             continue
-        Notification.objects.filter(pk=pk).update(state="sent", sent_at=timezone.now(), error="")
+        done = {"state": "sent", "sent_at": timezone.now(), "error": ""}
+        if "secret_enc" in n.payload:  # a one-time code is not kept once sent
+            done["payload"] = {k: v for k, v in n.payload.items() if k != "secret_enc"}
+        Notification.objects.filter(pk=pk).update(**done)
         counts["sent"] += 1
     return counts

@@ -47,3 +47,7 @@ class RegisterForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("password", exc)
         return data
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=_("短信验证码"), max_length=6, min_length=6)

@@ -4,7 +4,6 @@ render pages, log in, register, rate and grab, and only call services."""
 
 
 from django.contrib.auth import login as auth_login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
@@ -15,19 +14,20 @@ from shapely import wkt
 from shapely.geometry import mapping
 
 from gridgov.accounts.models import Role
+from gridgov.accounts.views import LoginView
 from gridgov.cases import services
 from gridgov.cases.models import FOLLOWER, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.spatial import haversine_m
 from gridgov.geo.models import GridNode
 
-from .forms import MobileLoginForm, RegisterForm
-from .services import PhoneTaken, register_resident
+from .forms import CodeForm, MobileLoginForm, RegisterForm
+from .services import CodeInvalid, PhoneTaken, finish_registration, start_registration
 
 m_login_required = login_required(login_url="/m/login/")
 
 
-class MobileLoginView(auth_views.LoginView):
+class MobileLoginView(LoginView):
     template_name = "mobile/login.html"
     authentication_form = MobileLoginForm
     redirect_authenticated_user = True
@@ -37,16 +37,40 @@ class MobileLoginView(auth_views.LoginView):
         return "/m/"
 
 
+REGISTER_KEY = "register_code"  # the session keeps the id of the pending code, nothing else
+
+
 def register(request):
+    """Step 1: phone, name, password → a code is sent (the same answer for a registered number);
+    step 2: the code → the account, logged in. The code is never in the page."""
+    from gridgov.accounts import services as account_services
+    from gridgov.accounts.models import PhoneCode
+
+    if request.GET.get("restart"):
+        request.session.pop(REGISTER_KEY, None)
+        return redirect("/m/register/")
+    pending = PhoneCode.objects.filter(pk=request.session.get(REGISTER_KEY) or 0, used_at__isnull=True).first()
+    if pending is not None:
+        code_form = CodeForm(request.POST or None)
+        if request.method == "POST" and code_form.is_valid():
+            try:
+                user = finish_registration(pending.pk, code_form.cleaned_data["code"])
+            except (CodeInvalid, PhoneTaken) as exc:
+                code_form.add_error("code", str(exc))
+            else:
+                request.session.pop(REGISTER_KEY, None)
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return redirect("/m/")
+        return render(request, "mobile/register.html", {"code_form": code_form, "pending": pending})
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = register_resident(form.cleaned_data["phone"], form.cleaned_data["password"], form.cleaned_data["display_name"])
-        except PhoneTaken as exc:
+            pc = start_registration(form.cleaned_data["phone"], form.cleaned_data["password"], form.cleaned_data["display_name"])
+        except account_services.CodeRefused as exc:
             form.add_error("phone", str(exc))
         else:
-            auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("/m/")
+            request.session[REGISTER_KEY] = pc.pk
+            return redirect("/m/register/")
     return render(request, "mobile/register.html", {"form": form})
 
 

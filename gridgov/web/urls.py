@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from gridgov.accounts.forms import LoginForm
+from gridgov.accounts.views import LoginView
 
 from . import views, views_cases
 
@@ -10,7 +11,7 @@ app_name = "web"
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm, redirect_authenticated_user=True),
+        LoginView.as_view(template_name="web/login.html", authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
     path("account/2fa/", views.two_factor, name="two-factor"),

@@ -420,28 +420,29 @@ def export(request, kind):
 
 @staff_required
 def two_factor(request):
-    """Turn the TOTP second factor on (show a secret, confirm a code) or off."""
+    """Turn the TOTP second factor on (show a secret, confirm a code) or off. While it is on,
+    turning it off or starting over needs a fresh code; its secret is never shown again."""
     from gridgov.accounts import services as account_services
 
     ctx = {}
+    user = request.user
     if request.method == "POST":
         action = request.POST.get("action")
-        if action == "start":
-            ctx["secret"], ctx["uri"] = account_services.start_totp(request.user)
-        elif action == "confirm":
-            if account_services.confirm_totp(request.user, request.POST.get("code", "")):
-                ctx.update(message=_("双重验证已开启。"), ok=True)
-            else:
-                from gridgov.core import crypto
-
-                ctx.update(message=_("验证码不正确，请重试。"), ok=False)
-                if request.user.totp_secret_enc:
-                    import pyotp
-
-                    secret = crypto.decrypt(request.user.totp_secret_enc)
-                    ctx["secret"] = secret
-                    ctx["uri"] = pyotp.TOTP(secret).provisioning_uri(name=request.user.username, issuer_name="gridgov")
-        elif action == "disable":
-            account_services.disable_totp(request.user, by=request.user)
-            ctx.update(message=_("双重验证已关闭。"), ok=True)
-    return render(request, "web/two_factor.html", ctx)
+        code = request.POST.get("code", "")
+        try:
+            if action == "start":
+                ctx["secret"], ctx["uri"] = account_services.start_totp(user, code)
+            elif action == "confirm":
+                if account_services.confirm_totp(user, code):
+                    ctx.update(message=_("双重验证已开启。"), ok=True)
+                else:
+                    ctx.update(message=_("验证码不正确，请重试。"), ok=False)
+                    pending = account_services.pending_totp_uri(user)
+                    if pending:
+                        ctx["secret"], ctx["uri"] = pending
+            elif action == "disable":
+                account_services.disable_totp(user, by=user, code=code)
+                ctx.update(message=_("双重验证已关闭。"), ok=True)
+        except account_services.WrongCode as exc:
+            ctx.update(message=str(exc), ok=False)
+    return render(request, "web/two_factor.html", ctx, status=400 if ctx.get("ok") is False else 200)

@@ -19,13 +19,17 @@ def _post_login(client, username, password, otp="", ip="10.0.0.1"):
     return client.post("/login/", {"username": username, "password": password, "otp": otp}, REMOTE_ADDR=ip)
 
 
+FREE = 5  # LOGIN_FREE_FAILURES_PER_PAIR
+
+
 def test_login_throttled_after_repeated_failures(client, db):
     make_user("w1", Role.GRID_WORKER)
-    for _ in range(services.MAX_FAILURES_PER_USER):
+    for _ in range(FREE):
         r = _post_login(client, "w1", "wrong-password-9")
         assert r.status_code == 200 and "_auth_user_id" not in client.session
-    # now even the right password is refused for the window
+    # now even the right password is refused from this address, for a while
     r = _post_login(client, "w1", PASSWORD)
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
     assert "登录失败次数过多" in r.content.decode()
     assert "_auth_user_id" not in client.session
     # another account from another address is not affected
@@ -36,7 +40,7 @@ def test_login_throttled_after_repeated_failures(client, db):
 
 def test_success_clears_failures(client, db):
     make_user("w3", Role.GRID_WORKER)
-    for _ in range(services.MAX_FAILURES_PER_USER - 1):
+    for _ in range(FREE - 1):
         _post_login(client, "w3", "wrong-password-9")
     assert _post_login(client, "w3", PASSWORD).status_code == 302
     assert not LoginAttempt.objects.filter(username="w3", success=False).exists()
@@ -47,12 +51,16 @@ def test_totp_second_factor(client, db):
     secret, uri = services.start_totp(user)
     assert uri.startswith("otpauth://totp/") and secret not in user.totp_secret_enc
     assert not services.confirm_totp(user, "000000") or pyotp.TOTP(secret).now() == "000000"
-    assert services.confirm_totp(user, pyotp.TOTP(secret).now())
+    first = pyotp.TOTP(secret).now()
+    assert services.confirm_totp(user, first)
     user.refresh_from_db()
     assert user.totp_enabled and crypto.decrypt(user.totp_secret_enc) == secret
     # password alone no longer logs in
     r = _post_login(client, "boss", PASSWORD)
     assert r.status_code == 200 and "动态验证码" in r.content.decode() and "_auth_user_id" not in client.session
+    # the code that confirmed it is used up; a code of a later step logs in
+    assert _post_login(client, "boss", PASSWORD, otp=first).status_code == 200
+    type(user).objects.filter(pk=user.pk).update(totp_last_step=0)  # (as if 30 s had passed)
     assert _post_login(client, "boss", PASSWORD, otp=pyotp.TOTP(secret).now()).status_code == 302
 
 

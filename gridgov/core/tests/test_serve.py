@@ -51,7 +51,8 @@ def test_serve_answers_health_and_login(tmp_path, worker):
         deadline = time.monotonic() + 60
         status, body = _get(f"http://127.0.0.1:{port}/api/health", deadline)
         assert status == 200 and '"ok"' in body
-        status, body = _get(f"http://127.0.0.1:{port}/login/", deadline)
+        # (a query string can carry personal data: a search by ID number, a name)
+        status, body = _get(f"http://127.0.0.1:{port}/login/?q=110101199003071234", deadline)
         assert status == 200 and 'name="password"' in body
         status, _ = _get(f"http://127.0.0.1:{port}/static/web/app.css", deadline)
         assert status == 200
@@ -63,7 +64,8 @@ def test_serve_answers_health_and_login(tmp_path, worker):
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
     assert proc.returncode == 0, out
-    assert "GET /api/health" in out  # access log on stdout
+    assert "GET /api/health" in out and "GET /login/ " in out  # access log on stdout
+    assert "110101199003071234" not in out  # without query strings
     if worker:
         import re
 

@@ -21,7 +21,7 @@ from gridgov.cases.models import Case
 from gridgov.cases.tests.conftest import P_C1G1, fast_passwords_and_scratch_media, people, taxonomy  # noqa: F401
 from gridgov.registry.models import Organization, Place, Resident
 from gridgov.registry.tests.conftest import make_id, write_csv
-from gridgov.testing import make_user
+from gridgov.testing import make_user, sent_code
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -121,6 +121,8 @@ def world(people, street, tmp_path, settings):
         m = Client()
         resp = m.post("/m/register/", {"phone": f"1390000{i:04d}", "display_name": name,
                                         "password": "a-long-pass-9x", "password2": "a-long-pass-9x"})
+        assert resp.status_code == 302, resp.content[:500]
+        resp = m.post("/m/register/", {"code": sent_code(f"1390000{i:04d}")})
         assert resp.status_code == 302, resp.content[:500]
         names.append(m)
     resp = names[0].post("/api/cases/", {"text": "垃圾满了 " + SHORT[1], "lon": P_C1G1[0], "lat": P_C1G1[1], "item": "PS01"})

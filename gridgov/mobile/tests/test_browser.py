@@ -14,7 +14,7 @@ from gridgov.accounts.models import Role
 from gridgov.browser import axe_violations, login, screenshot
 from gridgov.cases.models import Case, Item, Rating, State
 from gridgov.geo.coords import wgs84_to_gcj02_np
-from gridgov.testing import make_user
+from gridgov.testing import make_user, sent_code
 
 from .conftest import P_C1G1
 
@@ -173,6 +173,12 @@ def test_register_join_a_duplicate_and_volunteer_tasks(phone, people, report):
     phone.fill("#id_phone", "13912345678")
     phone.fill("#id_password", "garden-path-2024")
     phone.fill("#id_password2", "garden-path-2024")
+    phone.click("button[type=submit]")
+    # a code goes to the phone (the console channel here), never into the page
+    expect(phone.locator("[role=status]")).to_contain_text("139****5678")
+    code = sent_code("13912345678")
+    assert code not in phone.content()
+    phone.fill("#id_code", code)
     phone.click("button[type=submit]")
     phone.wait_for_selector("body[data-ready='1']")
     # a similar open case nearby: join it instead of filing again (plain browser: WGS-84)

@@ -9,7 +9,7 @@ import pytest
 from gridgov.accounts.models import Role, User
 from gridgov.cases import services
 from gridgov.cases.models import Case, Rating, State
-from gridgov.testing import make_user
+from gridgov.testing import make_user, sent_code
 
 from .conftest import P_C1G1
 
@@ -18,6 +18,8 @@ PASSWORD = "a-long-test-password-1"
 
 def test_register_keeps_the_phone_encrypted_and_logs_in_by_phone(client, db):
     r = client.post("/m/register/", {"phone": "13912345678", "display_name": "", "password": "garden-path-2024", "password2": "garden-path-2024"})
+    assert r.status_code == 302 and r["Location"] == "/m/register/"
+    r = client.post("/m/register/", {"code": sent_code("13912345678")})  # the code sent to the phone
     assert r.status_code == 302 and r["Location"] == "/m/"
     user = User.objects.get(phone_masked="139****5678")
     assert user.role == Role.RESIDENT and "13912345678" not in (user.username + user.phone_enc + user.display_name)
@@ -25,9 +27,11 @@ def test_register_keeps_the_phone_encrypted_and_logs_in_by_phone(client, db):
 
     assert decrypt(user.phone_enc) == "13912345678"
     client.logout()
-    # the same phone cannot register twice
-    r = client.post("/m/register/", {"phone": "13912345678", "password": "garden-path-2024", "password2": "garden-path-2024"})
-    assert "已注册" in r.content.decode() and User.objects.filter(role=Role.RESIDENT).count() == 1
+    # the same phone cannot register twice (the page does not say so: the phone's owner is told)
+    client.post("/m/register/", {"phone": "13912345678", "password": "garden-path-2024", "password2": "garden-path-2024"})
+    r = client.post("/m/register/", {"code": "123456"})
+    assert "验证码不正确" in r.content.decode() and User.objects.filter(role=Role.RESIDENT).count() == 1
+    client.get("/m/register/?restart=1")
     r = client.post("/m/login/", {"username": "13912345678", "password": "garden-path-2024"})
     assert r.status_code == 302 and r["Location"] == "/m/"
     assert client.get("/m/").status_code == 200
@@ -44,10 +48,10 @@ def test_login_is_throttled_like_staff_login(client, db):
     make_user("resident1", Role.RESIDENT)
     for _ in range(12):
         r = client.post("/m/login/", {"username": "resident1", "password": "wrong-password-1"})
-    assert r.status_code == 200
+    assert r.status_code == 429 and int(r["Retry-After"]) > 0
     assert "次" in r.content.decode() or "稍后" in r.content.decode()
     r = client.post("/m/login/", {"username": "resident1", "password": PASSWORD})
-    assert r.status_code == 200  # still throttled
+    assert r.status_code == 429  # still throttled from this address
 
 
 def test_pages_need_login_and_report_page_has_no_inline_script(client, people):

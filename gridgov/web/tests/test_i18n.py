@@ -276,7 +276,7 @@ def test_phone_pages_in_english(client, world):
     page = client.get("/m/login/", **EN).content.decode()
     assert "<h1>Log in</h1>" in page and "Mobile number or user name" in page
     page = client.get("/m/register/", **EN).content.decode()
-    assert ">Mobile number</label>" in page and "Register and log in" in page
+    assert ">Mobile number</label>" in page and "Send me a code" in page
     r = client.post("/m/register/", {"phone": "123", "password": "x", "password2": "y"}, **EN)
     assert "Enter an 11-digit mobile number" in r.content.decode()
     client.force_login(world["resident"])

@@ -13,8 +13,25 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 
+#: the access log line: address, time, method, path without the query string, status, size, ms
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
 def default_workers() -> int:
     return min(4, (os.cpu_count() or 1) + 1)
+
+
+def _is_demo() -> bool:
+    """The database holds the demo street (`gridgov demo`)."""
+    from django.db import DatabaseError
+
+    from gridgov.accounts.models import User
+    from gridgov.demo.builder import DEMO_EMAIL_DOMAIN
+
+    try:
+        return User.objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).exists()
+    except DatabaseError:  # not migrated yet
+        return False
 
 
 class GridgovServer:
@@ -53,12 +70,21 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true", help="do not start the huey task consumer")
         parser.add_argument("--no-collectstatic", action="store_true", help="skip collecting static files at start")
 
+    def _warn_keys_beside_database(self):
+        """Say at start-up when the keys sit beside the SQLite database (not in the demo)."""
+        from gridgov.core.checks import keys_beside_database
+
+        msg = keys_beside_database()
+        if msg and not _is_demo():
+            self.stderr.write(f"WARNING: {msg} Keep them apart: docs/deployment.md, 'Keys'.")
+
     def handle(self, *args, host, port, workers, threads, no_worker, no_collectstatic, **opts):
         if not 0 < port < 65536:
             raise CommandError(f"--port must be between 1 and 65535, got {port}")
         workers = workers or default_workers()
         if workers < 1:
             raise CommandError("--workers must be at least 1")
+        self._warn_keys_beside_database()
         if not no_collectstatic:
             call_command("collectstatic", interactive=False, verbosity=0)
         consumer = None
@@ -71,6 +97,8 @@ class Command(BaseCommand):
             "worker_class": "gthread",
             "threads": threads,
             "accesslog": "-",
+            # no query string and no referrer (either can carry a searched ID number or a name)
+            "access_log_format": ACCESS_LOG_FORMAT,
             "errorlog": "-",
             "timeout": 60,
             "graceful_timeout": 20,
