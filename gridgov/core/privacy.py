@@ -134,18 +134,32 @@ def _cases_of(user) -> list[dict]:
             for c in Case.objects.filter(reporter=user)]
 
 
+def _forget_originals(user_ids: list[int]) -> None:
+    """Free text is stored masked with the original encrypted beside it (core.freetext): the
+    originals of what these accounts typed (the cases they reported, their history notes) go;
+    the masked text stays with the case."""
+    from gridgov.cases.models import Case, CaseEvent
+
+    if not user_ids:
+        return
+    Case.objects.filter(reporter_id__in=user_ids).update(text_enc="", address_enc="")
+    CaseEvent.objects.filter(actor_id__in=user_ids).update(note_enc="")
+
+
 @transaction.atomic
 def resident_erase(resident_id: int, by=None, anonymise: bool = False) -> dict:
     """Erase a resident on request. Without `anonymise` the record is deleted; with it, the
     record stays for statistics (grid, house, gender, birth year, residence type, tags) and every
     identifying field is cleared or replaced. Linked volunteer records lose their phone and
-    link; cases the person reported (through a linked account) keep the case but lose the
-    reporter. Audited (action "pipl_erase"; the audit entry names the record id only)."""
+    link; cases the person reported (through a linked account) keep the case (its text masked)
+    but lose the reporter and the original of what the person typed. Audited (action "pipl_erase"; the audit entry names the record id only)."""
     from gridgov.cases.models import Case
     from gridgov.registry.models import Resident, Volunteer
 
     r = Resident.objects.select_for_update().get(pk=resident_id)
     cases = 0
+    _forget_originals([v.user_id for v in Volunteer.objects.filter(resident=r) if v.user_id]
+                      + [u.pk for u in _accounts_of(r)])
     for v in Volunteer.objects.filter(resident=r):
         if v.user_id:
             cases += Case.objects.filter(reporter_id=v.user_id).update(reporter=None)

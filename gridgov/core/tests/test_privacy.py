@@ -98,12 +98,20 @@ def test_pipl_export_and_erase(people, street, tmp_path):
     vol = services.create_volunteer(name="测试1", kind="volunteer", phone="1350000" + "0001", resident=r, grid=r.grid)
     now = timezone.now()
     case = Case.objects.create(channel="resident", text="路灯坏了", reporter=account, created_at=now, updated_at=now)
+    from gridgov.cases.models import CaseEvent
+    from gridgov.core.freetext import protect
+
+    masked, original = protect("我的电话13512345678，灯坏了")
+    typed = Case.objects.create(channel="resident", text=masked, text_enc=original, reporter=account, created_at=now, updated_at=now)
+    note = CaseEvent.objects.create(case=typed, at=now, actor=account, action="rate", to_state="closed", note=masked, note_enc=original)
+    assert original  # the original is kept encrypted (the export reads it)
     out = tmp_path / "p.json"
     call_command("pipl", "export", str(r.pk), "--out", str(out))
     data = json.loads(out.read_text())
     assert data["resident"]["id_number"] == make_id(1) and data["resident"]["phone"] == "13500000001"
     assert data["volunteer_records"][0]["phone"] == "13500000001"
-    assert [c["text"] for c in data["cases"]] == ["路灯坏了"] and data["accounts"][0]["username"] == "jia"
+    assert sorted(c["text"] for c in data["cases"]) == ["我的电话13512345678，灯坏了", "路灯坏了"]
+    assert data["accounts"][0]["username"] == "jia"
     assert AuditEntry.objects.filter(action="pipl_export", object_id=str(r.pk)).count() == 1
 
     call_command("pipl", "erase", str(r.pk), "--anonymise")
@@ -112,6 +120,9 @@ def test_pipl_export_and_erase(people, street, tmp_path):
     assert r.grid_id == street["c1g1m1"].pk and r.tags == ["elderly"] and r.birth_date.month == 1  # statistics kept
     case.refresh_from_db()
     assert case.reporter_id is None and case.text == "路灯坏了"  # the case stays, the link goes
+    typed.refresh_from_db(); note.refresh_from_db()
+    assert typed.text == masked and "13512345678" not in typed.text  # the masked text stays ...
+    assert typed.text_enc == "" and note.note_enc == ""  # ... the original of what they typed goes
     vol.refresh_from_db()
     assert vol.resident_id is None and not vol.phone_enc
     assert Resident.objects.count() == 3
