@@ -45,6 +45,10 @@ class _Level:
         self.refs = [refs[i] for i in order]
         self.geoms = np.asarray([geoms[i] for i in order], dtype=object)
         shapely.prepare(self.geoms)  # prepared polygons answer point tests in O(log n) after the first
+        if len(self.geoms):
+            # GEOS builds a prepared polygon's point index lazily, at its first test, and that is
+            # not thread-safe (libgeos/geos#825): build every index now, in this one thread
+            shapely.covers(self.geoms, shapely.point_on_surface(self.geoms))
         self.tree = STRtree(self.geoms)
 
     def pick(self, point):
@@ -84,6 +88,9 @@ class Locator:
             refs.append(ref)
             geoms.append(geom)
         self.version = version
+        # point tests run one at a time: GEOS prepared geometries are not safe to query from
+        # several threads at once (gunicorn's threads share this locator); one test is microseconds
+        self._query_lock = threading.Lock()
         self._levels = [_Level(lv, *by_level[lv]) for lv in sorted(by_level)]
         by_code = {ref.code: ref for lv in self._levels for ref in lv.refs}
         # chain of each indexed grid: its indexed ancestors (from the path) and itself
@@ -121,10 +128,11 @@ class Locator:
     def finest(self, lon: float, lat: float) -> NodeRef | None:
         """The grid of the deepest level containing the point, or None outside all grids."""
         point = shapely.Point(lon, lat)
-        for lv in reversed(self._levels):
-            ref = lv.pick(point)
-            if ref is not None:
-                return ref
+        with self._query_lock:
+            for lv in reversed(self._levels):
+                ref = lv.pick(point)
+                if ref is not None:
+                    return ref
         return None
 
     def finest_many(self, lons, lats) -> list[NodeRef | None]:
@@ -139,7 +147,8 @@ class Locator:
         for lv in reversed(self._levels):
             if not len(remaining):
                 break
-            picked = lv.pick_many(points[remaining])
+            with self._query_lock:
+                picked = lv.pick_many(points[remaining])
             found = picked >= 0
             refs = lv.refs
             for i, j in zip(remaining[found].tolist(), picked[found].tolist()):

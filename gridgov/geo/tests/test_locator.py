@@ -210,3 +210,42 @@ def test_version_never_repeats_after_a_rolled_back_edit(street):
     after = GeoVersion.current()
     # same counter as the rolled-back edit, different version: caches built then are not reused
     assert after.split(":")[0] == rolled_back.split(":")[0] and after != rolled_back
+
+
+RACE = """
+import math, sys, threading
+import numpy as np, shapely
+from gridgov.geo.locator import Locator, NodeRef
+
+def ring(cx, r=1.0, n=2000):
+    a = np.linspace(0, 2 * math.pi, n, endpoint=False)
+    return shapely.Polygon(np.c_[cx + r * np.cos(a), r * np.sin(a) * (1 + 0.05 * np.sin(7 * a))])
+
+misses = 0
+for trial in range(20):
+    loc = Locator([(NodeRef(i, f"{i:03d}", str(i), 1, f"/{i:03d}/"), ring(i * 3.0)) for i in range(20)])
+    start, found = threading.Barrier(8), []
+    def work():
+        start.wait()
+        for i in range(20):
+            found.append(loc.finest(i * 3.0 + 0.3, 0.2) is not None)
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    misses += found.count(False)
+print("misses", misses)
+sys.exit(1 if misses else 0)
+"""
+
+
+def test_a_fresh_locator_answers_many_threads_at_once():
+    """gunicorn's threads share one locator, and a fresh one is queried by several at once (the
+    first reports after a grid edit). GEOS builds a prepared polygon's point index lazily and
+    not thread-safely: before the fix, concurrent first tests missed the grid (a report refused as
+    outside every grid) or crashed the process ('double free or corruption'). In a subprocess,
+    so that a crash fails this test and not the run."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "misses 0" in done.stdout, (done.returncode, done.stdout, done.stderr[-500:])
