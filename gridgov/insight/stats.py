@@ -12,7 +12,7 @@ dashboard asks for them in a request of their own (`/api/insight/topics`), after
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour, Substr, TruncMonth
 from django.utils import timezone
 
