@@ -137,6 +137,21 @@ RELATIONAL = frozenset({"cases"})
 PERSONAL_KINDS = frozenset(k for (r, k, a), v in POLICY.items() if a == "personal" and v != NEVER and k != "cases")
 
 
+#: rights a relation to a case gives (RELATIONAL), whatever the table says: which roles hold
+#: each. "grab": see the free volunteer tasks (grabbable items at the grid level) and take one —
+#: volunteers and building stewards (楼门长, who are volunteers of their building: 苑苑).
+RELATIONS: dict[str, frozenset] = {
+    "grab": frozenset({"volunteer", "steward"}),
+}
+
+
+def holds(user, relation: str) -> bool:
+    """Whether an active user's role holds `relation` (RELATIONS)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return user.role in RELATIONS[relation]
+
+
 def reach(user, kind: str, action: str) -> str:
     """NEVER, OWN or ALL for this user (inactive and anonymous users: NEVER)."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):

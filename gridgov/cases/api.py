@@ -26,11 +26,17 @@ ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
 
 def _error(exc):
+    """403 (NotAllowed), 409 (Conflict) or 400, with {"detail": the Chinese message, "code": a
+    stable code} (services.CaseError; a plain ValueError: code "invalid")."""
+    if isinstance(exc, services.CaseError):
+        body = {"detail": exc.source_message() or exc.code, "code": exc.code}
+    else:
+        body = {"detail": str(exc), "code": "invalid"}
     if isinstance(exc, services.NotAllowed):
-        return Status(403, {"detail": str(exc) or "not allowed"})
+        return Status(403, body)
     if isinstance(exc, services.Conflict):
-        return Status(409, {"detail": str(exc)})
-    return Status(400, {"detail": str(exc)})
+        return Status(409, body)
+    return Status(400, body)
 
 
 def _call(fn, *args, **kwargs):
@@ -301,7 +307,7 @@ def act(request, case_id: int, action: str, data: ActionIn):
         if data.handler:
             handler = User.objects.filter(username=data.handler, is_active=True).first()
             if handler is None:
-                return Status(400, {"detail": services.no_such_handler(data.handler)})
+                return _error(services.no_such_handler(data.handler))
         calls["reroute"] = lambda: services.reroute(case, u, item=item, handler_user=handler, note=data.note)
     if action == "merge":
         target = _visible(request, data.target) if data.target else None
@@ -312,6 +318,21 @@ def act(request, case_id: int, action: str, data: ActionIn):
     if err:
         return err
     return case_out(Case.objects.get(pk=case.pk), u, detail=True)
+
+
+class ResolveIn(Schema):
+    note: str = ""
+
+
+@router.post("/{case_id}/resolve", response={200: dict, **ERRORS})
+def resolve(request, case_id: int, data: Form[ResolveIn], photos: File[list[UploadedFile]] = None):
+    """Resolve with what was done (`note`) and photos of the result (multipart): the same rule
+    as every door (`services.check_resolution`: a description; a photo when handled on site)."""
+    case = _visible(request, case_id)
+    if case is None:
+        return _not_found()
+    _, err = _call(services.resolve, case, request.user, data.note, photos=photos or [])
+    return err or case_out(Case.objects.get(pk=case.pk), request.user, detail=True)
 
 
 class RateIn(Schema):

@@ -27,6 +27,11 @@ DEFAULTS = {
     "CASES_SUMMON_MAX_HOURS": ("GRIDGOV_SUMMON_MAX_HOURS", "500"),
     # the longest case text any door accepts (the native API, the phone page, Open311): one limit
     "CASES_MAX_TEXT": ("GRIDGOV_CASES_MAX_TEXT", "4000"),
+    # resolving: the shortest description of what was done (characters, spaces not counted),
+    # and when a photo of the result is required: on_site (the handler reported arrival, so
+    # the case was handled on the spot), always, never
+    "CASES_RESOLVE_NOTE_MIN": ("GRIDGOV_CASES_RESOLVE_NOTE_MIN", "4"),
+    "CASES_RESOLVE_PHOTO": ("GRIDGOV_CASES_RESOLVE_PHOTO", "on_site"),
     # photos
     "CASES_MAX_PHOTOS": ("GRIDGOV_CASES_MAX_PHOTOS", "9"),
     "CASES_MAX_PHOTO_BYTES": ("GRIDGOV_CASES_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)),

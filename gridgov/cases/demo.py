@@ -54,7 +54,9 @@ from .models import (
     State,
     Urgency,
 )
-from .services import SYSTEM, TRANSITIONS
+from gridgov.core.i18n import source_text
+
+from .services import NOBODY, SYSTEM, TOP_REACHED, TRANSITIONS
 from .workcal import WorkCalendar
 
 #: cases a year at scale 1 from the channels below; the hotline's cases are the 12345 tickets'
@@ -206,7 +208,7 @@ class _Sim:
             at = max(min(at + timedelta(seconds=self.b.rng.randint(1, 9)), until), self.last_at())
             if what == 0:
                 k.state = ClockState.WARNED
-                label = ClockKind(k.kind).label
+                label = source_text(ClockKind(k.kind).label)
                 self.event(at, "warn", None, self.case.state, self.case.state, f"{label}时限即将届满", {"clock": k.id, "due_at": k.due_at.isoformat()})
                 continue
             if self.breach(k, at):
@@ -214,14 +216,15 @@ class _Sim:
 
     def breach(self, k, at) -> bool:
         k.state, k.stopped_at = ClockState.BREACHED, at
-        label = ClockKind(k.kind).label
+        label = source_text(ClockKind(k.kind).label)
         c = self.case
         escalated_to = ""
         if k.kind in self.b.escalating and c.state in TRANSITIONS["escalate"][0] and c.state not in RATABLE_STATES:
             if self.assign(c.path_step + 1, at, "escalate", None, f"{label}超时，自动升级", {"breach": {"clock": k.id, "kind": k.kind}}):
                 escalated_to = c.handler_level
             else:
-                self.event(at, "breach", None, c.state, c.state, f"{label}超时；case {c.number}: nobody fills the next level", {"clock": k.id})
+                why = source_text(TOP_REACHED) % {"number": c.number}
+                self.event(at, "breach", None, c.state, c.state, f"{label}超时；{why}", {"clock": k.id, "stuck": True})
         else:
             self.event(at, "breach", None, c.state, c.state, f"{label}超时（{c.number}）", {"clock": k.id})
         self.b.breaches.append(_Row(
@@ -231,13 +234,20 @@ class _Sim:
         return bool(escalated_to)
 
     def assign(self, step, at, action, actor, note="", data=None) -> bool:
-        h = self.b.handler(self.path, step, self.grid, self.item)
+        """As services._plan: the first filled level of the path from `step`, else the
+        community, then the duty leader of the top (an escalation only moves up, to someone
+        else); False when nobody is left (the case is at the top)."""
+        c = self.case
+        escalating = action == "escalate"
+        h = self.b.handler(self.path, step, self.grid, self.item,
+                           above=c.handler_level if escalating else "", exclude=c.handler_user if escalating else None)
         if h is None:
             return False
         s, level, user, department, via = h
         decision = {
             "at": at.isoformat(),
-            "path": {"code": self.path.code, "name": self.path.name, "step": s + 1, "of": len(self.path.steps)},
+            "path": {"code": self.path.code, "name": self.path.name, "step": s + 1, "of": len(self.path.steps),
+                     "fallback": s >= len(self.path.steps)},
             "handler": {"level": level, "user": _ref(user), "department": department, "via": via},
             "skipped": [], "informed": [],
         }
@@ -294,13 +304,20 @@ class _Builder:
         self._clock_id += 1
         return self._clock_id
 
-    def handler(self, path, step, grid, item):
-        """routing.handler_for_step, with each level resolved once per grid or department."""
+    def handler(self, path, step, grid, item, above="", exclude=None):
+        """routing.handler_for_step, with each level resolved once per grid or department; past
+        the path, routing.fallback_handler (once per grid, rung and person left)."""
         for s in range(step, len(path.steps)):
             h = self._level(path.steps[s][0], grid, item)
             if h["user"] or h["department"]:
                 return s, h["level"], h["user"], h["department"], h["via"]
-        return None
+        key = ("fallback", grid.pk, above, getattr(exclude, "pk", None))
+        if key not in self._handlers:
+            self._handlers[key] = routing.fallback_handler(grid, above=above, exclude=exclude)
+        h = self._handlers[key]
+        if h is None:
+            return None
+        return len(path.steps), h["level"], h["user"], h["department"], h["via"]
 
     def _level(self, level, grid, item):
         by_grid = level in (HandlerLevel.GRID_LEADER, HandlerLevel.COMMUNITY_SECRETARY)
@@ -676,11 +693,11 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
             return
         t = t2
         if not sim.assign(0, t, "dispatch", manager):
-            case.routing_reason["waiting"] = "nobody fills the path"
+            case.routing_reason["waiting"] = source_text(NOBODY) % {"number": case.number}
             return
     else:
         if not sim.assign(0, t, "dispatch", None, "自动派遣"):
-            case.routing_reason["waiting"] = "nobody fills the path"
+            case.routing_reason["waiting"] = source_text(NOBODY) % {"number": case.number}
             return
     hour = timezone.localtime(t, sim.b.cal.tz).hour
     late = 0.06 + (0.06 if hour < 7 or hour >= 21 else 0)

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from gridgov.core.models import ScopedQuerySet
 
@@ -247,9 +247,21 @@ class CaseQuerySet(ScopedQuerySet):
         if user.role == Role.SECTION_STAFF and user.department:
             q |= Q(handler_department=user.department) | Q(
                 pk__in=Summons.objects.filter(department=user.department).values("case_id"))
-        if user.role == Role.VOLUNTEER:
+        if policy.holds(user, "grab"):  # volunteers and stewards: the free volunteer tasks
             q |= Q(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED)
         return self.filter(q)
+
+    def overdue(self, now=None):
+        """Open cases that are late now: a limit of their current assignment breached or past
+        due (`Clock.objects.late`). The one definition of "overdue" the workbench, the
+        dashboards, the late list (`services.late_cases`) and the map count."""
+        return self.filter(state__in=OPEN_STATES).filter(Exists(Clock.objects.late(now).filter(case=OuterRef("pk"))))
+
+    def stuck(self):
+        """Open cases nobody holds: no handler and no department (waiting to be classified or
+        re-dispatched, handed back, or left when nobody could be found). Not those held for
+        moderation (their own queue). Leaders see them on the workbench and are told."""
+        return self.filter(state__in=OPEN_STATES, held=False, handler_user__isnull=True, handler_department="")
 
     def access_levels(self, user, cases) -> dict:
         """{case id: FULL or FOLLOWER} for those of `cases` (ids or cases) the user may open:
@@ -427,6 +439,26 @@ class ClockState(models.TextChoices):
     STOPPED = "stopped", _("已停止")
 
 
+#: a case's own limits (the others are summonses')
+CASE_CLOCK_KINDS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
+
+
+class ClockQuerySet(models.QuerySet):
+    def current(self):
+        """The limits of each case's current assignment: of its own clocks (accept, arrive,
+        resolve; not summonses'), the latest of each kind (every assignment starts new ones)."""
+        newer = Clock.objects.filter(case=OuterRef("case"), kind=OuterRef("kind"), summons__isnull=True, pk__gt=OuterRef("pk"))
+        return self.filter(kind__in=CASE_CLOCK_KINDS, summons__isnull=True).exclude(Exists(newer))
+
+    def late(self, now=None):
+        """Current limits (`current`) that are late: breached, or running past due at `now`."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.current().filter(
+            Q(state=ClockState.BREACHED) | Q(state__in=[ClockState.RUNNING, ClockState.WARNED], due_at__lte=now))
+
+
 class Clock(models.Model):
     """One time limit of a case. The sweep moves running → warned at `warn_at` and
     running/warned → breached at `due_at`, each with a compare-and-set, so it acts once."""
@@ -444,6 +476,8 @@ class Clock(models.Model):
     due_at = models.DateTimeField(db_index=True)
     state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING, db_index=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ClockQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

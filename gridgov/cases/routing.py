@@ -12,11 +12,19 @@ list of steps over handler levels. `resolve_handler` turns a level into a person
   (the leader in charge of that section), else any leader;
 * principal_leader — a leader assigned duty=secretary on the street node, else any leader.
 
-A level with nobody to take it is skipped to the next step, and the reason says so."""
+A level with nobody to take it is skipped to the next step, and the reason says so.
+
+A path always ends at someone (`fallback_handler`): when no level of the rest of the path is
+filled, the case goes to its community (the secretary, else the staff assigned to the
+community the case lies in), then to the duty leader of the top of its grid path (a leader
+assigned there, else a user whom the access table lets manage cases everywhere); each only when
+the access table lets them manage cases of the place, and escalation only ever moves up the
+ladder (`RUNGS`) to someone else."""
 
 from django.db import transaction
 from django.utils import timezone
 
+from gridgov.accounts import policy
 from gridgov.accounts.models import Duty, GridAssignment, Role, User
 from gridgov.geo.models import GridNode
 
@@ -165,3 +173,89 @@ def handler_for_step(path: RoutingPath, step: int, grid, item) -> tuple[int, dic
             return s, h, informed
         skipped.append({"level": levels[0], "why": h["via"]})
     return -1, {"level": "", "user": None, "department": "", "via": "路径上无人可办", "skipped": skipped}, []
+
+
+# --- the end of a path: the community, then the duty leader of the top -------------------------
+
+#: the rungs of the ladder, low to high: escalation past the end of a path only moves up
+RUNGS = (HandlerLevel.GRID_LEADER, HandlerLevel.COMMUNITY_SECRETARY, HandlerLevel.SECTION,
+         HandlerLevel.LEADER_IN_CHARGE, HandlerLevel.PRINCIPAL_LEADER)
+#: the order in which the people assigned to a community or to the top node are asked
+_DUTY_ORDER = (Duty.SECRETARY, Duty.STAFF, Duty.LEADER)
+
+
+def rung(level: str) -> int:
+    return RUNGS.index(level) if level in RUNGS else -1
+
+
+def _may_manage_at(user, path: str) -> bool:
+    return policy.allows(user, "cases", "update", path)
+
+
+def _assigned_managers(node, path: str) -> list[tuple[User, str]]:
+    """(user, duty) of the active people assigned to `node` whom the access table lets manage
+    cases on `path`, by duty (secretary, staff, leader, then the others) and id."""
+    if node is None:
+        return []
+    rows = GridAssignment.objects.filter(node=node, user__is_active=True).select_related("user").order_by("id")
+    order = {d: i for i, d in enumerate(_DUTY_ORDER)}
+    rows = sorted(rows, key=lambda a: (order.get(a.duty, len(order)), a.pk))
+    seen, out = set(), []
+    for a in rows:
+        if a.user_id not in seen and _may_manage_at(a.user, path):
+            seen.add(a.user_id)
+            out.append((a.user, a.duty))
+    return out
+
+
+def _top(grid: GridNode | None) -> GridNode | None:
+    """The top of the grid path of `grid` (the root of its tree, whatever its level), or the
+    first root when there is no grid."""
+    if grid is not None:
+        chain = _chain(grid)
+        return chain[-1]
+    return GridNode.objects.filter(parent__isnull=True).order_by("code").first()
+
+
+def community_of(grid: GridNode | None) -> GridNode | None:
+    """The community (level 1) the grid lies in, or None (a case placed on the top itself)."""
+    return next((n for n in _chain(grid) if n.level == 1), None)
+
+
+def duty_leaders(grid: GridNode | None) -> list[User]:
+    """Who answers for the top of `grid`'s path: the people assigned to the top node whom the
+    access table lets manage cases there, else every active user it lets manage cases
+    everywhere (by role, in the table's order, then id). Told of every stuck case."""
+    top = _top(grid)
+    path = grid.path if grid is not None else (top.path if top is not None else "")
+    people = [u for u, _duty in _assigned_managers(top, path)]
+    if people:
+        return people
+    roles = [r for r in policy.ROLES if policy.POLICY.get((r, "cases", "update")) == policy.ALL]
+    users = User.objects.filter(role__in=roles, is_active=True).order_by("id")
+    return sorted(users, key=lambda u: roles.index(u.role))
+
+
+def fallback_handler(grid: GridNode | None, above: str = "", exclude=None) -> dict | None:
+    """The handler when no level of the rest of a path is filled: the community the case lies
+    in (its secretary, else its staff), then the duty leader of the top of its grid path —
+    the first of them on a rung above `above` (the level of the handler the case leaves when it
+    escalates; '' for a first assignment) who is not `exclude`. None: nobody above (the case is
+    at the top: the breach is kept and the duty leaders are told)."""
+    path = grid.path if grid is not None else ""
+    floor = rung(above) if above else -1
+    exclude_pk = getattr(exclude, "pk", None)
+    if rung(HandlerLevel.COMMUNITY_SECRETARY) > floor:
+        community = community_of(grid)
+        for user, duty in _assigned_managers(community, path):
+            if user.pk != exclude_pk:
+                who = "社区书记" if duty == Duty.SECRETARY else "社区工作人员"
+                return {"level": HandlerLevel.COMMUNITY_SECRETARY, "user": user, "department": "", "fallback": True,
+                        "via": f"路径已无人可办，交由所在社区：{who}（{community.name}）"}
+    if rung(HandlerLevel.PRINCIPAL_LEADER) > floor:
+        top = _top(grid)
+        for user in duty_leaders(grid):
+            if user.pk != exclude_pk:
+                return {"level": HandlerLevel.PRINCIPAL_LEADER, "user": user, "department": "", "fallback": True,
+                        "via": f"路径已无人可办，交由值班领导（{top.name if top else '—'}）"}
+    return None

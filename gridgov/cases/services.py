@@ -30,7 +30,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
 from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
@@ -94,23 +95,54 @@ SYSTEM = "系统"
 
 
 class CaseError(Exception):
-    """Base of the errors services raise; the message says what and where."""
+    """Base of the errors services raise: a stable `code` for clients and a Chinese message
+    marked for translation, formatted with its `params` after translation, so a page shows it
+    in the reader's language (`message`, also `str(exc)`), the API and stored notes in Chinese
+    (`source_message`). A plain string still works: `InvalidInput("...")` (code: the class's).
+
+        raise Conflict(_("事件 %(number)s 已在审核中"), code="held", number=case.number)
+    """
+
+    code = "invalid"
+
+    def __init__(self, message="", *, code: str | None = None, **params):
+        super().__init__(message)
+        self.template, self.params = message, params
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        text = str(self.template)  # a lazy message: in the active language
+        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
+
+    def source_message(self) -> str:
+        """The message in the source language (Chinese): for the API and stored notes."""
+        with translation.override(None):
+            return self.message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class InvalidInput(CaseError, ValueError):
-    pass
+    code = "invalid"
 
 
 class Conflict(CaseError):
     """The case is not in a state that allows this, or it changed meanwhile."""
 
+    code = "conflict"
+
 
 class NoHandler(InvalidInput):
-    pass
+    """Nobody to hand the case to (no path configured; the top of the ladder reached)."""
+
+    code = "no_handler"
 
 
 class NotAllowed(CaseError, PermissionDenied):
-    pass
+    code = "not_allowed"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -139,23 +171,27 @@ def _move(case: Case, action: str, actor, note="", data=None, now=None, extra_fi
     """Compare-and-set the state along TRANSITIONS[action] and record the event."""
     sources, target = TRANSITIONS[action]
     if case.state not in sources:
-        allowed = ", ".join(sorted(sources))
-        raise Conflict(f"case {case.number or case.pk}: cannot {action} a case that is {case.state} (allowed from {allowed})")
+        raise Conflict(_("事件 %(number)s 当前为“%(state)s”，不能办理此操作"), code="bad_state",
+                       number=case.number or case.pk, state=_state_label(case.state))
     now = now or timezone.now()
     updated = Case.objects.filter(pk=case.pk, state=case.state, **(extra_filter or {})).update(
         state=target, updated_at=now, **fields
     )
     if updated != 1:
         current = Case.objects.filter(pk=case.pk).values_list("state", flat=True).first()
-        raise Conflict(
-            f"case {case.number or case.pk} changed meanwhile: expected state {case.state}, now {current}"
-            + ("" if current != case.state else " (already taken)")
-        )
+        if current == case.state:
+            raise Conflict(_("事件 %(number)s 已被他人接走"), code="taken", number=case.number or case.pk)
+        raise Conflict(_("事件 %(number)s 已有变化：原为“%(was)s”，现为“%(now)s”"), code="changed",
+                       number=case.number or case.pk, was=_state_label(case.state), now=_state_label(current))
     before = case.state
     for k, v in fields.items():
         setattr(case, k, v)
     case.state, case.updated_at = target, now
     return _event(case, action, actor, before, target, note, data, at=now)
+
+
+def _state_label(state):
+    return State(state).label if state in State.values else state
 
 
 def _is_superuser(user) -> bool:
@@ -196,15 +232,15 @@ def may_be_handler(user, case) -> bool:
     return policy.allows(user, "cases", "read", case.grid_path or "")
 
 
-def no_such_handler(name) -> str:
+def no_such_handler(name) -> InvalidInput:
     """The one answer for a handler that does not exist and one who may not handle the case
     (re-routing must not tell which user names exist)."""
-    return f"handler: no staff member {name!r} who may handle cases of this place"
+    return InvalidInput(_("没有可办理此处事件的工作人员“%(name)s”"), code="no_such_handler", name=name)
 
 
-def _require(ok: bool, what: str):
+def _require(ok: bool, what, code: str = "not_allowed"):
     if not ok:
-        raise NotAllowed(what)
+        raise NotAllowed(what, code=code)
 
 
 def followers(case) -> list:
@@ -222,7 +258,8 @@ def _tell(user, kind, title, body="", case=None):
 
 
 def _community_people(case) -> list:
-    """Secretary and staff of the case's community (or leaders when the case has no grid)."""
+    """Secretary and staff of the case's community, else the duty leaders of the top of its
+    grid path (`routing.duty_leaders`)."""
     if case.grid_id:
         codes = [c for c in case.grid_path.strip("/").split("/") if c]
         nodes = GridNode.objects.filter(code__in=codes, level__lte=1, level__gte=1)
@@ -230,7 +267,11 @@ def _community_people(case) -> list:
         people = list(User.objects.filter(pk__in=ids, is_active=True))
         if people:
             return people
-    return list(User.objects.filter(role=Role.LEADER, is_active=True))
+    return _duty_leaders(case)
+
+
+def _duty_leaders(case) -> list:
+    return routing.duty_leaders(case.grid if case.grid_id else None)
 
 
 # --- photos -----------------------------------------------------------------------------------
@@ -306,22 +347,37 @@ def _user_ref(u):
     return {"id": u.pk, "username": u.username, "name": str(u)} if u else None
 
 
-def _plan(case, step_from: int, now, path=None, rule=None) -> tuple[dict, dict]:
-    """The fields of an assignment at `step_from` of the case's path (or a new path)."""
+#: why a case cannot be handed on (stored in Chinese in history notes: `source_text`)
+TOP_REACHED = _("事件 %(number)s 已到最高一级（值班领导），无法再升级")
+NOBODY = _("事件 %(number)s 无人可派：路径上各级、所在社区和值班领导均无人")
+
+
+def _plan(case, step_from: int, now, path=None, rule=None, escalating=False) -> tuple[dict, dict]:
+    """The fields of an assignment at `step_from` of the case's path (or a new path). When no
+    level of the rest of the path is filled, the path ends at someone all the same
+    (`routing.fallback_handler`: the community, then the duty leader of the top), marked as
+    a step past the path's last; `escalating` (from the current handler) only moves up."""
     if case.item_id is None:
-        raise InvalidInput(f"case {case.number}: choose an item before dispatching")
+        raise InvalidInput(_("事件 %(number)s 尚未确定事项，请先选择事项再派单"), code="no_item", number=case.number)
     if path is None:
         rule = routing.choose_rule(case.item, case.urgency, case.grid.level if case.grid_id else None, now)
         path = rule.path if rule else routing.default_path()
         if path is None:
-            raise NoHandler("no routing path is configured (run `gridgov seed-taxonomy`)")
+            raise NoHandler(_("未配置派单路径（请运行 gridgov seed-taxonomy）"), code="no_path")
     step, h, informed = routing.handler_for_step(path, step_from, case.grid, case.item)
-    if step < 0:
-        levels = "; ".join(f"{s['level']}: {s['why']}" for s in h["skipped"])
-        raise NoHandler(f"case {case.number}: nobody fills any level of path {path.code} from step {step_from + 1} ({levels})")
+    fallback = step < 0
+    if fallback:
+        skipped = h["skipped"]
+        h = routing.fallback_handler(case.grid, above=case.handler_level if escalating else "",
+                                     exclude=case.handler_user if escalating else None)
+        if h is None and escalating:
+            raise NoHandler(TOP_REACHED, code="top", number=case.number)
+        if h is None:
+            raise NoHandler(NOBODY, code="nobody", number=case.number)
+        step, h["skipped"], informed = len(path.steps), skipped, []
     decision = {
         "at": now.isoformat(),
-        "path": {"code": path.code, "name": path.name, "step": step + 1, "of": len(path.steps)},
+        "path": {"code": path.code, "name": path.name, "step": step + 1, "of": len(path.steps), "fallback": fallback},
         "handler": {"level": h["level"], "user": _user_ref(h["user"]), "department": h["department"], "via": h["via"]},
         "skipped": h["skipped"],
         "informed": [{"level": i["level"], "user": _user_ref(i["user"]), "via": i["via"]} for i in informed],
@@ -542,18 +598,23 @@ def _route_new(case, now):
                 dispatch(case, None, note="自动派遣", now=now)
         except NoHandler as exc:
             case.refresh_from_db()
-            _note_waiting(case, str(exc))
+            _note_waiting(case, exc.source_message(), stuck=True)
     else:
         _note_waiting(case, "未识别事项，待人工分类" if item is None else "位置不在任何网格内，待人工派遣")
 
 
-def _note_waiting(case, why):
+def _note_waiting(case, why, stuck=False):
+    """The case waits for a person (`why`, stored Chinese); `stuck`: nobody at all could be
+    found to hand it to, so the duty leaders are told too."""
     reason = dict(case.routing_reason or {})
     reason["waiting"] = why
     Case.objects.filter(pk=case.pk).update(routing_reason=reason)
     case.routing_reason = reason
-    for u in _community_people(case):
-        _tell(u, "needs_person", "事件待分类派遣", f"{case.number}：{why}", case)
+    told = set()
+    for u in _community_people(case) + (_duty_leaders(case) if stuck else []):
+        if u.pk not in told:
+            told.add(u.pk)
+            _tell(u, "needs_person", "事件待分类派遣" if not stuck else "事件无人可派，请指定经办人", f"{case.number}：{why}", case)
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -563,9 +624,9 @@ def _note_waiting(case, why):
 def dispatch(case, actor, note="", now=None, item=None) -> Case:
     """submitted/returned → dispatched: route by the rule table and assign the first handler."""
     if actor is not None:
-        _require(may_manage(actor, case), "only grid leaders, community and street staff in scope dispatch")
+        _require(may_manage(actor, case), _("只有辖区内的网格长、社区和街道工作人员可以派单"))
     if case.held:
-        raise Conflict(f"case {case.number} is held for moderation; release it first")
+        raise Conflict(_("事件 %(number)s 待审核，请先审核放行"), code="held", number=case.number)
     now = now or timezone.now()
     if item is not None and item != case.item:
         _correct(case, actor, item=item, now=now)
@@ -598,11 +659,11 @@ def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
     """A staff correction: a new item (re-routed by the rules from the first step) and/or a
     named handler, who must be `may_be_handler` for the case. Kept as a `Correction` row for
     recognition."""
-    _require(may_manage(actor, case), "only grid leaders, community and street staff in scope re-route")
+    _require(may_manage(actor, case), _("只有辖区内的网格长、社区和街道工作人员可以改派"))
     if item is None and handler_user is None:
-        raise InvalidInput("reroute: give a new item or a new handler")
+        raise InvalidInput(_("改派：请指定新的事项或新的经办人"), code="reroute_empty")
     if handler_user is not None and not may_be_handler(handler_user, case):
-        raise InvalidInput(no_such_handler(handler_user.username))
+        raise no_such_handler(handler_user.username)
     now = timezone.now()
     _correct(case, actor, item=item, handler=handler_user, now=now)
     if item is not None or case.path_id is None:
@@ -620,7 +681,7 @@ def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
 
 @transaction.atomic
 def accept(case, actor, note="") -> Case:
-    _require(may_handle(actor, case), "only the handler of this case accepts it")
+    _require(may_handle(actor, case), _("只有本事件的经办人可以受理"))
     now = timezone.now()
     _move(case, "accept", actor, note, now=now, handler_user=case.handler_user or actor)
     _stop_clocks(case, [ClockKind.ACCEPT], now)
@@ -632,9 +693,9 @@ def accept(case, actor, note="") -> Case:
 def grab(case, actor) -> Case:
     """A volunteer takes a grabbable task; under contention exactly one wins (the others get
     Conflict)."""
-    _require(actor is not None and actor.role == Role.VOLUNTEER, "only volunteers grab tasks")
+    _require(policy.holds(actor, "grab"), _("只有志愿者和楼门长可以接志愿任务"))
     if not case.grabbable:
-        raise Conflict(f"case {case.number} is not open to volunteers")
+        raise Conflict(_("事件 %(number)s 不是志愿任务或已被接走"), code="not_grabbable", number=case.number)
     now = timezone.now()
     _move(
         case, "grab", actor, "志愿者接单", now=now, extra_filter={"grabbable": True, "grabbed_by__isnull": True},
@@ -648,7 +709,7 @@ def grab(case, actor) -> Case:
 
 @transaction.atomic
 def arrive(case, actor, note="") -> Case:
-    _require(may_handle(actor, case), "only the handler of this case reports arrival")
+    _require(may_handle(actor, case), _("只有本事件的经办人可以报告到场"))
     now = timezone.now()
     _move(case, "arrive", actor, note, now=now)
     _stop_clocks(case, [ClockKind.ARRIVE], now)
@@ -656,10 +717,34 @@ def arrive(case, actor, note="") -> Case:
     return case
 
 
+def resolve_needs_photo(case) -> bool:
+    """Whether resolving `case` needs a photo of the result (CASES_RESOLVE_PHOTO): by default
+    when it was handled on the spot (the handler reported arrival: the case is on site)."""
+    rule = conf.get("CASES_RESOLVE_PHOTO")
+    return rule == "always" or (rule == "on_site" and case.state == State.ON_SITE)
+
+
+def check_resolution(case, note, photos) -> str:
+    """The one rule of a resolution, for every door: a description of what was done (at least
+    CASES_RESOLVE_NOTE_MIN characters) and, where `resolve_needs_photo`, at least one photo.
+    Returns the note, trimmed."""
+    note = (note or "").strip()
+    least = conf.get_int("CASES_RESOLVE_NOTE_MIN")
+    if len("".join(note.split())) < least:
+        raise InvalidInput(_("请填写处置说明（至少 %(n)s 个字）：做了什么、结果如何"), code="resolution_note", n=least)
+    if resolve_needs_photo(case) and not photos:
+        raise InvalidInput(_("现场处置的事件办结时须上传处置后的照片"), code="resolution_photo")
+    return note
+
+
 @transaction.atomic
 def resolve(case, actor, note="", photos=()) -> Case:
-    _require(may_handle(actor, case), "only the handler of this case resolves it")
+    """accepted/on site → resolved, with a description of what was done and, where required, a
+    photo of the result (`check_resolution`)."""
+    _require(may_handle(actor, case), _("只有本事件的经办人可以办结"))
     images = _read_photos(photos)
+    if case.state in TRANSITIONS["resolve"][0]:  # (otherwise _move says why not)
+        note = check_resolution(case, note, images)
     now = timezone.now()
     _move(case, "resolve", actor, note, now=now, resolved_by=actor, resolved_at=now)
     saved = []
@@ -681,9 +766,9 @@ def verify(case, actor, passed: bool = True, note="") -> Case:
     """The community verifies the result; who verifies must not be who resolved. A failed
     verification sends the case back to its handler (rework) with a fresh resolve clock."""
     _require(bool(actor and (actor.role in VERIFIER_ROLES or actor.is_superuser) and _in_scope(actor, case)),
-             "only community or street staff in scope verify")
+             _("只有辖区内的社区和街道工作人员可以核查"))
     if case.resolved_by_id == actor.pk:
-        raise NotAllowed("who verifies must not be who resolved")
+        raise NotAllowed(_("核查人不能是办结人"), code="self_verify")
     now = timezone.now()
     if passed:
         _move(case, "verify", actor, note, now=now, verified_by=actor)
@@ -697,7 +782,7 @@ def verify(case, actor, passed: bool = True, note="") -> Case:
 
 @transaction.atomic
 def close(case, actor, note="") -> Case:
-    _require(may_manage(actor, case), "only staff in scope close cases")
+    _require(may_manage(actor, case), _("只有辖区内的工作人员可以结案"))
     now = timezone.now()
     _move(case, "close", actor, note, now=now, closed_at=now)
     _stop_clocks(case, [ClockKind.SUMMON], now)
@@ -708,9 +793,9 @@ def close(case, actor, note="") -> Case:
 @transaction.atomic
 def return_case(case, actor, note="") -> Case:
     """The handler sends the case back (not theirs, wrong place); a person re-dispatches it."""
-    _require(may_handle(actor, case), "only the handler of this case returns it")
+    _require(may_handle(actor, case), _("只有本事件的经办人可以退回"))
     if not note:
-        raise InvalidInput("note: say why the case is returned")
+        raise InvalidInput(_("请填写退回原因"), code="note_required")
     now = timezone.now()
     _move(case, "return", actor, note, now=now, handler_user=None, handler_level="", handler_department="", grabbable=False)
     _stop_clocks(case, CASE_CLOCKS, now)
@@ -721,9 +806,9 @@ def return_case(case, actor, note="") -> Case:
 
 @transaction.atomic
 def reject(case, actor, note="") -> Case:
-    _require(may_manage(actor, case), "only staff in scope reject cases")
+    _require(may_manage(actor, case), _("只有辖区内的工作人员可以不予受理"))
     if not note:
-        raise InvalidInput("note: say why the case is not accepted")
+        raise InvalidInput(_("请填写不予受理的理由"), code="note_required")
     now = timezone.now()
     _move(case, "reject", actor, note, now=now, grabbable=False)
     _stop_clocks(case, [*CASE_CLOCKS, ClockKind.SUMMON], now)
@@ -734,7 +819,7 @@ def reject(case, actor, note="") -> Case:
 @transaction.atomic
 def escalate(case, actor, note="") -> Case:
     """A person moves the case to the next step of its path (NoHandler at the end of it)."""
-    _require(may_manage(actor, case), "only staff in scope escalate cases")
+    _require(may_manage(actor, case), _("只有辖区内的工作人员可以升级事件"))
     return _escalate(case, actor, note)
 
 
@@ -742,9 +827,9 @@ def _escalate(case, actor, note="", now=None, data=None, **fields) -> Case:
     """Escalation without a permission check: by a person (above), a breach (the sweep, actor
     None) or a second 'unsatisfied' (the reporter). Runs inside the caller's transaction."""
     if case.path_id is None:
-        raise NoHandler(f"case {case.number} has no routing path to escalate along")
+        raise NoHandler(_("事件 %(number)s 尚未派单，没有可升级的路径"), code="no_path", number=case.number)
     now = now or timezone.now()
-    plan, extra = _plan(case, case.path_step + 1, now, path=case.path)
+    plan, extra = _plan(case, case.path_step + 1, now, path=case.path, escalating=True)
     plan.update(fields)
     _move(case, "escalate", actor, note, {**(data or {}), "decision": extra["decision"]}, now=now, **plan)
     _after_assignment(case, extra, now, f"事件已升级至{source_text(HandlerLevel(case.handler_level).label)}")
@@ -754,17 +839,18 @@ def _escalate(case, actor, note="", now=None, data=None, **fields) -> Case:
 @transaction.atomic
 def merge(source, target, actor, note="") -> Case:
     """Merge a duplicate into the case that stays: its reporter and followers follow the target."""
-    _require(may_manage(actor, source) and may_manage(actor, target), "only staff in scope of both cases merge them")
+    _require(may_manage(actor, source) and may_manage(actor, target), _("只有两个事件都在辖区内的工作人员可以合并"))
     if source.pk == target.pk:
-        raise InvalidInput("merge: a case cannot be merged into itself")
+        raise InvalidInput(_("事件不能合并到自身"), code="merge_self")
     if target.state in (State.MERGED, State.REJECTED):
-        raise Conflict(f"case {target.number} is {target.state}; merge into the case it was merged into")
+        raise Conflict(_("事件 %(number)s 当前为“%(state)s”，请合并到仍在办理的事件"), code="bad_target",
+                       number=target.number, state=_state_label(target.state))
     now = timezone.now()
     _move(source, "merge", actor, note, {"into": target.number}, now=now, merged_into=target, grabbable=False)
     _stop_clocks(source, [*CASE_CLOCKS, ClockKind.SUMMON], now)
     carried = []
     for f in CaseFollower.objects.filter(case=source).select_related("user"):
-        _, made = CaseFollower.objects.get_or_create(case=target, user=f.user, defaults={"source": "merged", "at": now})
+        _follower, made = CaseFollower.objects.get_or_create(case=target, user=f.user, defaults={"source": "merged", "at": now})
         if made:
             carried.append(f.user.username)
             _tell(f.user, "merged", "您上报的事件已并入同一事件办理", target.number, target)
@@ -777,7 +863,7 @@ def join(case, user) -> CaseFollower:
     """A reporter joins an open case instead of filing a duplicate (becomes a follower, who sees
     the case as a co-reporter: `view_for`). Never a case held for moderation."""
     if case.state not in OPEN_STATES or case.held:
-        raise Conflict(f"case {case.number} is not open to join; file a new report instead")
+        raise Conflict(_("事件 %(number)s 已不能加入跟进，请另行上报"), code="not_joinable", number=case.number)
     now = timezone.now()
     follower, made = CaseFollower.objects.get_or_create(case=case, user=user, defaults={"source": "joined", "at": now})
     if made:
@@ -793,12 +879,13 @@ def rate(case, user, score: str, comment="") -> Rating:
         # the Chinese labels, and those of the active language
         labels = {**{source_text(s.label): s.value for s in Score}, **{str(s.label): s.value for s in Score}}
         if score not in labels:
-            raise InvalidInput(f"score: {score!r}; use one of {', '.join(Score.values)} / {', '.join(labels)}")
+            raise InvalidInput(_("评价请选择：%(labels)s"), code="bad_score", labels=" / ".join(source_text(s.label) for s in Score))
         score = labels[score]
     if not CaseFollower.objects.filter(case=case, user=user).exists():
-        raise NotAllowed("only the reporters who follow this case rate it")
+        raise NotAllowed(_("只有上报或跟进本事件的居民可以评价"))
     if case.state not in RATABLE_STATES:
-        raise Conflict(f"case {case.number} is {case.state}; it can be rated once verified")
+        raise Conflict(_("事件 %(number)s 当前为“%(state)s”，核查办结后才能评价"), code="bad_state",
+                       number=case.number, state=_state_label(case.state))
     comment = (comment or "").strip()
     limit = conf.get_int("CASES_MAX_TEXT")
     if len(comment) > limit:
@@ -811,7 +898,7 @@ def rate(case, user, score: str, comment="") -> Rating:
         with transaction.atomic():
             rating = Rating.objects.create(case=case, user=user, round=case.reopen_count, score=score, comment=masked, at=now)
     except IntegrityError:
-        raise Conflict(f"you already rated case {case.number} in this round") from None
+        raise Conflict(_("您已评价过事件 %(number)s 的本轮办理"), code="already_rated", number=case.number) from None
     data = {"rating": {"score": score, "comment": masked, "round": rating.round}}
     if score != Score.UNSATISFIED:
         _event(case, "rate", user, case.state, case.state, comment, data, at=now)
@@ -836,7 +923,7 @@ def summon_hours(hours=None) -> float:
     except (TypeError, ValueError):
         value = math.nan
     if not (math.isfinite(value) and 0 < value <= top):
-        raise InvalidInput(f"hours: working hours to report back, more than 0 and at most {top:g}")
+        raise InvalidInput(_("报到时限：须为大于 0、不超过 %(top)s 的工作小时数"), code="bad_hours", top=f"{top:g}")
     return value
 
 
@@ -844,12 +931,13 @@ def summon_hours(hours=None) -> float:
 def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
     """吹哨报到: the grid or community summons departments; each must report back within
     `hours` working hours (default CASES_SUMMON_REPORT_HOURS) on its own clock."""
-    _require(may_manage(actor, case), "only grid leaders and community staff in scope summon departments")
+    _require(may_manage(actor, case), _("只有辖区内的网格长和社区工作人员可以吹哨"))
     departments = [d.strip() for d in departments if d and d.strip()]
     if not departments:
-        raise InvalidInput("departments: name at least one department")
+        raise InvalidInput(_("请至少指定一个部门"), code="no_department")
     if case.state not in OPEN_STATES:
-        raise Conflict(f"case {case.number} is {case.state}; summon only for open cases")
+        raise Conflict(_("事件 %(number)s 当前为“%(state)s”，只能为办理中的事件吹哨"), code="bad_state",
+                       number=case.number, state=_state_label(case.state))
     hours = summon_hours(hours)
     now = timezone.now()
     cal = WorkCalendar()
@@ -868,13 +956,13 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
 @transaction.atomic
 def report_back(summons, actor, report: str) -> Summons:
     _require(bool(actor and ((actor.role == Role.SECTION_STAFF and actor.department == summons.department) or may_manage(actor, summons.case))),
-             f"only staff of {summons.department} report back")
+             _("只有被吹哨部门的工作人员可以报到"))
     if not report:
-        raise InvalidInput("report: say what the department did")
+        raise InvalidInput(_("请填写部门的办理情况"), code="note_required")
     now = timezone.now()
     if not Summons.objects.filter(pk=summons.pk, reported_at__isnull=True).update(reported_at=now, reported_by=actor,
                                                                                   report=mask_personal(report)):
-        raise Conflict(f"{summons.department} already reported back")
+        raise Conflict(_("%(department)s 已经报到"), code="already_reported", department=summons.department)
     Clock.objects.filter(summons=summons, state__in=[ClockState.RUNNING, ClockState.WARNED]).update(state=ClockState.STOPPED, stopped_at=now)
     case = summons.case
     _event(case, "report_back", actor, case.state, case.state, report, {"department": summons.department}, at=now)
@@ -915,14 +1003,14 @@ def moderate(case, actor, decision: str, note="") -> Case:
     """Release a held case (it is then routed like a new one) or reject it (note required).
     The hold is cleared with a compare-and-set, so two moderators cannot both act."""
     _require(bool(actor and actor.is_authenticated and (actor.role in MODERATOR_ROLES or actor.is_superuser) and _in_scope(actor, case)),
-             "only grid leaders, community and street staff in scope moderate cases")
+             _("只有辖区内的网格长、社区和街道工作人员可以审核上报"))
     if decision not in ("release", "reject"):
-        raise InvalidInput(f"decision: {decision!r}; use release or reject")
+        raise InvalidInput(_("审核结论只能是 release（放行）或 reject（不予受理）"), code="bad_decision")
     if decision == "reject" and not note:
-        raise InvalidInput("note: say why the report is rejected")
+        raise InvalidInput(_("请填写不予受理的理由"), code="note_required")
     now = timezone.now()
     if not Case.objects.filter(pk=case.pk, held=True).update(held=False, updated_at=now):
-        raise Conflict(f"case {case.number} is not held for moderation")
+        raise Conflict(_("事件 %(number)s 不在待审核状态"), code="not_held", number=case.number)
     case.held = False
     if decision == "reject":
         _move(case, "reject", actor, note, {"moderation": "reject", "held_reason": case.held_reason}, now=now, grabbable=False)
@@ -936,12 +1024,12 @@ def moderate(case, actor, decision: str, note="") -> Case:
 def add_word(actor, word: str, category: str = "abuse"):
     from .models import SensitiveWord
 
-    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), "only administrators edit the word list")
+    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), _("只有系统管理员可以编辑敏感词"))
     word = (word or "").strip()
     if not moderation.normalize(word):
-        raise InvalidInput("word: give at least one letter or digit")
+        raise InvalidInput(_("敏感词至少要有一个文字或数字"), code="bad_word")
     if len(word) > 60:
-        raise InvalidInput("word: at most 60 characters")
+        raise InvalidInput(_("敏感词最多 60 个字"), code="bad_word")
     obj, made = SensitiveWord.objects.get_or_create(word=word, defaults={"category": category or "abuse", "created_by": actor})
     if not made and not obj.active:
         obj.active = True
@@ -952,7 +1040,7 @@ def add_word(actor, word: str, category: str = "abuse"):
 def remove_word(actor, word_id: int) -> bool:
     from .models import SensitiveWord
 
-    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), "only administrators edit the word list")
+    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), _("只有系统管理员可以编辑敏感词"))
     return bool(SensitiveWord.objects.filter(pk=word_id).delete()[0])
 
 
@@ -1022,9 +1110,10 @@ def _breach(clock, now) -> int:
             _escalate(case, None, f"{label}超时，自动升级", now=now, data={"breach": {"clock": clock.pk, "kind": clock.kind}})
             escalated_to = case.handler_level
         except NoHandler as exc:
-            _event(case, "breach", None, case.state, case.state, f"{label}超时；{exc}", {"clock": clock.pk}, at=now)
-            for u in User.objects.filter(role=Role.LEADER, is_active=True):
-                _tell(u, "breach", f"超时且无法再升级：{case.number}", str(exc), case)
+            why = exc.source_message()
+            _event(case, "breach", None, case.state, case.state, f"{label}超时；{why}", {"clock": clock.pk, "stuck": True}, at=now)
+            for u in _duty_leaders(case):
+                _tell(u, "breach", f"超时且无法再升级：{case.number}", why, case)
     else:
         detail = f"{clock.department}报到超时" if clock.kind == ClockKind.SUMMON else f"{label}超时（{case.number}）"
         _event(case, "breach", None, case.state, case.state, detail, {"clock": clock.pk}, at=now)
@@ -1072,12 +1161,8 @@ def suggest_duplicates(*, lon, lat, text="", item=None, crs="wgs84", now=None, l
 
 
 def late_cases(user, now=None):
-    """Open cases visible to `user` with a breached limit or a running limit past due."""
-    now = now or timezone.now()
-    late = Clock.objects.filter(
-        Q(state=ClockState.BREACHED) | Q(state__in=[ClockState.RUNNING, ClockState.WARNED], due_at__lte=now)
-    ).values("case")
-    return Case.objects.visible_to(user).filter(pk__in=late, state__in=OPEN_STATES)
+    """The overdue cases (`CaseQuerySet.overdue`) that are `user`'s work."""
+    return Case.objects.visible_to(user).overdue(now)
 
 
 def timeline(case) -> list[CaseEvent]:

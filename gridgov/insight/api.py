@@ -283,9 +283,12 @@ def clock_status(qs, now=None):
     from django.db.models import Case as When_, CharField, Value, When
 
     now = now or timezone.now()
-    live = Clock.objects.filter(case=OuterRef("pk"), state__in=[ClockState.RUNNING, ClockState.WARNED])
+    # the limits of the case's current assignment (Clock.objects.current), as CaseQuerySet.overdue
+    # counts them: "breached" and "overdue" are exactly the overdue cases
+    current = Clock.objects.current().filter(case=OuterRef("pk"))
+    live = current.filter(state__in=[ClockState.RUNNING, ClockState.WARNED])
     return qs.annotate(clock=When_(
-        When(Exists(Clock.objects.filter(case=OuterRef("pk"), state=ClockState.BREACHED)), then=Value("breached")),
+        When(Exists(current.filter(state=ClockState.BREACHED)), then=Value("breached")),
         When(Exists(live.filter(due_at__lte=now)), then=Value("overdue")),
         When(Exists(live.filter(Q(state=ClockState.WARNED) | Q(warn_at__lte=now))), then=Value("warned")),
         When(Exists(live), then=Value("running")),
@@ -355,13 +358,16 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         c = clock_status(Case.objects.visible_to(user).filter(pk=pk)).select_related("item", "grid", "handler_user").first()
         if c is None:
             raise Http404("no such case")
-        due = Clock.objects.filter(case=c, state__in=[ClockState.RUNNING, ClockState.WARNED]).order_by("due_at").first()
+        # the case's own deadline (its current limits), and each summons' deadline as such
+        due = Clock.objects.current().filter(case=c, state__in=[ClockState.RUNNING, ClockState.WARNED]).order_by("due_at").first()
+        summons = [{"department": s.department, "due_at": timezone.localtime(s.due_at).strftime("%Y-%m-%d %H:%M"),
+                    "reported": s.reported_at is not None} for s in c.summons.order_by("id")]
         return {"kind": "case", "id": c.pk, "title": c.number, "item": c.item.name if c.item_id else gettext("待分类"),
                 "state": c.get_state_display(), "clock": c.clock, "text": c.text, "address": c.address,
                 "grid": c.grid.name if c.grid_id else "", "handler": str(c.handler_user or c.handler_department or ""),
                 "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
                 "due_at": timezone.localtime(due.due_at).strftime("%Y-%m-%d %H:%M") if due else "",
-                "link": f"/api/cases/{c.pk}"}
+                "summons": summons, "link": f"/cases/{c.pk}/"}
     raise HttpError(422, f"kind: {kind!r}; use grid, building, place or case")
 
 

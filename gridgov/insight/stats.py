@@ -12,7 +12,7 @@ dashboard asks for them in a request of their own (`/api/insight/topics`), after
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour, Substr, TruncMonth
 from django.utils import timezone
 
@@ -160,12 +160,8 @@ def compliance(user, f: Filters) -> list[dict]:
 
 
 def overdue(user, f: Filters, now=None, limit=20) -> dict:
-    """Open cases with a breached limit or a running limit past due."""
-    now = now or timezone.now()
-    late = Clock.objects.filter(case=OuterRef("pk")).filter(
-        Q(state=ClockState.BREACHED) | Q(state__in=[ClockState.RUNNING, ClockState.WARNED], due_at__lte=now)
-    )
-    qs = f.apply(cases_for(user)).filter(state__in=OPEN_STATES).filter(Exists(late))
+    """The overdue cases (`CaseQuerySet.overdue`: the same count as the workbench's)."""
+    qs = f.apply(cases_for(user)).overdue(now)
     rows = qs.select_related("item", "grid").order_by("created_at")[:limit]
     return {
         "count": qs.count(),

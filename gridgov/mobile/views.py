@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from shapely import wkt
 from shapely.geometry import mapping
 
-from gridgov.accounts.models import Role
+from gridgov.accounts import policy
 from gridgov.accounts.views import LoginView
 from gridgov.cases import services
 from gridgov.cases.models import FOLLOWER, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
@@ -172,10 +172,10 @@ def _point(request):
 
 @m_login_required
 def tasks(request, error=None):
-    """Volunteers: grabbable tasks still free (nearest first when the phone gave its place) and
+    """Volunteers and stewards: grabbable tasks still free (nearest first when the phone gave its place) and
     the tasks they took."""
     user = request.user
-    if user.role != Role.VOLUNTEER:
+    if not policy.holds(user, "grab"):  # volunteers and stewards (accounts.policy.RELATIONS)
         return render(request, "mobile/tasks.html", {"not_volunteer": True, "tab": "tasks"}, status=403)
     visible = Case.objects.visible_to(user).select_related("item")
     free = list(visible.filter(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED).order_by("-id")[:200])
@@ -196,7 +196,8 @@ def task_action(request, pk, action):
     if case is None or action not in ("grab", "arrive", "resolve"):
         raise Http404("没有这个任务")
     fn = {"grab": lambda: services.grab(case, request.user), "arrive": lambda: services.arrive(case, request.user),
-          "resolve": lambda: services.resolve(case, request.user, request.POST.get("note", ""))}[action]
+          "resolve": lambda: services.resolve(case, request.user, request.POST.get("note", "")[:1000],
+                                              photos=request.FILES.getlist("photos"))}[action]
     try:
         fn()
     except (services.CaseError, ValueError) as exc:

@@ -75,7 +75,8 @@ def _decorate(user, case, now):
     return case
 
 
-FILTERS = [("open", gettext_lazy("待办")), *[(s.value, s.label) for s in State], ("all", gettext_lazy("全部"))]
+FILTERS = [("open", gettext_lazy("待办")), ("overdue", gettext_lazy("已超时")), ("stuck", gettext_lazy("无人经办")),
+           *[(s.value, s.label) for s in State], ("all", gettext_lazy("全部"))]
 
 
 def workbench(request):
@@ -96,8 +97,13 @@ def _workbench(request):
     if mine:
         qs = qs.filter(handler_user=user)
     counts = dict(qs.order_by().values_list("state").annotate(n=Count("id")))
+    # overdue: the one definition (CaseQuerySet.overdue), as the dashboard counts it; stuck:
+    # open cases nobody holds (leaders see every one of them)
+    counts["overdue"], counts["stuck"] = qs.overdue(now).count(), qs.stuck().count()
     if state == "open":
         qs = qs.filter(state__in=TODO_STATES)
+    elif state in ("overdue", "stuck"):
+        qs = qs.overdue(now) if state == "overdue" else qs.stuck()
     elif state != "all":
         qs = qs.filter(state=state)
     cases = [_decorate(user, c, now) for c in qs.order_by("-id")[:300]]
@@ -105,10 +111,10 @@ def _workbench(request):
     far = now.replace(year=now.year + 100)
     cases.sort(key=lambda c: (c.state not in TODO_STATES, _next_due(c) or far, -c.pk))
     filters = [(k, label, sum(counts.get(s, 0) for s in TODO_STATES) if k == "open" else
-                sum(counts.values()) if k == "all" else counts.get(k, 0)) for k, label in FILTERS]
+                sum(counts.get(s, 0) for s in State.values) if k == "all" else counts.get(k, 0)) for k, label in FILTERS]
     return render(request, "web/workbench.html", {
         "cases": cases, "filters": [f for f in filters if f[2] or f[0] in ("open", "all", state)],
-        "state": state, "mine": mine, "late": sum(1 for c in cases if c.late),
+        "state": state, "mine": mine, "late": counts["overdue"],
     })
 
 
@@ -173,7 +179,9 @@ def _perform(request, case, action):
         if target is None:
             raise services.InvalidInput(_("找不到可见的目标事件 %(ref)r（填写事件编号）") % {"ref": ref})
         return services.merge(case, target, user, note)
-    fn = {"accept": services.accept, "arrive": services.arrive, "resolve": services.resolve, "close": services.close,
+    if action == "resolve":  # what was done, and photos of the result (services.check_resolution)
+        return services.resolve(case, user, note, photos=request.FILES.getlist("photos"))
+    fn = {"accept": services.accept, "arrive": services.arrive, "close": services.close,
           "return": services.return_case, "escalate": services.escalate, "reject": services.reject}.get(action)
     if fn is None:
         raise Http404("没有这个操作")

@@ -47,9 +47,12 @@ def test_staff_workflow_over_the_api_and_404_for_the_invisible(people):
     detail = gl.get(f"/api/cases/{case_id}").json()
     assert detail["routing_reason"]["current"]["handler"]["level"] == "grid_leader"
     assert {c["kind"] for c in detail["clocks"]} == {"accept", "arrive", "resolve"}
-    for action in ("accept", "arrive", "resolve"):
+    for action in ("accept", "arrive"):
         r = gl.post(f"/api/cases/{case_id}/actions/{action}", {"note": action}, content_type="application/json")
         assert r.status_code == 200, r.content
+    # resolved on site: what was done, and a photo of the result (multipart)
+    r = gl.post(f"/api/cases/{case_id}/resolve", {"note": "已更换灯泡", "photos": [SimpleUploadedFile("a.png", PNG, content_type="image/png")]})
+    assert r.status_code == 200 and r.json()["state"] == "resolved", r.content
     assert gl.post(f"/api/cases/{case_id}/actions/accept", {}, content_type="application/json").status_code == 409
     assert gl.post(f"/api/cases/{case_id}/actions/verify", {}, content_type="application/json").status_code == 403
     assert sec.post(f"/api/cases/{case_id}/actions/verify", {}, content_type="application/json").status_code == 200

@@ -39,7 +39,7 @@ def test_held_report_is_stored_acknowledged_and_not_dispatched(people, report):
     assert Notification.objects.filter(recipient=people["resident"], kind="received", case=case).exists()
     assert Notification.objects.filter(recipient=people["sec"], kind="moderation", case=case).exists()
     assert CaseEvent.objects.filter(case=case, action="hold").exists()
-    with pytest.raises(services.Conflict, match="held for moderation"):
+    with pytest.raises(services.Conflict, match="待审核，请先审核放行"):
         services.dispatch(case, people["gl"])
 
 
@@ -51,9 +51,9 @@ def test_release_dispatches_and_reject_closes(people, report):
     services.moderate(a, people["gl"], "release", "措辞不当但问题属实")
     a.refresh_from_db()
     assert not a.held and a.state == State.DISPATCHED and a.handler_user == people["gl"]
-    with pytest.raises(services.Conflict, match="not held"):
+    with pytest.raises(services.Conflict, match="不在待审核状态"):
         services.moderate(a, people["gl"], "release")
-    with pytest.raises(services.InvalidInput, match="note"):
+    with pytest.raises(services.InvalidInput, match="理由"):
         services.moderate(b, people["gl"], "reject")
     services.moderate(b, people["gl"], "reject", "广告")
     b.refresh_from_db()

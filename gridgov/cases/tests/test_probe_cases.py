@@ -16,7 +16,7 @@ from gridgov.cases.models import Case, CaseFollower, Summons
 from gridgov.cases.workcal import WorkCalendar
 from gridgov.testing import make_user
 
-from .conftest import P_C1G1, P_C2G2
+from .conftest import P_C1G1, P_C2G2, PNG
 
 HERE = {"lon": P_C1G1[0], "lat": P_C1G1[1]}
 REPORTER = "王秀英"  # the reporter's display name: must never reach a follower
@@ -54,8 +54,9 @@ def joined(people, report, street, settings):
 
 def _rated(case, people):
     """Take the case to verified and let the reporter rate it with a comment naming herself."""
-    for action in (services.accept, services.arrive, services.resolve):
+    for action in (services.accept, services.arrive):
         action(case, people["gl"])
+    services.resolve(case, people["gl"], "已更换灯泡", photos=[PNG])
     services.verify(case, people["sec"])
     services.rate(case, people["resident"], "satisfied", f"{REPORTER}谢谢网格长")
     return Case.objects.get(pk=case.pk)

@@ -62,12 +62,13 @@ def test_late_acceptance_is_kept_and_nothing_for_15_minutes_escalates_once(peopl
     assert ev.actor is None and ev.actor_name == "系统" and ev.data["breach"]["kind"] == "arrive"
     # the secretary has fresh limits, on the sweep's clock
     assert clock(case, "arrive", "running").due_at == at("2025-09-30T10:30:30")
-    # she does not act either; the path (grid → community) ends: breaches kept, leaders told
-    assert services.sweep(at("2025-09-30T10:31"))["escalated"] == 0
+    # she does not act either; the path (grid → community) ends, at someone all the same: the
+    # duty leader of the street (the top of the grid path)
+    assert services.sweep(at("2025-09-30T10:31"))["escalated"] == 1
     case.refresh_from_db()
-    assert case.state == State.ESCALATED and Breach.objects.filter(case=case).count() == 4
-    assert Notification.objects.filter(recipient=p["lic"], kind="breach").exists()
-    assert services.sweep(at("2025-09-30T10:32")) == {"warned": 0, "breached": 0, "escalated": 0}
+    assert (case.state, case.handler_user) == (State.ESCALATED, p["principal"])
+    assert Breach.objects.filter(case=case).count() == 4
+    assert services.sweep(at("2025-09-30T10:32"))["escalated"] == 0  # (her acceptance is late: kept)
 
 
 def test_accept_breach_escalates_when_configured(people, settings):

@@ -44,9 +44,10 @@ def test_who_verifies_is_not_who_resolved(people, report):
     case = report()
     services.reroute(case, p["sec"], handler_user=p["sec"], note="书记亲自办")
     services.accept(case, p["sec"])
-    services.resolve(case, p["sec"])
-    with pytest.raises(services.NotAllowed, match="must not be who resolved"):
+    services.resolve(case, p["sec"], "已联系物业修复")
+    with pytest.raises(services.NotAllowed, match="核查人不能是办结人") as exc:
         services.verify(case, p["sec"])
+    assert exc.value.code == "self_verify"
     with pytest.raises(services.NotAllowed):
         services.verify(case, p["gl"])  # a grid leader does not verify
     services.verify(case, p["cstaff"], passed=False, note="灯还是不亮")
@@ -57,12 +58,14 @@ def test_who_verifies_is_not_who_resolved(people, report):
 def test_wrong_state_and_stale_copy_are_conflicts(people, report):
     p = people
     case = report()
-    with pytest.raises(services.Conflict, match="cannot resolve a case that is dispatched"):
-        services.resolve(case, p["gl"])
+    with pytest.raises(services.Conflict, match="当前为“已派遣”，不能办理此操作") as exc:
+        services.resolve(case, p["gl"], "已处理完毕")
+    assert exc.value.code == "bad_state"
     stale = Case.objects.get(pk=case.pk)
     services.accept(case, p["gl"])
-    with pytest.raises(services.Conflict, match="changed meanwhile: expected state dispatched, now accepted"):
+    with pytest.raises(services.Conflict, match="原为“已派遣”，现为“已受理”") as exc:
         services.accept(stale, p["gl"])
+    assert exc.value.code == "changed"
     assert CaseEvent.objects.filter(case=case, action="accept").count() == 1
 
 
@@ -80,7 +83,7 @@ def test_permissions(people, report, street):
 def test_return_reject_and_reroute_with_training_signal(people, report):
     p = people
     case = report()
-    with pytest.raises(services.InvalidInput, match="say why"):
+    with pytest.raises(services.InvalidInput, match="请填写退回原因"):
         services.return_case(case, p["gl"])
     services.return_case(case, p["gl"], "这是井盖问题")
     assert case.state == State.RETURNED and running(case) == set() and case.handler_user is None
@@ -104,9 +107,14 @@ def test_manual_escalation_follows_the_path(people, report):
     assert (case.handler_level, case.handler_department, case.handler_user) == ("section", "城市管理办公室", p["section"])
     services.escalate(case, p["sec"])
     assert (case.handler_level, case.handler_user) == ("leader_in_charge", p["lic"])
-    with pytest.raises(services.NoHandler):
+    # the path ends; it ends at someone all the same: the duty leader of the top of the grid path
+    services.escalate(case, p["sec"])
+    assert (case.handler_level, case.handler_user, case.path_step) == ("principal_leader", p["principal"], 4)
+    assert case.routing_reason["current"]["path"]["fallback"] is True
+    with pytest.raises(services.NoHandler) as exc:  # nobody above the top
         services.escalate(case, p["sec"])
-    assert len(case.routing_reason["decisions"]) == 4
+    assert exc.value.code == "top" and "已到最高一级" in str(exc.value)
+    assert len(case.routing_reason["decisions"]) == 5
 
 
 def test_section_staff_accepts_from_department_queue(people, report):
@@ -131,12 +139,12 @@ def test_merge_carries_followers_and_each_may_rate(people, report):
     with pytest.raises(services.Conflict):
         services.merge(keep, dup, p["sec"])
     services.accept(keep, p["gl"])
-    services.resolve(keep, p["gl"])
+    services.resolve(keep, p["gl"], "已更换灯泡")
     services.verify(keep, p["sec"])
     services.rate(keep, p["resident"], "satisfied")
     services.rate(keep, p["neighbour"], "基本满意", "还行")
     assert Rating.objects.filter(case=keep).count() == 2
-    with pytest.raises(services.Conflict, match="already rated"):
+    with pytest.raises(services.Conflict, match="您已评价过"):
         services.rate(keep, p["neighbour"], "satisfied")
     with pytest.raises(services.NotAllowed):
         services.rate(keep, p["gl2"], "satisfied")
@@ -144,7 +152,7 @@ def test_merge_carries_followers_and_each_may_rate(people, report):
 
 def _done(case, p):
     services.accept(case, case.handler_user)
-    services.resolve(case, case.handler_user)
+    services.resolve(case, case.handler_user, "已处置完毕")
     services.verify(case, p["cstaff"])
     services.close(case, p["cstaff"])
 

@@ -14,11 +14,12 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from gridgov.accounts.models import Role
 from gridgov.cases.models import Case
-from gridgov.cases.tests.conftest import P_C1G1, fast_passwords_and_scratch_media, people, taxonomy  # noqa: F401
+from gridgov.cases.tests.conftest import PNG, P_C1G1, fast_passwords_and_scratch_media, people, taxonomy  # noqa: F401
 from gridgov.registry.models import Organization, Place, Resident
 from gridgov.registry.tests.conftest import make_id, write_csv
 from gridgov.testing import make_user, sent_code
@@ -109,9 +110,11 @@ def world(people, street, tmp_path, settings):
     case = Case.objects.get(pk=resp.json()["id"])
     assert not case.held and case.text == TEXT and case.address == ADDRESS
     # 2. handled, verified, then rated with a comment
-    for action in ("accept", "arrive", "resolve"):
+    for action in ("accept", "arrive"):
         assert client_for(gl).post(f"/api/cases/{case.pk}/actions/{action}", {"note": NOTE},
                                    content_type="application/json").status_code == 200
+    done = SimpleUploadedFile("done.png", PNG, content_type="image/png")  # on site: with a photo
+    assert client_for(gl).post(f"/api/cases/{case.pk}/resolve", {"note": NOTE, "photos": [done]}).status_code == 200
     assert client_for(sec).post(f"/api/cases/{case.pk}/actions/verify", {}, content_type="application/json").status_code == 200
     resp = r.post(f"/api/cases/{case.pk}/rate", {"score": "satisfied", "comment": COMMENT}, content_type="application/json")
     assert resp.status_code == 200, resp.content

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from gridgov.accounts.models import Duty, GridAssignment, Role
 from gridgov.cases import services as cases
 from gridgov.cases.models import Case, Channel, Item, State
+from gridgov.cases.tests.images import png as _png
 from gridgov.hotline import services
 from gridgov.hotline.models import Ticket
 from gridgov.testing import make_user
@@ -103,7 +104,7 @@ def test_ticket_shows_the_state_of_its_case(loop, street, client, tmp_path):
     gl = loop["c2g1"]
     cases.accept(case, gl)
     cases.arrive(Case.objects.get(pk=case.pk), gl)
-    cases.resolve(Case.objects.get(pk=case.pk), gl, note="已更换灯泡")
+    cases.resolve(Case.objects.get(pk=case.pk), gl, note="已更换灯泡", photos=[_png()])  # on site: with a photo
     by_id = {t["ticket_id"]: t for t in client.get("/api/hotline/tickets").json()["tickets"]}
     assert by_id["H2"]["case_state"] == "resolved"
     assert Ticket.objects.get(ticket_id="H2").case_state == "resolved"

@@ -137,6 +137,7 @@ def test_offline_report_is_filed_once_then_handled_verified_and_rated(browser, l
     gl.wait_for_selector("#dash[data-loaded='1']")
     assert gl.locator("#kpis .kpi b").first.inner_text().replace(",", "") == "1"
     gl.goto("/")
+    gl.locator(f"#case-{case.pk} input[name=note]").fill("已更换灯泡")  # what was done (not on site: no photo needed)
     gl.locator(f"#case-{case.pk} button[data-action=resolve]").click()
     expect(gl.locator(f"#case-{case.pk}")).to_contain_text("已办结")
     gl.goto(f"/cases/{case.pk}/")

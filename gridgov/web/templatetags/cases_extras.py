@@ -1,9 +1,11 @@
 """Template helpers for case pages (workbench and H5): labels of timeline actions and the
 time left on a clock, in the active language."""
 
+from datetime import datetime, timezone as dt_timezone
+
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop, pgettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
 
 register = template.Library()
 
@@ -87,3 +89,89 @@ def clock_view(clock, now=None) -> dict:
         return {"kind": kind, "level": "late", "stopped": False, "text": gettext("已超时%(span)s") % {"span": _span(left)}}
     level = "warn" if clock.state == "warned" or now >= clock.warn_at else "ok"
     return {"kind": kind, "level": level, "stopped": False, "text": gettext("剩%(span)s") % {"span": _span(left)}}
+
+
+# --- states, sources and the routing reason as a reader sees them -------------------------------
+
+#: where a case's item came from (Case.item_source, routing_reason["item"]["source"])
+ITEM_SOURCES = {"reporter": gettext_lazy("上报人选择"), "classifier": gettext_lazy("自动识别"), "staff": gettext_lazy("工作人员指定")}
+#: how someone follows a case (CaseFollower.source)
+FOLLOW_SOURCES = {"reporter": gettext_lazy("上报人"), "joined": gettext_lazy("加入跟进"), "merged": gettext_lazy("合并转入")}
+
+
+@register.filter
+def state_label(state: str) -> str:
+    """A case state in the active language (the raw code only if unknown)."""
+    from gridgov.cases.models import State
+
+    return str(State(state).label) if state in State.values else (state or "")
+
+
+@register.filter
+def item_source_label(source: str) -> str:
+    return str(ITEM_SOURCES[source]) if source in ITEM_SOURCES else (source or "")
+
+
+@register.filter
+def follow_source_label(source: str) -> str:
+    return str(FOLLOW_SOURCES[source]) if source in FOLLOW_SOURCES else (source or "")
+
+
+@register.filter
+def holds(user, relation: str) -> bool:
+    """`{% if user|holds:"grab" %}`: the access policy's relations (accounts.policy.RELATIONS)."""
+    from gridgov.accounts import policy
+
+    return policy.holds(user, relation)
+
+
+def _level_label(level: str) -> str:
+    from gridgov.cases.models import HandlerLevel
+
+    return str(HandlerLevel(level).label) if level in HandlerLevel.values else (level or "—")
+
+
+def local_time(value) -> str:
+    """An ISO time (as stored in a routing reason, in UTC) in local time: "2025-09-30 16:30"."""
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+    if at is None:
+        return ""
+    if timezone.is_naive(at):
+        at = at.replace(tzinfo=dt_timezone.utc)
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M")
+
+
+def decision_text(d: dict) -> dict:
+    """One routing decision (services._plan) as sentences: {"at", "text", "skipped", "informed"}."""
+    path, h = d.get("path") or {}, d.get("handler") or {}
+    who = (h.get("user") or {}).get("name") or h.get("department") or "—"
+    params = {"path": path.get("name") or path.get("code", ""), "step": path.get("step", ""), "of": path.get("of", ""),
+              "level": _level_label(h.get("level", "")), "who": who, "via": h.get("via", "")}
+    if path.get("fallback"):
+        text = gettext("路径“%(path)s”已无人可办，兜底交%(level)s %(who)s（%(via)s）") % params
+    else:
+        text = gettext("按路径“%(path)s”第 %(step)s/%(of)s 步，交%(level)s %(who)s（%(via)s）") % params
+    rule = d.get("rule")
+    if rule:
+        text = gettext("依规则 #%(id)s%(note)s：") % {"id": rule.get("id", ""), "note": f"（{rule['note']}）" if rule.get("note") else ""} + text
+    skipped = [gettext("跳过%(level)s：%(why)s") % {"level": _level_label(s.get("level", "")), "why": s.get("why", "")}
+               for s in d.get("skipped") or []]
+    informed = [f"{_level_label(i.get('level', ''))} {(i.get('user') or {}).get('name', '')}".strip() for i in d.get("informed") or []]
+    return {"at": local_time(d.get("at")), "text": text, "skipped": skipped, "informed": informed}
+
+
+@register.filter
+def decisions(reason) -> list[dict]:
+    """The routing decisions of a case's routing reason, oldest first, as `decision_text`."""
+    return [decision_text(d) for d in (reason or {}).get("decisions") or [] if isinstance(d, dict)]
+
+
+@register.filter
+def resolve_needs_photo(case) -> bool:
+    """Whether resolving the case needs a photo of the result (cases.services.resolve_needs_photo)."""
+    from gridgov.cases.services import resolve_needs_photo as needs
+
+    return needs(case)

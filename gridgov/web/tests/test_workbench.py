@@ -4,11 +4,13 @@ one-click HTMX actions and their inline errors."""
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from gridgov.accounts.models import Duty, GridAssignment, Role
 from gridgov.cases import services
 from gridgov.cases.models import Case, Clock, State
+from gridgov.cases.tests.conftest import PNG
 from gridgov.testing import make_user
 
 P_C1G1 = (116.383, 39.787)
@@ -81,7 +83,13 @@ def test_row_actions_accept_arrive_resolve_and_conflict_inline(client, people):
     html = client.post(f"/cases/{case.pk}/act/accept/", {"from": "row"}, headers=HX).content.decode()
     assert 'role="alert"' in html and "状态已变化" in html
     client.post(f"/cases/{case.pk}/act/arrive/", {"from": "row"}, headers=HX)
-    client.post(f"/cases/{case.pk}/act/resolve/", {"from": "row"}, headers=HX)
+    # resolving on site says what was done, with a photo of the result (the row's form)
+    html = client.post(f"/cases/{case.pk}/act/resolve/", {"from": "row"}, headers=HX).content.decode()
+    assert 'role="alert"' in html and "请填写处置说明" in html and 'name="photos"' in html and " required>" in html
+    html = client.post(f"/cases/{case.pk}/act/resolve/", {"from": "row", "note": "已更换灯泡"}, headers=HX).content.decode()
+    assert "须上传处置后的照片" in html
+    photo = SimpleUploadedFile("done.png", PNG, content_type="image/png")
+    client.post(f"/cases/{case.pk}/act/resolve/", {"from": "row", "note": "已更换灯泡", "photos": [photo]}, headers=HX)
     case.refresh_from_db()
     assert case.state == State.RESOLVED and case.resolved_by == people["gl"]
     # the resolver may not verify; the secretary can, in one click

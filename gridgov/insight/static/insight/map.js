@@ -155,7 +155,11 @@
         if (c.kind === "case") {
           row(dl, gettext("事项"), c.item); row(dl, gettext("状态"), c.state);
           row(dl, gettext("时限"), { running: gettext("计时中"), warned: gettext("预警"), overdue: gettext("超期"), breached: gettext("已超时"), none: gettext("无") }[c.clock]);
-          row(dl, gettext("截止"), c.due_at); row(dl, gettext("网格"), c.grid); row(dl, gettext("处置人"), c.handler); row(dl, gettext("上报"), c.created_at); row(dl, gettext("地点"), c.address);
+          row(dl, gettext("截止"), c.due_at);
+          (c.summons || []).forEach(function (s) {  // a summons' deadline is the department's, labelled so
+            row(dl, interpolate(gettext("%(department)s报到截止"), s, true), s.reported ? gettext("已报到") : s.due_at);
+          });
+          row(dl, gettext("网格"), c.grid); row(dl, gettext("处置人"), c.handler); row(dl, gettext("上报"), c.created_at); row(dl, gettext("地点"), c.address);
           card.appendChild(el("p", { class: "text" }, c.text));
         } else if (c.kind === "grid") {
           row(dl, gettext("编码"), c.code); row(dl, gettext("层级"), c.level); row(dl, gettext("上级"), c.parent); row(dl, gettext("面积 m²"), c.area_m2); row(dl, gettext("未办结事件"), c.open_cases);
