@@ -5,6 +5,8 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
+from gridgov.cases import services
+
 register = template.Library()
 
 # the timeline's events (in English, past tense: the same Chinese words are also buttons)
@@ -64,6 +66,13 @@ def translated(labels) -> list[str]:
     return [gettext(label) for label in labels or ()]
 
 
+@register.filter
+def reportable_by(summons, user) -> bool:
+    """Whether `user` may report back on `summons` now (`services.may_report_back`): the case
+    page then shows the report-back form."""
+    return not summons.reported_at and services.may_report_back(user, summons)
+
+
 def _span(seconds: float) -> str:
     s = abs(int(seconds))
     if s >= 86400:
@@ -87,3 +96,16 @@ def clock_view(clock, now=None) -> dict:
         return {"kind": kind, "level": "late", "stopped": False, "text": gettext("已超时%(span)s") % {"span": _span(left)}}
     level = "warn" if clock.state == "warned" or now >= clock.warn_at else "ok"
     return {"kind": kind, "level": level, "stopped": False, "text": gettext("剩%(span)s") % {"span": _span(left)}}
+
+
+CASE_CLOCKS = ("accept", "arrive", "resolve")
+
+
+def current_clocks(case, now=None) -> list[dict]:
+    """The latest clock of each kind (accept, arrive, resolve) as `clock_view`s: what the
+    workbench's rows and the phone's work list show (the case's clocks prefetched)."""
+    latest = {}
+    for c in case.clocks.all():
+        if c.kind in CASE_CLOCKS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
+            latest[c.kind] = c
+    return [clock_view(latest[k], now) for k in CASE_CLOCKS if k in latest]
