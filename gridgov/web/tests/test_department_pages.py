@@ -8,62 +8,46 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from gridgov.accounts.models import Duty, GridAssignment, Role
+from gridgov.accounts.models import Duty, Role
 from gridgov.cases import services
 from gridgov.cases.models import Clock, Summons
 from gridgov.testing import make_user
 
-P_C1G1 = (116.383, 39.787)
-P_C2G2 = (116.397, 39.782)
+from .test_workbench import P_C1G1, P_C2G2, fast_passwords_and_scratch_media, people  # noqa: F401 (fixtures)
+
 HX = {"HX-Request": "true"}
 DEP = "城市管理办公室"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords_and_scratch_media(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @pytest.fixture
-def people(street):
-    from gridgov.cases.taxonomy import seed_taxonomy
-
-    seed_taxonomy()
-    p = {
-        "gl": make_user("gl", Role.GRID_LEADER, [street["c1g1"]], duty=Duty.LEADER),
-        "sec": make_user("sec", Role.COMMUNITY_SECRETARY, [street["c1"]], duty=Duty.SECRETARY),
-        "sec2": make_user("sec2", Role.COMMUNITY_SECRETARY, [street["c2"]], duty=Duty.SECRETARY),
-        "resident": make_user("resident", Role.RESIDENT),
-        # as in the demo: section staff are assigned to the street, so the access table lets
-        # them read every case of it
-        "section": make_user("section", Role.SECTION_STAFF, [street["street"]], duty=Duty.STAFF),
-        "other": make_user("other", Role.SECTION_STAFF, [street["street"]], duty=Duty.STAFF),
-    }
-    p["section"].department, p["other"].department = DEP, "平安建设办公室"
-    p["section"].save(), p["other"].save()
-    GridAssignment.objects.create(user=make_user("principal", Role.LEADER), node=street["street"], duty=Duty.SECRETARY)
-    return p
+def staff(people, street):
+    """The workbench tests' people, and two section staff assigned (as in the demo) to the
+    street, so that the access table lets them read every case of it."""
+    for name, dep in (("section", DEP), ("other", "平安建设办公室")):
+        people[name] = make_user(name, Role.SECTION_STAFF, [street["street"]], duty=Duty.STAFF)
+        people[name].department = dep
+        people[name].save()
+    return people
 
 
-def _report(people, text="小区门口的路灯坏了，晚上一片漆黑", point=P_C1G1):
-    case, _ = services.submit_case(reporter=people["resident"], channel="resident", text=text, lon=point[0], lat=point[1])
+def _report(staff, text="小区门口的路灯坏了，晚上一片漆黑", point=P_C1G1):
+    case, _ = services.submit_case(reporter=staff["resident"], channel="resident", text=text, lon=point[0], lat=point[1])
     return case
 
 
 @pytest.fixture
-def work(people):
+def work(staff):
     """A case summoning the department, one routed to it, and one that is neither."""
-    summoned = _report(people)
-    services.summon(summoned, people["sec"], [DEP], "需更换灯杆", hours=4)
-    routed = _report(people, "井盖丢了，路上有个大坑")
-    services.reroute(routed, people["sec"], handler_user=people["section"], note="城管负责")
-    elsewhere = _report(people, "楼道里堆满杂物，堵住了消防通道", point=P_C2G2)
+    summoned = _report(staff)
+    services.summon(summoned, staff["sec"], [DEP], "需更换灯杆", hours=4)
+    routed = _report(staff, "井盖丢了，路上有个大坑")
+    services.reroute(routed, staff["sec"], handler_user=staff["section"], note="城管负责")
+    elsewhere = _report(staff, "楼道里堆满杂物，堵住了消防通道", point=P_C2G2)
     return {"summoned": summoned, "routed": routed, "elsewhere": elsewhere}
 
 
-def test_section_staff_workbench_lists_their_departments_work_not_the_street(client, people, work):
-    client.force_login(people["section"])
+def test_section_staff_workbench_lists_their_departments_work_not_the_street(client, staff, work):
+    client.force_login(staff["section"])
     page = client.get("/", {"state": "all"}).content.decode()
     assert work["summoned"].number in page and work["routed"].number in page
     assert work["elsewhere"].number not in page  # in their scope, but not their department's
@@ -73,14 +57,14 @@ def test_section_staff_workbench_lists_their_departments_work_not_the_street(cli
     assert f'hx-post="/cases/{work["routed"].pk}/act/accept/"' in page
     assert 'href="/summons/"' in page and "1 件吹哨待报到" in page
     # another department sees neither
-    client.force_login(people["other"])
+    client.force_login(staff["other"])
     page = client.get("/", {"state": "all"}).content.decode()
     assert work["summoned"].number not in page and work["routed"].number not in page
 
 
-def test_summons_page_shows_open_summonses_with_clock_and_reports_back(client, people, work):
+def test_summons_page_shows_open_summonses_with_clock_and_reports_back(client, staff, work):
     s = Summons.objects.get(case=work["summoned"])
-    client.force_login(people["section"])
+    client.force_login(staff["section"])
     page = client.get("/summons/").content.decode()
     assert work["summoned"].number in page and "需更换灯杆" in page and "报到时限" in page
     assert 'class="clock ok"' in page and f'action="/summons/{s.pk}/report/"' in page
@@ -92,40 +76,40 @@ def test_summons_page_shows_open_summonses_with_clock_and_reports_back(client, p
     html = r.content.decode()
     assert html.startswith(f'<li id="summons-{s.pk}"') and "已派人更换灯杆" in html and "<form" not in html
     s.refresh_from_db()
-    assert s.reported_by == people["section"] and s.report == "已派人更换灯杆"
+    assert s.reported_by == staff["section"] and s.report == "已派人更换灯杆"
     assert Clock.objects.get(summons=s).state == "stopped"
     page = client.get("/summons/").content.decode()
     assert "没有待报到的吹哨" in page and "已派人更换灯杆" in page and "按时完成" in page
     assert work["summoned"].events.filter(action="report_back").count() == 1
 
 
-def test_summons_page_shows_overdue_summonses(client, people, work):
+def test_summons_page_shows_overdue_summonses(client, staff, work):
     s = Summons.objects.get(case=work["summoned"])
     past = timezone.now() - timedelta(hours=3)
     Summons.objects.filter(pk=s.pk).update(due_at=past)
     Clock.objects.filter(summons=s).update(due_at=past, warn_at=past - timedelta(hours=1))
-    client.force_login(people["section"])
+    client.force_login(staff["section"])
     page = client.get("/summons/").content.decode()
     assert "1 件已超时" in page and 'class="clock late"' in page and "row-late" in page
 
 
-def test_another_department_may_not_report_back(client, people, work):
+def test_another_department_may_not_report_back(client, staff, work):
     s = Summons.objects.get(case=work["summoned"])
-    client.force_login(people["other"])
+    client.force_login(staff["other"])
     page = client.get("/summons/").content.decode()
     assert work["summoned"].number not in page
     r = client.post(f"/summons/{s.pk}/report/", {"report": "不是我们", "from": "list"}, headers=HX)
     assert "无权操作" in r.content.decode()
     assert Summons.objects.get(pk=s.pk).reported_at is None
     # a resident gets nothing
-    client.force_login(people["resident"])
+    client.force_login(staff["resident"])
     assert client.post(f"/summons/{s.pk}/report/", {"report": "x"}).status_code == 403
 
 
-def test_report_back_from_the_case_page(client, people, work):
+def test_report_back_from_the_case_page(client, staff, work):
     case = work["summoned"]
     s = Summons.objects.get(case=case)
-    client.force_login(people["section"])
+    client.force_login(staff["section"])
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert f'hx-post="/summons/{s.pk}/report/"' in page and 'data-action="report_back"' in page
     r = client.post(f"/summons/{s.pk}/report/", {"report": "灯杆已换", "from": "case"}, headers=HX)
@@ -133,18 +117,18 @@ def test_report_back_from_the_case_page(client, people, work):
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert "灯杆已换" in page and 'data-action="report_back"' not in page
     # a plain form post (no script) goes back to the case page
-    s2 = services.summon(case, people["sec"], [DEP], "再来一次")[0]
+    s2 = services.summon(case, staff["sec"], [DEP], "再来一次")[0]
     r = client.post(f"/summons/{s2.pk}/report/", {"report": "又来了", "from": "case"})
     assert r.status_code == 302 and r["Location"] == f"/cases/{case.pk}/"
     assert Summons.objects.get(pk=s2.pk).report == "又来了"
 
 
-def test_summons_history_is_paged(client, people, work):
+def test_summons_history_is_paged(client, staff, work):
     now = timezone.now()
     Summons.objects.bulk_create([
-        Summons(case=work["summoned"], department=DEP, at=now, due_at=now, reported_at=now, report=f"第{i}次报到", reported_by=people["section"])
+        Summons(case=work["summoned"], department=DEP, at=now, due_at=now, reported_at=now, report=f"第{i}次报到", reported_by=staff["section"])
         for i in range(31)])
-    client.force_login(people["section"])
+    client.force_login(staff["section"])
     page = client.get("/summons/").content.decode()
     assert "第 1 / 2 页" in page and 'href="?page=2"' in page
     assert "第 2 / 2 页" in client.get("/summons/", {"page": 2}).content.decode()
