@@ -263,6 +263,41 @@ class CaseQuerySet(ScopedQuerySet):
         moderation (their own queue). Leaders see them on the workbench and are told."""
         return self.filter(state__in=OPEN_STATES, held=False, handler_user__isnull=True, handler_department="")
 
+    def handled_by(self, user):
+        """The cases of `user`'s work whose handling falls to them (accept, arrive, resolve,
+        return: `services.may_handle`): section staff, those routed to their department or to
+        them; other staff, all their work (the grid's staff handle its cases)."""
+        from gridgov.accounts.models import Role
+
+        qs = self.visible_to(user)
+        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+            dep = Q(handler_department=user.department) if user.department else Q(pk__in=[])
+            return qs.filter(Q(handler_user=user) | dep)
+        return qs
+
+    def queue_of(self, user):
+        """What the workbench lists for `user`: section staff see their department's work (the
+        cases routed to it or to them, and the cases summoning it), not the whole territory the
+        access table lets them read; everyone else all of `visible_to(user)`."""
+        from gridgov.accounts.models import Role
+
+        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+            summoned = Summons.objects.filter(department=user.department).values("case_id") if user.department else []
+            return self.visible_to(user).filter(Q(pk__in=self.handled_by(user).values("pk")) | Q(pk__in=summoned))
+        return self.visible_to(user)
+
+    def by_deadline(self, todo_states):
+        """Open work first (`todo_states`), then the nearest running deadline of each (a
+        clock not stopped, summonses included), then the newest: the workbench's order, in the
+        database so that it can be paged."""
+        due = Clock.objects.filter(case=models.OuterRef("pk")).exclude(state=ClockState.STOPPED).order_by("due_at").values("due_at")[:1]
+        todo = list(todo_states)
+        return self.annotate(
+            done=models.Case(models.When(state__in=todo, then=models.Value(0)), default=models.Value(1), output_field=models.IntegerField()),
+            # only open work is ordered by its clocks (the rest by number): no subquery per closed case
+            next_due=models.Case(models.When(state__in=todo, then=models.Subquery(due)), default=None, output_field=models.DateTimeField()),
+        ).order_by("done", models.F("next_due").asc(nulls_last=True), "-id")
+
     def access_levels(self, user, cases) -> dict:
         """{case id: FULL or FOLLOWER} for those of `cases` (ids or cases) the user may open:
         FULL when the case is their work (`visible_to(user)`), FOLLOWER when they only
@@ -407,8 +442,26 @@ class Rating(models.Model):
         ordering = ["id"]
 
 
+class SummonsQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The summonses of the cases that are `user`'s work (`Case.objects.visible_to`)."""
+        return self.filter(case__in=Case.objects.visible_to(user))
+
+    def answered_by(self, user):
+        """The summonses `user` answers or follows: section staff, their department's; other
+        staff, every summons of their work (those they issued, in their territory)."""
+        from gridgov.accounts.models import Role
+
+        qs = self.visible_to(user)
+        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+            return qs.filter(department=user.department) if user.department else qs.none()
+        return qs
+
+
 class Summons(models.Model):
     """吹哨报到: a grid or community summons a department, which must report back in time."""
+
+    objects = SummonsQuerySet.as_manager()
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="summons")
     department = models.CharField(max_length=100)

@@ -220,6 +220,40 @@ def may_handle(user, case) -> bool:
     return user.is_staff_role and user.role != Role.SECTION_STAFF and _in_scope(user, case)
 
 
+def may_verify(user, case) -> bool:
+    """Verify (or send back for rework): community or street staff in scope, never the person
+    who resolved the case."""
+    return bool(user and user.is_authenticated and (user.role in VERIFIER_ROLES or user.is_superuser)
+                and _in_scope(user, case) and case.resolved_by_id != user.pk)
+
+
+def may_report_back(user, summons) -> bool:
+    """Report back on a summons (报到): staff of the summoned department, or staff who manage
+    the case (reporting for the department)."""
+    return bool(user and user.is_authenticated and (
+        (user.role == Role.SECTION_STAFF and user.department and user.department == summons.department)
+        or may_manage(user, summons.case)))
+
+
+#: the permission each action asks (state aside): the services check it, the pages ask
+#: `may_act` before they show a button
+_ACT_PERMISSION = {
+    "accept": may_handle, "arrive": may_handle, "resolve": may_handle, "return": may_handle,
+    "verify": may_verify, "rework": may_verify,
+    "dispatch": may_manage, "reroute": may_manage, "merge": may_manage, "reject": may_manage,
+    "close": may_manage, "escalate": may_manage,
+}
+
+
+def may_act(user, case, action: str) -> bool:
+    """Whether `user` may take `action` on `case` now: the case's state allows it
+    (`TRANSITIONS`) and the user holds the permission the service checks. The workbench, the
+    case page and the phone pages show a button only when this says yes."""
+    if action not in _ACT_PERMISSION or case.state not in TRANSITIONS[action][0]:
+        return False
+    return _ACT_PERMISSION[action](user, case)
+
+
 def may_be_handler(user, case) -> bool:
     """Whether `user` may be named the handler of `case` (re-routing by hand): an active member
     of a department (section staff: the case then waits in that department's queue), or a user
@@ -765,10 +799,9 @@ def resolve(case, actor, note="", photos=()) -> Case:
 def verify(case, actor, passed: bool = True, note="") -> Case:
     """The community verifies the result; who verifies must not be who resolved. A failed
     verification sends the case back to its handler (rework) with a fresh resolve clock."""
-    _require(bool(actor and (actor.role in VERIFIER_ROLES or actor.is_superuser) and _in_scope(actor, case)),
-             _("只有辖区内的社区和街道工作人员可以核查"))
-    if case.resolved_by_id == actor.pk:
+    if actor and case.resolved_by_id == actor.pk:
         raise NotAllowed(_("核查人不能是办结人"), code="self_verify")
+    _require(may_verify(actor, case), _("只有辖区内的社区和街道工作人员可以核查"))
     now = timezone.now()
     if passed:
         _move(case, "verify", actor, note, now=now, verified_by=actor)
@@ -955,8 +988,7 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
 
 @transaction.atomic
 def report_back(summons, actor, report: str) -> Summons:
-    _require(bool(actor and ((actor.role == Role.SECTION_STAFF and actor.department == summons.department) or may_manage(actor, summons.case))),
-             _("只有被吹哨部门的工作人员可以报到"))
+    _require(may_report_back(actor, summons), _("只有被吹哨部门的工作人员可以报到"))
     if not report:
         raise InvalidInput(_("请填写部门的办理情况"), code="note_required")
     now = timezone.now()

@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/", views.my_cases, name="cases"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/rate/", views.rate, name="rate"),
+    path("cases/<int:pk>/act/<str:action>/", views.case_action, name="case-action"),
+    path("work/", views.work, name="work"),
     path("tasks/", views.tasks, name="tasks"),
     path("tasks/<int:pk>/<str:action>/", views.task_action, name="task-action"),
 ]

@@ -1,14 +1,18 @@
-"""The H5 pages for residents and volunteers (/m/). Reporting itself goes through the cases
-JSON API from the phone's script (it keeps an outbox when the network is down); these views
-render pages, log in, register, rate and grab, and only call services."""
+"""The H5 pages (/m/) for residents and volunteers, and for staff on the move. Reporting itself
+goes through the cases JSON API from the phone's script (it keeps an outbox when the network is
+down); these views render pages, log in, register, rate, grab, and let staff accept, arrive,
+resolve (with note and photos) and return their cases; they only call services."""
 
 
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from shapely import wkt
 from shapely.geometry import mapping
@@ -16,10 +20,11 @@ from shapely.geometry import mapping
 from gridgov.accounts import policy
 from gridgov.accounts.views import LoginView
 from gridgov.cases import services
-from gridgov.cases.models import FOLLOWER, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
+from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.spatial import haversine_m
 from gridgov.geo.models import GridNode
+from gridgov.web.templatetags.cases_extras import current_clocks
 
 from .forms import CodeForm, MobileLoginForm, RegisterForm
 from .services import CodeInvalid, PhoneTaken, finish_registration, start_registration
@@ -128,11 +133,17 @@ def _case_context(request, case, **extra):
     user = request.user
     rated = Rating.objects.filter(case=case, user=user, round=case.reopen_count).exists()
     follows = case.followers.filter(user=user).exists()
-    view = services.view_for(case, user)  # a reporter or follower: the co-reporter view
+    view = services.view_for(case, user)  # staff whose work it is: all; a reporter or follower: the co-reporter view
+    work = view.level == FULL and user.is_staff_role
     return {
         "case": case, "text": view.text, "events": view.events, "photos": case.photos.all(),
         "ratings": view.ratings, "scores": Score.choices,
-        "may_rate": follows and case.state in RATABLE_STATES and not rated, "rated": rated, "tab": "cases", **extra,
+        "may_rate": follows and case.state in RATABLE_STATES and not rated, "rated": rated,
+        "tab": "work" if work and not follows else "cases",
+        # staff: the case's clocks and the actions `services.may_act` allows them now
+        "clock_views": current_clocks(case, timezone.now()) if work else [],
+        "actions": [a for a in STAFF_ACTIONS if services.may_act(user, case, a)] if work else [],
+        "done": DONE.get(request.GET.get("done", "")), **extra,
     }
 
 
@@ -203,3 +214,61 @@ def task_action(request, pk, action):
     except (services.CaseError, ValueError) as exc:
         return tasks(request, error=_message(exc))
     return redirect("/m/tasks/")
+
+
+# --- staff on the phone -----------------------------------------------------------------------
+
+#: what staff do on the phone (the workbench's handling actions, through the same services and
+#: the same `services.may_act`)
+STAFF_ACTIONS = ("accept", "arrive", "resolve", "return")
+#: the states in which one of them may be due
+WORK_STATES = tuple(sorted(set().union(*(services.TRANSITIONS[a][0] for a in STAFF_ACTIONS))))
+DONE = {"accept": gettext_lazy("已受理"), "arrive": gettext_lazy("已到场"), "resolve": gettext_lazy("已办结"),
+        "return": gettext_lazy("已退回")}
+WORK_PAGE = 20
+
+
+@m_login_required
+def work(request):
+    """Staff: the cases that need them — of their work (`Case.objects.handled_by`: section
+    staff, their department's), waiting to be accepted, reached or resolved — nearest deadline
+    first; "only mine" keeps those they handle."""
+    user = request.user
+    if not user.is_staff_role:
+        return render(request, "mobile/work.html", {"not_staff": True, "tab": "work"}, status=403)
+    mine = request.GET.get("mine") == "1"
+    qs = Case.objects.handled_by(user).filter(state__in=WORK_STATES)
+    if mine:
+        qs = qs.filter(handler_user=user)
+    rows = qs.select_related("item", "grid").prefetch_related("clocks").by_deadline(WORK_STATES)
+    page = Paginator(rows, WORK_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for c in page.object_list:
+        c.clock_views = current_clocks(c, now)
+        c.mine = c.handler_user_id == user.pk
+    return render(request, "mobile/work.html", {"page": page, "mine": mine, "tab": "work",
+                                                "done": DONE.get(request.GET.get("done", ""))})
+
+
+@m_login_required
+@require_POST
+def case_action(request, pk, action):
+    """Accept, arrive, resolve (note and photos: the report's upload limits) or return (with a
+    reason) a case of one's work; errors are shown on the case's page."""
+    user = request.user
+    case = Case.objects.visible_to(user).select_related("item", "grid").filter(pk=pk).first()
+    if case is None or action not in STAFF_ACTIONS or not user.is_staff_role:
+        raise Http404("没有这个事件")
+    note = request.POST.get("note", "").strip()[:1000]
+    try:
+        if action == "resolve":
+            services.resolve(case, user, note, photos=request.FILES.getlist("photos"))
+        elif action == "return":
+            services.return_case(case, user, note)
+        else:
+            {"accept": services.accept, "arrive": services.arrive}[action](case, user, note)
+    except (services.CaseError, ValueError) as exc:
+        case.refresh_from_db()
+        return render(request, "mobile/case.html", _case_context(request, case, error=_message(exc)), status=400)
+    # a returned case leaves its handler's work: back to the list
+    return redirect("/m/work/?done=return" if action == "return" else f"/m/cases/{case.pk}/?done={action}")

@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_cases
+from . import views, views_cases, views_summons
 
 app_name = "web"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("cases/<int:pk>/", views_cases.case_page, name="case"),
     path("cases/<int:pk>/act/<str:action>/", views_cases.case_action, name="case-action"),
     path("cases/<int:pk>/photos/<int:photo>/", views_cases.case_photo, name="case-photo"),
+    path("summons/", views_summons.summons_list, name="summons"),
+    path("summons/<int:pk>/report/", views_summons.summons_report, name="summons-report"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),
     path("records/<str:kind>/", views.record_list, name="records"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),

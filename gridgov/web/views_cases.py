@@ -3,8 +3,11 @@ scope by state and deadline with the time left on each clock, one- or two-click 
 (HTMX posts that call `gridgov.cases.services`; errors such as Conflict shown inline), and a
 case's page with its timeline, routing reason, photos, followers and ratings."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -14,20 +17,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.accounts.models import Role
 from gridgov.cases import services
-from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, Case, CaseFollower, Channel, ClockKind, Item, State
+from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, Case, CaseFollower, Channel, Item, State, Summons
 
-from .templatetags.cases_extras import clock_view
+from .templatetags.cases_extras import clock_view, current_clocks
 from .views import staff_required
 
 #: the "to do" filter: open cases, and resolved ones waiting for verification
 TODO_STATES = (*OPEN_STATES, State.RESOLVED)
-CASE_CLOCKS = (ClockKind.ACCEPT, ClockKind.ARRIVE, ClockKind.RESOLVE)
-#: row actions offered in one click, in this order: (action, label, kind of permission)
+#: row actions offered in one click, in this order, each when `services.may_act` says so
 ROW_ACTIONS = [
-    ("accept", gettext_lazy("受理"), "handle"), ("arrive", gettext_lazy("到场"), "handle"),
-    ("resolve", gettext_lazy("办结"), "handle"), ("verify", gettext_lazy("核查通过"), "verify"),
-    ("return", gettext_lazy("退回"), "handle"), ("escalate", gettext_lazy("升级"), "manage"),
+    ("accept", gettext_lazy("受理")), ("arrive", gettext_lazy("到场")), ("resolve", gettext_lazy("办结")),
+    ("verify", gettext_lazy("核查通过")), ("return", gettext_lazy("退回")), ("escalate", gettext_lazy("升级")),
 ]
 ACTION_OK = {
     "accept": gettext_lazy("已受理"), "arrive": gettext_lazy("已到场"), "resolve": gettext_lazy("已办结"),
@@ -41,35 +43,12 @@ def _cases(user):
     return Case.objects.visible_to(user).select_related("item", "grid", "handler_user").prefetch_related("clocks")
 
 
-def _current_clocks(case, now):
-    """The latest clock of each kind (accept, arrive, resolve), as shown on the workbench."""
-    latest = {}
-    for c in case.clocks.all():
-        if c.kind in CASE_CLOCKS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
-            latest[c.kind] = c
-    return [clock_view(latest[k], now) for k in CASE_CLOCKS if k in latest]
-
-
-def _next_due(case):
-    due = [c.due_at for c in case.clocks.all() if c.state != "stopped"]
-    return min(due) if due else None
-
-
-def _allowed(user, case, perm) -> bool:
-    if perm == "handle":
-        return services.may_handle(user, case)
-    if perm == "manage":
-        return services.may_manage(user, case)
-    return (user.role in services.VERIFIER_ROLES or user.is_superuser) and case.resolved_by_id != user.pk and services.may_manage(user, case)
-
-
 def _row_actions(user, case):
-    return [(a, label) for a, label, perm in ROW_ACTIONS
-            if case.state in services.TRANSITIONS[a][0] and _allowed(user, case, perm)]
+    return [(a, label) for a, label in ROW_ACTIONS if services.may_act(user, case, a)]
 
 
 def _decorate(user, case, now):
-    case.clock_views = _current_clocks(case, now)
+    case.clock_views = current_clocks(case, now)
     case.actions = _row_actions(user, case)
     case.late = any(c["level"] == "late" and not c["stopped"] for c in case.clock_views)
     return case
@@ -88,12 +67,26 @@ def workbench(request):
     return _workbench(request)
 
 
+#: rows per page of the workbench
+PAGE_SIZE = 50
+
+
+def search_cases(qs, q: str):
+    """Cases whose number starts with `q` (a whole number finds that case) or whose text or
+    address holds it."""
+    q = q.strip()
+    if not q:
+        return qs
+    return qs.filter(Q(number__startswith=q) | Q(text__icontains=q) | Q(address__icontains=q))
+
+
 @staff_required
 def _workbench(request):
     user, now = request.user, timezone.now()
     state = request.GET.get("state", "open")
     mine = request.GET.get("mine") == "1"
-    qs = _cases(user)
+    q = request.GET.get("q", "").strip()[:100]
+    qs = search_cases(Case.objects.queue_of(user), q)
     if mine:
         qs = qs.filter(handler_user=user)
     counts = dict(qs.order_by().values_list("state").annotate(n=Count("id")))
@@ -106,16 +99,23 @@ def _workbench(request):
         qs = qs.overdue(now) if state == "overdue" else qs.stuck()
     elif state != "all":
         qs = qs.filter(state=state)
-    cases = [_decorate(user, c, now) for c in qs.order_by("-id")[:300]]
-    # by state (open work first), then the nearest deadline
-    far = now.replace(year=now.year + 100)
-    cases.sort(key=lambda c: (c.state not in TODO_STATES, _next_due(c) or far, -c.pk))
+    rows = qs.select_related("item", "grid", "handler_user").prefetch_related("clocks").by_deadline(TODO_STATES)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    cases = [_decorate(user, c, now) for c in page.object_list]
     filters = [(k, label, sum(counts.get(s, 0) for s in TODO_STATES) if k == "open" else
                 sum(counts.get(s, 0) for s in State.values) if k == "all" else counts.get(k, 0)) for k, label in FILTERS]
-    return render(request, "web/workbench.html", {
-        "cases": cases, "filters": [f for f in filters if f[2] or f[0] in ("open", "all", state)],
-        "state": state, "mine": mine, "late": counts["overdue"],
-    })
+    keep = {k: v for k, v in (("state", state), ("mine", "1" if mine else ""), ("q", q)) if v}
+    section = user.role == Role.SECTION_STAFF
+    ctx = {
+        "cases": cases, "page": page, "filters": [f for f in filters if f[2] or f[0] in ("open", "all", state)],
+        "state": state, "mine": mine, "q": q, "query": urlencode(keep),
+        "chip_query": urlencode({k: v for k, v in keep.items() if k != "state"}),
+        "late": counts["overdue"],
+        "section": section,
+        "open_summons": Summons.objects.answered_by(user).filter(reported_at__isnull=True).count() if section else 0,
+    }
+    template = "web/_workbench_cases.html" if request.headers.get("HX-Request") else "web/workbench.html"
+    return render(request, template, ctx)
 
 
 def _case_or_404(user, pk):
@@ -143,7 +143,7 @@ def case_page(request, pk):
         "summons": case.summons.all(),
         "clocks": [(c, clock_view(c, now)) for c in case.clocks.all()],
         "reason": case.routing_reason or {}, "may_manage": manage,
-        "may_verify": case.state == State.RESOLVED and _allowed(user, case, "verify"),
+        "may_verify": services.may_act(user, case, "verify"),
         "may_dispatch": manage and case.state in services.TRANSITIONS["dispatch"][0],
         "may_merge": manage and case.state in OPEN_STATES,
         "items": Item.objects.filter(active=True).order_by("scenario_id", "id"),

@@ -226,3 +226,47 @@ def test_report_page_opens_without_signal_and_keeps_the_report(phone, people):
     phone.evaluate("window.dispatchEvent(new Event('online'))")
     expect(phone.locator("#outbox li")).to_have_count(0, timeout=15000)
     assert Case.objects.get().text == "楼道里堆满杂物，堵住了消防通道"
+
+
+def _fits(phone):
+    """Nothing wider than the 390 px screen (no sideways scrolling)."""
+    return phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_grid_leader_works_their_cases_on_a_390px_phone(phone, people, report):
+    from gridgov.cases.tests.images import jpeg_with_gps
+
+    lamp = report()
+    junk = report(text="楼道里堆满杂物，堵住了消防通道")
+    phone_login(phone, "gl")
+    phone.click(".tabs a[href='/m/work/']")
+    phone.wait_for_url("**/m/work/")
+    expect(phone.locator(".list.work li")).to_have_count(2)
+    assert _fits(phone) and axe_violations(phone) == []
+    screenshot(phone, "m-work", full_page=True)
+
+    phone.click(f"a[href='/m/cases/{lamp.pk}/']")
+    phone.click("button[data-action=accept]")
+    expect(phone.locator("[role=status]")).to_contain_text("已受理")
+    phone.click("button[data-action=arrive]")
+    expect(phone.locator("[role=status]")).to_contain_text("已到场")
+    phone.fill("#resolve-note", "已更换灯泡，恢复照明")
+    phone.set_input_files("#resolve-photos", files=[{"name": "done.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}])
+    assert _fits(phone) and axe_violations(phone) == []
+    screenshot(phone, "m-work-case", full_page=True)
+    phone.click("button[data-action=resolve]")
+    expect(phone.locator("[role=status]")).to_contain_text("已办结")
+    lamp.refresh_from_db()
+    assert lamp.state == State.RESOLVED and lamp.resolved_by == people["gl"] and lamp.photos.filter(stage="resolve").count() == 1
+    assert lamp.events.get(action="resolve").note == "已更换灯泡，恢复照明"
+
+    # the other one is not theirs: returned with a reason
+    phone.goto("/m/work/")
+    expect(phone.locator(".list.work li")).to_have_count(1)
+    phone.click(f"a[href='/m/cases/{junk.pk}/']")
+    phone.click("details.return summary")
+    phone.fill("#return-note", "消防通道归物业管理")
+    phone.click("button[data-action=return]")
+    phone.wait_for_url("**/m/work/?done=return")
+    expect(phone.locator(".list.work li")).to_have_count(0)
+    assert Case.objects.get(pk=junk.pk).state == State.RETURNED

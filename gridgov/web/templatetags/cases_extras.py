@@ -7,6 +7,8 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext_lazy
 
+from gridgov.cases import services
+
 register = template.Library()
 
 # the timeline's events (in English, past tense: the same Chinese words are also buttons)
@@ -64,6 +66,13 @@ def translated(labels) -> list[str]:
     """Each label of a list (choice labels kept in Chinese, such as a resident's tags) in the
     active language: `{{ r.tag_labels|translated|join:_("、") }}`."""
     return [gettext(label) for label in labels or ()]
+
+
+@register.filter
+def reportable_by(summons, user) -> bool:
+    """Whether `user` may report back on `summons` now (`services.may_report_back`): the case
+    page then shows the report-back form."""
+    return not summons.reported_at and services.may_report_back(user, summons)
 
 
 def _span(seconds: float) -> str:
@@ -175,3 +184,15 @@ def resolve_needs_photo(case) -> bool:
     from gridgov.cases.services import resolve_needs_photo as needs
 
     return needs(case)
+
+CASE_CLOCKS = ("accept", "arrive", "resolve")
+
+
+def current_clocks(case, now=None) -> list[dict]:
+    """The latest clock of each kind (accept, arrive, resolve) as `clock_view`s: what the
+    workbench's rows and the phone's work list show (the case's clocks prefetched)."""
+    latest = {}
+    for c in case.clocks.all():
+        if c.kind in CASE_CLOCKS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
+            latest[c.kind] = c
+    return [clock_view(latest[k], now) for k in CASE_CLOCKS if k in latest]
