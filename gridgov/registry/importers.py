@@ -8,8 +8,10 @@ to make or change model instances, and `after` for many-to-many links.
 `run_import` reads an .xlsx (first sheet, or the sheet named 数据) or a .csv (UTF-8, UTF-8 with
 BOM, or GBK), validates every row first and writes nothing if any row is wrong: the result then
 carries the error report, one entry per (row as numbered in the spreadsheet, column header,
-value, reason). When every row is right it writes all of them in one transaction with
-bulk_create/bulk_update in batches.
+value, reason). When every row is right it writes all of them in one transaction through the
+kind's one write path, `registry.services.save_batch` (the same the single-record services use:
+derived fields, bulk writes in batches, and what hangs below an updated record follows it to a
+new grid).
 
 Duplicates: two rows with the same key in one file are both errors. A row whose key is already
 in the database is an error unless `update=True` (`--update`), in which case the existing record
@@ -37,6 +39,7 @@ from gridgov.core.validators import id_birth_date, id_gender, id_number_error, p
 from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
 
+from . import services
 from .models import (
     Address,
     Building,
@@ -634,12 +637,12 @@ class AddressSpec(Spec):
 
 def _compound(community, name, grid):
     c = Compound.objects.filter(community=community, name=name).first()
-    return c or Compound.objects.create(community=community, name=name, grid=grid)
+    return c or services.create_compound(community=community, name=name, grid=grid)
 
 
 def _building(compound, name, grid):
     b = Building.objects.filter(compound=compound, name=name).first()
-    return b or Building.objects.create(compound=compound, name=name, grid=grid)
+    return b or services.create_building(compound=compound, name=name, grid=grid)
 
 
 # -- buildings ------------------------------------------------------------------------------
@@ -698,8 +701,7 @@ class BuildingSpec(Spec):
                 compounds[k] = _compound(row["community"], row["compound"], row["community"])
             c = compounds[k]
             if row.get("compound_kind") and c.kind != row["compound_kind"]:
-                c.kind = row["compound_kind"]
-                c.save(update_fields=["kind", "updated_at"])
+                services.update(c, kind=row["compound_kind"])
             obj.compound = c
 
 
@@ -828,14 +830,9 @@ class ResidentSpec(Spec):
             for h in House.objects.filter(address_id__in=ids[i : i + 900]).only("id", "address_id"):
                 houses[h.address_id] = h.id
         missing = [a for a in {r["address"].id: r["address"] for _, r in pairs}.values() if a.id not in houses]
-        for i in range(0, len(missing), BATCH):
-            made = House.objects.bulk_create(
-                [House(address=a, grid_id=a.grid_id, building_id=a.building_id) for a in missing[i : i + BATCH]]
-            )
-            if made and made[0].pk is None:  # backends that do not return ids
-                made = House.objects.filter(address_id__in=[a.id for a in missing[i : i + BATCH]])
-            for h in made:
-                houses[h.address_id] = h.id
+        made = [House(address=a) for a in missing]
+        services.save_batch(House, creates=made)  # grid and building follow from the address
+        houses.update((h.address_id, h.id) for h in made)
         for obj, row in pairs:
             obj.house_id = houses[row["address"].id]
 
@@ -1249,22 +1246,12 @@ def run_import(
         for obj, row in updates:
             spec.assign(obj, row, ctx, creating=False)
         spec.before_write(creates, updates, ctx)
-        done = 0
-        objs = [o for o, _ in creates]
-        for i in range(0, len(objs), BATCH):
-            spec.model.objects.bulk_create(objs[i : i + BATCH])
-            done += len(objs[i : i + BATCH])
-            if progress:
-                progress("write", done, len(creates) + len(updates))
-        if creates and objs[0].pk is None:
-            raise RuntimeError("the database did not return primary keys from bulk_create")
-        uobjs = [o for o, _ in updates]
-        fields = spec.update_fields()
-        for i in range(0, len(uobjs), BATCH):
-            spec.model.objects.bulk_update(uobjs[i : i + BATCH], fields)
-            done += len(uobjs[i : i + BATCH])
-            if progress:
-                progress("write", done, len(creates) + len(updates))
+        # the one write path of the kind (registry.services): derived fields, bulk writes in
+        # batches, and what hangs below an updated record follows it to its new grid
+        services.save_batch(
+            spec.model, [o for o, _ in creates], [o for o, _ in updates], spec.update_fields(),
+            progress=(lambda done, total: progress("write", done, total)) if progress else None,
+        )
         spec.after(creates + updates, ctx)
     result.created, result.updated = len(creates), len(updates)
     return result

@@ -32,7 +32,7 @@ def test_invalid_or_duplicate_id_number_is_refused(base):
 
 def test_moving_an_address_to_another_grid_moves_house_and_residents(base):
     r = services.create_resident(name="王五", id_number=make_id(), house=base["house_a1"])
-    services.update_address(base["a1"], grid=base["c1g1m2"])
+    services.update(base["a1"], grid=base["c1g1m2"])
     assert House.objects.get(pk=base["house_a1"].pk).grid_id == base["c1g1m2"].id
     assert Resident.objects.get(pk=r.pk).grid_id == base["c1g1m2"].id
 
@@ -75,7 +75,7 @@ def test_find_resident_by_id_number_respects_scope(base):
 def test_party_org_volunteer_and_property_project(base):
     org = services.create_party_org(name="第1网格党支部", grid=base["c1g1"], grids=[base["c1g1"], base["c1g2"]])
     assert set(org.grids.values_list("code", flat=True)) == {base["c1g1"].code, base["c1g2"].code}
-    services.update_party_org(org, grids=[base["c1g1"]])
+    services.update(org, grids=[base["c1g1"]])
     assert org.grids.count() == 1
     team = services.create_volunteer_team(name="平安巡逻队", kind="patrol", grid=base["c1"])
     v = services.create_volunteer(name="钱八", kind="volunteer", team=team, phone="13700001111")
@@ -88,10 +88,10 @@ def test_party_org_volunteer_and_property_project(base):
         name="阳光物业一期", company=company, compounds=[base["a1"].compound], grid=base["c1"]
     )
     assert list(p.compounds.all()) == [base["a1"].compound]
-    services.update_building(base["a1"].building, floors=6)
-    services.update_compound(base["a1"].compound, kind="old")
+    services.update(base["a1"].building, floors=6)
+    services.update(base["a1"].compound, kind="old")
     place = services.create_place(name="服务驿站", kind="service_station", lat=39.785, lon=116.385, grid=base["c1g1m1"])
-    services.update_place(place, open_hours="9:00-17:00")
+    services.update(place, open_hours="9:00-17:00")
     assert place.open_hours == "9:00-17:00"
 
 
