@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from gridgov.accounts.models import GridAssignment, Role
 from gridgov.core.models import AuditEntry
+from gridgov.geo.models import GridNode
 from gridgov.registry import exporters, services
 from gridgov.registry.models import ExportJob
 from gridgov.testing import make_user
@@ -99,6 +100,20 @@ def test_page_starts_a_job_shows_progress_and_serves_the_file_once_audited(peopl
     assert e.username == "sec" and e.object_id == str(job.pk) and e.fields == "id_number,phone"
     assert json.loads(e.detail) == {"kind": "residents", "count": 2, "personal_data": "revealed", "revealed_rows": 2}
     assert client.get("/exports/").content.decode().count(f"/exports/{job.pk}/") == 1  # listed
+
+
+def test_export_pages_in_english(people, client):
+    from gridgov.web.tests.test_i18n import EN, leftover_chinese
+
+    client.force_login(make_user("sec", Role.COMMUNITY_SECRETARY, [people["c1"]]))
+    names = [n.name for n in people.values() if isinstance(n, GridNode)]
+    queued = _start(client)
+    done = exporters.run_job(_start(client, grid=people["c1g1"].code).pk)
+    for url in ("/exports/", f"/exports/{queued.pk}/", f"/exports/{done.pk}/"):
+        page = client.get(url, **EN).content.decode()
+        assert leftover_chinese(page, names) == [], url
+    page = client.get(f"/exports/{done.pk}/", **EN).content.decode()
+    assert "Completed" in page and "1 of 1 rows written" in page and "Download xlsx" in page
 
 
 def test_the_file_lives_under_the_data_dir_not_a_public_path(people, client, settings):

@@ -41,5 +41,7 @@ class Command(BaseCommand):
             raise CommandError(f"user {user!r} may not export {kind}: {exc}") from None
         except GridNode.DoesNotExist:
             raise CommandError(f"no grid {grid!r} visible to {user!r}") from None
+        except RuntimeError as exc:  # the job failed (logged with its cause)
+            raise CommandError(str(exc)) from None
         shown = "decrypted" if stats["revealed"] else "masked"
         self.stdout.write(f"{stats['count']} rows written to {out} (personal data {shown})")
