@@ -4,6 +4,8 @@ Every list and detail goes through `.visible_to(request.user)`; a record outside
 scope answers 404 like a missing one. ID numbers and phones are masked; the plaintext comes only
 from POST /residents/{id}/reveal, which checks role and scope and is audited."""
 
+from uuid import UUID
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
@@ -278,6 +280,77 @@ def import_file(request, kind: str, file: File[UploadedFile], update: Form[bool]
     if not result.ok:
         return Status(400, result.as_dict())
     return Status(200, result.as_dict())
+
+
+# ---- exports (jobs) -----------------------------------------------------------------------
+
+
+class ExportIn(Schema):
+    kind: str
+    grid: str = ""  # a grid code: only the rows under it
+
+
+def _export_job(job) -> dict:
+    from . import exporters
+
+    expires = exporters.expires_at(job)
+    return {
+        "id": str(job.pk), "kind": job.kind, "filters": job.filters, "state": job.state,
+        "rows_done": job.rows_done, "rows_total": job.rows_total, "revealed_rows": job.revealed_rows,
+        "error": job.error, "error_message": exporters.error_message(job),
+        "requested_by": job.requested_by.username,
+        "created_at": job.created_at.isoformat(), "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "expires_at": expires.isoformat() if expires else None,
+        "file": f"/api/registry/exports/{job.pk}/file" if job.state == job.DONE else None,
+    }
+
+
+def _visible_export(request, job_id):
+    from .models import ExportJob
+
+    return get_object_or_404(ExportJob.objects.visible_to(request.user).select_related("requested_by"), pk=job_id)
+
+
+@router.post("/exports", response={202: dict})
+def start_export(request, body: ExportIn):
+    """Start an export job (the staff page's, registry.exporters): 202 with the job; poll
+    GET /exports/{id} for progress, then GET /exports/{id}/file. 404 for an unknown kind or a
+    grid the user does not see, 403 without the export right."""
+    from . import exporters
+
+    if body.kind not in SPECS:
+        raise HttpError(404, f"unknown kind; kinds are {', '.join(SPECS)}")
+    api_require(request, body.kind, "export")
+    try:
+        job = exporters.start_export(request.user, body.kind, body.grid.strip())
+    except GridNode.DoesNotExist:
+        raise HttpError(404, "没有这个网格") from None
+    return Status(202, _export_job(job))
+
+
+@router.get("/exports/{uuid:job_id}")
+def export_status(request, job_id: UUID):
+    """An export job's state and progress; someone else's job answers 404 like a missing one
+    (an administrator sees every job)."""
+    return _export_job(_visible_export(request, job_id))
+
+
+@router.get("/exports/{uuid:job_id}/file")
+def export_file(request, job_id: UUID):
+    """The finished export's .xlsx; 404 while it is not done and once it has expired."""
+    from django.http import FileResponse
+
+    from . import exporters
+
+    job = _visible_export(request, job_id)
+    try:
+        fh = exporters.open_for(request.user, job)
+    except PermissionDenied as exc:
+        raise HttpError(403, str(exc)) from None
+    if fh is None:
+        raise HttpError(404, "导出文件不存在或已过期")
+    return FileResponse(fh, as_attachment=True, filename=f"{job.kind}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 # ---- volunteers, and one record of any kind -----------------------------------------------

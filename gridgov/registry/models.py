@@ -6,6 +6,8 @@ queryset answers `.visible_to(user)`. Personal data (ID numbers, phones) is held
 with a blind index for search and a masked copy for lists; the plaintext is read only through
 `registry.services.reveal`, which audits the read."""
 
+import uuid
+
 from django.db import models
 # choice labels stay Chinese (they are the spreadsheets' words); pages translate them when shown
 from django.utils.translation import gettext_noop
@@ -360,3 +362,69 @@ class PropertyProject(Scoped):
 
     def __str__(self):
         return self.name
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The jobs `user` asked for; an administrator sees every job. Anyone else's job is
+        invisible (404 like a missing one)."""
+        if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+            return self.none()
+        if user.is_superuser or user.role == "admin":
+            return self
+        return self.filter(requested_by=user)
+
+
+class ExportJob(models.Model):
+    """One export of base data to .xlsx, run by the worker (registry.exporters.run_job): who
+    asked, what (kind and filters), the rights recorded when they asked, its state and progress,
+    and the file it wrote under GRIDGOV_DATA_DIR/exports (deleted when it expires)."""
+
+    QUEUED, RUNNING, DONE, FAILED, EXPIRED = "queued", "running", "done", "failed", "expired"
+    STATES = [
+        (QUEUED, gettext_noop("排队中")),
+        (RUNNING, gettext_noop("正在导出")),
+        (DONE, gettext_noop("已完成")),
+        (FAILED, gettext_noop("失败")),
+        (EXPIRED, gettext_noop("已过期")),
+    ]
+    UNFINISHED = (QUEUED, RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    requested_by = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="export_jobs")
+    kind = models.CharField(max_length=20)
+    filters = models.JSONField(default=dict, blank=True)  # {"grid": code}
+    # what the user could see when they asked: the grid paths of their scope (None: all of
+    # the kind) and whether their role may read personal data of the kind at all
+    scope_paths = models.JSONField(null=True, blank=True)
+    personal = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=STATES, default=QUEUED, db_index=True)
+    rows_total = models.IntegerField(null=True, blank=True)
+    rows_done = models.IntegerField(default=0)
+    revealed_rows = models.IntegerField(default=0)
+    error = models.CharField(max_length=40, blank=True)  # a code (exporters.ERRORS)
+    file = models.CharField(max_length=100, blank=True)  # name inside the exports folder
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)  # the running job's heartbeat
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} export {self.pk} ({self.state})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in self.UNFINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)

@@ -30,5 +30,8 @@ urlpatterns = [
     path("imports/", views.imports, name="imports"),
     path("imports/template/<str:kind>.xlsx", views.import_template, name="import-template"),
     path("imports/errors.xlsx", views.import_errors, name="import-errors"),
-    path("exports/<str:kind>.xlsx", views.export, name="export"),
+    path("exports/", views.exports, name="exports"),
+    path("exports/<uuid:job_id>/", views.export_job, name="export-job"),
+    path("exports/<uuid:job_id>/file", views.export_file, name="export-file"),
+    path("exports/<str:kind>.xlsx", views.export_kind, name="export"),
 ]

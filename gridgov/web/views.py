@@ -398,24 +398,101 @@ def import_errors(request):
     return resp
 
 
-@staff_required
-def export(request, kind):
-    """xlsx of the rows visible to the user; personal data masked unless the user may see it
-    (the exporter decides and audits)."""
-    import io
-
-    from django.http import HttpResponse
-
-    from gridgov.registry.exporters import export_xlsx
+def _export_kinds(user):
     from gridgov.registry.importers import SPECS
 
-    if kind not in SPECS:
-        raise Http404()
-    buf = io.BytesIO()
-    export_xlsx(kind, request.user, buf)
-    resp = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    resp["Content-Disposition"] = f'attachment; filename="{kind}.xlsx"'
-    return resp
+    return [(k, gettext(s.label) if s.label else k) for k, s in SPECS.items() if policy.allows(user, k, "export")]
+
+
+def _export_grids(user):
+    """Grids to narrow an export to: the top two levels the user sees."""
+    nodes = GridNode.objects.visible_to(user)
+    top = min(nodes.values_list("level", flat=True), default=None)
+    if top is None:
+        return []
+    return list(nodes.filter(level__lte=top + 1).order_by("level", "code").values_list("code", "name")[:300])
+
+
+@staff_required
+def exports(request):
+    """GET: the export form and the user's recent exports. POST: start an export job (kind, and
+    optionally a grid) and go to its page; the worker writes the file (registry.exporters)."""
+    from django.shortcuts import redirect
+
+    from gridgov.registry import exporters
+    from gridgov.registry.models import ExportJob
+
+    if request.method == "POST":
+        from gridgov.registry.importers import SPECS
+
+        kind = request.POST.get("kind", "")
+        if kind not in SPECS:
+            raise Http404()
+        try:
+            job = exporters.start_export(request.user, kind, request.POST.get("grid", "").strip())
+        except GridNode.DoesNotExist:
+            raise Http404() from None
+        return redirect("web:export-job", job_id=job.pk)
+    kinds = _export_kinds(request.user)
+    if not kinds:
+        raise PermissionDenied(_("无权导出数据"))
+    labels = dict(kinds)
+    jobs = list(ExportJob.objects.filter(requested_by=request.user)[:20])
+    for j in jobs:
+        j.label = labels.get(j.kind, j.kind)
+    return render(request, "web/exports.html", {
+        "kinds": kinds, "kind": request.GET.get("kind", ""), "grids": _export_grids(request.user), "jobs": jobs,
+        "ttl_hours": round(exporters.ttl().total_seconds() / 3600),
+    })
+
+
+def _visible_job(user, job_id):
+    from gridgov.registry.models import ExportJob
+
+    job = ExportJob.objects.visible_to(user).select_related("requested_by").filter(pk=job_id).first()
+    if job is None:
+        raise Http404("没有这个导出")
+    return job
+
+
+@staff_required
+def export_job(request, job_id):
+    """An export's page: progress (rows written / total), refreshed every second by HTMX (or
+    by the page itself without JavaScript) until the job ends; then the download link."""
+    from gridgov.registry import exporters
+    from gridgov.registry.importers import SPECS
+
+    job = _visible_job(request.user, job_id)
+    spec = SPECS.get(job.kind)
+    ctx = {"job": job, "label": gettext(spec.label) if spec and spec.label else job.kind,
+           "error": exporters.error_message(job), "expires": exporters.expires_at(job)}
+    if request.headers.get("HX-Request"):
+        return render(request, "web/_export_job.html", ctx)
+    return render(request, "web/export_job.html", ctx)
+
+
+@staff_required
+def export_file(request, job_id):
+    """The finished export's .xlsx: to the user who asked (or an administrator), 404 otherwise,
+    and 404 once it has expired."""
+    from django.http import FileResponse
+
+    from gridgov.registry import exporters
+
+    job = _visible_job(request.user, job_id)
+    fh = exporters.open_for(request.user, job)
+    if fh is None:
+        raise Http404("导出文件不存在或已过期")
+    return FileResponse(fh, as_attachment=True, filename=f"{job.kind}.xlsx",
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@staff_required
+def export_kind(request, kind):
+    """The former direct download: the export form with the kind chosen (an export is a job)."""
+    from django.shortcuts import redirect
+
+    return redirect(f"/exports/?kind={kind}" if kind.isidentifier() else "/exports/")
 
 
 @staff_required

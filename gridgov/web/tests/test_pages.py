@@ -96,7 +96,8 @@ def test_reveal_on_the_page_is_audited_and_scoped(client, street, people):
     assert AuditEntry.objects.count() == 1
 
 
-def test_import_page_all_or_nothing_with_row_errors(client, street, tmp_path):
+def test_import_page_all_or_nothing_with_row_errors(client, street, tmp_path, settings):
+    settings.DATA_DIR = tmp_path  # the export's file
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from gridgov.registry.models import Place
@@ -122,5 +123,11 @@ def test_import_page_all_or_nothing_with_row_errors(client, street, tmp_path):
     r = client.post("/imports/", {"kind": "places", "file": SimpleUploadedFile("p.csv", ("\n".join(good) + "\n").encode("gbk"))})
     assert "导入成功" in r.content.decode(), r.content.decode()
     assert Place.objects.get().name == "南苑驿站一号"
-    x = client.get("/exports/places.xlsx")
-    assert x.status_code == 200 and x.content[:2] == b"PK"
+    x = client.post("/exports/", {"kind": "places"})  # an export job: its page, then its file
+    assert x.status_code == 302 and x["Location"].startswith("/exports/")
+    from gridgov.registry.exporters import run_job
+
+    assert run_job(x["Location"].split("/")[2]).state == "done"
+    f = client.get(x["Location"] + "file")
+    assert f.status_code == 200 and b"".join(f.streaming_content)[:2] == b"PK"
+    assert client.get("/exports/places.xlsx")["Location"] == "/exports/?kind=places"  # the former link
