@@ -52,7 +52,7 @@ c, _ = s.submit_case(reporter=r, channel="resident", text="路灯坏了，身份
 if c.state == "submitted":
     s.dispatch(c, a)
 s.accept(c, a, note="回电{FREE['m3']}")
-s.resolve(c, a, note="已修好")
+s.resolve(c, a, note="已修好路灯")
 s.verify(c, b)
 s.rate(c, r, "basic", comment="满意，我的证件{FREE['id2']}")
 """
