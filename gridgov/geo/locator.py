@@ -179,11 +179,16 @@ def get_locator() -> Locator:
     with _lock:
         from .models import GeoVersion
 
+        # while this thread reads the version and rebuilds, no other thread may take the fast
+        # path above with the old index (it waits on the lock, then reads the version itself):
+        # the check counts as done only once the index is current. A grid change in this process
+        # during the rebuild marks it stale again (invalidate_locator).
+        _checked_at = float("-inf")
         _stale = False
-        _checked_at = now
         version = GeoVersion.current()  # read before the polygons: a race then only costs a reload
         if _locator is None or _locator.version != version:
             _locator = Locator.from_db(version)
+        _checked_at = now
         return _locator
 
 

@@ -249,3 +249,47 @@ def test_a_fresh_locator_answers_many_threads_at_once():
 
     done = subprocess.run([sys.executable, "-c", RACE], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "misses 0" in done.stdout, (done.returncode, done.stdout, done.stderr[-500:])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_thread_gets_the_old_index_while_another_rebuilds(monkeypatch):
+    """After a grid change, the first thread rebuilds the index under the lock; before the fix it
+    marked the check done *before* rebuilding, so every other thread took the fast path with the
+    old index meanwhile (on PostgreSQL a concurrent report was refused as outside every grid)."""
+    import threading
+
+    from django.db import connection
+
+    from gridgov.testing import make_small_street
+
+    make_small_street()
+    old = get_locator()
+    GeoVersion.bump()
+    locator.invalidate_locator()
+    building, release = threading.Event(), threading.Event()
+    real = Locator.from_db.__func__
+
+    def slow_from_db(cls, version=None):
+        building.set()
+        release.wait(30)
+        return real(cls, version)
+
+    monkeypatch.setattr(Locator, "from_db", classmethod(slow_from_db))
+    got = {}
+
+    def ask(name):
+        try:
+            got[name] = get_locator()
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=ask, args=("a",))
+    a.start()
+    assert building.wait(30)
+    b = threading.Thread(target=ask, args=("b",))
+    b.start()
+    b.join(0.5)  # before the fix b returned the old index at once; now it waits for a's rebuild
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert got["a"] is not old and got["b"] is got["a"]
