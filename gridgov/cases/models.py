@@ -290,7 +290,10 @@ class CaseQuerySet(ScopedQuerySet):
         """Open work first (`todo_states`), then the nearest running deadline of each (a
         clock not stopped, summonses included), then the newest: the workbench's order, in the
         database so that it can be paged."""
-        due = Clock.objects.filter(case=models.OuterRef("pk")).exclude(state=ClockState.STOPPED).order_by("due_at").values("due_at")[:1]
+        # MIN per case (the clock's case index), never "ORDER BY due_at LIMIT 1", which a planner
+        # may answer by walking the due_at index of every clock
+        due = (Clock.objects.filter(case=models.OuterRef("pk")).exclude(state=ClockState.STOPPED).order_by()
+               .values("case").annotate(first=models.Min("due_at")).values("first"))
         todo = list(todo_states)
         return self.annotate(
             done=models.Case(models.When(state__in=todo, then=models.Value(0)), default=models.Value(1), output_field=models.IntegerField()),

@@ -82,3 +82,20 @@ def test_scope_still_applies(client, leader, street):
     html = client.get("/", {"state": "all"}).content.decode()
     assert "共 3 件" in html and set(numbers(html)) == {f"20250930{i:06d}" for i in (5000, 5001, 5002)}
     assert "共 0 件" in client.get("/", {"q": "20250930000001", "state": "all"}).content.decode()
+
+
+def test_order_is_open_work_then_nearest_deadline_across_pages(client, street):
+    from datetime import timedelta
+
+    from gridgov.cases.models import Clock
+
+    late, soon, later, free = make_cases(street["c1g1m1"], 4, start=7000)
+    (closed,) = make_cases(street["c1g1m1"], 1, state=State.CLOSED, start=7100)
+    now = timezone.now()
+    for case, hours, state in ((late, -2, "breached"), (soon, 1, "running"), (later, 5, "running"),
+                               (later, -9, "stopped"), (closed, -20, "running")):
+        Clock.objects.create(case=case, kind="resolve", basis="working", limit=1, started_at=now, warn_at=now,
+                             due_at=now + timedelta(hours=hours), state=state)
+    client.force_login(make_user("boss", Role.LEADER))
+    html = client.get("/", {"state": "all"}).content.decode()
+    assert numbers(html) == [c.number for c in (late, soon, later, free, closed)]
