@@ -37,6 +37,8 @@ data shown stays scoped by `visible_to`):
 * words    — list / update: the sensitive-word list (/api/cases/words);
 * settings — update: the hotline rate weights and address thresholds (PUT /api/hotline/settings);
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
+* exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
+  jobs they asked for (a relation).
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -144,6 +146,7 @@ words          list      N N N N N N N N N A
 words          update    N N N N N N N N N A
 settings       update    N N N N N N N N N A
 insight        read      N N N O O O O O A A
+exports        read      N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

@@ -21,7 +21,8 @@ checks the answer of the doors users use:
 * the other cells (test_acts) — cases × handle (accept), verify (a case resolved by someone else),
             moderate (reject a held report, and the held list); routing × list / update (the rule
             table's API), words × list / update (the sensitive words), settings × update (the
-            hotline rate settings), insight × read (a map layer, holding exactly the readable cases).
+            hotline rate settings), insight × read (a map layer, holding exactly the readable cases),
+            exports × read (another user's export job page).
 Grids have no export door over HTTP (operators use `gridgov export-grids`): the test checks none
 answers.
 
@@ -39,7 +40,7 @@ from django.test import Client
 from django.utils import timezone
 
 from gridgov.accounts import policy
-from gridgov.accounts.models import GridAssignment, User
+from gridgov.accounts.models import STAFF_ROLES, GridAssignment, User
 from gridgov.core.validators import id_check_char
 
 SIDES = ("c1", "c2")
@@ -461,6 +462,11 @@ def _try_act(c, kind, action):
         return _post(c, "/api/hotline/settings", {"min_sample": 7}, "put")
     if (kind, action) == ("insight", "read"):
         return c.get("/api/insight/layers/cases")
+    if (kind, action) == ("exports", "read"):  # someone else's export job
+        from gridgov.registry.models import ExportJob
+
+        job = ExportJob.objects.create(requested_by=User.objects.get(username="reporter"), kind="places")
+        return c.get(f"/exports/{job.pk}/")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -510,8 +516,8 @@ def _check_act(world, role, kind, action):
     sid = transaction.savepoint()
     resp = _try_act(c, kind, action)
     transaction.savepoint_rollback(sid)
-    if not want:
-        assert resp.status_code == 403, resp.status_code
+    if not want:  # refused; someone else's export job is invisible (404 like a missing one)
+        assert resp.status_code == (404 if kind == "exports" and role in STAFF_ROLES else 403), resp.status_code
         return
     assert resp.status_code in (200, 201), (resp.status_code, resp.content)
     if kind == "insight":  # the layer stays scoped: exactly the cases the role reads
@@ -521,7 +527,7 @@ def _check_act(world, role, kind, action):
 
 def test_every_act_has_a_door():
     doors = {("routing", "list"), ("routing", "update"), ("words", "list"), ("words", "update"),
-             ("settings", "update"), ("insight", "read")} | CASE_ACTS
+             ("settings", "update"), ("insight", "read"), ("exports", "read")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
