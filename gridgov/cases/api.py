@@ -427,10 +427,6 @@ class RuleIn(Schema):
     active: bool = True
 
 
-def _may_edit_routing(user) -> bool:
-    return policy.allows(user, "routing", "update")
-
-
 def _apply_rule(rule: RoutingRule, body: RuleIn):
     rule.item = Item.objects.filter(code=body.item).first() if body.item else None
     if body.item and rule.item is None:
@@ -470,7 +466,7 @@ def list_rules(request):
 
 @router.post("/routing/rules", response={201: dict, 400: dict, 403: dict})
 def create_rule(request, body: RuleIn):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule()
     try:
@@ -483,7 +479,7 @@ def create_rule(request, body: RuleIn):
 
 @router.put("/routing/rules/{rule_id}", response={200: dict, 400: dict, 403: dict, 404: dict})
 def update_rule(request, rule_id: int, body: RuleIn):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule.objects.filter(pk=rule_id).first()
     if rule is None:
@@ -498,7 +494,7 @@ def update_rule(request, rule_id: int, body: RuleIn):
 
 @router.delete("/routing/rules/{rule_id}", response={204: None, 403: dict, 404: dict})
 def remove_rule(request, rule_id: int):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule.objects.filter(pk=rule_id).first()
     if rule is None:
