@@ -28,15 +28,6 @@ STAFF_ROLES = {
 }
 #: roles that see the whole street whatever their assignments
 STREET_WIDE_ROLES = {Role.LEADER, Role.ADMIN}
-#: roles that may see personal data (ID numbers, phones) of the residents in their scope
-PERSONAL_DATA_ROLES = {
-    Role.GRID_WORKER,
-    Role.GRID_LEADER,
-    Role.COMMUNITY_STAFF,
-    Role.COMMUNITY_SECRETARY,
-    Role.LEADER,
-    Role.ADMIN,
-}
 
 
 class User(AbstractUser):

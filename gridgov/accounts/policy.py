@@ -19,11 +19,32 @@ This table is the access policy. The code reads it:
 The matrix test (accounts/tests/test_access_matrix.py) walks every cell through the API and the
 pages over two communities and asserts exactly this outcome; docs/security.md explains it.
 
-Actions: list, read, create, update, export, personal (read decrypted ID numbers and phones;
-for cases: the reporter's identity). Kinds marked RELATIONAL (cases) also grant rights through
-a relation to the record whatever the table says: a reporter or follower sees their case, a
-handler handles it, a volunteer sees free grabbable tasks, section staff see cases routed to or
-summoning their department. The table governs territorial access only.
+Actions of the records: list, read, create, update, export, personal (read decrypted ID numbers
+and phones; for cases: the reporter's identity). Cases also have (services.may_act and the pages'
+buttons ask them through cases.services.may_handle / may_verify / may_manage / may_moderate):
+
+* handle   — accept, arrive, resolve, return a case of the grid (besides the relations below);
+* verify   — verify a resolved case or send it back for rework (never the person who resolved it);
+* moderate — release or reject a report held by the sensitive-word filter, and list held reports
+  (/api/cases/held);
+* update   — managing acts: dispatch, reroute, merge, reject, close, escalate, summon.
+
+Kinds that are not records (no grid of their own; "own" means "open to a user with a scope", the
+data shown stays scoped by `visible_to`):
+
+* routing  — list: the routing rule table, paths and history (/api/cases/routing/...); update:
+  create, change, delete rules;
+* words    — list / update: the sensitive-word list (/api/cases/words);
+* settings — update: the hotline rate weights and address thresholds (PUT /api/hotline/settings);
+* insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
+* exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
+  jobs they asked for (a relation).
+
+Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
+table says: a reporter or follower sees their case; the handler named on a case handles it; a
+member of a department (RELATIONS["department"]: section staff with that department) sees, handles
+and reports back on the cases routed to or summoning it; a volunteer or steward (RELATIONS["grab"])
+sees free grabbable tasks and takes one. The table governs territorial access only.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -34,7 +55,11 @@ ROLES = (
     "resident", "volunteer", "steward", "grid_worker", "grid_leader", "community_staff",
     "community_secretary", "section_staff", "leader", "admin",
 )
-ACTIONS = ("list", "read", "create", "update", "export", "personal")
+#: the actions every kind of record has (list .. personal)
+RECORD_ACTIONS = ("list", "read", "create", "update", "export", "personal")
+#: every action the table knows: the record actions, and the acts on cases (handle: accept, arrive,
+#: resolve, return; verify: verify or send back for rework; moderate: release or reject a held report)
+ACTIONS = RECORD_ACTIONS + ("handle", "verify", "moderate")
 
 # columns: resident volunteer steward grid_worker grid_leader community_staff
 #          community_secretary section_staff leader admin
@@ -112,6 +137,16 @@ grids          create    N N N N N N N N A A
 grids          update    N N N N N N N N A A
 grids          export    N N N N N N N N N N
 grids          personal  N N N N N N N N N N
+cases          handle    N N N O O O O N A A
+cases          verify    N N N N N O O N A A
+cases          moderate  N N N N O O O N A A
+routing        list      N N N A A A A A A A
+routing        update    N N N N N N N N A A
+words          list      N N N N N N N N N A
+words          update    N N N N N N N N N A
+settings       update    N N N N N N N N N A
+insight        read      N N N O O O O O A A
+exports        read      N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}
@@ -123,6 +158,7 @@ def _parse(text: str) -> dict:
         kind, action, *cells = line.split()
         assert len(cells) == len(ROLES), line
         assert action in ACTIONS, line
+        assert (ROLES[0], kind, action) not in table, line
         for role, cell in zip(ROLES, cells):
             table[(role, kind, action)] = _LETTER[cell]
     return table
@@ -131,6 +167,9 @@ def _parse(text: str) -> dict:
 #: (role, kind, action) -> NEVER | OWN | ALL
 POLICY: dict[tuple[str, str, str], str] = _parse(_TABLE)
 KINDS = tuple(dict.fromkeys(k for _, k, _ in POLICY))
+#: kinds of records (every RECORD_ACTION has a row); the others (routing, words, settings,
+#: insight) name what a check protects, with only the actions it has
+RECORD_KINDS = tuple(k for k in KINDS if all((ROLES[0], k, a) in POLICY for a in RECORD_ACTIONS))
 #: kinds where a relation to the record (reporter, handler, ...) grants rights besides the table
 RELATIONAL = frozenset({"cases"})
 #: kinds whose records hold encrypted personal fields
@@ -140,8 +179,11 @@ PERSONAL_KINDS = frozenset(k for (r, k, a), v in POLICY.items() if a == "persona
 #: rights a relation to a case gives (RELATIONAL), whatever the table says: which roles hold
 #: each. "grab": see the free volunteer tasks (grabbable items at the grid level) and take one —
 #: volunteers and building stewards (楼门长, who are volunteers of their building: 苑苑).
+#: "department": the member of a department (section staff whose `department` is set) handles the
+#: cases routed to it, sees the cases routed to or summoning it, and reports back on its summonses.
 RELATIONS: dict[str, frozenset] = {
     "grab": frozenset({"volunteer", "steward"}),
+    "department": frozenset({"section_staff"}),
 }
 
 

@@ -6,7 +6,7 @@ anonymous users have no base-data scope."""
 
 from dataclasses import dataclass, field
 
-from .models import STAFF_ROLES, STREET_WIDE_ROLES, PERSONAL_DATA_ROLES
+from .models import STAFF_ROLES, STREET_WIDE_ROLES
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ def duplicates(request, lon: float, lat: float, text: str = "", item: str | None
 @router.get("/held", response={200: list[dict], 403: dict})
 def held_cases(request, limit: int = Query(50, ge=1, le=10**6), offset: int = Query(0, ge=0, le=10**9)):
     """Reports held for moderation (the sensitive-word filter matched), for staff in scope."""
-    if not (request.user.role in services.MODERATOR_ROLES or request.user.is_superuser):
+    if not services.may_moderate(request.user):
         return Status(403, {"detail": "only staff who moderate see held reports"})
     qs = Case.objects.visible_to(request.user).filter(held=True).select_related("item__scenario", "grid", "handler_user", "merged_into")
     return [case_out(c, request.user) for c in qs.order_by("id")[max(offset, 0): max(offset, 0) + max(min(limit, 200), 0)]]
@@ -221,7 +221,7 @@ def words(request):
     """The sensitive-word list (administrators)."""
     from .models import SensitiveWord
 
-    if not (request.user.role == Role.ADMIN or request.user.is_superuser):
+    if not policy.allows(request.user, "words", "list"):
         return Status(403, {"detail": "only administrators see the word list"})
     return [{"id": w.pk, "word": w.word, "category": w.category, "active": w.active} for w in SensitiveWord.objects.all()]
 
@@ -427,10 +427,6 @@ class RuleIn(Schema):
     active: bool = True
 
 
-def _may_edit_routing(user) -> bool:
-    return bool(user.is_superuser or user.role in (Role.ADMIN, Role.LEADER))
-
-
 def _apply_rule(rule: RoutingRule, body: RuleIn):
     rule.item = Item.objects.filter(code=body.item).first() if body.item else None
     if body.item and rule.item is None:
@@ -455,7 +451,7 @@ def _apply_rule(rule: RoutingRule, body: RuleIn):
 @router.get("/routing/paths", response={200: list[dict], 403: dict})
 def list_paths(request):
     """The routing paths (ordered handler levels) rules may point to."""
-    if not request.user.is_staff_role:
+    if not policy.allows(request.user, "routing", "list"):
         return Status(403, {"detail": "staff only"})
     return [{"code": p.code, "name": p.name, "steps": p.steps} for p in RoutingPath.objects.all()]
 
@@ -463,14 +459,14 @@ def list_paths(request):
 @router.get("/routing/rules", response={200: list[dict], 403: dict})
 def list_rules(request):
     """The rule table: item/scenario × urgency × grid level × time window → path."""
-    if not request.user.is_staff_role:
+    if not policy.allows(request.user, "routing", "list"):
         return Status(403, {"detail": "staff only"})
     return [r.as_dict() for r in RoutingRule.objects.select_related("item", "scenario", "path")]
 
 
 @router.post("/routing/rules", response={201: dict, 400: dict, 403: dict})
 def create_rule(request, body: RuleIn):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule()
     try:
@@ -483,7 +479,7 @@ def create_rule(request, body: RuleIn):
 
 @router.put("/routing/rules/{rule_id}", response={200: dict, 400: dict, 403: dict, 404: dict})
 def update_rule(request, rule_id: int, body: RuleIn):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule.objects.filter(pk=rule_id).first()
     if rule is None:
@@ -498,7 +494,7 @@ def update_rule(request, rule_id: int, body: RuleIn):
 
 @router.delete("/routing/rules/{rule_id}", response={204: None, 403: dict, 404: dict})
 def remove_rule(request, rule_id: int):
-    if not _may_edit_routing(request.user):
+    if not routing.may_edit_rules(request.user):
         return Status(403, {"detail": "only administrators and leaders edit the routing table"})
     rule = RoutingRule.objects.filter(pk=rule_id).first()
     if rule is None:
@@ -510,7 +506,7 @@ def remove_rule(request, rule_id: int):
 @router.get("/routing/history", response={200: list[dict], 403: dict})
 def rule_history(request, rule_id: int | None = None):
     """Every edit of the rule table: who, when, what."""
-    if not request.user.is_staff_role:
+    if not policy.allows(request.user, "routing", "list"):
         return Status(403, {"detail": "staff only"})
     qs = RoutingRuleHistory.objects.select_related("user").order_by("-id")
     if rule_id is not None:

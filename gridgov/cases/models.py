@@ -229,7 +229,6 @@ class CaseQuerySet(ScopedQuerySet):
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
         from gridgov.accounts import policy
-        from gridgov.accounts.models import Role
         from gridgov.accounts.scope import scope_of
 
         reach = policy.reach(user, "cases", "read")  # the territorial part: the access table
@@ -244,7 +243,7 @@ class CaseQuerySet(ScopedQuerySet):
         if reach == policy.OWN:
             for path in scope_of(user).paths:  # the grid lies in the user's scope
                 q |= Q(**{f"{self.grid_path_lookup}__startswith": path})
-        if user.role == Role.SECTION_STAFF and user.department:
+        if policy.holds(user, "department") and user.department:
             q |= Q(handler_department=user.department) | Q(
                 pk__in=Summons.objects.filter(department=user.department).values("case_id"))
         if policy.holds(user, "grab"):  # volunteers and stewards: the free volunteer tasks
@@ -267,10 +266,10 @@ class CaseQuerySet(ScopedQuerySet):
         """The cases of `user`'s work whose handling falls to them (accept, arrive, resolve,
         return: `services.may_handle`): section staff, those routed to their department or to
         them; other staff, all their work (the grid's staff handle its cases)."""
-        from gridgov.accounts.models import Role
+        from gridgov.accounts import policy
 
         qs = self.visible_to(user)
-        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+        if policy.holds(user, "department"):
             dep = Q(handler_department=user.department) if user.department else Q(pk__in=[])
             return qs.filter(Q(handler_user=user) | dep)
         return qs
@@ -279,9 +278,9 @@ class CaseQuerySet(ScopedQuerySet):
         """What the workbench lists for `user`: section staff see their department's work (the
         cases routed to it or to them, and the cases summoning it), not the whole territory the
         access table lets them read; everyone else all of `visible_to(user)`."""
-        from gridgov.accounts.models import Role
+        from gridgov.accounts import policy
 
-        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+        if policy.holds(user, "department"):
             summoned = Summons.objects.filter(department=user.department).values("case_id") if user.department else []
             return self.visible_to(user).filter(Q(pk__in=self.handled_by(user).values("pk")) | Q(pk__in=summoned))
         return self.visible_to(user)
@@ -453,10 +452,10 @@ class SummonsQuerySet(models.QuerySet):
     def answered_by(self, user):
         """The summonses `user` answers or follows: section staff, their department's; other
         staff, every summons of their work (those they issued, in their territory)."""
-        from gridgov.accounts.models import Role
+        from gridgov.accounts import policy
 
         qs = self.visible_to(user)
-        if user.is_authenticated and user.role == Role.SECTION_STAFF:
+        if policy.holds(user, "department"):
             return qs.filter(department=user.department) if user.department else qs.none()
         return qs
 

@@ -21,6 +21,7 @@ assigned there, else a user whom the access table lets manage cases everywhere);
 the access table lets them manage cases of the place, and escalation only ever moves up the
 ladder (`RUNGS`) to someone else."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,8 +41,20 @@ def _history(rule_id, action, data, user):
     )
 
 
+def may_edit_rules(user) -> bool:
+    """Create, change or delete routing rules: the policy table's routing × update."""
+    return policy.allows(user, "routing", "update")
+
+
+def _require_editor(user):
+    """`user` None: the system (seeding the defaults)."""
+    if user is not None and not may_edit_rules(user):
+        raise PermissionDenied("only administrators and leaders edit the routing table")
+
+
 @transaction.atomic
 def save_rule(rule: RoutingRule, user=None) -> RoutingRule:
+    _require_editor(user)
     if rule.start_time is None and rule.end_time is not None or rule.start_time is not None and rule.end_time is None:
         raise ValueError("a time window needs both start_time and end_time")
     if rule.item_id and rule.scenario_id:
@@ -54,6 +67,7 @@ def save_rule(rule: RoutingRule, user=None) -> RoutingRule:
 
 @transaction.atomic
 def delete_rule(rule: RoutingRule, user=None):
+    _require_editor(user)
     data = rule.as_dict()
     rid = rule.pk
     rule.delete()

@@ -34,8 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
-from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, Role, User
-from gridgov.accounts.scope import scope_of
+from gridgov.accounts.models import Duty, GridAssignment, User
 from gridgov.core import audit, crypto
 from gridgov.core.freetext import mask_personal, original, protect
 from gridgov.core.i18n import source_text
@@ -89,8 +88,6 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
     "reject": (frozenset({S.SUBMITTED, S.RETURNED, S.DISPATCHED}), S.REJECTED),
 }
 
-MANAGER_ROLES = {Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY, Role.LEADER, Role.ADMIN}
-VERIFIER_ROLES = {Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY, Role.LEADER, Role.ADMIN}
 SYSTEM = "系统"
 
 
@@ -194,45 +191,54 @@ def _state_label(state):
     return State(state).label if state in State.values else state
 
 
-def _is_superuser(user) -> bool:
-    return bool(user and (user.is_superuser or user.role in STREET_WIDE_ROLES))
+def department_of(user) -> str:
+    """The department `user` is a member of (policy.RELATIONS["department"]), or ""."""
+    return (user.department or "") if policy.holds(user, "department") else ""
 
 
-def _in_scope(user, case) -> bool:
-    return scope_of(user).covers_path(case.grid_path) if case.grid_path else scope_of(user).everything
+def _department_members(department: str):
+    return User.objects.filter(role__in=policy.RELATIONS["department"], department=department, is_active=True)
+
+
+# Every permission below is the policy table's (accounts.policy: cases × update / handle / verify /
+# moderate on the case's grid path) plus the relations the table module documents (the handler
+# named on the case, the member of its department).
 
 
 def may_manage(user, case) -> bool:
-    """Dispatch, re-route, merge, reject, close, escalate, summon."""
-    from gridgov.accounts import policy
-
+    """Dispatch, re-route, merge, reject, close, escalate, summon: cases × update."""
     return policy.allows(user, "cases", "update", case.grid_path or "")
 
 
 def may_handle(user, case) -> bool:
-    """Accept, arrive, resolve, return: the handler, their department, or staff of the grid."""
+    """Accept, arrive, resolve, return: the handler, a member of their department, or whom the
+    table lets handle cases of the grid (cases × handle)."""
     if not (user and user.is_authenticated):
         return False
     if case.handler_user_id == user.pk:
         return True
-    if case.handler_department and user.role == Role.SECTION_STAFF and user.department == case.handler_department:
+    if case.handler_department and department_of(user) == case.handler_department:
         return True
-    return user.is_staff_role and user.role != Role.SECTION_STAFF and _in_scope(user, case)
+    return policy.allows(user, "cases", "handle", case.grid_path or "")
 
 
 def may_verify(user, case) -> bool:
-    """Verify (or send back for rework): community or street staff in scope, never the person
-    who resolved the case."""
-    return bool(user and user.is_authenticated and (user.role in VERIFIER_ROLES or user.is_superuser)
-                and _in_scope(user, case) and case.resolved_by_id != user.pk)
+    """Verify (or send back for rework): cases × verify on the case's grid, never the person who
+    resolved the case."""
+    return bool(policy.allows(user, "cases", "verify", case.grid_path or "") and case.resolved_by_id != user.pk)
+
+
+def may_moderate(user, case=None) -> bool:
+    """Release or reject a held report (cases × moderate on its grid); without a case, whether
+    the user moderates anywhere (the list of held reports)."""
+    return policy.allows(user, "cases", "moderate", None if case is None else case.grid_path or "")
 
 
 def may_report_back(user, summons) -> bool:
-    """Report back on a summons (报到): staff of the summoned department, or staff who manage
+    """Report back on a summons (报到): a member of the summoned department, or staff who manage
     the case (reporting for the department)."""
     return bool(user and user.is_authenticated and (
-        (user.role == Role.SECTION_STAFF and user.department and user.department == summons.department)
-        or may_manage(user, summons.case)))
+        (summons.department and department_of(user) == summons.department) or may_manage(user, summons.case)))
 
 
 #: the permission each action asks (state aside): the services check it, the pages ask
@@ -261,7 +267,7 @@ def may_be_handler(user, case) -> bool:
     Residents and volunteers never: the table gives them no territory."""
     if not (user and user.is_active):
         return False
-    if user.role == Role.SECTION_STAFF:
+    if policy.holds(user, "department"):
         return bool(user.department)
     return policy.allows(user, "cases", "read", case.grid_path or "")
 
@@ -434,7 +440,7 @@ def _after_assignment(case, extra, now, title):
     _restart_for_handler(case, now)
     _tell(case.handler_user, "assigned", f"新事件待受理：{case.item.name}", f"{case.number} {case.text[:60]}", case)
     if not case.handler_user and case.handler_department:
-        for u in User.objects.filter(role=Role.SECTION_STAFF, department=case.handler_department, is_active=True):
+        for u in _department_members(case.handler_department):
             _tell(u, "assigned", f"新事件待受理：{case.item.name}", case.number, case)
     for u in extra["informed"]:
         _tell(u, "informed", f"知悉：{case.item.name}", case.number, case)
@@ -705,7 +711,7 @@ def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
     else:
         fields, extra = _plan(case, case.path_step, now, path=case.path)
     if handler_user is not None:
-        fields.update(handler_user=handler_user, handler_department=handler_user.department if handler_user.role == Role.SECTION_STAFF else "")
+        fields.update(handler_user=handler_user, handler_department=department_of(handler_user))
         fields["routing_reason"]["current"]["handler"] = {"level": fields["handler_level"], "user": _user_ref(handler_user),
                                                           "department": fields["handler_department"], "via": f"人工指定（{_actor_name(actor)}）"}
     _move(case, "reroute", actor, note, {"decision": fields["routing_reason"]["current"]}, now=now, **fields)
@@ -979,7 +985,7 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
         s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours),
                                    note=mask_personal(note))
         _start_clock(case, ClockKind.SUMMON, now, cal=cal, summons=s, hours=hours)
-        for u in User.objects.filter(role=Role.SECTION_STAFF, department=dep, is_active=True):
+        for u in _department_members(dep):
             _tell(u, "summoned", f"吹哨报到：{case.item.name if case.item else '事件'}", f"{case.number} {note}", case)
         made.append(s)
     _event(case, "summon", actor, case.state, case.state, note, {"departments": departments, "hours": hours}, at=now)
@@ -1027,14 +1033,11 @@ def reveal_originals(user, case) -> dict:
 # --- moderation -------------------------------------------------------------------------------
 
 
-MODERATOR_ROLES = MANAGER_ROLES
-
-
 @transaction.atomic
 def moderate(case, actor, decision: str, note="") -> Case:
     """Release a held case (it is then routed like a new one) or reject it (note required).
     The hold is cleared with a compare-and-set, so two moderators cannot both act."""
-    _require(bool(actor and actor.is_authenticated and (actor.role in MODERATOR_ROLES or actor.is_superuser) and _in_scope(actor, case)),
+    _require(may_moderate(actor, case),
              _("只有辖区内的网格长、社区和街道工作人员可以审核上报"))
     if decision not in ("release", "reject"):
         raise InvalidInput(_("审核结论只能是 release（放行）或 reject（不予受理）"), code="bad_decision")
@@ -1053,10 +1056,15 @@ def moderate(case, actor, decision: str, note="") -> Case:
     return case
 
 
+def may_edit_words(user) -> bool:
+    """Add or remove sensitive words: words × update."""
+    return policy.allows(user, "words", "update")
+
+
 def add_word(actor, word: str, category: str = "abuse"):
     from .models import SensitiveWord
 
-    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), _("只有系统管理员可以编辑敏感词"))
+    _require(may_edit_words(actor), _("只有系统管理员可以编辑敏感词"))
     word = (word or "").strip()
     if not moderation.normalize(word):
         raise InvalidInput(_("敏感词至少要有一个文字或数字"), code="bad_word")
@@ -1072,7 +1080,7 @@ def add_word(actor, word: str, category: str = "abuse"):
 def remove_word(actor, word_id: int) -> bool:
     from .models import SensitiveWord
 
-    _require(bool(actor and (actor.role == Role.ADMIN or actor.is_superuser)), _("只有系统管理员可以编辑敏感词"))
+    _require(may_edit_words(actor), _("只有系统管理员可以编辑敏感词"))
     return bool(SensitiveWord.objects.filter(pk=word_id).delete()[0])
 
 
@@ -1128,7 +1136,7 @@ def _warn(clock, now):
     if target is not None:
         _tell(target, "warning", f"预警：{label}时限将至", f"{case.number} 截止 {timezone.localtime(clock.due_at):%m-%d %H:%M}", case)
     elif clock.department:
-        for u in User.objects.filter(role=Role.SECTION_STAFF, department=clock.department, is_active=True):
+        for u in _department_members(clock.department):
             _tell(u, "warning", f"预警：{label}时限将至", case.number, case)
 
 

@@ -1088,9 +1088,9 @@ MIN_SAMPLE_LIMIT = 1_000_000  # valid tickets a unit needs to be ranked: far abo
 @transaction.atomic
 def update_rate_settings(user, **values) -> RateSettings:
     """Administrators change the rate weights, the minimum sample and the address thresholds."""
-    from gridgov.accounts.models import Role
+    from gridgov.accounts import policy
 
-    if not (user and user.is_authenticated and (user.is_superuser or user.role == Role.ADMIN)):
+    if not policy.allows(user, "settings", "update"):
         raise PermissionDenied("only administrators change the rate settings")
     unknown = set(values) - set(SETTING_FIELDS)
     if unknown:

@@ -19,7 +19,7 @@ from ninja.errors import HttpError
 from shapely.geometry import mapping, shape
 
 from gridgov.accounts import policy
-from gridgov.accounts.models import STAFF_ROLES, Duty, GridAssignment
+from gridgov.accounts.models import Duty, GridAssignment
 from gridgov.accounts.policy import api_require
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.cases.models import OPEN_STATES, Case, Clock, ClockState
@@ -49,7 +49,7 @@ def may_edit_grid(user, node=None) -> bool:
 
 def _staff(request):
     u = request.user
-    if not (u.is_authenticated and (u.role in STAFF_ROLES or u.is_superuser)):
+    if not policy.allows(u, "insight", "read"):
         raise HttpError(403, "staff only")
     return u
 

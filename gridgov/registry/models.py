@@ -366,11 +366,14 @@ class PropertyProject(Scoped):
 
 class ExportJobQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The jobs `user` asked for; an administrator sees every job. Anyone else's job is
-        invisible (404 like a missing one)."""
+        """The jobs `user` asked for (a relation); whom the policy table lets read exports
+        (exports × read: administrators) sees every job. Anyone else's job is invisible (404
+        like a missing one)."""
         if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
             return self.none()
-        if user.is_superuser or user.role == "admin":
+        from gridgov.accounts import policy
+
+        if policy.allows(user, "exports", "read"):
             return self
         return self.filter(requested_by=user)
 

@@ -11,7 +11,6 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from gridgov.accounts.models import Role
 from gridgov.cases import services
 from gridgov.cases.models import Summons
 
@@ -48,7 +47,7 @@ def summons_list(request):
         _decorate(user, s, now)
     return render(request, "web/summons.html", {
         "open": open_, "history": history, "late": pending.filter(due_at__lte=now).count(),
-        "department": user.department if user.role == Role.SECTION_STAFF else "",
+        "department": services.department_of(user),
     })
 
 

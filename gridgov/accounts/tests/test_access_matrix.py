@@ -18,6 +18,11 @@ checks the answer of the doors users use:
             allowed rows;
 * personal — the audited reveal of ID numbers / phones answers the plaintext only where allowed
             (cases: the reporter's identity in the detail); the export shows plaintext only there.
+* the other cells (test_acts) — cases × handle (accept), verify (a case resolved by someone else),
+            moderate (reject a held report, and the held list); routing × list / update (the rule
+            table's API), words × list / update (the sensitive words), settings × update (the
+            hotline rate settings), insight × read (a map layer, holding exactly the readable cases),
+            exports × read (another user's export job page).
 Grids have no export door over HTTP (operators use `gridgov export-grids`): the test checks none
 answers.
 
@@ -35,7 +40,7 @@ from django.test import Client
 from django.utils import timezone
 
 from gridgov.accounts import policy
-from gridgov.accounts.models import GridAssignment, User
+from gridgov.accounts.models import STAFF_ROLES, GridAssignment, User
 from gridgov.core.validators import id_check_char
 
 SIDES = ("c1", "c2")
@@ -406,8 +411,130 @@ def test_personal(world, db, role, kind):
             assert not want and resp.status_code in (404, 405)
 
 
+# ---- acts beyond the records ----------------------------------------------------------------
+# Every other cell of the table (cases × handle / verify / moderate; routing, words, settings,
+# insight): probed through its door, the expected outcome read from the table.
+
+#: (kind, action) cells that are not a record kind's list..personal (those are probed above)
+ACTS = sorted({(k, a) for (_, k, a) in policy.POLICY if k not in policy.RECORD_KINDS or a not in policy.RECORD_ACTIONS})
+#: the cells whose door acts on one case (the others are not territorial: allowed or 403)
+CASE_ACTS = {("cases", "handle"), ("cases", "verify"), ("cases", "moderate")}
+
+
+def _post(c, url, body, method="post"):
+    return getattr(c, method)(url, json.dumps(body), content_type="application/json")
+
+
+def _try_case_act(world, c, role, action, side) -> tuple[int, bool | None]:
+    """The status of the act on the case in `side`, and whether the pages offer its button
+    (`services.may_act`, None when the act has no button there)."""
+    from gridgov.cases import services
+    from gridgov.cases.models import Case
+
+    case = world["rec"]["cases"][side]
+    user = User.objects.get(pk=world["users"][role].pk)
+    if action == "handle":  # dispatched, no handler named: staff of the grid accept it
+        shown = services.may_act(user, Case.objects.get(pk=case.pk), "accept")
+        return _post(c, f"/api/cases/{case.pk}/actions/accept", {"note": "收到"}).status_code, shown
+    if action == "verify":  # resolved by someone else
+        Case.objects.filter(pk=case.pk).update(state="resolved", resolved_by=world["users"]["grid_worker"],
+                                               resolved_at=timezone.now())
+        shown = services.may_act(user, Case.objects.get(pk=case.pk), "verify")
+        return _post(c, f"/api/cases/{case.pk}/actions/verify", {"passed": True, "note": "属实"}).status_code, shown
+    Case.objects.filter(pk=case.pk).update(held=True, held_reason="词")  # moderate
+    return _post(c, f"/api/cases/{case.pk}/moderate", {"decision": "reject", "note": "不予受理"}).status_code, None
+
+
+def _try_act(c, kind, action):
+    """The response of the (non-territorial) door of `kind` × `action`."""
+    from gridgov.cases.models import RoutingPath
+
+    if (kind, action) == ("routing", "list"):
+        return c.get("/api/cases/routing/rules")
+    if (kind, action) == ("routing", "update"):
+        path = RoutingPath.objects.order_by("id").first().code
+        return _post(c, "/api/cases/routing/rules", {"path": path, "priority": 7, "note": "矩阵"})
+    if (kind, action) == ("words", "list"):
+        return c.get("/api/cases/words")
+    if (kind, action) == ("words", "update"):
+        return _post(c, "/api/cases/words", {"word": "矩阵测试词"})
+    if (kind, action) == ("settings", "update"):
+        return _post(c, "/api/hotline/settings", {"min_sample": 7}, "put")
+    if (kind, action) == ("insight", "read"):
+        return c.get("/api/insight/layers/cases")
+    if (kind, action) == ("exports", "read"):  # someone else's export job
+        from gridgov.registry.models import ExportJob
+
+        job = ExportJob.objects.create(requested_by=User.objects.get(username="reporter"), kind="places")
+        return c.get(f"/exports/{job.pk}/")
+    raise AssertionError(f"no door probed for {kind} × {action}: add one")
+
+
+@pytest.mark.parametrize("kind_action", ACTS, ids=lambda ka: "-".join(ka))
+@pytest.mark.parametrize("role", ROLES)
+def test_acts(world, db, role, kind_action):
+    _check_act(world, role, *kind_action)
+
+
+@pytest.mark.parametrize("kind_action", ACTS, ids=lambda ka: "-".join(ka))
+def test_acts_follow_the_table(world, db, monkeypatch, kind_action):
+    """The table is the only source: flip community staff's cell (never → all, else → never)
+    and the door and the buttons follow."""
+    kind, action = kind_action
+    cell = ("community_staff", kind, action)
+    monkeypatch.setitem(policy.POLICY, cell, policy.ALL if policy.POLICY[cell] == policy.NEVER else policy.NEVER)
+    _check_act(world, "community_staff", kind, action)
+
+
+def _check_act(world, role, kind, action):
+    kind_action = (kind, action)
+    c = client_for(world, role)
+    want = expected(role, kind, action)
+    if kind_action in CASE_ACTS:
+        for side in SIDES:
+            sid = transaction.savepoint()
+            status, shown = _try_case_act(world, c, role, action, side)
+            transaction.savepoint_rollback(sid)
+            if side in want:
+                assert status == 200, (side, status)
+            else:  # refused (403), or the case is not even visible (404)
+                assert status in (403, 404), (side, status)
+            assert shown in (None, side in want), (side, shown)
+        if action == "moderate":  # the held list: 403, or exactly the held cases the role moderates
+            from gridgov.cases.models import Case
+
+            sid = transaction.savepoint()
+            Case.objects.filter(number__in=["Tc1", "Tc2"]).update(held=True)
+            resp = c.get("/api/cases/held")
+            transaction.savepoint_rollback(sid)
+            if not want:
+                assert resp.status_code == 403
+            else:
+                assert resp.status_code == 200
+                assert {s for s in SIDES if ident(world, "cases", s) in {i["id"] for i in resp.json()}} == want
+        return
+    sid = transaction.savepoint()
+    resp = _try_act(c, kind, action)
+    transaction.savepoint_rollback(sid)
+    if not want:  # refused; someone else's export job is invisible (404 like a missing one)
+        assert resp.status_code == (404 if kind == "exports" and role in STAFF_ROLES else 403), resp.status_code
+        return
+    assert resp.status_code in (200, 201), (resp.status_code, resp.content)
+    if kind == "insight":  # the layer stays scoped: exactly the cases the role reads
+        got = {f["properties"]["id"] for f in resp.json()["features"]}
+        assert {s for s in SIDES if ident(world, "cases", s) in got} == expected(role, "cases", "read")
+
+
+def test_every_act_has_a_door():
+    doors = {("routing", "list"), ("routing", "update"), ("words", "list"), ("words", "update"),
+             ("settings", "update"), ("insight", "read"), ("exports", "read")} | CASE_ACTS
+    assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
+
+
 def test_policy_table_is_complete():
     for role in ROLES:
         for kind in KINDS:
-            for action in policy.ACTIONS:
+            for action in policy.RECORD_ACTIONS:
                 assert (role, kind, action) in policy.POLICY
+        for kind, action in ACTS:
+            assert (role, kind, action) in policy.POLICY

@@ -39,6 +39,20 @@ def test_rule_edits_keep_history(taxonomy, people):
         routing.save_rule(RoutingRule(item=lamp, start_time=dt.time(8), path=rule.path))
 
 
+def test_only_whom_the_table_lets_edit_rules(taxonomy, people):
+    """The service asks the policy table (routing × update), not only the API: a community
+    secretary's edit is refused and leaves no rule and no history."""
+    from django.core.exceptions import PermissionDenied
+
+    lamp = Item.objects.get(code="PS01")
+    before = (RoutingRule.objects.count(), RoutingRuleHistory.objects.count())
+    with pytest.raises(PermissionDenied):
+        routing.save_rule(RoutingRule(item=lamp, grid_level=3, path=RoutingPath.objects.get(code="grid_only")), people["sec"])
+    with pytest.raises(PermissionDenied):
+        routing.delete_rule(RoutingRule.objects.first(), people["sec"])
+    assert (RoutingRule.objects.count(), RoutingRuleHistory.objects.count()) == before
+
+
 def test_a_level_with_nobody_is_skipped_and_said(people, street):
     path = RoutingPath.objects.get(code="grid_community")
     step, h, _ = routing.handler_for_step(path, 0, street["c2g1m1"], Item.objects.get(code="PS01"))
