@@ -123,12 +123,35 @@ def device_of(request) -> str:
     return (request.headers.get("X-Device-Id") or request.COOKIES.get(DEVICE_COOKIE) or "").strip()[:100]
 
 
+def first_over(prefix: str, checks) -> tuple[str, Verdict] | None:
+    """Count one hit in each window of `checks` — (kind, identity, (limit, seconds)) — under
+    `prefix`, in order; (kind, verdict) of the first one over its limit, else None."""
+    for kind, ident, (limit, seconds) in checks:
+        v = hit(f"{prefix}:{kind}:{ident}", limit, seconds)
+        if not v.allowed:
+            return kind, v
+    return None
+
+
+def too_many(request, kind: str, v, what: str):
+    """The 429 answer (Open311's format under /open311/, else JSON) with Retry-After."""
+    from django.http import JsonResponse
+
+    text = f"rate limit: {v.limit} {what} per window for this {kind}; retry in {v.retry_after} s"
+    if request.path.startswith("/open311/"):
+        from gridgov.open311.render import error
+
+        resp = error("xml" if request.path.endswith(".xml") else "json", 429, text)
+    else:
+        resp = JsonResponse({"detail": text}, status=429)
+    resp["Retry-After"] = str(v.retry_after)
+    return resp
+
+
 def limit_lookup(request, name: str):
     """Count one look-up `name` of this request per signed-in user, per device and per client
     address (RATE_LIMIT_LOOKUP, RATE_LIMIT_LOOKUP_PER_ADDRESS); the 429 answer (JSON, with
     Retry-After) when one of them is over its limit, else None."""
-    from django.http import JsonResponse
-
     from gridgov.accounts.forms import client_ip
 
     per_user = parse_limit(setting("RATE_LIMIT_LOOKUP"))
@@ -140,13 +163,9 @@ def limit_lookup(request, name: str):
     if device:
         checks.append(("device", device, per_user))
     checks.append(("address", client_ip(request) or "unknown", parse_limit(setting("RATE_LIMIT_LOOKUP_PER_ADDRESS"))))
-    for kind, ident, (limit, seconds) in checks:
-        v = hit(f"lookup:{name}:{kind}:{ident}", limit, seconds)
-        if not v.allowed:
-            resp = JsonResponse({"detail": f"rate limit: {v.limit} look-ups per window for this {kind}; retry in {v.retry_after} s"},
-                                status=429)
-            resp["Retry-After"] = str(v.retry_after)
-            return resp
-    return None
+    over = first_over(f"lookup:{name}", checks)
+    return too_many(request, *over, what="look-ups") if over else None
+
+
 def limited_read_path(path: str) -> bool:
     return any(re.search(p, path) for p in str(setting("RATE_LIMIT_READ_PATHS")).split())

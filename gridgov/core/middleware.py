@@ -90,30 +90,12 @@ class PublicRateLimitMiddleware:
         if device:
             checks.append(("device", device, ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_PER_DEVICE"))))
         checks.append(("address", client_ip(request) or "unknown", ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_PER_ADDRESS"))))
-        for kind, ident, (limit, seconds) in checks:
-            v = ratelimit.hit(f"public:{kind}:{ident}", limit, seconds)
-            if not v.allowed:
-                return self._refuse(request, kind, v)
-        return None
+        over = ratelimit.first_over("public", checks)
+        return ratelimit.too_many(request, *over, what="reports") if over else None
 
     def _check_read(self, request, ratelimit):
         from gridgov.accounts.forms import client_ip
 
-        limit, seconds = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
-        v = ratelimit.hit(f"public-read:address:{client_ip(request) or 'unknown'}", limit, seconds)
-        return None if v.allowed else self._refuse(request, "address", v, what="requests")
-
-    @staticmethod
-    def _refuse(request, kind, v, what="reports"):
-        from django.http import JsonResponse
-
-        who = "this device" if kind == "device" else "this address"
-        text = f"rate limit: {v.limit} {what} per window for {who}; retry in {v.retry_after} s"
-        if request.path.startswith("/open311/"):
-            from gridgov.open311.render import error
-
-            resp = error("xml" if request.path.endswith(".xml") else "json", 429, text)
-        else:
-            resp = JsonResponse({"detail": text}, status=429)
-        resp["Retry-After"] = str(v.retry_after)
-        return resp
+        limit = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
+        over = ratelimit.first_over("public-read", [("address", client_ip(request) or "unknown", limit)])
+        return ratelimit.too_many(request, *over, what="requests") if over else None
