@@ -158,9 +158,9 @@ def resident_erase(resident_id: int, by=None, anonymise: bool = False) -> dict:
 
     r = Resident.objects.select_for_update().get(pk=resident_id)
     cases = 0
-    _forget_originals([v.user_id for v in Volunteer.objects.filter(resident=r) if v.user_id]
-                      + [u.pk for u in _accounts_of(r)])
-    for v in Volunteer.objects.filter(resident=r):
+    volunteers = list(Volunteer.objects.filter(resident=r))
+    _forget_originals([v.user_id for v in volunteers if v.user_id] + [u.pk for u in _accounts_of(r)])
+    for v in volunteers:
         if v.user_id:
             cases += Case.objects.filter(reporter_id=v.user_id).update(reporter=None)
             cases += Case.objects.filter(entered_by_id=v.user_id).update(entered_by=None)

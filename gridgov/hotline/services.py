@@ -1,8 +1,6 @@
 """Every change of hotline data goes through here: importing tickets (file or API), placing them
 in grids, confirming addresses, classifying, and proactive projects."""
 
-import csv
-import io
 import logging
 import math
 import re

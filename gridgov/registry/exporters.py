@@ -312,10 +312,8 @@ def purge(now=None) -> dict:
     for job in ExportJob.objects.filter(state=ExportJob.DONE, finished_at__lt=now - ttl()):
         retire(job)
         out["expired"] += 1
-    for job in ExportJob.objects.filter(state=ExportJob.RUNNING, updated_at__lt=now - STALE):
-        if ExportJob.objects.filter(pk=job.pk, state=ExportJob.RUNNING, updated_at__lt=now - STALE).update(
-                state=ExportJob.FAILED, error="interrupted", finished_at=now):
-            out["interrupted"] += 1
+    out["interrupted"] = ExportJob.objects.filter(state=ExportJob.RUNNING, updated_at__lt=now - STALE).update(
+        state=ExportJob.FAILED, error="interrupted", finished_at=now)
     out["not_run"] = ExportJob.objects.filter(state=ExportJob.QUEUED, created_at__lt=now - ttl()).update(
         state=ExportJob.FAILED, error="not_run", finished_at=now)
     d = exports_dir()

@@ -20,7 +20,6 @@ is updated: cells present and non-empty overwrite, empty cells leave the stored 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -36,7 +35,6 @@ from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
 from gridgov.core.tabular import TableError, Workbook, open_table, write_csv
 from gridgov.core.validators import id_birth_date, id_gender, id_number_error, phone_error
-from gridgov.geo.levels import level_index
 from gridgov.geo.models import GridNode
 
 from . import services
@@ -1206,8 +1204,8 @@ def run_import(
     if user is not None and existing:
         pks = [o.pk for o in existing.values()]
         visible_ids = set()
-        for i in range(0, len(pks), 900):
-            visible_ids.update(spec.model.objects.visible_to(user).filter(pk__in=pks[i : i + 900]).values_list("pk", flat=True))
+        for chunk in services._chunks(pks, 900):
+            visible_ids.update(spec.model.objects.visible_to(user).filter(pk__in=chunk).values_list("pk", flat=True))
         hidden = {k: o for k, o in existing.items() if o.pk not in visible_ids}
         existing = {k: o for k, o in existing.items() if o.pk in visible_ids}
     creates, updates, conflicts = [], [], []
