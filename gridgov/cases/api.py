@@ -207,8 +207,10 @@ def held_cases(request, limit: int = Query(50, ge=1, le=10**6), offset: int = Qu
     """Reports held for moderation (the sensitive-word filter matched), for staff in scope."""
     if not services.may_moderate(request.user):
         return Status(403, {"detail": "only staff who moderate see held reports"})
-    qs = Case.objects.visible_to(request.user).filter(held=True).select_related("item__scenario", "grid", "handler_user", "merged_into")
-    return [case_out(c, request.user) for c in qs.order_by("id")[max(offset, 0): max(offset, 0) + max(min(limit, 200), 0)]]
+    qs = Case.objects.visible_to(request.user).filter(held=True).select_related("item__scenario", "grid", "handler_user", "merged_into", "reporter")
+    page = list(qs.order_by("id")[max(offset, 0): max(offset, 0) + max(min(limit, 200), 0)])
+    levels = Case.objects.access_levels(request.user, page)
+    return [case_out(c, request.user, level=levels[c.pk]) for c in page]
 
 
 class WordIn(Schema):

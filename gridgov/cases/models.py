@@ -281,8 +281,10 @@ class CaseQuerySet(ScopedQuerySet):
         from gridgov.accounts import policy
 
         if policy.holds(user, "department"):
-            summoned = Summons.objects.filter(department=user.department).values("case_id") if user.department else []
-            return self.visible_to(user).filter(Q(pk__in=self.handled_by(user).values("pk")) | Q(pk__in=summoned))
+            q = Q(handler_user=user)
+            if user.department:
+                q |= Q(handler_department=user.department) | Q(pk__in=Summons.objects.filter(department=user.department).values("case_id"))
+            return self.visible_to(user).filter(q)
         return self.visible_to(user)
 
     def by_deadline(self, todo_states):

@@ -111,8 +111,12 @@ def _hit_db(slot, expires_at, now) -> int:
         return RateCounter.objects.filter(key=slot).values_list("count", flat=True).first() or 1
 
 
+def _matches(name: str, path: str) -> bool:
+    return any(re.search(p, path) for p in str(setting(name)).split())
+
+
 def limited_path(path: str) -> bool:
-    return any(re.search(p, path) for p in str(setting("RATE_LIMIT_PATHS")).split())
+    return _matches("RATE_LIMIT_PATHS", path)
 
 
 def device_of(request) -> str:
@@ -168,4 +172,4 @@ def limit_lookup(request, name: str):
 
 
 def limited_read_path(path: str) -> bool:
-    return any(re.search(p, path) for p in str(setting("RATE_LIMIT_READ_PATHS")).split())
+    return _matches("RATE_LIMIT_READ_PATHS", path)

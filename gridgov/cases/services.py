@@ -1016,8 +1016,6 @@ def reveal_originals(user, case) -> dict:
     masked at intake), for a user the policy table lets read personal data of cases in the
     case's grid ("cases" × "personal"). Every successful read appends an audit entry
     (action "reveal"), like `registry.services.reveal`."""
-    from gridgov.accounts import policy
-
     if not (user and user.is_authenticated and policy.allows(user, "cases", "personal", case.grid_path or "")):
         raise NotAllowed("无权查看原文（需要该网格事件的个人信息权限）")
     notes = list(case.events.exclude(note_enc="").order_by("id").values_list("pk", "note_enc"))

@@ -121,7 +121,8 @@ def draw_child(user, parent: GridNode, name: str, geom: BaseGeometry,
             break
     if code is None:
         raise GridEditError(f"上级网格 {parent.code} 的下级编码已用完（001–999）")
-    kind = {1: "community", 2: "grid", 3: "microgrid"}.get(level, "")
+    names = level_names()
+    kind = KINDS_BY_LEVEL_NAME.get(names[level], "") if level < len(names) else ""
     return save_node(GridNode(code=code, name=name[:100], level=level, parent=parent, kind=kind), geom)
 
 

@@ -130,9 +130,12 @@ def case_page(request, pk):
     """The full case page, for staff whose work the case is; one they only reported or joined
     they read on the phone page, as any co-reporter (joining widens nobody's scope)."""
     user, now = request.user, timezone.now()
-    if not _cases(user).filter(pk=pk).exists() and Case.objects.access(user, pk) == FOLLOWER:
-        return redirect(f"/m/cases/{pk}/")
-    case = _decorate(user, _case_or_404(user, pk), now)
+    case = _cases(user).filter(pk=pk).first()
+    if case is None:
+        if Case.objects.access(user, pk) == FOLLOWER:
+            return redirect(f"/m/cases/{pk}/")
+        raise Http404("没有这个事件")
+    case = _decorate(user, case, now)
     manage = services.may_manage(user, case)
     # a 12345 ticket's case: the ticket (if the user sees it) with its category, linked to its page
     ticket = case.hotline_tickets.visible_to(user).first() if case.channel == Channel.HOTLINE else None

@@ -185,14 +185,13 @@ def resolve_needs_photo(case) -> bool:
 
     return needs(case)
 
-CASE_CLOCKS = ("accept", "arrive", "resolve")
-
-
 def current_clocks(case, now=None) -> list[dict]:
     """The latest clock of each kind (accept, arrive, resolve) as `clock_view`s: what the
     workbench's rows and the phone's work list show (the case's clocks prefetched)."""
+    from gridgov.cases.models import CASE_CLOCK_KINDS
+
     latest = {}
     for c in case.clocks.all():
-        if c.kind in CASE_CLOCKS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
+        if c.kind in CASE_CLOCK_KINDS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
             latest[c.kind] = c
-    return [clock_view(latest[k], now) for k in CASE_CLOCKS if k in latest]
+    return [clock_view(latest[k], now) for k in CASE_CLOCK_KINDS if k in latest]
