@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     COMMUNITY_STAFF = "community_staff", _("社区工作者")
     COMMUNITY_SECRETARY = "community_secretary", _("社区书记")
     SECTION_STAFF = "section_staff", _("科室人员")
+    PROPERTY_STAFF = "property_staff", _("物业人员")
     LEADER = "leader", _("街道领导")
     ADMIN = "admin", _("系统管理员")
 
@@ -23,6 +24,7 @@ STAFF_ROLES = {
     Role.COMMUNITY_STAFF,
     Role.COMMUNITY_SECRETARY,
     Role.SECTION_STAFF,
+    Role.PROPERTY_STAFF,
     Role.LEADER,
     Role.ADMIN,
 }
@@ -36,7 +38,12 @@ class User(AbstractUser):
     phone_enc = models.TextField(blank=True)
     phone_masked = models.CharField(max_length=20, blank=True)
     phone_hash = models.CharField(max_length=40, blank=True, db_index=True)
-    department = models.CharField(max_length=100, blank=True, help_text="functional section for section staff")
+    department = models.CharField(
+        max_length=100, blank=True,
+        help_text="the Department (by name) this user is a member of: section staff, unit or property staff",
+    )
+    # set by an administrator's password reset (or a bulk import): the next login must choose a new one
+    must_change_password = models.BooleanField(default=False)
     # optional second factor (TOTP, RFC 6238); the secret is encrypted like personal data
     totp_secret_enc = models.TextField(blank=True)
     totp_enabled = models.BooleanField(default=False)
@@ -65,20 +72,83 @@ class Duty(models.TextChoices):
     VOLUNTEER = "volunteer", _("志愿者")
 
 
+class GridAssignmentQuerySet(models.QuerySet):
+    def in_force(self, at=None):
+        """The duties in force on date `at` (default: today, local time): started on or before it
+        (or with no start), not ended before it. `until` is the last day served."""
+        from django.utils import timezone
+
+        day = at or timezone.localdate()
+        return self.filter(models.Q(since__isnull=True) | models.Q(since__lte=day)).filter(
+            models.Q(until__isnull=True) | models.Q(until__gte=day)
+        )
+
+
 class GridAssignment(models.Model):
-    """A person serving a grid node: the people in charge of a grid, and a user's scope."""
+    """A duty: a person serving a grid node (grid leader, grid worker, party liaison, steward, ...)
+    from `since` to `until` (the last day served; open while null). Ending a duty sets `until`
+    and never deletes the row, so "who served grid X on date D" keeps one answer. The duties in
+    force today are the people in charge of a grid and a user's scope."""
 
     user = models.ForeignKey(User, related_name="assignments", on_delete=models.CASCADE)
     node = models.ForeignKey("geo.GridNode", related_name="assignments", on_delete=models.CASCADE)
     duty = models.CharField(max_length=20, choices=Duty.choices)
     since = models.DateField(null=True, blank=True)
+    until = models.DateField(null=True, blank=True, db_index=True)
+    ended_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    end_note = models.CharField(max_length=200, blank=True)
+
+    objects = GridAssignmentQuerySet.as_manager()
 
     class Meta:
-        unique_together = [("user", "node", "duty")]
+        constraints = [
+            # one open duty per person, grid and kind of duty; ended ones are history
+            models.UniqueConstraint(fields=["user", "node", "duty"], condition=models.Q(until__isnull=True),
+                                    name="one_open_duty"),
+        ]
         indexes = [models.Index(fields=["node", "duty"])]
 
     def __str__(self):
         return f"{self.user} {self.get_duty_display()} @ {self.node.name}"
+
+
+class Department(models.Model):
+    """A department that handles or is summoned to cases: one of the street's functional sections
+    (职能科室), an outside unit (城管执法, 派出所, 市场监管, 住建, 供水供电燃气, ...) or a property
+    company. Its members are the users whose `department` names it; items, routing and summonses
+    name it. It is ended (active False), never deleted, once anything points at it."""
+
+    class Kind(models.TextChoices):
+        SECTION = "section", _("职能科室")
+        UNIT = "unit", _("驻街单位")
+        PROPERTY = "property", _("物业公司")
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SECTION)
+    contact_name = models.CharField(max_length=50, blank=True)
+    contact_phone = models.CharField(max_length=30, blank=True, help_text="the office's work number")
+    note = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ExternalLogin(models.Model):
+    """A sign-in identity from outside (a WeChat openid, ...) bound to a user."""
+
+    provider = models.CharField(max_length=20)
+    subject = models.CharField(max_length=128)
+    user = models.ForeignKey(User, related_name="external_logins", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "subject"], name="one_user_per_external_login")]
 
 
 class LoginAttempt(models.Model):

@@ -53,7 +53,7 @@ NEVER, OWN, ALL = "never", "own", "all"
 
 ROLES = (
     "resident", "volunteer", "steward", "grid_worker", "grid_leader", "community_staff",
-    "community_secretary", "section_staff", "leader", "admin",
+    "community_secretary", "section_staff", "property_staff", "leader", "admin",
 )
 #: the actions every kind of record has (list .. personal)
 RECORD_ACTIONS = ("list", "read", "create", "update", "export", "personal")
@@ -62,91 +62,91 @@ RECORD_ACTIONS = ("list", "read", "create", "update", "export", "personal")
 ACTIONS = RECORD_ACTIONS + ("handle", "verify", "moderate")
 
 # columns: resident volunteer steward grid_worker grid_leader community_staff
-#          community_secretary section_staff leader admin
+#          community_secretary section_staff property_staff leader admin
 # N = never, O = in own scope (assigned grid subtrees), A = everywhere.
 _TABLE = """
-residents      list      N N N O O O O O A A
-residents      read      N N N O O O O O A A
-residents      create    N N N O O O O N A A
-residents      update    N N N O O O O N A A
-residents      export    N N N O O O O O A A
-residents      personal  N N N O O O O N A A
-houses         list      N N N O O O O O A A
-houses         read      N N N O O O O O A A
-houses         create    N N N O O O O N A A
-houses         update    N N N O O O O N A A
-houses         export    N N N O O O O O A A
-houses         personal  N N N N N N N N N N
-addresses      list      N N N O O O O O A A
-addresses      read      N N N O O O O O A A
-addresses      create    N N N O O O O N A A
-addresses      update    N N N O O O O N A A
-addresses      export    N N N O O O O O A A
-addresses      personal  N N N N N N N N N N
-buildings      list      N N N O O O O O A A
-buildings      read      N N N O O O O O A A
-buildings      create    N N N O O O O N A A
-buildings      update    N N N O O O O N A A
-buildings      export    N N N O O O O O A A
-buildings      personal  N N N N N N N N N N
-compounds      list      N N N O O O O O A A
-compounds      read      N N N O O O O O A A
-compounds      create    N N N N N N N N N N
-compounds      update    N N N N N N N N N N
-compounds      export    N N N N N N N N N N
-compounds      personal  N N N N N N N N N N
-organizations  list      N N N O O O O O A A
-organizations  read      N N N O O O O O A A
-organizations  create    N N N O O O O N A A
-organizations  update    N N N O O O O N A A
-organizations  export    N N N O O O O O A A
-organizations  personal  N N N O O O O N A A
-places         list      N N N O O O O O A A
-places         read      N N N O O O O O A A
-places         create    N N N O O O O N A A
-places         update    N N N O O O O N A A
-places         export    N N N O O O O O A A
-places         personal  N N N N N N N N N N
-party_orgs     list      N N N O O O O O A A
-party_orgs     read      N N N O O O O O A A
-party_orgs     create    N N N O O O O N A A
-party_orgs     update    N N N O O O O N A A
-party_orgs     export    N N N O O O O O A A
-party_orgs     personal  N N N N N N N N N N
-volunteers     list      N N N O O O O O A A
-volunteers     read      N N N O O O O O A A
-volunteers     create    N N N O O O O N A A
-volunteers     update    N N N O O O O N A A
-volunteers     export    N N N O O O O O A A
-volunteers     personal  N N N O O O O N A A
-cases          list      N N N O O O O O A A
-cases          read      N N N O O O O O A A
-cases          create    A A A A A A A A A A
-cases          update    N N N N O O O N A A
-cases          export    N N N N N N N N N N
-cases          personal  N N N O O O O O A A
-tickets        list      N N N O O O O O A A
-tickets        read      N N N O O O O O A A
-tickets        create    N N N O O O O N A A
-tickets        update    N N N O O O O N A A
-tickets        export    N N N N N N N N N N
-tickets        personal  N N N N N N N N N N
-grids          list      N N N O O O O O A A
-grids          read      N N N O O O O O A A
-grids          create    N N N N N N N N A A
-grids          update    N N N N N N N N A A
-grids          export    N N N N N N N N N N
-grids          personal  N N N N N N N N N N
-cases          handle    N N N O O O O N A A
-cases          verify    N N N N N O O N A A
-cases          moderate  N N N N O O O N A A
-routing        list      N N N A A A A A A A
-routing        update    N N N N N N N N A A
-words          list      N N N N N N N N N A
-words          update    N N N N N N N N N A
-settings       update    N N N N N N N N N A
-insight        read      N N N O O O O O A A
-exports        read      N N N N N N N N N A
+residents      list      N N N O O O O O N A A
+residents      read      N N N O O O O O N A A
+residents      create    N N N O O O O N N A A
+residents      update    N N N O O O O N N A A
+residents      export    N N N O O O O O N A A
+residents      personal  N N N O O O O N N A A
+houses         list      N N N O O O O O N A A
+houses         read      N N N O O O O O N A A
+houses         create    N N N O O O O N N A A
+houses         update    N N N O O O O N N A A
+houses         export    N N N O O O O O N A A
+houses         personal  N N N N N N N N N N N
+addresses      list      N N N O O O O O N A A
+addresses      read      N N N O O O O O N A A
+addresses      create    N N N O O O O N N A A
+addresses      update    N N N O O O O N N A A
+addresses      export    N N N O O O O O N A A
+addresses      personal  N N N N N N N N N N N
+buildings      list      N N N O O O O O N A A
+buildings      read      N N N O O O O O N A A
+buildings      create    N N N O O O O N N A A
+buildings      update    N N N O O O O N N A A
+buildings      export    N N N O O O O O N A A
+buildings      personal  N N N N N N N N N N N
+compounds      list      N N N O O O O O N A A
+compounds      read      N N N O O O O O N A A
+compounds      create    N N N N N N N N N N N
+compounds      update    N N N N N N N N N N N
+compounds      export    N N N N N N N N N N N
+compounds      personal  N N N N N N N N N N N
+organizations  list      N N N O O O O O N A A
+organizations  read      N N N O O O O O N A A
+organizations  create    N N N O O O O N N A A
+organizations  update    N N N O O O O N N A A
+organizations  export    N N N O O O O O N A A
+organizations  personal  N N N O O O O N N A A
+places         list      N N N O O O O O N A A
+places         read      N N N O O O O O N A A
+places         create    N N N O O O O N N A A
+places         update    N N N O O O O N N A A
+places         export    N N N O O O O O N A A
+places         personal  N N N N N N N N N N N
+party_orgs     list      N N N O O O O O N A A
+party_orgs     read      N N N O O O O O N A A
+party_orgs     create    N N N O O O O N N A A
+party_orgs     update    N N N O O O O N N A A
+party_orgs     export    N N N O O O O O N A A
+party_orgs     personal  N N N N N N N N N N N
+volunteers     list      N N N O O O O O N A A
+volunteers     read      N N N O O O O O N A A
+volunteers     create    N N N O O O O N N A A
+volunteers     update    N N N O O O O N N A A
+volunteers     export    N N N O O O O O N A A
+volunteers     personal  N N N O O O O N N A A
+cases          list      N N N O O O O O N A A
+cases          read      N N N O O O O O N A A
+cases          create    A A A A A A A A A A A
+cases          update    N N N N O O O N N A A
+cases          export    N N N N N N N N N N N
+cases          personal  N N N O O O O O N A A
+tickets        list      N N N O O O O O N A A
+tickets        read      N N N O O O O O N A A
+tickets        create    N N N O O O O N N A A
+tickets        update    N N N O O O O N N A A
+tickets        export    N N N N N N N N N N N
+tickets        personal  N N N N N N N N N N N
+grids          list      N N N O O O O O N A A
+grids          read      N N N O O O O O N A A
+grids          create    N N N N N N N N N A A
+grids          update    N N N N N N N N N A A
+grids          export    N N N N N N N N N N N
+grids          personal  N N N N N N N N N N N
+cases          handle    N N N O O O O N N A A
+cases          verify    N N N N N O O N N A A
+cases          moderate  N N N N O O O N N A A
+routing        list      N N N A A A A A N A A
+routing        update    N N N N N N N N N A A
+words          list      N N N N N N N N N N A
+words          update    N N N N N N N N N N A
+settings       update    N N N N N N N N N N A
+insight        read      N N N O O O O O N A A
+exports        read      N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

@@ -22,6 +22,12 @@ class Scoped(models.Model):
     grid = models.ForeignKey(**GRID)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: optimistic lock: every save through registry.services adds one; a save that read an older
+    #: version is refused with what changed since
+    version = models.PositiveIntegerField(default=1)
+    #: a record is ended, never deleted: moved out, died, demolished, closed, left (the reason)
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -174,6 +180,10 @@ class Organization(Scoped, PersonalDataMixin):
     employees = models.PositiveIntegerField(null=True, blank=True)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
+    #: a property company's department (its users are property staff: accounts.Role.PROPERTY_STAFF)
+    department = models.OneToOneField(
+        "accounts.Department", null=True, blank=True, on_delete=models.SET_NULL, related_name="organization"
+    )
 
     class Meta:
         ordering = ["id"]
