@@ -13,12 +13,13 @@ from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridgov.core import audit, crypto
+from gridgov.core import audit, conf, crypto
 
 from .models import LoginAttempt, PhoneCode, User
 
 def _conf(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
+    """A throttling tunable: the Django setting `name`, else `default` (gridgov.core.conf)."""
+    return conf.get_int(name, default)
 
 
 class Throttled(Exception):
