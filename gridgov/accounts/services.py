@@ -191,7 +191,7 @@ def issue_phone_code(purpose: str, phone: str, data: dict | None = None, decoy: 
     limited per number to PHONE_CODES_PER_HOUR (5) in the shared rate counters. Returns the row
     and the code to send; a decoy row (decoy=True) keeps no code and no code can answer it, so
     the caller can answer the same way whether or not it sends a code."""
-    from gridgov.cases import ratelimit
+    from gridgov.core import ratelimit
 
     phone_hash = crypto.blind_index(phone)
     verdict = ratelimit.hit(f"phone-code:{phone_hash}", _conf("PHONE_CODES_PER_HOUR", 5), 3600)

@@ -43,6 +43,15 @@ def scoped_queryset(lookup: str):
     return type(f"ScopedQuerySet_{lookup.replace('__', '_')}", (ScopedQuerySet,), {"grid_path_lookup": lookup})
 
 
+class RateCounter(models.Model):
+    """One fixed window of a rate limit (`gridgov.core.ratelimit`), in the database so every
+    process counts the same hits (Redis is used instead when REDIS_URL is set)."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+
 class AuditEntry(models.Model):
     """One read or export of personal data, or another sensitive act.
 
