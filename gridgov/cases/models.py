@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.db.models import Exists, OuterRef, Q
 
-from gridgov.core.models import ScopedQuerySet
+from gridgov.accounts.querysets import ScopedQuerySet
 
 USER = settings.AUTH_USER_MODEL
 
