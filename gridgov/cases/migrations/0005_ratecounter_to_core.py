@@ -1,4 +1,4 @@
-# RateCounter now belongs to core (core.0002_ratecounter took over and renamed its table):
+# RateCounter now belongs to core (core.0003_ratecounter took over and renamed its table):
 # it leaves the cases state only; nothing happens in the database here.
 
 from django.db import migrations
@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("cases", "0004_mask_free_text_and_intake_digest"),
-        ("core", "0002_ratecounter"),
+        ("core", "0003_ratecounter"),
     ]
 
     operations = [
