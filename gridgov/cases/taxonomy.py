@@ -19,12 +19,19 @@ from django.db import transaction
 
 from gridgov.core.i18n import source_text
 
-from .models import HandlerLevel, Item, RoutingPath, RoutingRule, Scenario, Urgency
+from .models import HandlerLevel, Item, LimitUnit, RoutingPath, RoutingRule, Scenario, Urgency
 
 DATA = Path(__file__).resolve().parent / "data" / "taxonomy.csv"
 
 REQUIRED = ["scenario", "item", "code", "department", "accept_minutes", "arrive_minutes", "resolve_hours", "volunteer_grabbable"]
-OPTIONAL = ["scenario_code", "keywords", "urgency", "national_kind", "national_code", "national_name"]
+OPTIONAL = ["scenario_code", "keywords", "urgency", "national_kind", "national_code", "national_name",
+            "accept_unit", "arrive_unit", "resolve_unit"]
+#: the column of each clock's amount (named after its default unit; an empty cell: no such clock,
+#: a `*_unit` column, when given, says the amount's unit: minutes, working_hours, working_days)
+LIMIT_COLUMNS = {"accept": "accept_minutes", "arrive": "arrive_minutes", "resolve": "resolve_hours"}
+DEFAULT_UNITS = {"accept": LimitUnit.MINUTES.value, "arrive": LimitUnit.MINUTES.value, "resolve": LimitUnit.WORKING_HOURS.value}
+UNITS = tuple(LimitUnit.values)
+LIMIT_MAX = Decimal("1000000")  # the column holds 9 digits with 2 decimals
 TRUE = {"1", "true", "yes", "y", "是", "可", "√"}
 FALSE = {"0", "false", "no", "n", "否", "", "×"}
 
@@ -100,19 +107,22 @@ def _parse_rows(text: str) -> list[dict]:
             if row["code"] in seen:
                 errors.append(f"row {n}, column code: {row['code']} already on row {seen[row['code']]}")
             seen[row["code"]] = n
-        for col in ("accept_minutes", "arrive_minutes"):
+        for kind, col in LIMIT_COLUMNS.items():
+            unit = r.get(f"{kind}_unit", "") or DEFAULT_UNITS[kind]
+            if unit not in UNITS:
+                errors.append(f"row {n}, column {kind}_unit: {unit!r}; use one of {', '.join(UNITS)}")
+            row[f"{kind}_unit"] = unit
             v = r.get(col, "")
-            if not v.isdigit() or int(v) <= 0:
-                errors.append(f"row {n}, column {col}: {v!r} is not a positive whole number of minutes")
-            else:
-                row[col] = int(v)
-        try:
-            hours = Decimal(r.get("resolve_hours", ""))
-            if hours <= 0 or hours >= Decimal("100000"):
-                raise InvalidOperation
-            row["resolve_hours"] = hours
-        except InvalidOperation:
-            errors.append(f"row {n}, column resolve_hours: {r.get('resolve_hours')!r} is not a positive number of working hours")
+            if v == "":  # no such clock (a consultation has no on-site clock)
+                row[f"{kind}_limit"] = None
+                continue
+            try:
+                amount = Decimal(v)
+                if not amount.is_finite() or amount <= 0 or amount >= LIMIT_MAX:
+                    raise InvalidOperation
+                row[f"{kind}_limit"] = amount
+            except InvalidOperation:
+                errors.append(f"row {n}, column {col}: {v!r} is not a positive number (leave it empty for no {kind} limit)")
         g = r.get("volunteer_grabbable", "").lower()
         if g in TRUE:
             row["volunteer_grabbable"] = True
@@ -181,9 +191,7 @@ def import_taxonomy(source, replace: bool = False) -> dict:
                 keywords=row["keywords"],
                 default_urgency=row["urgency"],
                 department=row["department"],
-                accept_minutes=row["accept_minutes"],
-                arrive_minutes=row["arrive_minutes"],
-                resolve_hours=row["resolve_hours"],
+                **{f"{kind}_{part}": row[f"{kind}_{part}"] for kind in LIMIT_COLUMNS for part in ("limit", "unit")},
                 volunteer_grabbable=row["volunteer_grabbable"],
                 national_kind=row["national_kind"],
                 national_code=row["national_code"],

@@ -89,6 +89,30 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
         raise ValueError(f"{hours} working hours from {start} run past {MAX_DAYS} days")
 
+    def hours_per_day(self) -> float:
+        """The working hours of one working day (7.5 with the default periods)."""
+        return sum((dt.datetime.combine(dt.date.min, b) - dt.datetime.combine(dt.date.min, a)).total_seconds()
+                   for a, b in self.periods) / 3600
+
+    def add_working_days(self, start: dt.datetime, days: float) -> dt.datetime:
+        """The moment `days` working days after `start`: days × the working hours of a day, run on
+        the working calendar (so one working day from Friday 10:00 is the next working day at
+        10:00, holidays and weekends skipped, a 调休 Sunday counted)."""
+        days = float(days)
+        if not math.isfinite(days) or days > MAX_DAYS:
+            raise ValueError(f"{days} working days: give a finite number of at most {MAX_DAYS} days")
+        return self.add_working_hours(start, days * self.hours_per_day())
+
+    def add(self, start: dt.datetime, amount: float, unit: str) -> dt.datetime:
+        """`amount` of `unit` (minutes: wall clock; working_hours; working_days) after `start`."""
+        if unit == "minutes":
+            return start + dt.timedelta(minutes=float(amount))
+        if unit == "working_days":
+            return self.add_working_days(start, amount)
+        if unit == "working_hours":
+            return self.add_working_hours(start, amount)
+        raise ValueError(f"unknown time unit {unit!r}")
+
     def working_hours_between(self, a: dt.datetime, b: dt.datetime) -> float:
         """Working hours from a to b (0 when b is before a)."""
         a, b = timezone.localtime(a, self.tz), timezone.localtime(b, self.tz)
