@@ -619,6 +619,9 @@ class CalendarOverride(models.Model):
     class Meta:
         ordering = ["date"]
 
+    def __str__(self):
+        return f"{self.date.isoformat()} {'工作日' if self.is_workday else '休息日'}"
+
 
 # --- delivery ---------------------------------------------------------------------------------
 

@@ -46,6 +46,21 @@ DEFAULTS = {
 
 
 def setting(name: str) -> str:
+    """Django setting, else the setting row in force (the limits administrators edit on
+    /settings/: core.settings_rows), else the environment, else the default."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    from gridgov.core import settings_rows
+
+    row = settings_rows.row_value(name)
+    if row is not None:
+        return row
+    env, default = DEFAULTS[name]
+    return os.environ.get(env, default)
+
+
+def fallback(name: str) -> str:
+    """The value without a setting row (Django setting, environment, default)."""
     if hasattr(settings, name):
         return getattr(settings, name)
     env, default = DEFAULTS[name]

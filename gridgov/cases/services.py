@@ -921,8 +921,9 @@ def join(case, user) -> CaseFollower:
 
 @transaction.atomic
 def rate(case, user, score: str, comment="") -> Rating:
-    """A follower rates the result. The first 'unsatisfied' reopens the case (same handler,
-    fresh clocks); a later one escalates it to the next step of its path."""
+    """A follower rates the result. An 'unsatisfied' reopens the case (same handler, fresh
+    clocks) up to CASES_RATING_REOPENS times (default 1, a setting row); a later one escalates
+    it to the next step of its path."""
     if score not in Score.values:
         # the Chinese labels, and those of the active language
         labels = {**{source_text(s.label): s.value for s in Score}, **{str(s.label): s.value for s in Score}}
@@ -950,8 +951,9 @@ def rate(case, user, score: str, comment="") -> Rating:
     data = {"rating": {"score": score, "comment": masked, "round": rating.round}}
     if score != Score.UNSATISFIED:
         _event(case, "rate", user, case.state, case.state, comment, data, at=now)
-    elif case.reopen_count == 0:
-        _move(case, "reopen", user, comment, data, now=now, reopen_count=1, resolved_by=None, verified_by=None, closed_at=None)
+    elif case.reopen_count < conf.get_int("CASES_RATING_REOPENS"):
+        _move(case, "reopen", user, comment, data, now=now, reopen_count=case.reopen_count + 1, resolved_by=None,
+              verified_by=None, closed_at=None)
         _restart_for_handler(case, now)
         _tell(case.handler_user, "reopened", "居民不满意，事件重办", case.number, case)
     else:

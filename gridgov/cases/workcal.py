@@ -125,3 +125,47 @@ class WorkCalendar:
                     total += hi - lo
             day += dt.timedelta(days=1)
         return total.total_seconds() / 3600
+
+
+# --- local overrides, edited on /calendar/ ------------------------------------------------------
+
+
+def set_override(actor, day: dt.date, is_workday: bool, note: str = ""):
+    """Make `day` a holiday (is_workday False) or a make-up working day (True) locally, from now:
+    clocks started after this count with it, running clocks keep their due times. History kind
+    "settings", object "calendar:<date>". Who: settings × update."""
+    from django.db import transaction
+
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from .models import CalendarOverride
+
+    policy.require(actor, "settings", "update")
+    with transaction.atomic():
+        old = CalendarOverride.objects.filter(date=day).first()
+        before = {"is_workday": old.is_workday, "note": old.note} if old else {}
+        row, _ = CalendarOverride.objects.update_or_create(date=day, defaults={"is_workday": bool(is_workday), "note": (note or "")[:100]})
+        history.record(actor, "settings", row, "update" if old else "create",
+                       history.diff(before, {"is_workday": row.is_workday, "note": row.note}), object_id=f"calendar:{day.isoformat()}")
+    return row
+
+
+def remove_override(actor, day: dt.date) -> bool:
+    """Drop the local override of `day` (the national calendar applies again)."""
+    from django.db import transaction
+
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from .models import CalendarOverride
+
+    policy.require(actor, "settings", "update")
+    with transaction.atomic():
+        row = CalendarOverride.objects.select_for_update().filter(date=day).first()
+        if row is None:
+            return False
+        history.record(actor, "settings", row, "delete", {"is_workday": [row.is_workday, None], "note": [row.note, None]},
+                       object_id=f"calendar:{day.isoformat()}")
+        row.delete()
+    return True
