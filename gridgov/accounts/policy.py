@@ -36,7 +36,7 @@ data shown stays scoped by `visible_to`):
   create, change, delete rules;
 * words    — list / update: the sensitive-word list (/api/cases/words);
 * settings — list: the policy settings, their values in force and history, the working calendar's
-  local overrides (/settings/, /calendar/, GET /api/settings, GET /api/cases/calendar); update:
+  local overrides (/settings/, /calendar/, GET /api/settings, GET /api/cases/calendar/days); update:
   set a setting from a time (PUT /api/settings, PUT /api/hotline/settings), add or remove a
   calendar override;
 * taxonomy — list: scenarios and items with their limits and history (/taxonomy/,

@@ -683,7 +683,7 @@ class OverrideIn(Schema):
     note: str = Field("", max_length=100)
 
 
-@router.get("/calendar", response={200: list[dict], 403: dict})
+@router.get("/calendar/days", response={200: list[dict], 403: dict})
 def list_overrides(request):
     """Local overrides of the national calendar (holidays, make-up working days): settings × list."""
     if not policy.allows(request.user, "settings", "list"):
@@ -693,7 +693,7 @@ def list_overrides(request):
     return [{"date": o.date.isoformat(), "is_workday": o.is_workday, "note": o.note} for o in CalendarOverride.objects.all()]
 
 
-@router.post("/calendar", response={201: dict, 403: dict})
+@router.post("/calendar/days", response={201: dict, 403: dict})
 def add_override(request, body: OverrideIn):
     """Add or change the override of a day: settings × update."""
     try:
@@ -703,7 +703,7 @@ def add_override(request, body: OverrideIn):
     return Status(201, {"date": row.date.isoformat(), "is_workday": row.is_workday, "note": row.note})
 
 
-@router.delete("/calendar/{day}", response={204: None, 403: dict, 404: dict})
+@router.delete("/calendar/days/{day}", response={204: None, 403: dict, 404: dict})
 def delete_override(request, day: _date):
     try:
         found = workcal.remove_override(request.user, day)

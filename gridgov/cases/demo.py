@@ -598,7 +598,7 @@ def _wall(item, kind) -> float:
     if lim is None:
         return _NO_LIMIT_MINUTES[kind]
     amount, unit = lim
-    return amount * {"minutes": 1, "working_hours": 60, "working_days": 7.5 * 60}[unit]
+    return amount * {"minutes": 1, "working_hours": 60, "working_days": 7 * 60}[unit]
 
 
 def _minutes(rng, limit, late_share):

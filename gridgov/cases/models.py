@@ -157,6 +157,13 @@ class Item(models.Model):
             return None
         return float(amount), getattr(self, f"{kind}_unit")
 
+    def limits(self) -> list[tuple]:
+        """[(kind, (amount, unit) or None)] of the three clocks (for the pages)."""
+        return [(k, self.limit(k)) for k in ("accept", "arrive", "resolve")]
+
+    def units(self) -> list[tuple]:
+        return [(k, getattr(self, f"{k}_unit")) for k in ("accept", "arrive", "resolve")]
+
     def limit_text(self, kind: str) -> str:
         """e.g. "30 分钟", "2 个工作日"; "" without that clock (Chinese: kept in stored texts)."""
         lim = self.limit(kind)

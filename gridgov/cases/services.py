@@ -356,7 +356,10 @@ def _start_clock(case, kind, now, *, cal=None, summons=None, hours=None) -> Cloc
     if kind == ClockKind.SUMMON:
         amount, unit = float(hours if hours is not None else conf.get_float("CASES_SUMMON_REPORT_HOURS")), "working_hours"
     else:
-        lim = case.item.limit(kind) if case.item_id else None
+        # the limits as they are now in the table (not a cached copy of the item: an edit
+        # applies to the next clock at once)
+        item = Item.objects.filter(pk=case.item_id).first() if case.item_id else None
+        lim = item.limit(kind) if item else None
         if lim is None:
             return None
         amount, unit = lim

@@ -90,7 +90,7 @@ class WorkCalendar:
         raise ValueError(f"{hours} working hours from {start} run past {MAX_DAYS} days")
 
     def hours_per_day(self) -> float:
-        """The working hours of one working day (7.5 with the default periods)."""
+        """The working hours of one working day (7 with the default periods 09:00-12:00, 13:30-17:30)."""
         return sum((dt.datetime.combine(dt.date.min, b) - dt.datetime.combine(dt.date.min, a)).total_seconds()
                    for a, b in self.periods) / 3600
 
