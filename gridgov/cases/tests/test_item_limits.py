@@ -98,3 +98,21 @@ def test_only_administrators_edit_items_and_departments_are_records(people, admi
     assert _put(client, admin, "ZX01", {"active": False}).json()["active"] is False
     hist = client.get("/api/cases/taxonomy/items/ZX01/history").json()
     assert [h["action"] for h in hist] == ["deactivate", "create"]
+
+
+def test_the_rating_reopen_count_is_a_setting(people, report, admin):
+    from gridgov.cases import services
+    from gridgov.core import settings_rows
+
+    from .test_workflow import _done
+
+    settings_rows.set_values(admin, {"CASES_RATING_REOPENS": 2}, note="两次重办")
+    p = people
+    case = report()
+    for n in (1, 2):  # two unsatisfied ratings reopen it with the same handler
+        _done(case, p)
+        services.rate(case, p["resident"], "unsatisfied", "灯还是不亮")
+        assert (case.state, case.reopen_count, case.handler_user) == ("reopened", n, p["gl"])
+    _done(case, p)
+    services.rate(case, p["resident"], "unsatisfied", "还是不亮")
+    assert (case.state, case.handler_user) == ("escalated", p["sec"])
