@@ -96,3 +96,20 @@ def test_admin_changes_a_resolve_limit_on_the_page_and_the_next_case_gets_it(pag
     assert (running.basis, running.limit, running.due_at) == ("working", 8, due)
     page.goto("/settings/")
     assert axe_violations(page) == []
+
+
+def test_rules_pages_in_english(rules, client):
+    from gridgov.cases.models import Scenario
+    from gridgov.core import settings_rows
+    from gridgov.web.tests.test_i18n import leftover_chinese
+
+    settings_rows.set_values(rules["admin"], {"CASES_RATING_REOPENS": 2}, note="试行")
+    client.force_login(rules["admin"])
+    item = Item.objects.order_by("id").first()
+    data = ([i.name for i in Item.objects.all()] + [i.department for i in Item.objects.all()]
+            + [s.name for s in Scenario.objects.all()] + [p.name for p in RoutingPath.objects.all()]
+            + [r.note for r in RoutingRule.objects.all()] + ["试行", "adm"])
+    for url in ("/taxonomy/", f"/taxonomy/items/{item.code}/", "/routing/", f"/routing/rules/{RoutingRule.objects.first().pk}/",
+                "/routing/paths/grid_only/", "/calendar/", "/settings/"):
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert leftover_chinese(html, data) == [], url
