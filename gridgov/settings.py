@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "gridgov.insight",
     "gridgov.web",
     "gridgov.mobile",
+    "gridgov.privacy",
     "gridgov.demo",
 ]
 

@@ -2,7 +2,7 @@
 
 This table is the access policy. The code reads it:
 
-* `ScopedQuerySet.visible_to(user)` (core.models) asks `reach(user, kind, "read")` for every model
+* `ScopedQuerySet.visible_to(user)` (accounts.querysets) asks `reach(user, kind, "read")` for every model
   that names its `policy_kind`; "own" means the grid subtrees the user is assigned to
   (accounts.scope), "all" the whole street, "never" nothing;
 * `may_see_personal_data` (accounts.scope), and therefore `registry.services.reveal` and the

@@ -13,12 +13,13 @@ from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridgov.core import audit, crypto
+from gridgov.core import audit, conf, crypto
 
 from .models import LoginAttempt, PhoneCode, User
 
 def _conf(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
+    """A throttling tunable: the Django setting `name`, else `default` (gridgov.core.conf)."""
+    return conf.get_int(name, default)
 
 
 class Throttled(Exception):
@@ -190,7 +191,7 @@ def issue_phone_code(purpose: str, phone: str, data: dict | None = None, decoy: 
     limited per number to PHONE_CODES_PER_HOUR (5) in the shared rate counters. Returns the row
     and the code to send; a decoy row (decoy=True) keeps no code and no code can answer it, so
     the caller can answer the same way whether or not it sends a code."""
-    from gridgov.cases import ratelimit
+    from gridgov.core import ratelimit
 
     phone_hash = crypto.blind_index(phone)
     verdict = ratelimit.hit(f"phone-code:{phone_hash}", _conf("PHONE_CODES_PER_HOUR", 5), 3600)

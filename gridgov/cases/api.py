@@ -9,8 +9,9 @@ from ninja.files import UploadedFile
 
 from gridgov.accounts import policy
 from gridgov.accounts.models import Role, User
+from gridgov.core import ratelimit
 
-from . import ratelimit, services
+from . import services
 from .models import OPEN_STATES, Case, Channel, Item, Scenario, Summons
 from .recognize import recognize_item
 

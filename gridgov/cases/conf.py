@@ -2,14 +2,13 @@
 
 Each is read from Django settings when set there (tests use `override_settings`), else from the
 setting row in force when the key is one administrators edit on /settings/ (core.settings_rows),
-else from the environment variable beside it, else the default. Nothing here needs an edit of
-settings.py."""
+else from the environment variable beside it, else the default (the mechanism: gridgov.core.conf).
+Nothing here needs an edit of settings.py."""
 
-import os
+from gridgov.core import conf as _conf
+from gridgov.core.conf import get, get_float, get_int, get_list  # noqa: F401 (the app's readers)
 
-from django.conf import settings
-
-DEFAULTS = {
+DEFAULTS = _conf.register({
     # working periods of a working day, local time (resolve and summon clocks run on these)
     "CASES_WORKING_HOURS": ("GRIDGOV_WORKING_HOURS", "09:00-12:00,13:30-17:30"),
     # clocks whose breach escalates the case (the others are kept as breaches and reported):
@@ -61,39 +60,4 @@ DEFAULTS = {
     "CASES_WECHAT_TEMPLATE_ID": ("GRIDGOV_WECHAT_TEMPLATE_ID", ""),
     "CASES_NOTIFY_TIMEOUT": ("GRIDGOV_NOTIFY_TIMEOUT", "5"),
     "CASES_NOTIFY_MAX_ATTEMPTS": ("GRIDGOV_NOTIFY_MAX_ATTEMPTS", "5"),
-}
-
-
-def get(name: str) -> str:
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    from gridgov.core import settings_rows
-
-    row = settings_rows.row_value(name)
-    if row is not None:
-        return row
-    env, default = DEFAULTS[name]
-    return os.environ.get(env, default)
-
-
-def fallback(name: str) -> str:
-    """The value without a setting row (Django setting, environment, default)."""
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    env, default = DEFAULTS[name]
-    return os.environ.get(env, default)
-
-
-def get_float(name: str) -> float:
-    return float(get(name))
-
-
-def get_int(name: str) -> int:
-    return int(get(name))
-
-
-def get_list(name: str) -> list[str]:
-    value = get(name)
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [v.strip() for v in str(value).split(",") if v.strip()]
+})

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.db.models import Exists, OuterRef, Q
 
-from gridgov.core.models import ScopedQuerySet
+from gridgov.accounts.querysets import ScopedQuerySet
 
 USER = settings.AUTH_USER_MODEL
 
@@ -685,11 +685,3 @@ class SensitiveWord(models.Model):
     def __str__(self):
         return self.word
 
-
-class RateCounter(models.Model):
-    """One fixed window of a rate limit (`gridgov.cases.ratelimit`), in the database so every
-    process counts the same hits (Redis is used instead when REDIS_URL is set)."""
-
-    key = models.CharField(max_length=200, unique=True)
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)

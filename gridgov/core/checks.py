@@ -5,6 +5,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+#: the e-mail domain of the users `gridgov demo` creates (its --reset deletes them; `gridgov serve`
+#: stays quiet about demo keys); here, low, so that the server need not import the demo app
+DEMO_EMAIL_DOMAIN = "demo.gridgov.invalid"
+
 
 def keys_beside_database() -> str | None:
     """Why the keys sit beside the data, or None: some keys come from the key file

@@ -48,7 +48,7 @@ DEVICE_COOKIE = "gridgov_device"
 
 
 class PublicRateLimitMiddleware:
-    """Rate limits of the public doors (gridgov.cases.ratelimit): POSTs to the paths of
+    """Rate limits of the public doors (gridgov.core.ratelimit): POSTs to the paths of
     GRIDGOV_RATE_LIMIT_PATHS, per device and per client address, and the public reads (GET and
     HEAD on GRIDGOV_RATE_LIMIT_READ_PATHS, the Open311 server) per client address, counted in
     the database or Redis (shared by every process). Over a limit: 429 with Retry-After;
@@ -59,7 +59,7 @@ class PublicRateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from gridgov.cases import ratelimit
+        from gridgov.core import ratelimit
 
         device = ratelimit.device_of(request)
         if request.method == "POST" and ratelimit.limited_path(request.path) and not self._exempt(request):
@@ -84,7 +84,7 @@ class PublicRateLimitMiddleware:
         return bool(user is not None and user.is_authenticated and getattr(user, "is_staff_role", False))
 
     def _check(self, request, device, ratelimit):
-        from gridgov.accounts.forms import client_ip
+        from gridgov.core.net import client_ip
 
         checks = []
         if device:
@@ -94,7 +94,7 @@ class PublicRateLimitMiddleware:
         return ratelimit.too_many(request, *over, what="reports") if over else None
 
     def _check_read(self, request, ratelimit):
-        from gridgov.accounts.forms import client_ip
+        from gridgov.core.net import client_ip
 
         limit = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
         over = ratelimit.first_over("public-read", [("address", client_ip(request) or "unknown", limit)])

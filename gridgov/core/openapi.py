@@ -30,7 +30,7 @@ def _sample_path(template: str) -> str:
 
 
 def declare_common_responses(schema: dict) -> dict:
-    from gridgov.cases.ratelimit import limited_path
+    from gridgov.core.ratelimit import limited_path
 
     for path, ops in schema.get("paths", {}).items():
         for method, op in ops.items():

@@ -6,8 +6,8 @@ The value of a registered key in force at time T:
 1. a Django setting of that name, when set (settings.py or a test's `override_settings`): the
    deployment fixes it and the pages say so;
 2. else the latest `SettingValue` row of the key with `valid_from` <= T;
-3. else the fallback of the key: the environment variable beside it, else its default (the lookup
-   each app had before: cases.conf, cases.ratelimit, the hotline's RateSettings row).
+3. else the fallback of the key: the environment variable beside it, else its default (core.conf's
+   table, or the hotline's RateSettings row).
 
 So a row set on the page beats the environment, and an edit "from 1 May" takes effect on 1 May
 without anyone touching it again.
@@ -17,8 +17,8 @@ for `TTL_SECONDS` seconds, then reads them again; a save clears the saving proce
 and again on commit. Another process sees a change within TTL_SECONDS (5 s): the documented delay.
 Rows with a future `valid_from` are in the copy too, so they come into force on time.
 
-`cases.conf.get` and `cases.ratelimit.setting` ask `row_value(key)` between the Django setting
-and the environment; `value(key)` gives the typed value (what other apps read, e.g.
+`core.conf.get` (so cases.conf and core.ratelimit) asks `row_value(key)` between the Django
+setting and the environment; `value(key)` gives the typed value (what other apps read, e.g.
 `value("ACCOUNTS_REQUIRE_SECOND_FACTOR")` → bool)."""
 
 import math
@@ -69,7 +69,7 @@ class Setting:
                 raise ValueError(_("%(label)s：请从选项中选择") % {"label": self.label})
             return text
         if self.type == "rate":
-            from gridgov.cases.ratelimit import parse_limit
+            from gridgov.core.ratelimit import parse_limit
 
             try:
                 count, seconds = parse_limit(text)
@@ -109,8 +109,7 @@ def env_fallback(key: str) -> str:
 
 
 _RATE_HELP = _("次数/秒数，如 120/3600；0/3600 关闭该限制")
-_CASES = "gridgov.cases.conf:fallback"
-_RATES = "gridgov.cases.ratelimit:fallback"
+_CASES = _RATES = "gridgov.core.conf:fallback"
 _HOTLINE = "gridgov.hotline.models:rate_fallback"
 _ENV = "gridgov.core.settings_rows:env_fallback"
 

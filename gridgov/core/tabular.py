@@ -36,15 +36,16 @@ import re
 import zipfile
 from pathlib import Path
 
-from django.conf import settings
+from . import conf
+
 
 _CJK = re.compile(r"[\u4e00-\u9fff]{2}")
 CHUNK = 64 * 1024
 MAX_XLSX_MEMBERS = 1000
 MIB = 1024 * 1024
 
-# setting name → (environment variable, default)
-LIMITS = {
+# setting name → (environment variable, default); read through gridgov.core.conf
+LIMITS = conf.register({
     "IMPORT_MAX_ROWS": ("GRIDGOV_IMPORT_MAX_ROWS", 100_000),
     "IMPORT_MAX_BYTES": ("GRIDGOV_IMPORT_MAX_BYTES", 100 * MIB),
     "IMPORT_MAX_LINE_BYTES": ("GRIDGOV_IMPORT_MAX_LINE_BYTES", 1 * MIB),
@@ -52,7 +53,7 @@ LIMITS = {
     "IMPORT_MAX_XLSX_BYTES": ("GRIDGOV_IMPORT_MAX_XLSX_BYTES", 200 * MIB),
     "IMPORT_MAX_SHARED_STRINGS_BYTES": ("GRIDGOV_IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * MIB),
     "IMPORT_MAX_XLSX_RATIO": ("GRIDGOV_IMPORT_MAX_XLSX_RATIO", 100),
-}
+})
 
 
 class TableError(ValueError):
@@ -62,8 +63,7 @@ class TableError(ValueError):
 def import_limit(name: str) -> int:
     """A reading limit: Django setting `name` (tests use override_settings), else its
     environment variable, else the default (LIMITS)."""
-    env, default = LIMITS[name]
-    return int(getattr(settings, name, None) or os.environ.get(env) or default)
+    return conf.get_int(name)
 
 
 def max_rows() -> int:

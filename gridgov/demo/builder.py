@@ -28,6 +28,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from gridgov.core import crypto
+from gridgov.core.checks import DEMO_EMAIL_DOMAIN  # marks the users the demo created (for --reset)
 from gridgov.core.validators import id_check_char
 from gridgov.geo.models import GeoVersion, GridNode
 from gridgov.geo.spatial import area_m2
@@ -38,7 +39,6 @@ from .geometry import build_tree
 STREET_NUMBER = "005"  # 南苑街道 in Fengtai's street numbering
 STREET_NAME = "南苑街道"
 AS_OF = date(2024, 6, 30)  # the demo's "today": ages, dates
-DEMO_EMAIL_DOMAIN = "demo.gridgov.invalid"  # marks the users the demo created (for --reset)
 DEMO_PASSWORD = "nanyuan-demo-2024"
 ADMIN_PASSWORD = "nanyuan-admin-2024"
 

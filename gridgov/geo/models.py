@@ -1,6 +1,6 @@
 from django.db import models
 
-from gridgov.core.models import scoped_queryset
+from gridgov.accounts.querysets import scoped_queryset
 
 from .levels import level_label, level_names
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.models import ScopedQuerySet
+from gridgov.accounts.querysets import ScopedQuerySet
 
 
 class Satisfaction(models.TextChoices):

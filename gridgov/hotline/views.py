@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
+from gridgov.accounts.decorators import staff_required
 from gridgov.geo.models import GridNode
-from gridgov.web.views import staff_required
 
 from . import clusters, rates, services
 from .models import AddressMatch, CategorySource, Milestone, ProactiveProject, Ticket

@@ -4,9 +4,9 @@
 from django.conf import settings
 from django.shortcuts import render
 
+from gridgov.accounts.decorators import staff_required
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.geo.models import GridNode
-from gridgov.web.views import staff_required
 
 from .api import may_edit_grid
 

@@ -21,10 +21,10 @@ from gridgov.accounts import policy
 from gridgov.accounts.views import LoginView
 from gridgov.cases import services
 from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, RATABLE_STATES, Case, Rating, Scenario, Score, State
+from gridgov.cases.templatetags.cases_extras import current_clocks
 from gridgov.geo.coords import to_wgs84
 from gridgov.geo.spatial import haversine_m
 from gridgov.geo.models import GridNode
-from gridgov.web.templatetags.cases_extras import current_clocks
 
 from .forms import CodeForm, MobileLoginForm, RegisterForm
 from .services import CodeInvalid, PhoneTaken, finish_registration, start_registration

@@ -115,10 +115,10 @@ def authenticate(raw: str | None) -> ApiKey:
 
 def check_rate(key: ApiKey, now=None) -> None:
     """A fixed one-minute window per key, counted in the database or Redis (shared by every
-    process; gridgov.cases.ratelimit). Open311Error 429 when the key is over its limit."""
+    process; gridgov.core.ratelimit). Open311Error 429 when the key is over its limit."""
     if not key.rate_per_minute:
         return
-    from gridgov.cases import ratelimit
+    from gridgov.core import ratelimit
 
     v = ratelimit.hit(f"open311:key:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
     if not v.allowed:

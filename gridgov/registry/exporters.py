@@ -41,7 +41,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
 from gridgov.accounts.scope import may_see_personal_data, scope_of
-from gridgov.core import audit, crypto
+from gridgov.core import audit, conf, crypto
 from gridgov.core.tabular import Workbook
 from gridgov.geo.models import GridNode
 
@@ -73,9 +73,15 @@ class ExportRefused(Exception):
         self.code = code
 
 
+conf.register({
+    # how long a finished export's file is kept (hours)
+    "EXPORT_TTL_HOURS": ("GRIDGOV_EXPORT_TTL_HOURS", 24),
+})
+
+
 def ttl() -> timedelta:
     """How long a finished export's file is kept: GRIDGOV_EXPORT_TTL_HOURS (default 24)."""
-    return timedelta(hours=float(getattr(settings, "EXPORT_TTL_HOURS", None) or os.environ.get("GRIDGOV_EXPORT_TTL_HOURS") or 24))
+    return timedelta(hours=conf.get_float("EXPORT_TTL_HOURS"))
 
 
 def exports_dir() -> Path:

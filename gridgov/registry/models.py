@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_noop
 
 from gridgov.core import crypto
-from gridgov.core.models import ScopedQuerySet
+from gridgov.accounts.querysets import ScopedQuerySet
 
 GRID = dict(to="geo.GridNode", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 

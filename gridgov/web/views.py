@@ -3,7 +3,6 @@ and call services; they never filter rows by scope themselves."""
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -14,25 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
+from gridgov.accounts.decorators import staff_required
 from gridgov.accounts.models import GridAssignment
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.geo.levels import level_label, level_names
 from gridgov.geo.models import GridNode
 from gridgov.registry import models as reg
-
-
-def staff_required(view):
-    """Logged in with a staff role; residents and volunteers get 403."""
-
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_staff_role:
-            raise PermissionDenied(_("该页面仅限工作人员"))
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 @staff_required

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
+from gridgov.accounts.decorators import staff_required
 from gridgov.cases import services
 from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, Case, CaseFollower, Channel, Item, State, Summons
+from gridgov.cases.templatetags.cases_extras import clock_view, current_clocks
 
-from .templatetags.cases_extras import clock_view, current_clocks
-from .views import staff_required
 
 #: the "to do" filter: open cases, and resolved ones waiting for verification
 TODO_STATES = (*OPEN_STATES, State.RESOLVED)

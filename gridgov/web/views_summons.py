@@ -11,11 +11,11 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from gridgov.accounts.decorators import staff_required
 from gridgov.cases import services
 from gridgov.cases.models import Summons
+from gridgov.cases.templatetags.cases_extras import clock_view
 
-from .templatetags.cases_extras import clock_view
-from .views import staff_required
 from .views_cases import _message
 
 

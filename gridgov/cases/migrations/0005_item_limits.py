@@ -12,7 +12,7 @@ UNITS = [("minutes", "分钟"), ("working_hours", "工作小时"), ("working_day
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("cases", "0004_mask_free_text_and_intake_digest"),
+        ("cases", "0005_ratecounter_to_core"),
     ]
 
     operations = [

@@ -6,8 +6,9 @@ import threading
 import pytest
 from django.db import connection
 
-from gridgov.cases import ratelimit
-from gridgov.cases.models import Case, RateCounter
+from gridgov.cases.models import Case
+from gridgov.core import ratelimit
+from gridgov.core.models import RateCounter
 
 from .conftest import P_C1G1
 

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from gridgov.accounts.models import Role
-from gridgov.cases import conf, ratelimit
+from gridgov.cases import conf
+from gridgov.core import ratelimit
 from gridgov.core import settings_rows
 from gridgov.core.models import ChangeRecord, SettingValue
 from gridgov.testing import make_user

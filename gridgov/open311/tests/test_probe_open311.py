@@ -8,7 +8,7 @@ import pytest
 
 from gridgov.cases import services as case_services
 from gridgov.cases.models import Case, CaseEvent
-from gridgov.cases.models import RateCounter
+from gridgov.core.models import RateCounter
 from gridgov.core import crypto
 from gridgov.core.validators import id_check_char
 from gridgov.open311 import services

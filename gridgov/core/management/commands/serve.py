@@ -23,11 +23,12 @@ def default_workers() -> int:
 
 def _is_demo() -> bool:
     """The database holds the demo street (`gridgov demo`)."""
+    from django.contrib.auth import get_user_model
     from django.db import DatabaseError
 
-    from gridgov.accounts.models import User
-    from gridgov.demo.builder import DEMO_EMAIL_DOMAIN
+    from gridgov.core.checks import DEMO_EMAIL_DOMAIN
 
+    User = get_user_model()
     try:
         return User.objects.filter(email__endswith="@" + DEMO_EMAIL_DOMAIN).exists()
     except DatabaseError:  # not migrated yet

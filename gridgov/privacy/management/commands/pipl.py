@@ -19,7 +19,7 @@ class Command(BaseCommand):
         er.add_argument("--anonymise", action="store_true", help="keep the record for statistics, remove what identifies")
 
     def handle(self, *args, **opts):
-        from gridgov.core import privacy
+        from gridgov.privacy import services as privacy
         from gridgov.registry.models import Resident
 
         if not Resident.objects.filter(pk=opts["resident_id"]).exists():

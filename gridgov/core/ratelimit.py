@@ -17,9 +17,9 @@ look-up (a GET that lists records near any point) per user, device and address, 
 
 import hashlib
 import math
-import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -27,7 +27,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-DEFAULTS = {
+from . import conf
+from .net import client_ip
+
+DEFAULTS = conf.register({
     # "count/seconds"; 0/… switches a limit off
     "RATE_LIMIT_PER_DEVICE": ("GRIDGOV_RATE_LIMIT_PER_DEVICE", "20/3600"),
     # higher: carrier-grade NAT puts many phones behind one address
@@ -42,29 +45,11 @@ DEFAULTS = {
     # public reads (GET, HEAD) without an account: per client address
     "RATE_LIMIT_READS_PER_ADDRESS": ("GRIDGOV_RATE_LIMIT_READS_PER_ADDRESS", "120/60"),
     "RATE_LIMIT_READ_PATHS": ("GRIDGOV_RATE_LIMIT_READ_PATHS", r"^/open311/"),
-}
+})
 
 
 def setting(name: str) -> str:
-    """Django setting, else the setting row in force (the limits administrators edit on
-    /settings/: core.settings_rows), else the environment, else the default."""
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    from gridgov.core import settings_rows
-
-    row = settings_rows.row_value(name)
-    if row is not None:
-        return row
-    env, default = DEFAULTS[name]
-    return os.environ.get(env, default)
-
-
-def fallback(name: str) -> str:
-    """The value without a setting row (Django setting, environment, default)."""
-    if hasattr(settings, name):
-        return getattr(settings, name)
-    env, default = DEFAULTS[name]
-    return os.environ.get(env, default)
+    return conf.get(name)
 
 
 def parse_limit(value) -> tuple[int, int]:
@@ -111,7 +96,7 @@ def _hit_cache(slot, seconds) -> int:
 
 
 def _hit_db(slot, expires_at, now) -> int:
-    from .models import RateCounter
+    from gridgov.core.models import RateCounter
 
     with transaction.atomic():
         if not RateCounter.objects.filter(key=slot).update(count=F("count") + 1):
@@ -152,15 +137,24 @@ def first_over(prefix: str, checks) -> tuple[str, Verdict] | None:
     return None
 
 
+#: path prefix → answer(request, status, text): the error format of a door that is not JSON
+#: (Open311 registers its own in its AppConfig.ready); every other path answers JSON
+ANSWERS: dict[str, Callable] = {}
+
+
+def register_answer(prefix: str, answer: Callable) -> None:
+    """Answer over-the-limit requests under `prefix` with `answer(request, status, text)`."""
+    ANSWERS[prefix] = answer
+
+
 def too_many(request, kind: str, v, what: str):
-    """The 429 answer (Open311's format under /open311/, else JSON) with Retry-After."""
+    """The 429 answer (the door's own format, see ANSWERS, else JSON) with Retry-After."""
     from django.http import JsonResponse
 
     text = f"rate limit: {v.limit} {what} per window for this {kind}; retry in {v.retry_after} s"
-    if request.path.startswith("/open311/"):
-        from gridgov.open311.render import error
-
-        resp = error("xml" if request.path.endswith(".xml") else "json", 429, text)
+    answer = next((a for prefix, a in ANSWERS.items() if request.path.startswith(prefix)), None)
+    if answer is not None:
+        resp = answer(request, 429, text)
     else:
         resp = JsonResponse({"detail": text}, status=429)
     resp["Retry-After"] = str(v.retry_after)
@@ -171,8 +165,6 @@ def limit_lookup(request, name: str):
     """Count one look-up `name` of this request per signed-in user, per device and per client
     address (RATE_LIMIT_LOOKUP, RATE_LIMIT_LOOKUP_PER_ADDRESS); the 429 answer (JSON, with
     Retry-After) when one of them is over its limit, else None."""
-    from gridgov.accounts.forms import client_ip
-
     per_user = parse_limit(setting("RATE_LIMIT_LOOKUP"))
     checks = []
     user = getattr(request, "user", None)
