@@ -70,3 +70,14 @@ def phone(browser, live_server):
     pg = ctx.new_page()
     yield pg
     ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_setting_rows():
+    """Each test starts without a cached copy of the setting rows (a rolled-back test's rows
+    must not linger in this process's cache: core.settings_rows)."""
+    from gridgov.core import settings_rows
+
+    settings_rows.clear_cache()
+    yield
+    settings_rows.clear_cache()

@@ -37,5 +37,9 @@ def _register():
 
     api.add_router("/insight/", insight_router)
 
+    from gridgov.core.api_settings import router as settings_router
+
+    api.add_router("/settings/", settings_router)
+
 
 _register()

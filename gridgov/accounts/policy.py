@@ -35,7 +35,12 @@ data shown stays scoped by `visible_to`):
 * routing  — list: the routing rule table, paths and history (/api/cases/routing/...); update:
   create, change, delete rules;
 * words    — list / update: the sensitive-word list (/api/cases/words);
-* settings — update: the hotline rate weights and address thresholds (PUT /api/hotline/settings);
+* settings — list: the policy settings, their values in force and history, the working calendar's
+  local overrides (/settings/, /calendar/, GET /api/settings, GET /api/cases/calendar/days); update:
+  set a setting from a time (PUT /api/settings, PUT /api/hotline/settings), add or remove a
+  calendar override;
+* taxonomy — list: scenarios and items with their limits and history (/taxonomy/,
+  GET /api/cases/taxonomy/items); update: create, change, deactivate them;
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
@@ -147,6 +152,9 @@ words          update    N N N N N N N N N N A
 settings       update    N N N N N N N N N N A
 insight        read      N N N O O O O O N A A
 exports        read      N N N N N N N N N N A
+taxonomy       list      N N N A A A A A N A A
+taxonomy       update    N N N N N N N N N N A
+settings       list      N N N N N N N N N A A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

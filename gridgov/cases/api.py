@@ -518,3 +518,196 @@ def rule_history(request, rule_id: int | None = None):
         {"rule_id": h.rule_id, "action": h.action, "data": h.data, "user": h.user.username if h.user else None, "at": h.at.isoformat()}
         for h in qs[:500]
     ]
+
+
+# --- the taxonomy: scenarios and items, edited by administrators --------------------------------
+
+from datetime import date as _date  # noqa: E402
+from decimal import Decimal  # noqa: E402
+
+from django.core.exceptions import PermissionDenied  # noqa: E402
+
+from . import taxonomy as _taxonomy  # noqa: E402
+from . import workcal  # noqa: E402
+
+
+def item_out(i: Item) -> dict:
+    return {
+        "code": i.code, "name": i.name, "scenario": i.scenario.code, "keywords": i.keywords,
+        "default_urgency": i.default_urgency, "department": i.department,
+        **{f"{k}_limit": (float(getattr(i, f"{k}_limit")) if getattr(i, f"{k}_limit") is not None else None)
+           for k in ("accept", "arrive", "resolve")},
+        **{f"{k}_unit": getattr(i, f"{k}_unit") for k in ("accept", "arrive", "resolve")},
+        "volunteer_grabbable": i.volunteer_grabbable, "national_kind": i.national_kind,
+        "national_code": i.national_code, "national_name": i.national_name, "active": i.active,
+    }
+
+
+class ItemIn(Schema):
+    """Every field optional on PUT (only those given change); POST needs scenario, code, name,
+    department. A limit null (or omitted on POST): that clock never starts. Units: minutes,
+    working_hours, working_days."""
+
+    scenario: str | None = None
+    code: str | None = Field(None, max_length=30)
+    name: str | None = Field(None, max_length=60)
+    keywords: str | None = Field(None, max_length=2000)
+    default_urgency: str | None = None
+    department: str | None = Field(None, max_length=100)
+    accept_limit: Decimal | None = None
+    accept_unit: str | None = None
+    arrive_limit: Decimal | None = None
+    arrive_unit: str | None = None
+    resolve_limit: Decimal | None = None
+    resolve_unit: str | None = None
+    volunteer_grabbable: bool | None = None
+    national_kind: str | None = None
+    national_code: str | None = Field(None, max_length=10)
+    national_name: str | None = Field(None, max_length=60)
+    active: bool | None = None
+
+
+def _item_fields(body: ItemIn, creating: bool) -> dict:
+    given = body.dict(exclude_unset=True)
+    # a limit given as null removes that clock; other nulls mean "not given"
+    return {k: v for k, v in given.items() if v is not None or k.endswith("_limit")}
+
+
+def _taxonomy_call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs), None
+    except PermissionDenied:
+        return None, Status(403, {"detail": "only administrators edit the taxonomy"})
+    except ValueError as exc:
+        return None, Status(400, {"detail": str(exc)})
+
+
+@router.get("/taxonomy/items", response={200: list[dict], 403: dict})
+def list_items(request, active: bool | None = None):
+    """Every item with its limits (inactive ones too unless `active`): taxonomy × list."""
+    if not policy.allows(request.user, "taxonomy", "list"):
+        return Status(403, {"detail": "staff only"})
+    qs = Item.objects.select_related("scenario")
+    if active is not None:
+        qs = qs.filter(active=active)
+    return [item_out(i) for i in qs]
+
+
+@router.post("/taxonomy/items", response={201: dict, 400: dict, 403: dict})
+def create_item(request, body: ItemIn):
+    item, err = _taxonomy_call(_taxonomy.save_item, request.user, None, **_item_fields(body, True))
+    return err or Status(201, item_out(item))
+
+
+@router.put("/taxonomy/items/{code}", response={200: dict, 400: dict, 403: dict, 404: dict})
+def update_item(request, code: str, body: ItemIn):
+    """Change the given fields; new limits apply to clocks started from now on."""
+    item = Item.objects.filter(code=code).first()
+    if item is None:
+        return Status(404, {"detail": "no such item"})
+    item, err = _taxonomy_call(_taxonomy.save_item, request.user, item, **_item_fields(body, False))
+    return err or Status(200, item_out(item))
+
+
+def _history_out(rows) -> list[dict]:
+    return [{"at": h.at.isoformat(), "actor": h.actor_name, "action": h.action, "changes": h.changes, "note": h.note}
+            for h in rows[:500]]
+
+
+@router.get("/taxonomy/items/{code}/history", response={200: list[dict], 403: dict, 404: dict})
+def item_history(request, code: str):
+    if not policy.allows(request.user, "taxonomy", "list"):
+        return Status(403, {"detail": "staff only"})
+    item = Item.objects.filter(code=code).first()
+    if item is None:
+        return Status(404, {"detail": "no such item"})
+    return _history_out(_taxonomy.item_history(item))
+
+
+class ScenarioIn(Schema):
+    code: str | None = Field(None, max_length=30)
+    name: str | None = Field(None, max_length=60)
+    order: int | None = Field(None, ge=0, le=32767)
+    active: bool | None = None
+
+
+def _scenario_out(s: Scenario) -> dict:
+    return {"code": s.code, "name": s.name, "order": s.order, "active": s.active}
+
+
+@router.post("/taxonomy/scenarios", response={201: dict, 400: dict, 403: dict})
+def create_scenario(request, body: ScenarioIn):
+    sc, err = _taxonomy_call(_taxonomy.save_scenario, request.user, None, **body.dict(exclude_none=True))
+    return err or Status(201, _scenario_out(sc))
+
+
+@router.put("/taxonomy/scenarios/{code}", response={200: dict, 400: dict, 403: dict, 404: dict})
+def update_scenario(request, code: str, body: ScenarioIn):
+    sc = Scenario.objects.filter(code=code).first()
+    if sc is None:
+        return Status(404, {"detail": "no such scenario"})
+    sc, err = _taxonomy_call(_taxonomy.save_scenario, request.user, sc, **body.dict(exclude_none=True))
+    return err or Status(200, _scenario_out(sc))
+
+
+# --- routing paths: view and edit ----------------------------------------------------------------
+
+
+class PathIn(Schema):
+    name: str | None = Field(None, max_length=100)
+    steps: list[list[str]] | None = None
+
+
+@router.put("/routing/paths/{code}", response={200: dict, 400: dict, 403: dict, 404: dict})
+def update_path(request, code: str, body: PathIn):
+    """Rename a path or change its steps (each a list of handler levels: the first handles, the
+    others are informed): routing × update, with history. Cases already on the path keep their
+    step numbers."""
+    path = RoutingPath.objects.filter(code=code).first()
+    if path is None:
+        return Status(404, {"detail": "no such path"})
+    try:
+        routing.save_path(path, request.user, **body.dict(exclude_none=True))
+    except PermissionDenied:
+        return Status(403, {"detail": "only administrators and leaders edit the routing table"})
+    except ValueError as exc:
+        return Status(400, {"detail": str(exc)})
+    return Status(200, {"code": path.code, "name": path.name, "steps": path.steps})
+
+
+# --- the working calendar's local overrides ------------------------------------------------------
+
+
+class OverrideIn(Schema):
+    date: _date
+    is_workday: bool
+    note: str = Field("", max_length=100)
+
+
+@router.get("/calendar/days", response={200: list[dict], 403: dict})
+def list_overrides(request):
+    """Local overrides of the national calendar (holidays, make-up working days): settings × list."""
+    if not policy.allows(request.user, "settings", "list"):
+        return Status(403, {"detail": "not allowed"})
+    from .models import CalendarOverride
+
+    return [{"date": o.date.isoformat(), "is_workday": o.is_workday, "note": o.note} for o in CalendarOverride.objects.all()]
+
+
+@router.post("/calendar/days", response={201: dict, 403: dict})
+def add_override(request, body: OverrideIn):
+    """Add or change the override of a day: settings × update."""
+    try:
+        row = workcal.set_override(request.user, body.date, body.is_workday, body.note)
+    except PermissionDenied:
+        return Status(403, {"detail": "only administrators edit the working calendar"})
+    return Status(201, {"date": row.date.isoformat(), "is_workday": row.is_workday, "note": row.note})
+
+
+@router.delete("/calendar/days/{day}", response={204: None, 403: dict, 404: dict})
+def delete_override(request, day: _date):
+    try:
+        found = workcal.remove_override(request.user, day)
+    except PermissionDenied:
+        return Status(403, {"detail": "only administrators edit the working calendar"})
+    return Status(204, None) if found else Status(404, {"detail": "no override on that day"})

@@ -1,8 +1,9 @@
 """Tunables of the cases app.
 
 Each is read from Django settings when set there (tests use `override_settings`), else from the
-environment variable beside it, else the default (the mechanism: gridgov.core.conf). Nothing
-here needs an edit of settings.py."""
+setting row in force when the key is one administrators edit on /settings/ (core.settings_rows),
+else from the environment variable beside it, else the default (the mechanism: gridgov.core.conf).
+Nothing here needs an edit of settings.py."""
 
 from gridgov.core import conf as _conf
 from gridgov.core.conf import get, get_float, get_int, get_list  # noqa: F401 (the app's readers)
@@ -27,6 +28,9 @@ DEFAULTS = _conf.register({
     "CASES_SUMMON_MAX_HOURS": ("GRIDGOV_SUMMON_MAX_HOURS", "500"),
     # the longest case text any door accepts (the native API, the phone page, Open311): one limit
     "CASES_MAX_TEXT": ("GRIDGOV_CASES_MAX_TEXT", "4000"),
+    # an unsatisfied rating reopens the case with the same handler this many times; the next
+    # unsatisfied rating escalates it
+    "CASES_RATING_REOPENS": ("GRIDGOV_CASES_RATING_REOPENS", "1"),
     # resolving: the shortest description of what was done (characters, spaces not counted),
     # and when a photo of the result is required: on_site (the handler reported arrival, so
     # the case was handled on the spot), always, never

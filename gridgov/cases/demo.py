@@ -56,7 +56,7 @@ from .models import (
 )
 from gridgov.core.i18n import source_text
 
-from .services import NOBODY, SYSTEM, TOP_REACHED, TRANSITIONS
+from .services import BASIS, NOBODY, SYSTEM, TOP_REACHED, TRANSITIONS
 from .workcal import WorkCalendar
 
 #: cases a year at scale 1 from the channels below; the hotline's cases are the 12345 tickets'
@@ -167,14 +167,15 @@ class _Sim:
 
     def start_clock(self, kind, at):
         item, ratio = self.item, self.b.warn_ratio
-        if kind in (ClockKind.ACCEPT, ClockKind.ARRIVE):
-            minutes = item.accept_minutes if kind == ClockKind.ACCEPT else item.arrive_minutes
-            basis, limit = "wall", float(minutes)
-            warn_at, due_at = at + timedelta(minutes=minutes * ratio), at + timedelta(minutes=minutes)
+        lim = item.limit(kind)
+        if lim is None:  # the item has no such clock
+            return None
+        amount, unit = lim
+        basis, limit = BASIS[unit], amount
+        if unit == "minutes":
+            warn_at, due_at = at + timedelta(minutes=amount * ratio), at + timedelta(minutes=amount)
         else:
-            hours = float(item.resolve_hours)
-            basis, limit = "working", hours
-            warn_at, due_at = self.b.cal.add_working_hours(at, hours * ratio), self.b.cal.add_working_hours(at, hours)
+            warn_at, due_at = self.b.cal.add(at, amount * ratio, unit), self.b.cal.add(at, amount, unit)
         c = self.case
         clock = _Row(
             id=self.b.next_clock_id(), case_id=c.pk, kind=kind, summons_id=None, handler_level=c.handler_level,
@@ -587,6 +588,19 @@ def _flush(cases, events, clocks, breaches, followers, ratings, counts):
         lst.clear()
 
 
+#: minutes a limit stands for in the simulation when the item has no such clock
+_NO_LIMIT_MINUTES = {"accept": 30, "arrive": 120, "resolve": 24 * 60}
+
+
+def _wall(item, kind) -> float:
+    """About how many wall-clock minutes the item's `kind` limit gives (for simulated timing)."""
+    lim = item.limit(kind)
+    if lim is None:
+        return _NO_LIMIT_MINUTES[kind]
+    amount, unit = lim
+    return amount * {"minutes": 1, "working_hours": 60, "working_days": 7 * 60}[unit]
+
+
 def _minutes(rng, limit, late_share):
     """A delay in minutes: mostly well within `limit`, `late_share` of the time beyond it."""
     if rng.random() < late_share:
@@ -719,7 +733,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 sim.stop((ClockKind.ACCEPT, ClockKind.ARRIVE), t)
                 sim.start_clock(ClockKind.ARRIVE, t)
             else:
-                t = soon(t + timedelta(minutes=_minutes(rng, item.accept_minutes, late)), t)
+                t = soon(t + timedelta(minutes=_minutes(rng, _wall(item, 'accept'), late)), t)
                 if not sim.step(t):
                     if t > sim.now:
                         return
@@ -733,7 +747,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 # not ours to solve: the handler hands it back, the community rejects it
                 notes = rng.choice(UNSOLVED_NOTES) if unsolved else ("不属于本网格，请重新派遣", "经核实不属于街道职责")
                 # (a ticket not ours is handed back before the arrive limit runs out)
-                t = t + timedelta(minutes=item.arrive_minutes * rng.uniform(0.2, 0.9) if unsolved else rng.uniform(5, 60))
+                t = t + timedelta(minutes=_wall(item, 'arrive') * rng.uniform(0.2, 0.9) if unsolved else rng.uniform(5, 60))
                 if not sim.step(t):
                     if t > sim.now:
                         return
@@ -747,7 +761,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 sim.move(t, "reject", manager, notes[1], grabbable=False)
                 return
         if case.state == State.ACCEPTED and sim.live((ClockKind.ARRIVE,)):
-            t = soon(t + timedelta(minutes=_minutes(rng, item.arrive_minutes, late)), t)
+            t = soon(t + timedelta(minutes=_minutes(rng, _wall(item, 'arrive'), late)), t)
             if not sim.step(t):
                 if t > sim.now:
                     return
@@ -765,7 +779,7 @@ def _lifecycle(sim, rng, t, classified, reporter, grabbers, community_staff, rat
                 span = max((clock.due_at - t).total_seconds(), 600)
                 t2 = t + timedelta(seconds=span * min(0.97, rng.betavariate(2, 4)))
             else:
-                t2 = t + timedelta(hours=float(item.resolve_hours) * rng.uniform(0.5, 4))
+                t2 = t + timedelta(hours=_wall(item, 'resolve') / 60 * rng.uniform(0.5, 4))
             t = soon(t2, t)
             if not sim.step(t):
                 if t > sim.now:

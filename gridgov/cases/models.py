@@ -89,12 +89,26 @@ class Score(models.TextChoices):
 # --- taxonomy ---------------------------------------------------------------------------------
 
 
+class LimitUnit(models.TextChoices):
+    """The unit of an item's time limit: wall-clock minutes (day and night), working hours or
+    working days (both on the working calendar, workcal.WorkCalendar)."""
+
+    MINUTES = "minutes", _("分钟")
+    WORKING_HOURS = "working_hours", _("工作小时")
+    WORKING_DAYS = "working_days", _("工作日")
+
+
+#: the units as stored texts say them (source Chinese, whatever the active language)
+LIMIT_WORDS = {"minutes": "分钟", "working_hours": "个工作小时", "working_days": "个工作日"}
+
+
 class Scenario(models.Model):
     """A governance scenario (公共安全, 创城创卫, ...) grouping items."""
 
     code = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=60, unique=True)
     order = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)  # a deactivated scenario offers none of its items
 
     class Meta:
         ordering = ["order", "id"]
@@ -112,9 +126,16 @@ class Item(models.Model):
     keywords = models.TextField(blank=True, help_text="separated by | ; Chinese and English")
     default_urgency = models.CharField(max_length=12, choices=Urgency.choices, default=Urgency.NORMAL)
     department = models.CharField(max_length=100, help_text="functional section responsible (User.department)")
-    accept_minutes = models.PositiveIntegerField(help_text="wall-clock minutes to accept")
-    arrive_minutes = models.PositiveIntegerField(help_text="wall-clock minutes from acceptance to being on site")
-    resolve_hours = models.DecimalField(max_digits=7, decimal_places=2, help_text="working hours to resolve")
+    # three optional limits, each an amount and a unit (LimitUnit); no amount: that clock never
+    # starts (a consultation has no on-site clock). Clocks copy the limit when they start: an
+    # edit applies to clocks started after it, never to running ones.
+    accept_limit = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True, help_text="time to accept")
+    accept_unit = models.CharField(max_length=16, choices=LimitUnit.choices, default=LimitUnit.MINUTES)
+    arrive_limit = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True,
+                                       help_text="time from the assignment to being on site")
+    arrive_unit = models.CharField(max_length=16, choices=LimitUnit.choices, default=LimitUnit.MINUTES)
+    resolve_limit = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True, help_text="time to resolve")
+    resolve_unit = models.CharField(max_length=16, choices=LimitUnit.choices, default=LimitUnit.WORKING_HOURS)
     volunteer_grabbable = models.BooleanField(default=False)
     # crosswalk to GB/T 30428.2 (event or component class, and sub-class where known)
     national_kind = models.CharField(max_length=10, blank=True, choices=[("event", "事件"), ("component", "部件")])
@@ -128,6 +149,27 @@ class Item(models.Model):
 
     def __str__(self):
         return self.name
+
+    def limit(self, kind: str) -> tuple[float, str] | None:
+        """(amount, unit) of the clock `kind` (accept, arrive, resolve), None when the item has none."""
+        amount = getattr(self, f"{kind}_limit", None)
+        if amount is None or amount <= 0:
+            return None
+        return float(amount), getattr(self, f"{kind}_unit")
+
+    def limits(self) -> list[tuple]:
+        """[(kind, (amount, unit) or None)] of the three clocks (for the pages)."""
+        return [(k, self.limit(k)) for k in ("accept", "arrive", "resolve")]
+
+    def units(self) -> list[tuple]:
+        return [(k, getattr(self, f"{k}_unit")) for k in ("accept", "arrive", "resolve")]
+
+    def limit_text(self, kind: str) -> str:
+        """e.g. "30 分钟", "2 个工作日"; "" without that clock (Chinese: kept in stored texts)."""
+        lim = self.limit(kind)
+        if lim is None:
+            return ""
+        return f"{lim[0]:g} {LIMIT_WORDS[lim[1]]}"
 
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in self.keywords.replace("、", "|").split("|") if k.strip()]
@@ -526,8 +568,8 @@ class Clock(models.Model):
     handler_level = models.CharField(max_length=24, blank=True)
     handler_user = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     department = models.CharField(max_length=100, blank=True)
-    basis = models.CharField(max_length=10)  # wall (minutes) or working (working hours)
-    limit = models.FloatField(help_text="minutes (wall) or hours (working)")
+    basis = models.CharField(max_length=10)  # wall (minutes), working (working hours) or workdays (working days)
+    limit = models.FloatField(help_text="minutes (wall) or hours (working)")  # days (workdays)
     started_at = models.DateTimeField()
     warn_at = models.DateTimeField(db_index=True)
     due_at = models.DateTimeField(db_index=True)
@@ -583,6 +625,9 @@ class CalendarOverride(models.Model):
 
     class Meta:
         ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date.isoformat()} {'工作日' if self.is_workday else '休息日'}"
 
 
 # --- delivery ---------------------------------------------------------------------------------

@@ -74,6 +74,47 @@ def delete_rule(rule: RoutingRule, user=None):
     _history(rid, "delete", data, user)
 
 
+@transaction.atomic
+def save_path(path: RoutingPath, user, name: str | None = None, steps: list | None = None) -> RoutingPath:
+    """Rename a path or change its steps (routing × update); history (core.history, kind
+    "routing", object "path:<code>"). Each step is a non-empty list of handler levels (not the
+    volunteer: volunteers only grab)."""
+    from gridgov.core import history
+
+    _require_editor(user)
+    if user is None:
+        raise PermissionDenied("a person edits paths")
+    path = RoutingPath.objects.select_for_update().get(pk=path.pk)
+    before = {"name": path.name, "steps": path.steps}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValueError("name: required")
+        path.name = name
+    if steps is not None:
+        levels = set(HandlerLevel.values) - {HandlerLevel.VOLUNTEER.value}
+        if not steps or any(not step for step in steps):
+            raise ValueError("steps: at least one step, each naming at least one handler level")
+        for step in steps:
+            for level in step:
+                if level not in levels:
+                    raise ValueError(f"steps: {level!r} is not a handler level ({', '.join(sorted(levels))})")
+            if len(set(step)) != len(step):
+                raise ValueError("steps: a level twice in one step")
+        path.steps = [list(step) for step in steps]
+    changes = history.diff(before, {"name": path.name, "steps": path.steps})
+    if changes:
+        path.save()
+        history.record(user, "routing", path, "update", changes, object_id=f"path:{path.code}")
+    return path
+
+
+def path_history(path: RoutingPath):
+    from gridgov.core import history
+
+    return history.for_object("routing", f"path:{path.code}")
+
+
 # --- choosing a rule --------------------------------------------------------------------------
 
 

@@ -7,9 +7,10 @@ transition function checks who may act, then moves the state with a compare-and-
 the same transaction. Acts that leave the state as it is (rate without reopening, join,
 summon, report back, warn, breach on a summons) append an event whose from = to.
 
-Clocks (see docs/cases.md): accept and arrive run on the wall clock in minutes (a promise of
-"accepted within a minute" holds at night too); resolve and summons report-back run in working
-hours on `workcal.WorkCalendar`. Every assignment to a handler (dispatch, escalation, reopening,
+Clocks (see docs/cases.md): each item sets each of its accept, arrive and resolve limits, or none
+(a consultation has no on-site clock), in wall-clock minutes (a promise of "accepted within a
+minute" holds at night too), working hours or working days (on `workcal.WorkCalendar`); summons
+report-back runs in working hours. A clock copies its limit when it starts. Every assignment to a handler (dispatch, escalation, reopening,
 re-routing) gives that handler fresh accept, arrive and resolve clocks. `sweep(now)` warns at
 `CASES_WARN_RATIO` of a limit and, on a breach, keeps a `Breach`; a breach of a clock in
 `CASES_ESCALATING_CLOCKS` (default arrive, resolve) also escalates the case to the next step of
@@ -344,23 +345,34 @@ def _delete_files(names):
 # --- clocks -----------------------------------------------------------------------------------
 
 
-def _start_clock(case, kind, now, *, cal=None, summons=None, hours=None) -> Clock:
+#: Clock.basis of each unit of an item's limit
+BASIS = {"minutes": "wall", "working_hours": "working", "working_days": "workdays"}
+
+
+def _start_clock(case, kind, now, *, cal=None, summons=None, hours=None) -> Clock | None:
+    """Start the clock `kind` with the limit the item has now (copied into the clock: a later
+    edit of the item never moves it). None when the item has no such clock (Item.limit)."""
     ratio = conf.get_float("CASES_WARN_RATIO")
-    item = case.item
-    if kind in (ClockKind.ACCEPT, ClockKind.ARRIVE):
-        minutes = item.accept_minutes if kind == ClockKind.ACCEPT else item.arrive_minutes
-        basis, limit = "wall", float(minutes)
-        warn_at, due_at = now + timedelta(minutes=minutes * ratio), now + timedelta(minutes=minutes)
+    if kind == ClockKind.SUMMON:
+        amount, unit = float(hours if hours is not None else conf.get_float("CASES_SUMMON_REPORT_HOURS")), "working_hours"
     else:
-        hours = float(hours if hours is not None else item.resolve_hours)
+        # the limits as they are now in the table (not a cached copy of the item: an edit
+        # applies to the next clock at once)
+        item = Item.objects.filter(pk=case.item_id).first() if case.item_id else None
+        lim = item.limit(kind) if item else None
+        if lim is None:
+            return None
+        amount, unit = lim
+    if unit == "minutes":  # the wall clock, day and night
+        warn_at, due_at = now + timedelta(minutes=amount * ratio), now + timedelta(minutes=amount)
+    else:
         cal = cal or WorkCalendar()
-        basis, limit = "working", hours
-        warn_at, due_at = cal.add_working_hours(now, hours * ratio), cal.add_working_hours(now, hours)
+        warn_at, due_at = cal.add(now, amount * ratio, unit), cal.add(now, amount, unit)
     return Clock.objects.create(
         case=case, kind=kind, summons=summons, handler_level=case.handler_level if not summons else HandlerLevel.SECTION,
         handler_user=case.handler_user if not summons else None,
         department=summons.department if summons else case.handler_department,
-        basis=basis, limit=limit, started_at=now, warn_at=warn_at, due_at=due_at,
+        basis=BASIS[unit], limit=amount, started_at=now, warn_at=warn_at, due_at=due_at,
     )
 
 
@@ -912,8 +924,9 @@ def join(case, user) -> CaseFollower:
 
 @transaction.atomic
 def rate(case, user, score: str, comment="") -> Rating:
-    """A follower rates the result. The first 'unsatisfied' reopens the case (same handler,
-    fresh clocks); a later one escalates it to the next step of its path."""
+    """A follower rates the result. An 'unsatisfied' reopens the case (same handler, fresh
+    clocks) up to CASES_RATING_REOPENS times (default 1, a setting row); a later one escalates
+    it to the next step of its path."""
     if score not in Score.values:
         # the Chinese labels, and those of the active language
         labels = {**{source_text(s.label): s.value for s in Score}, **{str(s.label): s.value for s in Score}}
@@ -941,8 +954,9 @@ def rate(case, user, score: str, comment="") -> Rating:
     data = {"rating": {"score": score, "comment": masked, "round": rating.round}}
     if score != Score.UNSATISFIED:
         _event(case, "rate", user, case.state, case.state, comment, data, at=now)
-    elif case.reopen_count == 0:
-        _move(case, "reopen", user, comment, data, now=now, reopen_count=1, resolved_by=None, verified_by=None, closed_at=None)
+    elif case.reopen_count < conf.get_int("CASES_RATING_REOPENS"):
+        _move(case, "reopen", user, comment, data, now=now, reopen_count=case.reopen_count + 1, resolved_by=None,
+              verified_by=None, closed_at=None)
         _restart_for_handler(case, now)
         _tell(case.handler_user, "reopened", "居民不满意，事件重办", case.number, case)
     else:

@@ -19,12 +19,19 @@ from django.db import transaction
 
 from gridgov.core.i18n import source_text
 
-from .models import HandlerLevel, Item, RoutingPath, RoutingRule, Scenario, Urgency
+from .models import HandlerLevel, Item, LimitUnit, RoutingPath, RoutingRule, Scenario, Urgency
 
 DATA = Path(__file__).resolve().parent / "data" / "taxonomy.csv"
 
 REQUIRED = ["scenario", "item", "code", "department", "accept_minutes", "arrive_minutes", "resolve_hours", "volunteer_grabbable"]
-OPTIONAL = ["scenario_code", "keywords", "urgency", "national_kind", "national_code", "national_name"]
+OPTIONAL = ["scenario_code", "keywords", "urgency", "national_kind", "national_code", "national_name",
+            "accept_unit", "arrive_unit", "resolve_unit"]
+#: the column of each clock's amount (named after its default unit; an empty cell: no such clock,
+#: a `*_unit` column, when given, says the amount's unit: minutes, working_hours, working_days)
+LIMIT_COLUMNS = {"accept": "accept_minutes", "arrive": "arrive_minutes", "resolve": "resolve_hours"}
+DEFAULT_UNITS = {"accept": LimitUnit.MINUTES.value, "arrive": LimitUnit.MINUTES.value, "resolve": LimitUnit.WORKING_HOURS.value}
+UNITS = tuple(LimitUnit.values)
+LIMIT_MAX = Decimal("1000000")  # the column holds 9 digits with 2 decimals
 TRUE = {"1", "true", "yes", "y", "是", "可", "√"}
 FALSE = {"0", "false", "no", "n", "否", "", "×"}
 
@@ -100,19 +107,22 @@ def _parse_rows(text: str) -> list[dict]:
             if row["code"] in seen:
                 errors.append(f"row {n}, column code: {row['code']} already on row {seen[row['code']]}")
             seen[row["code"]] = n
-        for col in ("accept_minutes", "arrive_minutes"):
+        for kind, col in LIMIT_COLUMNS.items():
+            unit = r.get(f"{kind}_unit", "") or DEFAULT_UNITS[kind]
+            if unit not in UNITS:
+                errors.append(f"row {n}, column {kind}_unit: {unit!r}; use one of {', '.join(UNITS)}")
+            row[f"{kind}_unit"] = unit
             v = r.get(col, "")
-            if not v.isdigit() or int(v) <= 0:
-                errors.append(f"row {n}, column {col}: {v!r} is not a positive whole number of minutes")
-            else:
-                row[col] = int(v)
-        try:
-            hours = Decimal(r.get("resolve_hours", ""))
-            if hours <= 0 or hours >= Decimal("100000"):
-                raise InvalidOperation
-            row["resolve_hours"] = hours
-        except InvalidOperation:
-            errors.append(f"row {n}, column resolve_hours: {r.get('resolve_hours')!r} is not a positive number of working hours")
+            if v == "":  # no such clock (a consultation has no on-site clock)
+                row[f"{kind}_limit"] = None
+                continue
+            try:
+                amount = Decimal(v)
+                if not amount.is_finite() or amount <= 0 or amount >= LIMIT_MAX:
+                    raise InvalidOperation
+                row[f"{kind}_limit"] = amount
+            except InvalidOperation:
+                errors.append(f"row {n}, column {col}: {v!r} is not a positive number (leave it empty for no {kind} limit)")
         g = r.get("volunteer_grabbable", "").lower()
         if g in TRUE:
             row["volunteer_grabbable"] = True
@@ -181,9 +191,7 @@ def import_taxonomy(source, replace: bool = False) -> dict:
                 keywords=row["keywords"],
                 default_urgency=row["urgency"],
                 department=row["department"],
-                accept_minutes=row["accept_minutes"],
-                arrive_minutes=row["arrive_minutes"],
-                resolve_hours=row["resolve_hours"],
+                **{f"{kind}_{part}": row[f"{kind}_{part}"] for kind in LIMIT_COLUMNS for part in ("limit", "unit")},
                 volunteer_grabbable=row["volunteer_grabbable"],
                 national_kind=row["national_kind"],
                 national_code=row["national_code"],
@@ -232,3 +240,162 @@ def seed_taxonomy() -> dict:
     result = import_taxonomy(DATA)
     result.update(seed_routing())
     return result
+
+
+# --- editing one scenario or item on the pages and the API, with history ------------------------
+
+#: the fields of an item the pages edit (and its history shows)
+ITEM_FIELDS = ("scenario", "code", "name", "keywords", "default_urgency", "department",
+               "accept_limit", "accept_unit", "arrive_limit", "arrive_unit", "resolve_limit", "resolve_unit",
+               "volunteer_grabbable", "national_kind", "national_code", "national_name", "active")
+SCENARIO_FIELDS = ("code", "name", "order", "active")
+
+
+def may_edit(user) -> bool:
+    """Create, change or deactivate scenarios and items: the policy table's taxonomy × update."""
+    from gridgov.accounts import policy
+
+    return policy.allows(user, "taxonomy", "update")
+
+
+def _require_editor(user):
+    from django.core.exceptions import PermissionDenied
+
+    if not may_edit(user):
+        raise PermissionDenied("only administrators edit the taxonomy")
+
+
+def _clean_limit(kind: str, amount, unit):
+    if unit not in UNITS:
+        raise ValueError(f"{kind}_unit: one of {', '.join(UNITS)}")
+    if amount in (None, ""):
+        return None, unit
+    try:
+        amount = Decimal(str(amount))
+        if not amount.is_finite() or amount <= 0 or amount >= LIMIT_MAX:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValueError(f"{kind}_limit: a positive number below {LIMIT_MAX} (empty: no {kind} clock)") from None
+    return amount.quantize(Decimal("0.01")), unit
+
+
+@transaction.atomic
+def save_item(actor, item: Item | None = None, **fields) -> Item:
+    """Create an item (item None) or change one: the given fields only. The department is the
+    name of a Department record (an item may keep a name it already has). Limits: an amount
+    (None or "": that clock is never started) and a unit. The change applies to clocks started
+    from now on; running clocks keep their due times. One history row (kind "taxonomy")."""
+    from gridgov.accounts.models import Department
+    from gridgov.core import history
+
+    _require_editor(actor)
+    unknown = set(fields) - set(ITEM_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    creating = item is None
+    if creating:
+        item = Item(default_urgency=Urgency.NORMAL.value)
+        for kind in LIMIT_COLUMNS:
+            setattr(item, f"{kind}_unit", DEFAULT_UNITS[kind])
+    else:
+        item = Item.objects.select_for_update().get(pk=item.pk)
+    before = history.snapshot(item, ITEM_FIELDS) if not creating else {}
+    if "scenario" in fields:
+        sc = fields.pop("scenario")
+        if not isinstance(sc, Scenario):
+            sc = Scenario.objects.filter(code=sc).first()
+            if sc is None:
+                raise ValueError("scenario: no scenario with that code")
+        item.scenario = sc
+    if creating and not item.scenario_id:
+        raise ValueError("scenario: required")
+    for key in ("code", "name", "department"):
+        if key in fields:
+            fields[key] = str(fields[key] or "").strip()
+            if not fields[key]:
+                raise ValueError(f"{key}: required")
+    if "code" in fields and not creating and fields["code"] != item.code:
+        raise ValueError("code: an item's code never changes (cases and rules keep it); create a new item")
+    if creating and not fields.get("code"):
+        raise ValueError("code: required")
+    if "code" in fields and creating and Item.objects.filter(code=fields["code"]).exists():
+        raise ValueError(f"code: {fields['code']} is taken")
+    if "department" in fields and fields["department"] != item.department:
+        if not Department.objects.filter(name=fields["department"], active=True).exists():
+            raise ValueError(f"department: no active department named {fields['department']!r}")
+    if creating and not fields.get("department"):
+        raise ValueError("department: required")
+    if "default_urgency" in fields and fields["default_urgency"] not in Urgency.values:
+        raise ValueError(f"default_urgency: one of {', '.join(Urgency.values)}")
+    if "national_kind" in fields and fields["national_kind"] not in ("", "event", "component"):
+        raise ValueError("national_kind: event, component or empty")
+    for kind in LIMIT_COLUMNS:
+        if f"{kind}_limit" in fields or f"{kind}_unit" in fields:
+            amount = fields.pop(f"{kind}_limit", getattr(item, f"{kind}_limit"))
+            unit = fields.pop(f"{kind}_unit", getattr(item, f"{kind}_unit"))
+            amount, unit = _clean_limit(kind, amount, unit)
+            setattr(item, f"{kind}_limit", amount)
+            setattr(item, f"{kind}_unit", unit)
+    for key, value in fields.items():
+        if key in ("volunteer_grabbable", "active"):
+            value = bool(value)
+        setattr(item, key, value)
+    for key in ("name", "keywords", "national_code", "national_name"):
+        limit = Item._meta.get_field(key).max_length
+        if limit and len(getattr(item, key) or "") > limit:
+            raise ValueError(f"{key}: at most {limit} characters")
+    item.save()
+    after = history.snapshot(item, ITEM_FIELDS)
+    changes = history.diff(before, after)
+    if creating or changes:
+        action = "create" if creating else ("deactivate" if changes.get("active") == [True, False] else "update")
+        history.record(actor, "taxonomy", item, action, changes)
+    return item
+
+
+@transaction.atomic
+def save_scenario(actor, scenario: Scenario | None = None, **fields) -> Scenario:
+    """Create a scenario or change its name, order or active flag; history under kind
+    "taxonomy", object "scenario:<id>". Deactivating a scenario deactivates its items (they are
+    offered no more; reactivate them one by one)."""
+    from gridgov.core import history
+
+    _require_editor(actor)
+    unknown = set(fields) - set(SCENARIO_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    creating = scenario is None
+    scenario = Scenario() if creating else Scenario.objects.select_for_update().get(pk=scenario.pk)
+    before = history.snapshot(scenario, SCENARIO_FIELDS) if not creating else {}
+    for key in ("code", "name"):
+        if key in fields:
+            fields[key] = str(fields[key] or "").strip()
+            if not fields[key]:
+                raise ValueError(f"{key}: required")
+    if not creating and "code" in fields and fields["code"] != scenario.code:
+        raise ValueError("code: a scenario's code never changes")
+    if creating and not (fields.get("code") and fields.get("name")):
+        raise ValueError("code and name: required")
+    if "code" in fields and creating and Scenario.objects.filter(code=fields["code"]).exists():
+        raise ValueError(f"code: {fields['code']} is taken")
+    if "name" in fields and Scenario.objects.filter(name=fields["name"]).exclude(pk=scenario.pk).exists():
+        raise ValueError(f"name: {fields['name']} is taken")
+    if creating and "order" not in fields:
+        fields["order"] = Scenario.objects.count()
+    for key, value in fields.items():
+        setattr(scenario, key, bool(value) if key == "active" else int(value) if key == "order" else value)
+    scenario.save()
+    changes = history.diff(before, history.snapshot(scenario, SCENARIO_FIELDS))
+    if creating or changes:
+        action = "create" if creating else ("deactivate" if changes.get("active") == [True, False] else "update")
+        history.record(actor, "taxonomy", scenario, action, changes, object_id=f"scenario:{scenario.pk}")
+    if changes.get("active") == [True, False]:  # its items go with it (each with its history row)
+        for item in scenario.items.filter(active=True):
+            save_item(actor, item, active=False)
+    return scenario
+
+
+def item_history(item):
+    from gridgov.core import history
+
+    return history.for_object("taxonomy", item.pk)

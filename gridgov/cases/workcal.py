@@ -89,6 +89,30 @@ class WorkCalendar:
             day += dt.timedelta(days=1)
         raise ValueError(f"{hours} working hours from {start} run past {MAX_DAYS} days")
 
+    def hours_per_day(self) -> float:
+        """The working hours of one working day (7 with the default periods 09:00-12:00, 13:30-17:30)."""
+        return sum((dt.datetime.combine(dt.date.min, b) - dt.datetime.combine(dt.date.min, a)).total_seconds()
+                   for a, b in self.periods) / 3600
+
+    def add_working_days(self, start: dt.datetime, days: float) -> dt.datetime:
+        """The moment `days` working days after `start`: days × the working hours of a day, run on
+        the working calendar (so one working day from Friday 10:00 is the next working day at
+        10:00, holidays and weekends skipped, a 调休 Sunday counted)."""
+        days = float(days)
+        if not math.isfinite(days) or days > MAX_DAYS:
+            raise ValueError(f"{days} working days: give a finite number of at most {MAX_DAYS} days")
+        return self.add_working_hours(start, days * self.hours_per_day())
+
+    def add(self, start: dt.datetime, amount: float, unit: str) -> dt.datetime:
+        """`amount` of `unit` (minutes: wall clock; working_hours; working_days) after `start`."""
+        if unit == "minutes":
+            return start + dt.timedelta(minutes=float(amount))
+        if unit == "working_days":
+            return self.add_working_days(start, amount)
+        if unit == "working_hours":
+            return self.add_working_hours(start, amount)
+        raise ValueError(f"unknown time unit {unit!r}")
+
     def working_hours_between(self, a: dt.datetime, b: dt.datetime) -> float:
         """Working hours from a to b (0 when b is before a)."""
         a, b = timezone.localtime(a, self.tz), timezone.localtime(b, self.tz)
@@ -101,3 +125,47 @@ class WorkCalendar:
                     total += hi - lo
             day += dt.timedelta(days=1)
         return total.total_seconds() / 3600
+
+
+# --- local overrides, edited on /calendar/ ------------------------------------------------------
+
+
+def set_override(actor, day: dt.date, is_workday: bool, note: str = ""):
+    """Make `day` a holiday (is_workday False) or a make-up working day (True) locally, from now:
+    clocks started after this count with it, running clocks keep their due times. History kind
+    "settings", object "calendar:<date>". Who: settings × update."""
+    from django.db import transaction
+
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from .models import CalendarOverride
+
+    policy.require(actor, "settings", "update")
+    with transaction.atomic():
+        old = CalendarOverride.objects.filter(date=day).first()
+        before = {"is_workday": old.is_workday, "note": old.note} if old else {}
+        row, _ = CalendarOverride.objects.update_or_create(date=day, defaults={"is_workday": bool(is_workday), "note": (note or "")[:100]})
+        history.record(actor, "settings", row, "update" if old else "create",
+                       history.diff(before, {"is_workday": row.is_workday, "note": row.note}), object_id=f"calendar:{day.isoformat()}")
+    return row
+
+
+def remove_override(actor, day: dt.date) -> bool:
+    """Drop the local override of `day` (the national calendar applies again)."""
+    from django.db import transaction
+
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from .models import CalendarOverride
+
+    policy.require(actor, "settings", "update")
+    with transaction.atomic():
+        row = CalendarOverride.objects.select_for_update().filter(date=day).first()
+        if row is None:
+            return False
+        history.record(actor, "settings", row, "delete", {"is_workday": [row.is_workday, None], "note": [row.note, None]},
+                       object_id=f"calendar:{day.isoformat()}")
+        row.delete()
+    return True

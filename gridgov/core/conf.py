@@ -1,5 +1,6 @@
 """Tunables, one mechanism for every app: a Django setting when set there (tests use
-`override_settings`), else the environment variable beside it, else the default.
+`override_settings`), else the setting row in force for the keys administrators edit on
+/settings/ (core.settings_rows), else the environment variable beside it, else the default.
 
 Each app keeps its own table — setting name → (environment variable or None, default) — and
 registers it here (`register(DEFAULTS)`, e.g. cases.conf, core.ratelimit, core.tabular), so
@@ -24,6 +25,18 @@ def register(defaults: dict) -> dict:
 def get(name: str, default=_NO_DEFAULT):
     """The value of tunable `name`: the Django setting, else its environment variable, else its
     default. An unregistered name needs `default` (the setting alone, no variable)."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    from . import settings_rows
+
+    row = settings_rows.row_value(name)  # a setting administrators edit on /settings/, in force now
+    if row is not None:
+        return row
+    return fallback(name, default)
+
+
+def fallback(name: str, default=_NO_DEFAULT):
+    """The value without a setting row: the Django setting, the environment, the default."""
     if hasattr(settings, name):
         return getattr(settings, name)
     if name not in DEFAULTS and default is not _NO_DEFAULT:

@@ -126,8 +126,35 @@ class RateSettings(models.Model):
 
     @classmethod
     def current(cls) -> "RateSettings":
-        obj = cls.objects.filter(pk=1).first()
-        return obj if obj is not None else cls(pk=1)
+        """The numbers in force: the setting rows (core.settings_rows, keys HOTLINE_*) over this
+        table's row (kept as the fallback: the values before setting rows existed) or the
+        defaults. Not saved: change them through `services.update_rate_settings`."""
+        from gridgov.core import settings_rows
+
+        obj = cls.objects.filter(pk=1).first() or cls(pk=1)
+        for field, key in RATE_KEYS.items():
+            if settings_rows.row_value(key) is not None:
+                setattr(obj, field, settings_rows.value(key))
+        return obj
+
+
+#: RateSettings field → its setting key (core.settings_rows)
+RATE_KEYS = {
+    "basic_weight": "HOTLINE_BASIC_WEIGHT",
+    "response_weight": "HOTLINE_RESPONSE_WEIGHT",
+    "resolution_weight": "HOTLINE_RESOLUTION_WEIGHT",
+    "satisfaction_weight": "HOTLINE_SATISFACTION_WEIGHT",
+    "min_sample": "HOTLINE_MIN_SAMPLE",
+    "address_threshold": "HOTLINE_ADDRESS_THRESHOLD",
+    "address_margin": "HOTLINE_ADDRESS_MARGIN",
+}
+
+
+def rate_fallback(key: str) -> str:
+    """A HOTLINE_* setting without a row: the RateSettings table's row, else the model default."""
+    field = {v: k for k, v in RATE_KEYS.items()}[key]
+    obj = RateSettings.objects.filter(pk=1).first() or RateSettings(pk=1)
+    return str(getattr(obj, field))
 
 
 class ProactiveProject(models.Model):

@@ -1085,8 +1085,13 @@ MIN_SAMPLE_LIMIT = 1_000_000  # valid tickets a unit needs to be ranked: far abo
 
 @transaction.atomic
 def update_rate_settings(user, **values) -> RateSettings:
-    """Administrators change the rate weights, the minimum sample and the address thresholds."""
+    """Administrators change the rate weights, the minimum sample and the address thresholds:
+    setting rows from now (core.settings_rows.set_values: history kept, the three weights
+    checked to sum to 1), the same rows /settings/ edits."""
     from gridgov.accounts import policy
+    from gridgov.core import settings_rows
+
+    from .models import RATE_KEYS
 
     if not policy.allows(user, "settings", "update"):
         raise PermissionDenied("only administrators change the rate settings")
@@ -1099,11 +1104,9 @@ def update_rate_settings(user, **values) -> RateSettings:
                 raise ValueError(f"min_sample must be 0..{MIN_SAMPLE_LIMIT}")
         elif not 0 <= float(v) <= 1:
             raise ValueError(f"{k} must be between 0 and 1")
-    s, _ = RateSettings.objects.select_for_update().get_or_create(pk=1)
-    for k, v in values.items():
-        setattr(s, k, v)
-    total = s.response_weight + s.resolution_weight + s.satisfaction_weight
+    now = RateSettings.current()
+    total = sum(float(values.get(k, getattr(now, k))) for k in ("response_weight", "resolution_weight", "satisfaction_weight"))
     if abs(total - 1) > 1e-6:
         raise ValueError(f"the three weights must sum to 1 (now {total:g})")
-    s.save()
-    return s
+    settings_rows.set_values(user, {RATE_KEYS[k]: v for k, v in values.items()}, note="PUT /api/hotline/settings")
+    return RateSettings.current()

@@ -174,8 +174,9 @@ def service_definition(code: str) -> dict:
 def service_notice(item: Item | None) -> str | None:
     if item is None:
         return None
-    hours = f"{float(item.resolve_hours):g}"
-    return f"{item.accept_minutes} 分钟内受理，{item.arrive_minutes} 分钟内到场，{hours} 个工作小时内处置。"
+    parts = [f"{item.limit_text(kind)}内{verb}" for kind, verb in (("accept", "受理"), ("arrive", "到场"), ("resolve", "处置"))
+             if item.limit(kind)]
+    return "，".join(parts) + "。" if parts else None
 
 
 # --- intake -----------------------------------------------------------------------------------

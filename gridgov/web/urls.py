@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_cases, views_summons
+from . import views, views_cases, views_rules, views_summons
 
 app_name = "web"
 
@@ -34,4 +34,12 @@ urlpatterns = [
     path("exports/<uuid:job_id>/", views.export_job, name="export-job"),
     path("exports/<uuid:job_id>/file", views.export_file, name="export-file"),
     path("exports/<str:kind>.xlsx", views.export_kind, name="export"),
+    path("taxonomy/", views_rules.taxonomy_page, name="taxonomy"),
+    path("taxonomy/items/<str:code>/", views_rules.taxonomy_item, name="taxonomy-item"),
+    path("taxonomy/scenarios/<str:code>/", views_rules.taxonomy_scenario, name="taxonomy-scenario"),
+    path("routing/", views_rules.routing_page, name="routing"),
+    path("routing/rules/<int:pk>/", views_rules.routing_rule, name="routing-rule"),
+    path("routing/paths/<str:code>/", views_rules.routing_path, name="routing-path"),
+    path("calendar/", views_rules.calendar_page, name="calendar"),
+    path("settings/", views_rules.settings_page, name="settings"),
 ]

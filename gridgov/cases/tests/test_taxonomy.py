@@ -16,7 +16,7 @@ def test_seed_has_five_scenarios_twenty_items_eleven_paths(taxonomy):
     garbage = Item.objects.get(name="暴露垃圾")
     assert (garbage.national_kind, garbage.national_code) == ("event", "01-10")
     assert Item.objects.get(name="占道经营").national_code == "04-06"
-    assert Item.objects.get(name="路灯损坏").accept_minutes == 1
+    assert Item.objects.get(name="路灯损坏").limit("accept") == (1, "minutes")
     # every rule edit is kept
     assert RoutingRuleHistory.objects.filter(action="create").count() == RoutingRule.objects.count() > 0
 
@@ -32,7 +32,7 @@ def test_import_updates_adds_and_replace_deactivates(taxonomy):
     r = import_taxonomy(io.StringIO(csv), replace=True)
     assert r == {"created": 1, "updated": 1, "deactivated": 19}
     ms01 = Item.objects.get(code="MS01")
-    assert ms01.accept_minutes == 2 and ms01.arrive_minutes == 45 and float(ms01.resolve_hours) == 12
+    assert (ms01.limit("accept"), ms01.limit("arrive"), ms01.limit("resolve")) == ((2, "minutes"), (45, "minutes"), (12, "working_hours"))
     assert Item.objects.filter(active=True).count() == 2
 
 
