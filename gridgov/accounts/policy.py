@@ -37,6 +37,10 @@ data shown stays scoped by `visible_to`):
 * words    — list / update: the sensitive-word list (/api/cases/words);
 * settings — update: the hotline rate weights and address thresholds (PUT /api/hotline/settings);
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
+* duties   — list / read: the duties (grid leader, grid worker, ...) of the grids in scope, and
+  their history (/api/accounts/duties, /duties/); create / update: assign a duty on a grid in
+  scope, end one (accounts.duties.assign_duty / end_duty). "own" is the grid subtrees the user
+  serves, like a record's grid: a community secretary manages the duties of their community;
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
 
@@ -147,6 +151,10 @@ words          update    N N N N N N N N N N A
 settings       update    N N N N N N N N N N A
 insight        read      N N N O O O O O N A A
 exports        read      N N N N N N N N N N A
+duties         list      N N N O O O O O N A A
+duties         read      N N N O O O O O N A A
+duties         create    N N N N N N O N N N A
+duties         update    N N N N N N O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}
