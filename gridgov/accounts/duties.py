@@ -161,6 +161,9 @@ def end_duty(actor, duty: GridAssignment, until=None, successor: User | None = N
         _check_person(successor, successor=True)
         if successor.pk == duty.user_id:
             raise DutyError(_("接任人不能是本人"), code="bad_user")
+    # one person's duties end one at a time: two of their duties in a grid ending together must
+    # not each count on the other still being in force (and hand nothing over)
+    list(GridAssignment.objects.select_for_update().filter(user_id=duty.user_id).values_list("pk", flat=True))
     before = _snapshot(duty)
     ended = GridAssignment.objects.filter(pk=duty.pk, until__isnull=True).update(
         until=until, ended_by=actor if getattr(actor, "pk", None) else None, end_note=(note or "")[:200])
