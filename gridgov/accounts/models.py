@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.models import ScopedQuerySet
+from .querysets import ScopedQuerySet
 
 
 class Role(models.TextChoices):
