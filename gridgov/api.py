@@ -23,12 +23,14 @@ def health(request):
 
 
 def _register():
+    from gridgov.accounts.api import router as accounts_router
     from gridgov.geo.api import router as geo_router
     from gridgov.cases.api import router as cases_router
     from gridgov.hotline.api import router as hotline_router
     from gridgov.registry.api import router as registry_router
 
     api.add_router("/geo/", geo_router)
+    api.add_router("/accounts/", accounts_router)
     api.add_router("/registry/", registry_router)
     api.add_router("/cases/", cases_router)
     api.add_router("/hotline/", hotline_router)

@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .querysets import ScopedQuerySet
+
 
 class Role(models.TextChoices):
     RESIDENT = "resident", _("居民")
@@ -72,7 +74,10 @@ class Duty(models.TextChoices):
     VOLUNTEER = "volunteer", _("志愿者")
 
 
-class GridAssignmentQuerySet(models.QuerySet):
+class GridAssignmentQuerySet(ScopedQuerySet):
+    #: a duty lies on the node it serves: `visible_to` (policy kind "duties") reads its path
+    grid_path_lookup = "node__path"
+
     def in_force(self, at=None):
         """The duties in force on date `at` (default: today, local time): started on or before it
         (or with no start), not ended before it. `until` is the last day served."""
@@ -99,6 +104,7 @@ class GridAssignment(models.Model):
     end_note = models.CharField(max_length=200, blank=True)
 
     objects = GridAssignmentQuerySet.as_manager()
+    policy_kind = "duties"
 
     class Meta:
         constraints = [

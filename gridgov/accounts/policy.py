@@ -42,6 +42,10 @@ data shown stays scoped by `visible_to`):
 * taxonomy — list: scenarios and items with their limits and history (/taxonomy/,
   GET /api/cases/taxonomy/items); update: create, change, deactivate them;
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
+* duties   — list / read: the duties (grid leader, grid worker, ...) of the grids in scope, and
+  their history (/api/accounts/duties, /duties/); create / update: assign a duty on a grid in
+  scope, end one (accounts.duties.assign_duty / end_duty). "own" is the grid subtrees the user
+  serves, like a record's grid: a community secretary manages the duties of their community;
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
 
@@ -155,6 +159,10 @@ exports        read      N N N N N N N N N N A
 taxonomy       list      N N N A A A A A N A A
 taxonomy       update    N N N N N N N N N N A
 settings       list      N N N N N N N N N A A
+duties         list      N N N O O O O O N A A
+duties         read      N N N O O O O O N A A
+duties         create    N N N N N N O N N N A
+duties         update    N N N N N N O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

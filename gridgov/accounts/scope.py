@@ -1,8 +1,9 @@
 """What part of the street a user serves.
 
-A staff user's scope is the set of grid nodes they are assigned to (GridAssignment), each with
-its whole subtree. Leaders and administrators see the whole street. Residents, volunteers and
-anonymous users have no base-data scope."""
+A staff user's scope is the set of grid nodes they serve today (their duties in force,
+GridAssignment.objects.in_force), each with its whole subtree: an ended duty gives nothing.
+Leaders and administrators see the whole street. Residents, volunteers and anonymous users
+have no base-data scope."""
 
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ def scope_of(user) -> Scope:
     if user.is_superuser or user.role in STREET_WIDE_ROLES:
         scope = Scope(everything=True)
     elif user.role in STAFF_ROLES:
-        paths = user.assignments.values_list("node__path", flat=True)
+        paths = user.assignments.in_force().values_list("node__path", flat=True)
         scope = Scope(paths=_minimal(paths))
     else:
         scope = Scope()

@@ -11,6 +11,14 @@ class CasesConfig(AppConfig):
 
         grid_path_moved.connect(_repath_cases, dispatch_uid="cases-repath")
 
+        from gridgov.accounts.duties import duty_ended
+
+        from .services import on_duty_ended
+
+        # a person's last duty in a grid ends: their open cases there are handed on (accounts
+        # does not know cases; end_duty sends this inside its transaction)
+        duty_ended.connect(on_duty_ended, dispatch_uid="cases-hand-over")
+
 
 def _repath_cases(sender, old_prefix, new_prefix, **kwargs):
     """Cases keep a copy of their grid's path for scope checks; when a subtree moves, so do they."""

@@ -297,7 +297,7 @@ class _Builder:
         periods_on = self.cal._periods_on
         self.cal._periods_on = lambda day: periods[day] if day in periods else periods.setdefault(day, tuple(periods_on(day)))
         self.assigned = {}
-        for a in GridAssignment.objects.filter(duty__in=[Duty.LEADER, Duty.SECRETARY], user__is_active=True).select_related("user").order_by("-id"):
+        for a in GridAssignment.objects.in_force().filter(duty__in=[Duty.LEADER, Duty.SECRETARY], user__is_active=True).select_related("user").order_by("-id"):
             self.assigned[(a.node_id, a.duty)] = a.user  # the first by id wins, as in routing
         self._clock_id = (Clock.objects.order_by("-id").values_list("id", flat=True).first() or 0)
 
@@ -406,7 +406,7 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
     item_w = [0.4 if i.default_urgency == "emergency" else 0.8 if i.default_urgency == "major" else 2.0 if i.default_urgency == "minor" else 1.4 for i in items]
     leaders = {}  # grid leaders and workers per grid (by nearest ancestor)
     people = {"worker": {}, "staff": {}}
-    for a in GridAssignment.objects.filter(duty__in=[Duty.WORKER, Duty.STAFF, Duty.SECRETARY]).select_related("user").order_by("id"):
+    for a in GridAssignment.objects.in_force().filter(duty__in=[Duty.WORKER, Duty.STAFF, Duty.SECRETARY]).select_related("user").order_by("id"):
         key = "worker" if a.duty == Duty.WORKER else "staff"
         people[key].setdefault(a.node_id, []).append(a.user)
     residents = list(User.objects.filter(role=Role.RESIDENT, is_active=True).order_by("id"))

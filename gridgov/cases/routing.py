@@ -4,7 +4,8 @@ A rule matches on (item | scenario | any) × urgency × grid level × local time
 fields match anything. The most specific match wins (`specificity`); its path is an ordered
 list of steps over handler levels. `resolve_handler` turns a level into a person:
 
-* grid_leader — GridAssignment duty=leader on the case's grid, else on its nearest ancestor;
+* grid_leader — a duty (GridAssignment) in force today: leader on the case's grid, else on its
+  nearest ancestor (every level below reads only the duties in force);
 * community_secretary — duty=secretary on the case's community (level 1), else nearest ancestor;
 * section — the department of the item; the case waits in that department's queue and its
   first active section-staff member (role section_staff, User.department) is the named handler;
@@ -165,10 +166,13 @@ def _chain(grid: GridNode | None) -> list[GridNode]:
     return [grid, *reversed(grid.ancestors())]
 
 
-def _assigned(nodes, duty):
+def _assigned(nodes, duty, exclude=None):
     for node in nodes:
+        qs = GridAssignment.objects.in_force().filter(node=node, duty=duty, user__is_active=True)
+        if exclude is not None:
+            qs = qs.exclude(user=exclude)
         a = (
-            GridAssignment.objects.filter(node=node, duty=duty, user__is_active=True)
+            qs
             .select_related("user")
             .order_by("id")
             .first()
@@ -178,17 +182,18 @@ def _assigned(nodes, duty):
     return None, None
 
 
-def resolve_handler(level: str, grid: GridNode | None, item) -> dict:
-    """{'level', 'user', 'department', 'via'}; user None when nobody fills the level."""
+def resolve_handler(level: str, grid: GridNode | None, item, exclude=None) -> dict:
+    """{'level', 'user', 'department', 'via'}; user None when nobody fills the level. `exclude`:
+    a person who may not fill a grid leader's or community secretary's level (one leaving)."""
     department = item.department if item else ""
     chain = _chain(grid)
     if level == HandlerLevel.GRID_LEADER:
-        user, node = _assigned(chain, Duty.LEADER)
+        user, node = _assigned(chain, Duty.LEADER, exclude)
         via = f"网格长：{node.name}（{node.code}）" if user else "该网格及上级均未指定网格长"
         return {"level": level, "user": user, "department": "", "via": via}
     if level == HandlerLevel.COMMUNITY_SECRETARY:
         community = [n for n in chain if n.level <= 1]
-        user, node = _assigned(community, Duty.SECRETARY)
+        user, node = _assigned(community, Duty.SECRETARY, exclude)
         via = f"社区书记：{node.name}（{node.code}）" if user else "所在社区未指定书记"
         return {"level": level, "user": user, "department": "", "via": via}
     if level == HandlerLevel.SECTION:
@@ -204,7 +209,8 @@ def resolve_handler(level: str, grid: GridNode | None, item) -> dict:
         return {"level": level, "user": user, "department": "", "via": via if user else "未配置街道领导"}
     if level == HandlerLevel.PRINCIPAL_LEADER:
         a = (
-            GridAssignment.objects.filter(node__level=0, duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
+            GridAssignment.objects.in_force()
+            .filter(node__level=0, duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
             .select_related("user")
             .order_by("id")
             .first()
@@ -252,7 +258,7 @@ def _assigned_managers(node, path: str) -> list[tuple[User, str]]:
     cases on `path`, by duty (secretary, staff, leader, then the others) and id."""
     if node is None:
         return []
-    rows = GridAssignment.objects.filter(node=node, user__is_active=True).select_related("user").order_by("id")
+    rows = GridAssignment.objects.in_force().filter(node=node, user__is_active=True).select_related("user").order_by("id")
     order = {d: i for i, d in enumerate(_DUTY_ORDER)}
     rows = sorted(rows, key=lambda a: (order.get(a.duty, len(order)), a.pk))
     seen, out = set(), []

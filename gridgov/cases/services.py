@@ -304,7 +304,7 @@ def _community_people(case) -> list:
     if case.grid_id:
         codes = [c for c in case.grid_path.strip("/").split("/") if c]
         nodes = GridNode.objects.filter(code__in=codes, level__lte=1, level__gte=1)
-        ids = GridAssignment.objects.filter(node__in=nodes, duty__in=[Duty.SECRETARY, Duty.STAFF]).values("user")
+        ids = GridAssignment.objects.in_force().filter(node__in=nodes, duty__in=[Duty.SECRETARY, Duty.STAFF]).values("user")
         people = list(User.objects.filter(pk__in=ids, is_active=True))
         if people:
             return people
@@ -729,6 +729,81 @@ def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
     _move(case, "reroute", actor, note, {"decision": fields["routing_reason"]["current"]}, now=now, **fields)
     _after_assignment(case, extra, now, "事件已改派")
     return case
+
+
+# --- hand-over when a duty ends -----------------------------------------------------------------
+
+
+def hand_over_target(case, leaving=None) -> tuple[User | None, str, str]:
+    """Who takes `case` when its handler leaves: the grid leader in force on its grid (or the
+    nearest ancestor), else its community's secretary, else routing's fallback (the community,
+    then the duty leader of the top) — never `leaving`. (user, handler level, why)."""
+    grid = case.grid if case.grid_id else None
+    for level in (HandlerLevel.GRID_LEADER, HandlerLevel.COMMUNITY_SECRETARY):
+        h = routing.resolve_handler(level, grid, None, exclude=leaving)
+        if h["user"] is not None:
+            return h["user"], level, h["via"]
+    h = routing.fallback_handler(grid, exclude=leaving)
+    if h is None:
+        return None, "", ""
+    return h["user"], h["level"], h["via"]
+
+
+@transaction.atomic
+def hand_over(cases, to_user, actor, reason: str, leaving=None) -> int:
+    """Give each of `cases` (open, handled by `leaving`, else by whoever handles it) a new handler:
+    `to_user`, or when None each case's `hand_over_target`. The state and the running clocks stay
+    (a new person does not restart the time limits); one "hand_over" line in each case's history,
+    and the new handler is told. Returns the number handed over (a case that moved meanwhile is
+    left as it is)."""
+    now = timezone.now()
+    n = 0
+    for case in cases:
+        if case.state not in OPEN_STATES:
+            continue
+        old = case.handler_user
+        if to_user is not None:
+            target, level, via = to_user, case.handler_level, source_text(_("接任人"))
+        else:
+            target, level, via = hand_over_target(case, leaving=leaving or old)
+        if target is None or (old is not None and target.pk == old.pk):
+            continue
+        department = department_of(target)
+        updated = Case.objects.filter(pk=case.pk, state=case.state, handler_user=old).update(
+            handler_user=target, handler_level=level, handler_department=department, updated_at=now)
+        if updated != 1:
+            continue
+        case.handler_user, case.handler_level, case.handler_department, case.updated_at = target, level, department, now
+        _event(case, "hand_over", actor, case.state, case.state, reason,
+               {"from": _user_ref(old), "to": _user_ref(target), "via": via}, at=now)
+        _tell(target, "assigned", f"事件移交：{case.item.name if case.item_id else case.number}",
+              f"{case.number} {case.text[:60]}", case)
+        n += 1
+    return n
+
+
+def cases_left_behind(user, paths, keep_paths=()):
+    """The open cases `user` handles whose grid lies under one of `paths` and under none of
+    `keep_paths` (where they still serve)."""
+    q = Q()
+    for p in paths:
+        q |= Q(grid_path__startswith=p)
+    qs = Case.objects.filter(q, handler_user=user, state__in=OPEN_STATES)
+    for p in keep_paths:
+        qs = qs.exclude(grid_path__startswith=p)
+    return qs.select_related("grid", "item", "handler_user").order_by("id")
+
+
+def on_duty_ended(sender, duty, actor, successor, released_paths, keep_paths, **kwargs) -> int:
+    """accounts.duties.duty_ended: the person's open cases where they no longer serve go to the
+    successor, else to each case's grid leader in force (in end_duty's transaction)."""
+    cases = list(cases_left_behind(duty.user, released_paths, keep_paths))
+    if not cases:
+        return 0
+    reason = source_text(_("%(name)s 的%(duty)s职务于 %(until)s 结束，事件移交")) % {
+        "name": duty.user.display_name or duty.user.username, "duty": source_text(duty.get_duty_display()),
+        "until": duty.until.isoformat() if duty.until else ""}
+    return hand_over(cases, successor, actor, reason, leaving=duty.user)
 
 
 @transaction.atomic

@@ -34,6 +34,7 @@ from gridgov.geo.models import GeoVersion, GridNode
 from gridgov.geo.spatial import area_m2
 
 from . import names as N
+from .duties import build_duty_history
 from .geometry import build_tree
 
 STREET_NUMBER = "005"  # 南苑街道 in Fengtai's street numbering
@@ -870,6 +871,9 @@ def wipe(progress=None):
     for m in [R.Organization, R.Address, R.Building, R.Compound]:
         m.objects.all()._raw_delete(m.objects.db)
     GridAssignment.objects.all().delete()
+    from gridgov.core.models import ChangeRecord
+
+    ChangeRecord.objects.filter(kind="duties").delete()  # the duties' history goes with them
     User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}").delete()
     for level in range(GridNode.objects.order_by("-level").values_list("level", flat=True).first() or 0, -1, -1):
         GridNode.objects.filter(level=level)._raw_delete(GridNode.objects.db)
@@ -886,4 +890,5 @@ def build(seed: int = 2024, scale: float = 1.0, reset: bool = False, progress=No
         nodes = build_grids(seed, progress)
         counts = build_base_data(nodes, seed=seed, scale=scale, progress=progress)
         users = build_users(nodes, seed=seed, admin_password=admin_password, progress=progress)
+        users["duty_history"] = build_duty_history(seed, progress)  # people who left and were replaced
     return {"nodes": nodes, "counts": counts, "users": users}

@@ -19,6 +19,7 @@ from ninja.errors import HttpError
 from shapely.geometry import mapping, shape
 
 from gridgov.accounts import policy
+from gridgov.accounts.duties import served
 from gridgov.accounts.models import Duty, GridAssignment
 from gridgov.accounts.policy import api_require
 from gridgov.accounts.scope import may_see_personal_data
@@ -145,7 +146,7 @@ def layer_workers(request, bbox: str = "", crs: str = "wgs84"):
     nodes = GridNode.objects.visible_to(request.user).filter(center_lon__isnull=False)
     nodes = _in_bbox(nodes, _bbox(bbox, crs), "center_lon", "center_lat")
     qs = (
-        GridAssignment.objects.filter(node__in=nodes, duty__in=[Duty.LEADER, Duty.WORKER], user__is_active=True)
+        GridAssignment.objects.in_force().filter(node__in=nodes, duty__in=[Duty.LEADER, Duty.WORKER], user__is_active=True)
         .select_related("user", "node").order_by("node__code", "duty", "user_id")
     )
     rows, truncated = _limited(qs)
@@ -324,7 +325,7 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         if n is None:
             raise Http404("no such grid")
         people = [{"name": str(a.user), "role": a.user.role_label, "duty": a.get_duty_display()}
-                  for a in GridAssignment.objects.filter(node=n).select_related("user").order_by("duty", "id")]
+                  for a in served(n)]
         open_cases = Case.objects.visible_to(user).filter(grid_path__startswith=n.path, state__in=OPEN_STATES).count()
         return {"kind": "grid", "id": n.pk, "title": n.name, "code": n.code, "level": n.level_label,
                 "parent": n.parent.name if n.parent_id else "", "area_m2": round(n.area_m2 or 0), "people": people,
@@ -401,7 +402,7 @@ def search(request, q: str, crs: str = "wgs84"):
         lon, lat = (b.lon, b.lat) if b else ((r.grid.center_lon, r.grid.center_lat) if r.grid_id else (None, None))
         add("building" if b else "grid", b.pk if b else r.grid_id, r.name, gettext("居民 · %(where)s") % {"where": b or (r.grid.name if r.grid_id else "")}, lon, lat)
     visible_nodes = GridNode.objects.visible_to(user)
-    for a in GridAssignment.objects.filter(node__in=visible_nodes, user__is_active=True).filter(
+    for a in GridAssignment.objects.in_force().filter(node__in=visible_nodes, user__is_active=True).filter(
         Q(user__display_name__icontains=q) | Q(user__username=q)).select_related("user", "node").order_by("id")[:5]:
         add("grid", a.node_id, str(a.user), f"{a.user.role_label} · {a.node.name}", a.node.center_lon, a.node.center_lat)
     cases = Case.objects.visible_to(user).filter(lat__isnull=False)

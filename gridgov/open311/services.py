@@ -375,7 +375,7 @@ class Context:
 
             codes = [c for c in (case.grid_path or "").strip("/").split("/") if c]
             node = (
-                GridAssignment.objects.filter(user_id=case.handler_user_id, duty=Duty.LEADER, node__code__in=codes)
+                GridAssignment.objects.in_force().filter(user_id=case.handler_user_id, duty=Duty.LEADER, node__code__in=codes)
                 .order_by("-node__level").values_list("node__name", flat=True).first()
             ) if case.handler_user_id else None
             self._leader_grids[k] = node or (case.grid.name if case.grid_id else None)

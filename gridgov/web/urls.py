@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_cases, views_rules, views_summons
+from . import views, views_cases, views_duties, views_rules, views_summons
 
 app_name = "web"
 
@@ -24,6 +24,10 @@ urlpatterns = [
     path("summons/", views_summons.summons_list, name="summons"),
     path("summons/<int:pk>/report/", views_summons.summons_report, name="summons-report"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),
+    path("duties/", views_duties.duty_list, name="duties"),
+    path("duties/assign/", views_duties.duty_assign, name="duty-assign"),
+    path("duties/<int:pk>/end/", views_duties.duty_end, name="duty-end"),
+    path("duties/coverage/", views_duties.duty_coverage, name="duty-coverage"),
     path("records/<str:kind>/", views.record_list, name="records"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
     path("residents/<int:pk>/reveal/<str:field>/", views.resident_reveal, name="resident-reveal"),

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
-from gridgov.accounts.models import GridAssignment
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.geo.levels import level_label, level_names
 from gridgov.geo.models import GridNode
@@ -54,9 +53,9 @@ def grid_detail(request, code):
         .filter(parent=node)
         .order_by("code")
     )
-    people = (
-        GridAssignment.objects.filter(node=node).select_related("user").order_by("duty", "user__username")
-    )
+    from .views_duties import grid_duties
+
+    people, duty_history = grid_duties(request.user, node)
     sub = Q(grid__path__startswith=node.path)
     counts = {
         "residents": reg.Resident.objects.visible_to(request.user).filter(sub).count(),
@@ -79,6 +78,7 @@ def grid_detail(request, code):
             "node": node,
             "children": children,
             "people": people,
+            "duty_history": duty_history,
             "counts": counts,
             "party": party,
             "ancestors": ancestors,

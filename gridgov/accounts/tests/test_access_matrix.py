@@ -22,7 +22,10 @@ checks the answer of the doors users use:
             moderate (reject a held report, and the held list); routing × list / update (the rule
             table's API), words × list / update (the sensitive words), settings × update (the
             hotline rate settings), insight × read (a map layer, holding exactly the readable cases),
-            exports × read (another user's export job page).
+            exports × read (another user's export job page), duties × list / read / create / update
+            (the duties API on c1: list a grid's duties, read one, assign one, end one; the
+            refusals outside the scope are in cases/tests/test_duties.py and
+            accounts/tests/test_duties_api.py).
 Grids have no export door over HTTP (operators use `gridgov export-grids`): the test checks none
 answers.
 
@@ -475,6 +478,17 @@ def _try_act(c, kind, action):
 
         job = ExportJob.objects.create(requested_by=User.objects.get(username="reporter"), kind="places")
         return c.get(f"/exports/{job.pk}/")
+    if kind == "duties":  # the duties of the grids in c1 (every user holds a duty on c1)
+        worker = User.objects.get(username="u_grid_worker")
+        if action == "list":
+            return c.get(f"/api/accounts/duties?grid={worker.assignments.get().node.code}")
+        if action == "read":
+            return c.get(f"/api/accounts/duties/{worker.assignments.get().pk}")
+        if action == "create":
+            grid = GridAssignment.objects.get(user=worker).node.children.order_by("code").first()
+            return _post(c, "/api/accounts/duties", {"user": worker.pk, "grid": grid.code, "duty": "worker"})
+        if action == "update":
+            return _post(c, f"/api/accounts/duties/{worker.assignments.get().pk}/end", {"note": "矩阵"})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -536,7 +550,8 @@ def _check_act(world, role, kind, action):
 def test_every_act_has_a_door():
     doors = {("routing", "list"), ("routing", "update"), ("words", "list"), ("words", "update"),
              ("settings", "update"), ("insight", "read"), ("exports", "read"),
-             ("taxonomy", "list"), ("taxonomy", "update"), ("settings", "list")} | CASE_ACTS
+             ("taxonomy", "list"), ("taxonomy", "update"), ("settings", "list"),
+             ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 

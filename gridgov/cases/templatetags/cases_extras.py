@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "warn": pgettext_lazy("timeline", "即将超时预警"),
     "breach": pgettext_lazy("timeline", "超时"),
     "wait": pgettext_lazy("timeline", "等待人工分类"),
+    "hand_over": pgettext_lazy("timeline", "离岗移交"),
 }
 STAGE_LABELS = {"report": gettext_noop("上报"), "resolve": gettext_noop("处置")}
 SYSTEM = gettext_noop("系统")  # the actor name of the sweep's events (cases.services)

@@ -25,6 +25,8 @@ def collect() -> dict:
     roles = dict(User.objects.values_list("role").annotate(n=Count("id")).order_by("role"))
     users_by_role = {r: roles.get(r, 0) for r in Role.values}
     duties = dict(GridAssignment.objects.values_list("duty").annotate(n=Count("id")).order_by("duty"))
+    # the duties in force today (the others are history: ended, or starting later)
+    in_force = dict(GridAssignment.objects.in_force().values_list("duty").annotate(n=Count("id")).order_by("duty"))
 
     # every other model of the project's apps (cases, hotline, ... as they arrive)
     other = {}
@@ -40,7 +42,8 @@ def collect() -> dict:
         "registry": registry,
         "base_records": sum(registry.values()),
         "users": {"total": sum(roles.values()), "by_role": users_by_role},
-        "assignments": {"total": sum(duties.values()), "by_duty": duties},
+        "assignments": {"total": sum(duties.values()), "by_duty": duties,
+                        "in_force": sum(in_force.values()), "in_force_by_duty": in_force},
         "audit_entries": AuditEntry.objects.count(),
         "other": dict(sorted(other.items())),
     }
