@@ -113,16 +113,43 @@ def authenticate(raw: str | None) -> ApiKey:
     return key
 
 
-def check_rate(key: ApiKey, now=None) -> None:
+def valid_key(raw: str | None, *, submit: bool = False) -> ApiKey | None:
+    """The unrevoked key row for `raw` (that may POST requests, with submit=True), else None;
+    never an error. The rate limit middleware asks it: a request carrying a valid key is counted
+    on its key's own rate only, never on the anonymous per-device or per-address limits; a bogus
+    or revoked key gets no such exemption."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1], revoked=False).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _digest(raw.strip())):
+        return None
+    return key if key.can_submit or not submit else None
+
+
+def key_of(request) -> ApiKey | None:
+    """The valid key an Open311 request carries (`api_key` field or query parameter, or the
+    `X-API-Key` header), else None. Only under /open311/: a key means nothing elsewhere."""
+    if not request.path.startswith("/open311/"):
+        return None
+    post = request.method == "POST"
+    raw = (request.POST.get("api_key") if post else request.GET.get("api_key")) or request.headers.get("X-API-Key")
+    return valid_key(raw, submit=post)
+
+
+def check_rate(key: ApiKey, now=None, what: str = "key") -> None:
     """A fixed one-minute window per key, counted in the database or Redis (shared by every
     process; gridgov.core.ratelimit). Open311Error 429 when the key is over its limit."""
     if not key.rate_per_minute:
         return
     from gridgov.core import ratelimit
 
-    v = ratelimit.hit(f"open311:key:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
+    # POSTs and reads (what="read") of a key are counted apart, each at the key's rate
+    v = ratelimit.hit(f"open311:{what}:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
     if not v.allowed:
-        raise Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in {v.retry_after} s")
+        exc = Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in {v.retry_after} s")
+        exc.verdict = v
+        raise exc
 
 
 # --- services (the items) ---------------------------------------------------------------------
