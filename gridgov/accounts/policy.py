@@ -39,6 +39,8 @@ data shown stays scoped by `visible_to`):
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
+* apikeys  — list / create / update: the Open311 API keys on /apikeys/ (create shows the key
+  once; update: revoke, set the key's rate).
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -147,6 +149,9 @@ words          update    N N N N N N N N N N A
 settings       update    N N N N N N N N N N A
 insight        read      N N N O O O O O N A A
 exports        read      N N N N N N N N N N A
+apikeys        list      N N N N N N N N N N A
+apikeys        create    N N N N N N N N N N A
+apikeys        update    N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}
