@@ -78,8 +78,8 @@ def sms_login(request, body: SmsLoginIn):
         user, created = signin.sign_in(phone, body.code)
     except signin.CodeInvalid as exc:
         raise HttpError(400, str(exc)) from None
-    openid = request.session.get(WECHAT_SESSION_KEY)
-    out = _signed_in(request, user, created)  # a new session: the pending openid is carried over
+    openid = request.session.pop(WECHAT_SESSION_KEY, None)  # a first sign-in from WeChat: bind it now
+    out = _signed_in(request, user, created)
     if openid:
         out["wechat_bound"] = wechat.bind(openid, user) is not None
     return out

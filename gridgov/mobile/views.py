@@ -101,6 +101,8 @@ def _outline():
 
 
 SIGNIN_KEY = "signin_code"  # the session keeps the id of the pending sign-in code, nothing else
+WECHAT_SESSION_KEY = "wechat_openid"  # an openid waiting for its SMS proof (= accounts.api_signin's)
+WECHAT_STATE_KEY = "wechat_state"  # the OAuth round's state
 
 
 def _signin_context(request, **extra):
@@ -155,10 +157,6 @@ def signin(request):
         request.session[SIGNIN_KEY] = pc.pk
         return redirect("/m/signin/")
     return render(request, "mobile/signin.html", _signin_context(request, form=form), status=400 if form.errors else 200)
-
-
-WECHAT_SESSION_KEY = "wechat_openid"  # = accounts.api_signin.WECHAT_SESSION_KEY
-WECHAT_STATE_KEY = "wechat_state"
 
 
 def wechat_start(request):
