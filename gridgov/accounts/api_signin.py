@@ -16,7 +16,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from . import services, signin, wechat
-from .forms import client_ip
+from gridgov.core.net import client_ip
 
 router = Router(tags=["accounts"])
 

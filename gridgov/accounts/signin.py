@@ -3,7 +3,7 @@
 `request_code(phone, ip)` sends a code (purpose "login") to the number through the
 notification channels (the SMS gateway; the console in development), limited per number
 (PHONE_CODES_PER_HOUR, 5, in accounts.services.issue_phone_code) and per client address
-(SMS_CODES_PER_ADDRESS_PER_HOUR, 20), both in the shared rate counters (cases.ratelimit). The
+(SMS_CODES_PER_ADDRESS_PER_HOUR, 20), both in the shared rate counters (core.ratelimit). The
 code expires (PHONE_CODE_MINUTES, 10), allows a few tries (PHONE_CODE_ATTEMPTS, 5) and is used
 once (compare-and-set on used_at): accounts.services.use_phone_code. Only its keyed hash is
 stored; it is never written to a log record (the console channel shows it on the developer's
@@ -53,6 +53,17 @@ class CodeInvalid(ValueError):
     """Wrong, expired, used, too many tries, or a number that may not sign in by SMS: one message."""
 
 
+#: how a message reaches a phone: (phone, kind, title, secret="") -> None. The notifications (a
+#: layer above: cases.apps registers cases.notify.queue_to_phone, the SMS gateway or the console)
+send_to_phone = None
+
+
+def _send(phone: str, kind: str, title: str, secret: str = "") -> None:
+    if send_to_phone is None:
+        raise RuntimeError("no channel registered to send codes to a phone (accounts.signin.send_to_phone)")
+    send_to_phone(phone, kind, title, secret=secret)
+
+
 def _per_address() -> int:
     return int(getattr(settings, "SMS_CODES_PER_ADDRESS_PER_HOUR", 20))
 
@@ -70,7 +81,7 @@ def request_code(phone: str, ip: str | None) -> PhoneCode:
     """Send a sign-in code to `phone` and return the row it answers; accounts.services.CodeRefused
     (with retry_after) when the address or the number asked for too many codes. A number held by
     a staff or disabled account gets no code (a decoy row) and the same answer."""
-    from gridgov.cases import notify, ratelimit
+    from gridgov.core import ratelimit
 
     verdict = ratelimit.hit(f"phone-code-address:{ip or 'unknown'}", _per_address(), 3600)
     if not verdict.allowed:
@@ -84,9 +95,9 @@ def request_code(phone: str, ip: str | None) -> PhoneCode:
     minutes = services._conf("PHONE_CODE_MINUTES", 10)
     if refused:
         if any(u.is_active for u in owners):
-            notify.queue_to_phone(phone, "login_password", _("该手机号属于工作人员账号，请用用户名和密码登录。"))
+            _send(phone, "login_password", _("该手机号属于工作人员账号，请用用户名和密码登录。"))
     else:
-        notify.queue_to_phone(phone, "login_code", _("登录验证码（%(minutes)d分钟内有效，请勿告诉他人）") % {"minutes": minutes},
+        _send(phone, "login_code", _("登录验证码（%(minutes)d分钟内有效，请勿告诉他人）") % {"minutes": minutes},
                               secret=code)
     return pc
 

@@ -54,7 +54,7 @@ class PublicRateLimitMiddleware:
     the database or Redis (shared by every process). Over a limit: 429 with Retry-After;
     nothing is stored. Any page added under those paths (the mobile report page /m/) inherits
     the limits. Staff signed in are not limited; nor is an Open311 client carrying a valid, unrevoked
-    key (open311.services.key_of): it is counted on its key's own rate only (rate_per_minute,
+    key (ratelimit.keyed_client; open311 registers its keys): it is counted on its key's own rate only (rate_per_minute,
     0 = none), its POSTs in the view, its reads here. A bogus or revoked key is limited as anyone."""
 
     def __init__(self, get_response):
@@ -87,9 +87,8 @@ class PublicRateLimitMiddleware:
 
     def _check(self, request, device, ratelimit):
         from gridgov.core.net import client_ip
-        from gridgov.open311.services import key_of
 
-        if key_of(request) is not None:  # a valid Open311 key: counted on its own rate (the view), never here
+        if ratelimit.keyed_client(request) is not None:  # a valid key: counted on its own rate (the door), never here
             return None
         checks = []
         if device:
@@ -100,15 +99,12 @@ class PublicRateLimitMiddleware:
 
     def _check_read(self, request, ratelimit):
         from gridgov.core.net import client_ip
-        from gridgov.open311.services import Open311Error, check_rate, key_of
 
-        key = key_of(request)
-        if key is not None:  # a valid Open311 key: its own rate (reads counted apart), never per address
-            try:
-                check_rate(key, what="read")
-            except Open311Error as exc:
-                return ratelimit.too_many(request, "api_key", exc.verdict, what="requests")
-            return None
+        keyed = ratelimit.keyed_client(request)
+        if keyed is not None:  # a valid key: its own rate (reads counted apart), never per address
+            ident, rate = keyed
+            over = ratelimit.first_over("keyed-read", [("api_key", ident, (rate, 60))])
+            return ratelimit.too_many(request, *over, what="requests") if over else None
         limit = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
         over = ratelimit.first_over("public-read", [("address", client_ip(request) or "unknown", limit)])
         return ratelimit.too_many(request, *over, what="requests") if over else None

@@ -120,7 +120,7 @@ def signin(request):
     from gridgov.accounts import services as account_services
     from gridgov.accounts import signin as sms
     from gridgov.accounts import wechat
-    from gridgov.accounts.forms import client_ip
+    from gridgov.core.net import client_ip
     from gridgov.accounts.models import PhoneCode
 
     if request.GET.get("restart"):

@@ -161,19 +161,16 @@ def key_of(request) -> ApiKey | None:
     return valid_key(raw, submit=post)
 
 
-def check_rate(key: ApiKey, now=None, what: str = "key") -> None:
+def check_rate(key: ApiKey, now=None) -> None:
     """A fixed one-minute window per key, counted in the database or Redis (shared by every
     process; gridgov.core.ratelimit). Open311Error 429 when the key is over its limit."""
     if not key.rate_per_minute:
         return
     from gridgov.core import ratelimit
 
-    # POSTs and reads (what="read") of a key are counted apart, each at the key's rate
-    v = ratelimit.hit(f"open311:{what}:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
+    v = ratelimit.hit(f"open311:key:{key.prefix}", key.rate_per_minute, 60, now=now.timestamp() if now else None)
     if not v.allowed:
-        exc = Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in {v.retry_after} s")
-        exc.verdict = v
-        raise exc
+        raise Open311Error(429, f"rate limit: {key.rate_per_minute} requests a minute for this api_key; retry in {v.retry_after} s")
 
 
 # --- services (the items) ---------------------------------------------------------------------

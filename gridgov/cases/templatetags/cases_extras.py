@@ -195,4 +195,3 @@ def current_clocks(case, now=None) -> list[dict]:
         if c.kind in CASE_CLOCK_KINDS and c.summons_id is None and (c.kind not in latest or c.id > latest[c.kind].id):
             latest[c.kind] = c
     return [clock_view(latest[k], now) for k in CASE_CLOCK_KINDS if k in latest]
-
