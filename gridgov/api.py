@@ -34,6 +34,9 @@ def _register():
     api.add_router("/registry/", registry_router)
     api.add_router("/cases/", cases_router)
     api.add_router("/hotline/", hotline_router)
+    from gridgov.accounts.api_signin import router as signin_router
+
+    api.add_router("/accounts/", signin_router)
 
     from gridgov.insight.api import router as insight_router
 

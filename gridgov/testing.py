@@ -68,13 +68,13 @@ def make_user(username, role=Role.GRID_WORKER, nodes=(), duty=Duty.WORKER, passw
     return user
 
 
-def sent_code(phone: str) -> str:
-    """The last registration code queued for `phone` (read from the outbox, as the SMS gateway
-    or the console would get it)."""
+def sent_code(phone: str, kind: str = "register_code") -> str:
+    """The last code of `kind` (register_code, login_code) queued for `phone` (read from the
+    outbox, as the SMS gateway or the console would get it)."""
     from gridgov.cases.models import Notification
     from gridgov.core.crypto import decrypt
 
-    for n in Notification.objects.filter(kind="register_code", recipient=None).order_by("-id"):
+    for n in Notification.objects.filter(kind=kind, recipient=None).order_by("-id"):
         if decrypt(n.payload["phone_enc"]) == phone and n.payload.get("secret_enc"):
             return decrypt(n.payload["secret_enc"])
     raise AssertionError(f"no code was sent to {phone}")

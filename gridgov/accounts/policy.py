@@ -48,6 +48,8 @@ data shown stays scoped by `visible_to`):
   serves, like a record's grid: a community secretary manages the duties of their community;
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
+* apikeys  — list / create / update: the Open311 API keys on /apikeys/ (create shows the key
+  once; update: revoke, set the key's rate).
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -163,6 +165,9 @@ duties         list      N N N O O O O O N A A
 duties         read      N N N O O O O O N A A
 duties         create    N N N N N N O N N N A
 duties         update    N N N N N N O N N N A
+apikeys        list      N N N N N N N N N N A
+apikeys        create    N N N N N N N N N N A
+apikeys        update    N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

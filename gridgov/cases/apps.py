@@ -10,6 +10,12 @@ class CasesConfig(AppConfig):
         from gridgov.geo.signals import grid_path_moved
 
         grid_path_moved.connect(_repath_cases, dispatch_uid="cases-repath")
+        # residents' sign-in codes (accounts.signin, a layer below) go out through the notifications
+        from gridgov.accounts import signin
+
+        from .notify import queue_to_phone
+
+        signin.send_to_phone = queue_to_phone
 
         from gridgov.accounts.duties import duty_ended
 

@@ -12,8 +12,9 @@ number (console, sms); the number and the secret are kept encrypted in the paylo
 secret is dropped from the row once sent.
 
 Nothing personal is logged: the console channel logs the notification id, kind, case id and
-recipient id (a masked number for a phone), never names, titles or texts; it shows a code sent
-to a phone only when no SMS gateway is configured (development, the demo).
+recipient id (a masked number for a phone), never names, titles, texts or codes; a code sent to
+a phone is shown on the server's stdout (not a log record) only with DEBUG and no SMS gateway
+(development).
 
 Channels share one interface, `send(notification) -> None` (raise on failure):
 console (log), webhook (HTTP POST JSON, optional HMAC-SHA256 signature header), sms (a JSON
@@ -24,8 +25,10 @@ import hashlib
 import hmac
 import json
 import logging
+import sys
 import urllib.request
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -94,9 +97,13 @@ class ConsoleChannel:
 
     def send(self, n: Notification):
         if n.payload.get("phone_enc"):
+            # never the code in a log record (logs are shipped and kept); in development (DEBUG,
+            # no SMS gateway) the developer reads it on the server's stdout
+            log.warning("notify #%s %s → phone %s", n.pk, n.kind, n.payload.get("phone_masked", "-"))
             code = _secret_of(n)
-            shown = f" code {code}" if code and not _sms_configured() else ""
-            log.warning("notify #%s %s → phone %s%s", n.pk, n.kind, n.payload.get("phone_masked", "-"), shown)
+            if code and settings.DEBUG and not _sms_configured():
+                sys.stdout.write(f"[development] code for {n.payload.get('phone_masked', '-')}: {code}\n")
+                sys.stdout.flush()
         else:
             log.warning("notify #%s %s → user #%s case #%s", n.pk, n.kind, n.recipient_id or "-", n.case_id or "-")
 

@@ -53,7 +53,9 @@ class PublicRateLimitMiddleware:
     HEAD on GRIDGOV_RATE_LIMIT_READ_PATHS, the Open311 server) per client address, counted in
     the database or Redis (shared by every process). Over a limit: 429 with Retry-After;
     nothing is stored. Any page added under those paths (the mobile report page /m/) inherits
-    the limits. Staff signed in are not limited."""
+    the limits. Staff signed in are not limited; nor is an Open311 client carrying a valid, unrevoked
+    key (ratelimit.keyed_client; open311 registers its keys): it is counted on its key's own rate only (rate_per_minute,
+    0 = none), its POSTs in the view, its reads here. A bogus or revoked key is limited as anyone."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -86,6 +88,8 @@ class PublicRateLimitMiddleware:
     def _check(self, request, device, ratelimit):
         from gridgov.core.net import client_ip
 
+        if ratelimit.keyed_client(request) is not None:  # a valid key: counted on its own rate (the door), never here
+            return None
         checks = []
         if device:
             checks.append(("device", device, ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_PER_DEVICE"))))
@@ -96,6 +100,11 @@ class PublicRateLimitMiddleware:
     def _check_read(self, request, ratelimit):
         from gridgov.core.net import client_ip
 
+        keyed = ratelimit.keyed_client(request)
+        if keyed is not None:  # a valid key: its own rate (reads counted apart), never per address
+            ident, rate = keyed
+            over = ratelimit.first_over("keyed-read", [("api_key", ident, (rate, 60))])
+            return ratelimit.too_many(request, *over, what="requests") if over else None
         limit = ratelimit.parse_limit(ratelimit.setting("RATE_LIMIT_READS_PER_ADDRESS"))
         over = ratelimit.first_over("public-read", [("address", client_ip(request) or "unknown", limit)])
         return ratelimit.too_many(request, *over, what="requests") if over else None

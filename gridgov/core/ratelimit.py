@@ -147,6 +147,26 @@ def register_answer(prefix: str, answer: Callable) -> None:
     ANSWERS[prefix] = answer
 
 
+#: keyed clients: functions request -> (identity, requests a minute; 0 = no limit) for a request
+#: that carries a valid key, else None; registered by the app that issues keys (open311.apps).
+#: A keyed client is counted on its key's own rate only, never per device or per address.
+KEYED_CLIENTS: list[Callable] = []
+
+
+def register_keyed_client(resolve: Callable) -> None:
+    if resolve not in KEYED_CLIENTS:
+        KEYED_CLIENTS.append(resolve)
+
+
+def keyed_client(request) -> tuple[str, int] | None:
+    """(identity, rate a minute) of the valid key the request carries, else None."""
+    for resolve in KEYED_CLIENTS:
+        found = resolve(request)
+        if found is not None:
+            return found
+    return None
+
+
 def too_many(request, kind: str, v, what: str):
     """The 429 answer (the door's own format, see ANSWERS, else JSON) with Retry-After."""
     from django.http import JsonResponse

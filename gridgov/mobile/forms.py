@@ -51,3 +51,15 @@ class RegisterForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = forms.CharField(label=_("短信验证码"), max_length=6, min_length=6)
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(label=_("手机号"), max_length=20)
+
+    def clean_phone(self):
+        from gridgov.accounts.signin import normalize_phone
+
+        phone = normalize_phone(self.cleaned_data["phone"])
+        if not phone:
+            raise ValidationError(_("请输入11位手机号"))
+        return phone

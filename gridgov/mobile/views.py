@@ -26,7 +26,7 @@ from gridgov.geo.coords import to_wgs84
 from gridgov.geo.spatial import haversine_m
 from gridgov.geo.models import GridNode
 
-from .forms import CodeForm, MobileLoginForm, RegisterForm
+from .forms import CodeForm, MobileLoginForm, PhoneForm, RegisterForm
 from .services import CodeInvalid, PhoneTaken, finish_registration, start_registration
 
 m_login_required = login_required(login_url="/m/login/")
@@ -100,8 +100,103 @@ def _outline():
     return {"type": "FeatureCollection", "features": feats} if feats else None
 
 
-@m_login_required
+SIGNIN_KEY = "signin_code"  # the session keeps the id of the pending sign-in code, nothing else
+WECHAT_SESSION_KEY = "wechat_openid"  # an openid waiting for its SMS proof (= accounts.api_signin's)
+WECHAT_STATE_KEY = "wechat_state"  # the OAuth round's state
+
+
+def _signin_context(request, **extra):
+    from gridgov.accounts import wechat
+
+    return {"wechat": wechat.provider() is not None, "binding": bool(request.session.get(WECHAT_SESSION_KEY)), **extra}
+
+
+def signin(request):
+    """Residents sign in with their number and a one-time SMS code (accounts.signin), no password:
+    step 1 the number → a code is sent (the same answer for every number: a staff number gets a
+    note to use the password login instead); step 2 the code → signed in (a first sign-in makes
+    the resident account), back to the report page. A WeChat openid waiting in the session (a
+    first sign-in from WeChat) is bound to the account then. The code is never in the page."""
+    from gridgov.accounts import services as account_services
+    from gridgov.accounts import signin as sms
+    from gridgov.accounts import wechat
+    from gridgov.core.net import client_ip
+    from gridgov.accounts.models import PhoneCode
+
+    if request.GET.get("restart"):
+        request.session.pop(SIGNIN_KEY, None)
+        return redirect("/m/signin/")
+    pending = PhoneCode.objects.filter(pk=request.session.get(SIGNIN_KEY) or 0, purpose=sms.PURPOSE,
+                                       used_at__isnull=True).first()
+    if pending is not None:
+        code_form = CodeForm(request.POST or None)
+        if request.method == "POST" and code_form.is_valid():
+            try:
+                user, _created = sms.finish(pending.pk, code_form.cleaned_data["code"])
+            except sms.CodeInvalid as exc:
+                code_form.add_error("code", str(exc))
+            else:
+                request.session.pop(SIGNIN_KEY, None)
+                openid = request.session.get(WECHAT_SESSION_KEY)
+                auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                if openid:
+                    wechat.bind(openid, user)
+                    request.session.pop(WECHAT_SESSION_KEY, None)
+                return redirect("/m/")
+        return render(request, "mobile/signin.html", _signin_context(request, code_form=code_form, pending=pending),
+                      status=400 if code_form.errors else 200)
+    form = PhoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pc = sms.request_code(form.cleaned_data["phone"], client_ip(request))
+        except account_services.CodeRefused as exc:
+            form.add_error("phone", str(exc))
+            resp = render(request, "mobile/signin.html", _signin_context(request, form=form), status=429)
+            resp["Retry-After"] = str(exc.retry_after)
+            return resp
+        request.session[SIGNIN_KEY] = pc.pk
+        return redirect("/m/signin/")
+    return render(request, "mobile/signin.html", _signin_context(request, form=form), status=400 if form.errors else 200)
+
+
+def wechat_start(request):
+    """Inside WeChat: off to the OAuth page (scope snsapi_base), which comes back to /m/wechat/."""
+    import secrets
+
+    from gridgov.accounts import wechat
+
+    prov = wechat.provider()
+    if prov is None:
+        raise Http404("未开通微信登录")
+    state = secrets.token_urlsafe(16)
+    request.session[WECHAT_STATE_KEY] = state
+    return redirect(prov.authorize_url(request.build_absolute_uri("/m/wechat/"), state))
+
+
+def wechat_back(request):
+    """WeChat's redirect with the OAuth code: a bound openid signs in; a new one waits in the
+    session for an SMS proof of the number (/m/signin/), which binds it."""
+    from gridgov.accounts import wechat
+
+    prov = wechat.provider()
+    state = request.session.pop(WECHAT_STATE_KEY, None)
+    if prov is None or not state or request.GET.get("state") != state:
+        return redirect("/m/signin/")
+    try:
+        openid = prov.exchange(request.GET.get("code", ""))
+    except wechat.WechatError:
+        return redirect("/m/signin/")
+    user = wechat.user_for(openid)
+    if user is None:
+        request.session[WECHAT_SESSION_KEY] = openid
+        return redirect("/m/signin/")
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("/m/")
+
+
 def report(request):
+    if not request.user.is_authenticated:  # a resident reports with their number and a code, nothing else
+        return render(request, "mobile/signin.html", _signin_context(request, form=PhoneForm(), on_report=True))
     scenarios = Scenario.objects.prefetch_related("items").order_by("id")
     items = [(s.name, [i for i in s.items.all() if i.active]) for s in scenarios]
     from gridgov.cases import conf

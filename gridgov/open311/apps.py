@@ -14,3 +14,12 @@ class Open311Config(AppConfig):
         # over a rate limit, the Open311 server answers in its own format (XML or JSON)
         ratelimit.register_answer(
             "/open311/", lambda request, status, text: error("xml" if request.path.endswith(".xml") else "json", status, text))
+        # a client with a valid key is counted on its key's own rate, never per device or address
+        ratelimit.register_keyed_client(_keyed)
+
+
+def _keyed(request):
+    from .services import key_of
+
+    key = key_of(request)
+    return (key.prefix, key.rate_per_minute) if key is not None else None

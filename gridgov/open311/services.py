@@ -28,7 +28,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from gridgov.cases import services as case_services
 from gridgov.cases.models import OPEN_STATES, Case, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
-from gridgov.core import crypto
+from gridgov.core import crypto, history
 from gridgov.core.freetext import mask_personal
 from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
@@ -80,19 +80,43 @@ def create_key(name: str, *, created_by=None, rate_per_minute: int = 60, can_sub
     while ApiKey.objects.filter(prefix=prefix).exists():  # pragma: no cover - 1 in 4 billion
         prefix = secrets.token_hex(4)
     raw = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    if rate_per_minute is None or int(rate_per_minute) < 0:
+        raise ValueError("rate_per_minute: 0 (no limit) or more")
     key = ApiKey.objects.create(
         name=name, prefix=prefix, secret_hash=_digest(raw), created_by=created_by, created_at=timezone.now(),
         rate_per_minute=rate_per_minute, can_submit=can_submit,
     )
+    history.record(created_by, "apikeys", key, "create", history.diff({}, history.snapshot(key, KEY_FIELDS)))
     return key, raw
 
 
-def revoke_key(name_or_prefix: str) -> ApiKey:
+#: what the history of a key shows (never its secret or hash)
+KEY_FIELDS = ("name", "prefix", "can_submit", "rate_per_minute", "revoked")
+
+
+@transaction.atomic
+def revoke_key(name_or_prefix: str, by=None) -> ApiKey:
     key = ApiKey.objects.filter(name=name_or_prefix).first() or ApiKey.objects.filter(prefix=name_or_prefix).first()
     if key is None:
         raise ValueError(f"no API key named or prefixed {name_or_prefix!r}")
-    ApiKey.objects.filter(pk=key.pk, revoked=False).update(revoked=True, revoked_at=timezone.now())
+    if ApiKey.objects.filter(pk=key.pk, revoked=False).update(revoked=True, revoked_at=timezone.now()):
+        history.record(by, "apikeys", key, "revoke", {"revoked": [False, True]})
     key.refresh_from_db()
+    return key
+
+
+@transaction.atomic
+def set_rate(key: ApiKey, rate_per_minute: int, by=None) -> ApiKey:
+    """A key's own limit: requests a minute (0 = none). Takes effect from the next request."""
+    rate = int(rate_per_minute)
+    if rate < 0 or rate > 100_000:
+        raise ValueError("rate_per_minute: 0 (no limit) to 100000")
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    if key.rate_per_minute != rate:
+        old = key.rate_per_minute
+        key.rate_per_minute = rate
+        key.save(update_fields=["rate_per_minute"])
+        history.record(by, "apikeys", key, "update", {"rate_per_minute": [old, rate]})
     return key
 
 
@@ -111,6 +135,30 @@ def authenticate(raw: str | None) -> ApiKey:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+def valid_key(raw: str | None, *, submit: bool = False) -> ApiKey | None:
+    """The unrevoked key row for `raw` (that may POST requests, with submit=True), else None;
+    never an error. The rate limit middleware asks it: a request carrying a valid key is counted
+    on its key's own rate only, never on the anonymous per-device or per-address limits; a bogus
+    or revoked key gets no such exemption."""
+    parts = (raw or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = ApiKey.objects.filter(prefix=parts[1], revoked=False).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _digest(raw.strip())):
+        return None
+    return key if key.can_submit or not submit else None
+
+
+def key_of(request) -> ApiKey | None:
+    """The valid key an Open311 request carries (`api_key` field or query parameter, or the
+    `X-API-Key` header), else None. Only under /open311/: a key means nothing elsewhere."""
+    if not request.path.startswith("/open311/"):
+        return None
+    post = request.method == "POST"
+    raw = (request.POST.get("api_key") if post else request.GET.get("api_key")) or request.headers.get("X-API-Key")
+    return valid_key(raw, submit=post)
 
 
 def check_rate(key: ApiKey, now=None) -> None:

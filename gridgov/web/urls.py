@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_cases, views_duties, views_rules, views_summons
+from . import views, views_apikeys, views_cases, views_duties, views_rules, views_summons
 
 app_name = "web"
 
@@ -34,6 +34,8 @@ urlpatterns = [
     path("imports/", views.imports, name="imports"),
     path("imports/template/<str:kind>.xlsx", views.import_template, name="import-template"),
     path("imports/errors.xlsx", views.import_errors, name="import-errors"),
+    path("apikeys/", views_apikeys.apikeys, name="apikeys"),
+    path("apikeys/<int:pk>/<str:action>/", views_apikeys.apikey_action, name="apikey-action"),
     path("exports/", views.exports, name="exports"),
     path("exports/<uuid:job_id>/", views.export_job, name="export-job"),
     path("exports/<uuid:job_id>/file", views.export_file, name="export-file"),

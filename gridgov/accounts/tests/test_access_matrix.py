@@ -489,6 +489,15 @@ def _try_act(c, kind, action):
             return _post(c, "/api/accounts/duties", {"user": worker.pk, "grid": grid.code, "duty": "worker"})
         if action == "update":
             return _post(c, f"/api/accounts/duties/{worker.assignments.get().pk}/end", {"note": "矩阵"})
+    if (kind, action) == ("apikeys", "list"):
+        return c.get("/apikeys/")
+    if (kind, action) == ("apikeys", "create"):
+        return c.post("/apikeys/", {"name": "矩阵客户端", "rate_per_minute": "5"})
+    if (kind, action) == ("apikeys", "update"):
+        from gridgov.open311 import services as open311
+
+        key, _ = open311.create_key("矩阵密钥")
+        return c.post(f"/apikeys/{key.pk}/rate/", {"rate_per_minute": "7"})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -551,7 +560,8 @@ def test_every_act_has_a_door():
     doors = {("routing", "list"), ("routing", "update"), ("words", "list"), ("words", "update"),
              ("settings", "update"), ("insight", "read"), ("exports", "read"),
              ("taxonomy", "list"), ("taxonomy", "update"), ("settings", "list"),
-             ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update")} | CASE_ACTS
+             ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update"),
+             ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 

@@ -53,14 +53,13 @@ def test_staff_are_not_limited_and_get_is_not_counted(people, client, settings):
 
 
 def test_open311_post_is_limited_per_address(people, client, settings):
+    """Without a valid key (a keyed client counts on its key's own rate: open311 test_keyed_rate)."""
     from gridgov.cases.models import Item
-    from gridgov.open311 import services as o311
 
     settings.RATE_LIMIT_PER_ADDRESS = "1/60"
-    _, raw = o311.create_key("app", rate_per_minute=0)
     code = Item.objects.filter(active=True).first().code
-    data = {"api_key": raw, "service_code": code, "lat": P_C1G1[1], "long": P_C1G1[0], "description": "x"}
-    assert client.post("/open311/v2/requests.json", data).status_code == 201
+    data = {"api_key": "gg_12345678_guess", "service_code": code, "lat": P_C1G1[1], "long": P_C1G1[0], "description": "x"}
+    assert client.post("/open311/v2/requests.json", data).status_code == 403
     r = client.post("/open311/v2/requests.xml", data)
     assert r.status_code == 429 and r["Retry-After"] and b"<errors>" in r.content
 

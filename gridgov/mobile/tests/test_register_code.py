@@ -120,14 +120,19 @@ def test_two_requests_cannot_both_use_a_code():
     assert sum(isinstance(r, User) for r in results) == 1, results
 
 
-def test_the_console_shows_a_code_but_no_names_or_texts(db, caplog, settings):
+@pytest.mark.parametrize("debug", [True, False])
+def test_the_console_logs_no_code_names_or_texts_and_shows_the_code_on_stdout_in_development(db, caplog, capsys, settings, debug):
     settings.CASES_NOTIFY_CHANNELS = "console"
+    settings.DEBUG = debug
     _start(Client())
     code = sent_code(PHONE)
-    with caplog.at_level(logging.WARNING, logger="gridgov.cases.notify"):
+    capsys.readouterr()
+    with caplog.at_level(logging.DEBUG):
         notify.deliver()
-    text = caplog.text
-    assert code in text and "139****5678" in text and PHONE not in text
+    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    assert code not in text and "139****5678" in text and PHONE not in text
+    out = capsys.readouterr().out  # the developer's console: with DEBUG only
+    assert (code in out) is debug and PHONE not in out
     # once sent, the code is no longer kept in the outbox
     assert all("secret_enc" not in n.payload for n in Notification.objects.all())
 

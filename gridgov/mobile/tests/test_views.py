@@ -55,7 +55,8 @@ def test_login_is_throttled_like_staff_login(client, db):
 
 
 def test_pages_need_login_and_report_page_has_no_inline_script(client, people):
-    assert client.get("/m/")["Location"].startswith("/m/login/")
+    assert client.get("/m/cases/")["Location"].startswith("/m/login/")
+    assert 'action="/m/signin/"' in client.get("/m/").content.decode()  # the report page: number and code first
     client.force_login(people["resident"])
     page = client.get("/m/").content.decode()
     assert "路灯" in page and 'id="outline"' in page and "data-leaflet-js" in page
