@@ -175,3 +175,20 @@ def test_other_kinds(base, worker):
     r = post(secretary, "/api/registry/property-projects", {"name": "阳光项目", "company": "阳光物业", "compounds": "a1小区"})
     assert r.status_code == 201, r.content
     assert r.json()["compounds"] == ["a1小区"] and r.json()["grid"]["code"] == base["c1"].code
+
+
+def test_ended_records_leave_exports_and_the_map_counts(base, worker, resident):
+    from gridgov.registry.exporters import export_rows
+
+    other = services.create_resident(name="李四", id_number=make_id("19600101", 8), phone="13900000008",
+                                     house=base["house_a1"], tags=["elderly"])
+    user = make_user("admin1", Role.ADMIN)
+    services.end_record(user, services.RECORD_KINDS["residents"], resident, "died", "2026-02-01")
+    _h, _qs, rows, _stats = export_rows("residents", user)
+    assert [r[0] for r in rows] == ["李四"]
+    building = base["house_a1"].building
+    building.lat, building.lon = 39.785, 116.385
+    services.update(building, lat=39.785, lon=116.385)
+    card = worker.get(f"/api/insight/card/building/{building.pk}")
+    assert card.status_code == 200 and card.json()["residents"] == 1  # the map's card: current residents
+    assert [n["id"] for n in card.json()["names"]] == [other.pk]
