@@ -1413,9 +1413,11 @@ RECORD_SPECS: dict[str, Spec] = {
 class RowInvalid(Exception):
     """A record's row breaks the import's rules: {field: reason}."""
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], hidden=None):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        #: the record outside the user's scope that holds the row's key (CONFLICT), for the audit
+        self.hidden = hidden
 
 
 #: cells of the current row that must name a thing unambiguously (codes rather than names)
@@ -1483,7 +1485,7 @@ def check_row(kind: str, values: dict, *, user=None, obj=None):
         other = spec.lookup([key], ctx).get(key)
         if other is not None and (obj is None or other.pk != obj.pk):
             visible = user is None or spec.model.objects.visible_to(user).filter(pk=other.pk).exists()
-            raise RowInvalid({fld: "已登记" if visible else CONFLICT})
+            raise RowInvalid({fld: "已登记" if visible else CONFLICT}, hidden=None if visible else other)
     return spec, ctx, row
 
 

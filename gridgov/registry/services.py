@@ -555,7 +555,24 @@ def save_record(user, kind: RecordKind, values: dict, obj=None, version=None):
     kind's import (an edit gives only the changed ones). Raises PermissionDenied (role, or a grid
     outside the user's scope: the record's and, when it moves, the new one), importers.RowInvalid
     ({field: reason}) and, for an edit, Conflict when the record's version is no longer `version`
-    (the one the editor read). One history row: create with the values set, update with old → new."""
+    (the one the editor read). One history row: create with the values set, update with old → new.
+    A key held by a record the user may not see is refused with the import's neutral message and
+    the import's audit entry (`import_conflict`), as a spreadsheet row would be."""
+    from . import importers
+
+    try:
+        return _save_record(user, kind, values, obj, version)
+    except importers.RowInvalid as exc:
+        if exc.hidden is not None and user is not None:
+            import json
+
+            audit.record(user, "import_conflict", object_type=kind.model._meta.label_lower,
+                         object_id=str(exc.hidden.pk),
+                         detail=json.dumps({"kind": kind.name, "count": 1, "ids": [exc.hidden.pk], "door": "record"}))
+        raise
+
+
+def _save_record(user, kind: RecordKind, values: dict, obj, version):
     from gridgov.accounts import policy
     from gridgov.core import history
 

@@ -192,3 +192,19 @@ def test_ended_records_leave_exports_and_the_map_counts(base, worker, resident):
     card = worker.get(f"/api/insight/card/building/{building.pk}")
     assert card.status_code == 200 and card.json()["residents"] == 1  # the map's card: current residents
     assert [n["id"] for n in card.json()["names"]] == [other.pk]
+
+
+def test_a_key_held_outside_the_scope_is_the_imports_neutral_refusal_with_an_audit_entry(base, worker, people_c2):
+    from gridgov.core.models import AuditEntry
+    from gridgov.registry.importers import CONFLICT
+
+    r = post(worker, "/api/registry/residents", {"name": "李雷", "id_number": make_id("19700101", 9), "address": "AA10001"})
+    assert r.status_code == 400 and r.json()["errors"] == {"id_number": CONFLICT}
+    e = AuditEntry.objects.get(action="import_conflict")
+    assert e.object_id == str(people_c2.pk)
+    assert not Resident.objects.filter(name="李雷").exists()
+
+
+@pytest.fixture
+def people_c2(base):
+    return services.create_resident(name="外社区居民", id_number=make_id("19700101", 9), house=base["house_a3"])
