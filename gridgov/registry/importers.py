@@ -1502,8 +1502,8 @@ def write_row(spec: Spec, ctx: Context, row: dict, obj=None, *, bump: bool = Tru
                 field = spec.model._meta.get_field(f)
                 if field.null:
                     setattr(obj, f, None)
-                elif not field.is_relation and isinstance(field.get_default(), str):
-                    setattr(obj, f, "")
+                elif not field.is_relation and isinstance(field.get_default(), (str, list)):
+                    setattr(obj, f, field.get_default())  # "" or [] (a resident's tags all removed)
         for f in spec.personal_fields:
             if not row.get(f):
                 obj.set_personal(f, "")

@@ -208,3 +208,12 @@ def test_a_key_held_outside_the_scope_is_the_imports_neutral_refusal_with_an_aud
 @pytest.fixture
 def people_c2(base):
     return services.create_resident(name="外社区居民", id_number=make_id("19700101", 9), house=base["house_a3"])
+
+
+def test_an_edit_may_empty_a_cell(base, worker):
+    r = services.create_resident(name="赵敏", id_number=make_id("19500505", 5), house=base["house_a1"],
+                                 tags=["elderly"], ethnicity="汉族")
+    resp = patch(worker, f"/api/registry/residents/{r.pk}", {"version": 1, "tags": "", "ethnicity": ""})
+    assert resp.status_code == 200, resp.content
+    r.refresh_from_db()
+    assert r.tags == [] and r.ethnicity == ""
