@@ -2,7 +2,9 @@
 
 Every list and detail goes through `.visible_to(request.user)`; a record outside the user's
 scope answers 404 like a missing one. ID numbers and phones are masked; the plaintext comes only
-from POST /residents/{id}/reveal, which checks role and scope and is audited."""
+from POST /residents/{id}/reveal, which checks role and scope and is audited. Records are
+created, edited (with the version read: 409 when someone saved first) and ended one at a time
+(the end of this module); lists leave ended records out unless `ended=true`."""
 
 from uuid import UUID
 

@@ -22,15 +22,22 @@ Create functions take the fields as keyword arguments (the model's field names; 
 `phone` in plaintext, which are validated, encrypted, indexed and masked here). `update` takes
 the object and the fields to change.
 
+One record at a time (the pages and the API): `save_record` (create, or edit with the optimistic
+lock on `version`), `end_record` / `restore_record` (a record is ended, never deleted), each
+validated as one row of the kind's import and kept in the history (core.history); see the section
+at the end of this module.
+
 Plaintext personal data leaves the database only through `reveal`, which checks role and scope
 (`accounts.scope.may_see_personal_data`) and appends an audit entry."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.core import audit, crypto
@@ -431,11 +438,6 @@ def find_resident_by_id_number(user, value: str):
 # nothing is written and `Conflict` says what they changed. Each change keeps one history row
 # (core.history; personal fields masked). A record is ended (moved out, died, demolished, …),
 # never deleted.
-
-
-from dataclasses import dataclass  # noqa: E402
-
-from django.utils.translation import gettext_noop  # noqa: E402
 
 #: reasons a record ends, by record kind (codes stored in `end_reason`)
 END_REASONS = {
