@@ -891,4 +891,7 @@ def build(seed: int = 2024, scale: float = 1.0, reset: bool = False, progress=No
         counts = build_base_data(nodes, seed=seed, scale=scale, progress=progress)
         users = build_users(nodes, seed=seed, admin_password=admin_password, progress=progress)
         users["duty_history"] = build_duty_history(seed, progress)  # people who left and were replaced
+        from gridgov.registry.demo import build_record_histories
+
+        counts["record_histories"] = build_record_histories(seed)
     return {"nodes": nodes, "counts": counts, "users": users}

@@ -167,10 +167,11 @@ def layer_buildings(request, bbox: str = "", crs: str = "wgs84"):
     """Buildings with their house counts (by occupancy)."""
     _staff(request)
     crs = _crs(crs)
-    qs = _in_bbox(Building.objects.visible_to(request.user).filter(lat__isnull=False), _bbox(bbox, crs))
+    qs = _in_bbox(Building.objects.visible_to(request.user).filter(lat__isnull=False, ended_on__isnull=True), _bbox(bbox, crs))
+    current = Q(houses__ended_on__isnull=True)  # a demolished house is no longer counted
     qs = qs.annotate(
-        houses_n=Count("houses"), rented=Count("houses", filter=Q(houses__occupancy="rented")),
-        vacant=Count("houses", filter=Q(houses__occupancy="vacant")),
+        houses_n=Count("houses", filter=current), rented=Count("houses", filter=current & Q(houses__occupancy="rented")),
+        vacant=Count("houses", filter=current & Q(houses__occupancy="vacant")),
     ).values("id", "name", "compound__name", "floors", "lon", "lat", "houses_n", "rented", "vacant").order_by("id")
     rows, truncated = _limited(qs)
     return _collection([
@@ -186,7 +187,7 @@ def layer_key_population(request, bbox: str = "", crs: str = "wgs84"):
     _staff(request)
     crs = _crs(crs)
     tags = list(Resident.TAGS)
-    residents = Resident.objects.visible_to(request.user).filter(house__building__isnull=False)
+    residents = Resident.objects.visible_to(request.user).filter(house__building__isnull=False, ended_on__isnull=True)
     special = Q()
     for t in Resident.SPECIAL_CARE + ("living_alone", "key_person"):
         special |= Q(tags__icontains=f'"{t}"')
@@ -270,7 +271,7 @@ def layer_places(request, kind: str = "key_place", bbox: str = "", crs: str = "w
     crs = _crs(crs)
     if kind not in dict(Place.KINDS):
         raise HttpError(422, f"kind: {kind!r}; use one of {', '.join(dict(Place.KINDS))}")
-    qs = _in_bbox(Place.objects.visible_to(request.user).filter(kind=kind), _bbox(bbox, crs)).order_by("id")
+    qs = _in_bbox(Place.objects.visible_to(request.user).filter(kind=kind, ended_on__isnull=True), _bbox(bbox, crs)).order_by("id")
     rows, truncated = _limited(qs.values("id", "name", "kind", "address_text", "open_hours", "lon", "lat"))
     return _collection([
         _point(r["lon"], r["lat"], crs, {"kind": "place", "id": r["id"], "name": r["name"], "place_kind": r["kind"],
@@ -335,7 +336,7 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
         b = Building.objects.visible_to(user).filter(pk=pk).select_related("compound", "grid").first()
         if b is None:
             raise Http404("no such building")
-        residents = Resident.objects.visible_to(user).filter(house__building=b)
+        residents = Resident.objects.visible_to(user).filter(house__building=b, ended_on__isnull=True)
         tags = {}
         names = []
         allowed = may_see_personal_data(user, b.grid.path if b.grid_id else None)
@@ -347,7 +348,7 @@ def card(request, kind: str, pk: int, crs: str = "wgs84"):
             if special and allowed:
                 names.append({"id": r.id, "name": r.name, "tags": [gettext(Resident.TAGS[t]) for t in special]})
         return {"kind": "building", "id": b.pk, "title": str(b), "grid": b.grid.name if b.grid_id else "", "floors": b.floors,
-                "houses": b.houses.count(), "residents": residents.count(), "key_population": tags,
+                "houses": b.houses.filter(ended_on__isnull=True).count(), "residents": residents.count(), "key_population": tags,
                 "names": names[:50] if allowed else None}
     if kind == "place":
         p = Place.objects.visible_to(user).filter(pk=pk).select_related("grid").first()
@@ -397,7 +398,7 @@ def search(request, q: str, crs: str = "wgs84"):
         add("building", b.pk, str(b), gettext("楼栋"), b.lon, b.lat)
     for p in Place.objects.visible_to(user).filter(name__icontains=q).order_by("id")[:5]:
         add("place", p.pk, p.name, gettext(p.get_kind_display()), p.lon, p.lat)
-    for r in Resident.objects.visible_to(user).filter(name__icontains=q).select_related("house__building", "grid").order_by("id")[:5]:
+    for r in Resident.objects.visible_to(user).filter(name__icontains=q, ended_on__isnull=True).select_related("house__building", "grid").order_by("id")[:5]:
         b = r.house.building if r.house_id and r.house.building_id else None
         lon, lat = (b.lon, b.lat) if b else ((r.grid.center_lon, r.grid.center_lat) if r.grid_id else (None, None))
         add("building" if b else "grid", b.pk if b else r.grid_id, r.name, gettext("居民 · %(where)s") % {"where": b or (r.grid.name if r.grid_id else "")}, lon, lat)

@@ -2,7 +2,9 @@
 
 Every list and detail goes through `.visible_to(request.user)`; a record outside the user's
 scope answers 404 like a missing one. ID numbers and phones are masked; the plaintext comes only
-from POST /residents/{id}/reveal, which checks role and scope and is audited."""
+from POST /residents/{id}/reveal, which checks role and scope and is audited. Records are
+created, edited (with the version read: 409 when someone saved first) and ended one at a time
+(the end of this module); lists leave ended records out unless `ended=true`."""
 
 from uuid import UUID
 
@@ -21,7 +23,19 @@ from gridgov.geo.models import GridNode
 
 from . import services
 from .importers import SPECS, run_import
-from .models import Address, House, Organization, PartyOrganization, Place, Resident, Volunteer
+from .importers import RowInvalid
+from .models import (
+    Address,
+    Building,
+    House,
+    Organization,
+    PartyOrganization,
+    Place,
+    PropertyProject,
+    Resident,
+    Volunteer,
+    VolunteerTeam,
+)
 
 router = Router(tags=["registry"])
 
@@ -33,6 +47,7 @@ class Page(Schema):
     page_size: int = Field(50, le=10**6)
     q: str = ""
     grid: str = ""  # a grid code: the node and its subtree
+    ended: bool = False  # also the ended records (moved out, died, demolished, ...)
 
 
 def _grid_filter(qs, code: str):
@@ -45,6 +60,8 @@ def _grid_filter(qs, code: str):
 
 
 def _paginate(qs, p: Page, item):
+    if not p.ended:
+        qs = qs.filter(ended_on__isnull=True)
     size = max(1, min(p.page_size, MAX_PAGE_SIZE))
     page = max(1, p.page)
     total = qs.count()
@@ -112,11 +129,7 @@ def list_residents(request, f: Query[ResidentFilters]):
     return _paginate(qs.order_by("id"), f, _resident)
 
 
-@router.get("/residents/{resident_id}")
-def get_resident(request, resident_id: int):
-    o = get_object_or_404(
-        Resident.objects.visible_to(request.user).select_related("grid", "house__address", "party_org"), pk=resident_id
-    )
+def _resident_detail(o: Resident) -> dict:
     data = _resident(o)
     data.update(
         ethnicity=o.ethnicity,
@@ -125,6 +138,14 @@ def get_resident(request, resident_id: int):
         house_id=o.house_id,
     )
     return data
+
+
+@router.get("/residents/{record_id}")
+def get_resident(request, record_id: int):
+    o = get_object_or_404(
+        Resident.objects.visible_to(request.user).select_related("grid", "house__address", "party_org"), pk=record_id
+    )
+    return _record(o, _resident_detail(o))
 
 
 class RevealIn(Schema):
@@ -398,6 +419,15 @@ DETAIL = {
                                                  "secretary_name": o.secretary_name, "member_count": o.member_count,
                                                  "grid": _grid(o), "grids": [g.code for g in o.grids.all()]}),
     "volunteers": (Volunteer, _volunteer),
+    "buildings": (Building, lambda o: {"id": o.id, "name": o.name, "compound": o.compound.name if o.compound_id else None,
+                                       "floors": o.floors, "units": o.units, "year_built": o.year_built,
+                                       "lat": o.lat, "lon": o.lon, "grid": _grid(o)}),
+    "volunteer-teams": (VolunteerTeam, lambda o: {"id": o.id, "name": o.name, "kind": o.kind, "grid": _grid(o)}),
+    "property-projects": (PropertyProject, lambda o: {"id": o.id, "name": o.name, "company": o.company.name,
+                                                      "compounds": [c.name for c in o.compounds.all()],
+                                                      "manager_name": o.manager_name,
+                                                      "contract_end": o.contract_end.isoformat() if o.contract_end else None,
+                                                      "grid": _grid(o)}),
 }
 
 
@@ -408,7 +438,8 @@ def get_record(request, segment: str, record_id: int):
     if segment not in DETAIL:
         raise Http404("no such kind")
     model, out = DETAIL[segment]
-    return out(get_object_or_404(model.objects.visible_to(request.user).select_related("grid"), pk=record_id))
+    o = get_object_or_404(model.objects.visible_to(request.user).select_related("grid"), pk=record_id)
+    return _record(o, out(o))
 
 
 @router.post("/{segment}/{record_id}/reveal")
@@ -425,3 +456,140 @@ def reveal_record(request, segment: str, record_id: int, body: RevealIn):
     except PermissionDenied as exc:
         raise HttpError(403, str(exc)) from None
     return {"id": o.id, "field": body.field, "value": value}
+
+
+# ---- one record at a time: create, edit, end, history ---------------------------------------
+#
+# POST /{kind} creates, PATCH /{kind}/{id} edits (with the `version` read: 409 with what changed
+# when someone saved first), POST /{kind}/{id}/end ends (never deletes), GET /{kind}/{id}/history
+# lists the changes (personal fields masked). Kinds: services.RECORD_KINDS (residents, houses,
+# buildings, organizations, places, party-orgs, volunteer-teams, volunteers, property-projects).
+# A row is validated with the kind's import rules: 400 {"errors": {field: reason}}.
+
+
+def _record(o, data: dict) -> dict:
+    data.update(version=o.version, ended_on=o.ended_on.isoformat() if o.ended_on else None, end_reason=o.end_reason)
+    return data
+
+
+def _record_out(kind, o) -> dict:
+    if kind.segment == "residents":
+        o = Resident.objects.select_related("grid", "house__address", "party_org").get(pk=o.pk)
+        return _record(o, _resident_detail(o))
+    model, out = DETAIL[kind.segment]
+    return _record(o, out(model.objects.select_related("grid").get(pk=o.pk)))
+
+
+def _kind(segment: str):
+    kind = services.RECORD_KINDS.get(segment)
+    if kind is None:
+        raise Http404("no such kind")
+    return kind
+
+
+def _body(request) -> dict:
+    import json
+
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise HttpError(400, "the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise HttpError(400, "the body must be a JSON object")
+    return data
+
+
+def _refusal(exc):
+    if isinstance(exc, RowInvalid):
+        return Status(400, {"detail": "记录不符合登记规则", "errors": exc.errors})
+    if isinstance(exc, services.Conflict):
+        return Status(409, {"detail": str(exc), "version": exc.version, "changed": exc.fields, "by": exc.by,
+                            "other_change": exc.other})
+    raise HttpError(403, str(exc))
+
+
+def _visible(request, kind, record_id):
+    return get_object_or_404(kind.model.objects.visible_to(request.user).select_related("grid"), pk=record_id)
+
+
+def _create_view(segment):
+    def create_record(request):
+        kind = _kind(segment)
+        try:
+            obj = services.save_record(request.user, kind, _body(request))
+        except (RowInvalid, PermissionDenied) as exc:
+            return _refusal(exc)
+        return Status(201, _record_out(kind, obj))
+
+    return create_record
+
+
+def _update(request, segment: str, record_id: int):
+    kind = _kind(segment)
+    obj = _visible(request, kind, record_id)
+    data = _body(request)
+    if "version" not in data:
+        return Status(400, {"detail": "记录不符合登记规则", "errors": {"version": "必填：请带上读取时的版本号"}})
+    version = data.pop("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return Status(400, {"detail": "记录不符合登记规则", "errors": {"version": "应为整数"}})
+    try:
+        obj = services.save_record(request.user, kind, data, obj=obj, version=version)
+    except (RowInvalid, PermissionDenied, services.Conflict) as exc:
+        return _refusal(exc)
+    return Status(200, _record_out(kind, obj))
+
+
+_RESPONSES = {200: dict, 201: dict, 400: dict, 403: dict, 404: dict, 409: dict}
+for _segment in services.RECORD_KINDS:
+    router.add_api_operation(f"/{_segment}", ["POST"], _create_view(_segment), response=_RESPONSES,
+                             operation_id=f"registry_create_{_segment.replace('-', '_')}",
+                             summary=f"Create one {_segment} record")
+# /residents/{record_id} is a path of its own (GET above): its PATCH joins it; the other kinds'
+# join the generic /{segment}/{record_id}
+
+
+def update_resident(request, record_id: int):
+    """Edit one resident (as PATCH /{segment}/{record_id})."""
+    return _update(request, "residents", record_id)
+
+
+router.add_api_operation("/residents/{record_id}", ["PATCH"], update_resident, response=_RESPONSES,
+                         operation_id="registry_update_residents", summary="Edit one resident (optimistic lock)")
+
+
+@router.patch("/{segment}/{record_id}", response=_RESPONSES)
+def update_other_record(request, segment: str, record_id: int):
+    """Edit one record: JSON of the changed fields (as the kind's import columns) and the
+    `version` read. 409 {changed, by, version} when someone saved after that version."""
+    return _update(request, segment, record_id)
+
+
+@router.post("/{segment}/{record_id}/end", response=_RESPONSES)
+def end_record(request, segment: str, record_id: int):
+    """End a record: JSON {reason, on (date, default today), version (optional)}."""
+    kind = _kind(segment)
+    obj = _visible(request, kind, record_id)
+    data = _body(request)
+    try:
+        obj = services.end_record(request.user, kind, obj, str(data.get("reason") or ""), data.get("on"),
+                                  version=data.get("version"), note=str(data.get("note") or "")[:255])
+    except (RowInvalid, PermissionDenied, services.Conflict) as exc:
+        return _refusal(exc)
+    return Status(200, _record_out(kind, obj))
+
+
+@router.get("/{segment}/{record_id}/history")
+def record_history(request, segment: str, record_id: int):
+    """The record's changes, newest first: who, when, what (old → new; personal fields masked)."""
+    from gridgov.core import history
+
+    kind = _kind(segment)
+    obj = _visible(request, kind, record_id)
+    return {
+        "id": obj.pk, "version": obj.version,
+        "items": [
+            {"at": h.at.isoformat(), "actor": h.actor_name, "action": h.action, "changes": h.changes, "note": h.note}
+            for h in history.for_object(kind.name, obj.pk)[:500]
+        ],
+    }

@@ -124,7 +124,9 @@ def _grid_node(user, code: str) -> GridNode | None:
 
 
 def _queryset(spec, user, grid_path: str | None, scope_paths):
-    qs = spec.queryset().visible_to(user)
+    # current records only: one ended (moved out, died, demolished, ...) is kept in the registry
+    # and its history, not exported
+    qs = spec.queryset().visible_to(user).filter(ended_on__isnull=True)
     lookup = f"{qs.grid_path_lookup}__startswith"
     if scope_paths is not None:  # no more than the user could see when they asked
         from django.db.models import Q

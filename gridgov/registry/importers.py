@@ -46,6 +46,7 @@ from .models import (
     Organization,
     PartyOrganization,
     Place,
+    PropertyProject,
     Resident,
     Volunteer,
     VolunteerTeam,
@@ -1306,3 +1307,208 @@ def write_template(kind: str, out) -> None:
     info.ws.column_dimensions["D"].width = 60
     info.ws.column_dimensions["E"].width = 26
     book.save(out)
+
+
+# ---- one record at a time (the pages' forms and the API) ------------------------------------
+#
+# A record created or edited on a page or through the API is one row of the kind's import: the
+# same columns, parsers, cross-column checks (`Spec.clean`), duplicate keys (`Spec.key` /
+# `lookup`) and the same write (`build`/`assign`, `before_write`, `services.save_batch`,
+# `after`). An edit is the record's current row (`current_row`) with the changed cells laid over
+# it, validated whole, so a record never holds what an import would refuse.
+
+
+class VolunteerTeamSpec(Spec):
+    """Volunteer teams (not an import kind: created one at a time)."""
+
+    kind = "volunteer_teams"
+    label = gettext_noop("志愿服务队")
+    model = VolunteerTeam
+    columns = [
+        Col("name", "队伍名称", ("name",), True, text(100), "全街道唯一", "阳光小区平安巡逻队"),
+        Col("kind", "队伍类型", ("kind", "type"), True, p_enum(VolunteerTeam.KINDS), "", "平安巡逻",
+            out=lambda o: o.get_kind_display()),
+        Col("grid", "所属网格", ("grid", "grid_code"), True, p_grid, "队伍所在的社区或网格", "110106001001000",
+            out=lambda o: _code(o.grid)),
+    ]
+    plain_fields = ("name", "kind", "grid")
+
+    def key(self, row):
+        return ("name", row["name"])
+
+    def lookup(self, keys, ctx):
+        return {t.name: t for t in VolunteerTeam.objects.filter(name__in=keys)}
+
+
+def p_company(value, ctx):
+    org = Organization.objects.filter(name=str(value).strip(), kind="property_company").select_related("grid").first()
+    if org is None:
+        raise CellError("未找到该物业公司（实有单位中类型为物业公司的单位名称）")
+    return org
+
+
+def p_compounds(value, ctx):
+    out = []
+    for part in _SPLIT.split(str(value).strip()):
+        if not part:
+            continue
+        found = list(Compound.objects.filter(name=part).select_related("grid")[:2])
+        if not found:
+            raise CellError(f"未找到小区「{part}」")
+        if len(found) > 1:
+            raise CellError(f"小区名称「{part}」不唯一")
+        if found[0].grid_id:
+            ctx._check_scope(found[0].grid)
+        out.append(found[0])
+    return out
+
+
+class PropertyProjectSpec(Spec):
+    """Property projects (not an import kind: created one at a time)."""
+
+    kind = "property_projects"
+    label = gettext_noop("物业项目")
+    model = PropertyProject
+    columns = [
+        Col("name", "项目名称", ("name",), True, text(150), "全街道唯一", "阳光小区物业项目"),
+        Col("company", "物业公司", ("company",), True, p_company, "已登记的物业公司名称", "阳光物业服务有限公司",
+            out=lambda o: o.company.name),
+        Col("compounds", "服务小区", ("compounds",), False, p_compounds, "多个用顿号分隔", "阳光小区",
+            out=lambda o: "、".join(c.name for c in o.compounds.all())),
+        Col("manager_name", "项目经理", ("manager_name", "manager"), False, text(50), "", "王经理"),
+        Col("contract_end", "合同到期", ("contract_end",), False, p_date, "", "2027-12-31"),
+        Col("grid", "所属网格", ("grid", "grid_code"), False, p_grid, "不填时取第一个服务小区的网格", "",
+            out=lambda o: _code(o.grid)),
+    ]
+    plain_fields = ("name", "company", "manager_name", "contract_end", "grid")
+
+    def clean(self, row, ctx):
+        if row.get("grid") is None:
+            first = next((c for c in row.get("compounds") or [] if c.grid_id), None)
+            if first is None:
+                raise RowError("grid", "无法确定所属网格：请填写所属网格或服务小区")
+            row["grid"] = ctx.grid_by_id[first.grid_id]
+
+    def key(self, row):
+        return ("name", row["name"])
+
+    def lookup(self, keys, ctx):
+        return {p.name: p for p in self.model.objects.filter(name__in=keys)}
+
+    def after(self, pairs, ctx):
+        for obj, row in pairs:
+            if row.get("compounds") is not None:
+                obj.compounds.set(row["compounds"])
+
+
+#: the kinds created and edited one at a time: the import kinds (but addresses, which come from
+#: the address register) and two kinds only kept here
+RECORD_SPECS: dict[str, Spec] = {
+    **{k: s for k, s in SPECS.items() if k != "addresses"},
+    "volunteer_teams": VolunteerTeamSpec(),
+    "property_projects": PropertyProjectSpec(),
+}
+
+
+class RowInvalid(Exception):
+    """A record's row breaks the import's rules: {field: reason}."""
+
+    def __init__(self, errors: dict[str, str], hidden=None):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+        #: the record outside the user's scope that holds the row's key (CONFLICT), for the audit
+        self.hidden = hidden
+
+
+#: cells of the current row that must name a thing unambiguously (codes rather than names)
+_CURRENT = {
+    ("addresses", "community"): lambda o: o.community.code,
+    ("buildings", "community"): lambda o: o.compound.community.code if o.compound_id else "",
+    ("residents", "tags"): lambda o: "、".join(o.tags or []),
+}
+
+
+def current_row(spec: Spec, obj) -> dict:
+    """The record as a row of its import (cell values the parsers read back). Personal fields
+    are decrypted here, inside the write, to validate the row whole: never sent anywhere."""
+    row = {}
+    for c in spec.columns:
+        if c.personal:
+            enc = getattr(obj, f"{c.field}_enc", "")
+            row[c.field] = crypto.decrypt(enc) if enc else ""
+        elif (spec.kind, c.field) in _CURRENT:
+            row[c.field] = _CURRENT[(spec.kind, c.field)](obj)
+        elif c.out is not None:
+            row[c.field] = c.out(obj)
+        else:
+            value = getattr(obj, c.field, None)
+            row[c.field] = "" if value is None else value
+    return row
+
+
+def check_row(kind: str, values: dict, *, user=None, obj=None):
+    """Validate one record's row with the import's rules: `values` are cells by column field
+    (for an edit, only the changed ones; they are laid over the record's current row).
+    Returns (spec, ctx, cleaned row); raises RowInvalid({field: reason}). Unknown fields are
+    errors (a misspelt field must not be silently dropped)."""
+    spec = RECORD_SPECS[kind]
+    known = {c.field for c in spec.columns}
+    errors = {k: "未知字段" for k in values if k not in known}
+    if errors:
+        raise RowInvalid(errors)
+    raw = current_row(spec, obj) if obj is not None else {}
+    raw.update(values)
+    ctx = Context(user=user, update=obj is not None)
+    row = {}
+    for c in spec.columns:
+        value = raw.get(c.field)
+        if is_blank(value) or value == []:
+            if c.required:
+                errors[c.field] = "必填"
+            row[c.field] = None
+            continue
+        try:
+            row[c.field] = c.parse(value, ctx)
+        except CellError as exc:
+            errors[c.field] = str(exc)
+    if errors:
+        raise RowInvalid(errors)
+    try:
+        spec.clean(row, ctx)
+    except RowError as exc:
+        raise RowInvalid({exc.field or "grid": exc.reason}) from None
+    except CellError as exc:
+        raise RowInvalid({"grid": str(exc)}) from None
+    k = spec.key(row)
+    if k is not None:
+        fld, key = k
+        other = spec.lookup([key], ctx).get(key)
+        if other is not None and (obj is None or other.pk != obj.pk):
+            visible = user is None or spec.model.objects.visible_to(user).filter(pk=other.pk).exists()
+            raise RowInvalid({fld: "已登记" if visible else CONFLICT}, hidden=None if visible else other)
+    return spec, ctx, row
+
+
+def write_row(spec: Spec, ctx: Context, row: dict, obj=None, *, bump: bool = True):
+    """Write one validated row (check_row) as the import writes its rows: a new record when
+    `obj` is None, else `obj` changed. Call inside a transaction. Returns the record."""
+    if obj is None:
+        obj = spec.build(row, ctx)
+        creates, updates = [(obj, row)], []
+    else:
+        spec.assign(obj, row, ctx, creating=False)
+        for f in spec.plain_fields:  # an edit may empty a cell (an import's empty cell keeps it)
+            if f in row and row[f] in (None, "") and f not in ("grid", "house", "building", "resident"):
+                field = spec.model._meta.get_field(f)
+                if field.null:
+                    setattr(obj, f, None)
+                elif not field.is_relation and isinstance(field.get_default(), (str, list)):
+                    setattr(obj, f, field.get_default())  # "" or [] (a resident's tags all removed)
+        for f in spec.personal_fields:
+            if not row.get(f):
+                obj.set_personal(f, "")
+        creates, updates = [], [(obj, row)]
+    spec.before_write(creates, updates, ctx)
+    services.save_batch(spec.model, [o for o, _ in creates], [o for o, _ in updates], spec.update_fields(), bump=bump)
+    spec.after(creates + updates, ctx)
+    return obj

@@ -22,14 +22,22 @@ Create functions take the fields as keyword arguments (the model's field names; 
 `phone` in plaintext, which are validated, encrypted, indexed and masked here). `update` takes
 the object and the fields to change.
 
+One record at a time (the pages and the API): `save_record` (create, or edit with the optimistic
+lock on `version`), `end_record` / `restore_record` (a record is ended, never deleted), each
+validated as one row of the kind's import and kept in the history (core.history); see the section
+at the end of this module.
+
 Plaintext personal data leaves the database only through `reveal`, which checks role and scope
 (`accounts.scope.may_see_personal_data`) and appends an audit entry."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.core import audit, crypto
@@ -193,7 +201,9 @@ def _follow(model, fk: str, parents) -> None:
     now = timezone.now()
     for gid, pks in by_grid.items():
         for chunk in _chunks(pks):
-            model.objects.filter(**{f"{fk}__in": chunk}).exclude(grid_id=gid).update(grid_id=gid, updated_at=now)
+            model.objects.filter(**{f"{fk}__in": chunk}).exclude(grid_id=gid).update(
+                grid_id=gid, updated_at=now, version=F("version") + 1
+            )
 
 
 def _cascade(model, moved) -> None:
@@ -214,23 +224,32 @@ def _cascade(model, moved) -> None:
 # ---- the one write path --------------------------------------------------------------------
 
 
-def _bulk_update(model, objs, names) -> None:
-    """`UPDATE table SET f = %s, … WHERE id = %s` once per object, sent with executemany: what
-    QuerySet.bulk_update does, without its CASE WHEN per field and row (whose building in Python
-    costs more than the writing). Values are prepared as Django's UPDATE prepares them
-    (`get_db_prep_save`)."""
+def _bulk_update(model, objs, names, bump: bool = True) -> None:
+    """`UPDATE table SET f = %s, …, version = version + 1 WHERE id = %s` once per object, sent
+    with executemany: what QuerySet.bulk_update does, without its CASE WHEN per field and row
+    (whose building in Python costs more than the writing). Values are prepared as Django's
+    UPDATE prepares them (`get_db_prep_save`). With `bump` (and a model with a `version`: the
+    base data) every written row's version goes up by one, so that a form opened before this
+    write is refused (the optimistic lock, `save_record`)."""
     conn = connections[router.db_for_write(model)]
+    names = [n for n in names if n != "version"]
     fields = [model._meta.get_field(n) for n in names]
     qn = conn.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        qn(model._meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields), qn(model._meta.pk.column)
-    )
+    sets = [f"{qn(f.column)} = %s" for f in fields]
+    bump = bump and any(f.name == "version" for f in model._meta.concrete_fields)
+    if bump:
+        sets.append(f"{qn('version')} = {qn('version')} + 1")
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(qn(model._meta.db_table), ", ".join(sets), qn(model._meta.pk.column))
     params = [[f.get_db_prep_save(getattr(o, f.attname), conn) for f in fields] + [o.pk] for o in objs]
     with conn.cursor() as cursor:
         cursor.executemany(sql, params)
+    if bump:
+        for o in objs:
+            o.version = (o.version or 0) + 1
 
 
-def save_batch(model, creates=(), updates=(), fields=(), *, validate: bool = False, progress=None) -> None:
+def save_batch(model, creates=(), updates=(), fields=(), *, validate: bool = False, progress=None,
+               bump: bool = True) -> None:
     """Write records of one kind: `creates` (new instances) and `updates` (instances already in
     the database, changed in memory; `fields`: the names of the fields changed on them).
 
@@ -238,7 +257,9 @@ def save_batch(model, creates=(), updates=(), fields=(), *, validate: bool = Fal
     (the single-record door; the importer validated its rows already); creates are bulk_create'd
     and updates bulk_update'd in batches; then what hangs below each update whose grid changed
     follows it (`_cascade`), through this same function. Call inside a transaction.
-    `progress(done, total)` is called after each batch."""
+    `progress(done, total)` is called after each batch. Every updated record's `version` goes up
+    by one (the optimistic lock), unless `bump` is False (`save_record`, which has set it by its
+    compare-and-set already)."""
     creates, updates = list(creates), list(updates)
     if not creates and not updates:
         return
@@ -262,7 +283,7 @@ def save_batch(model, creates=(), updates=(), fields=(), *, validate: bool = Fal
             o.updated_at = now
         names = list(dict.fromkeys([*fields, *derived, "updated_at"]))
         for i in range(0, len(updates), BATCH):
-            _bulk_update(model, updates[i : i + BATCH], names)
+            _bulk_update(model, updates[i : i + BATCH], names, bump=bump)
             done += len(updates[i : i + BATCH])
             if progress:
                 progress(done, total)
@@ -406,3 +427,239 @@ def find_resident_by_id_number(user, value: str):
     if not value:
         return None
     return Resident.objects.visible_to(user).filter(id_number_hash=crypto.blind_index(value)).first()
+
+
+# ---- one record at a time: create, edit (optimistic lock), end; each with its history row ----
+#
+# A record created or edited on a page or through the API is validated as one row of its import
+# (importers.check_row: the same parsers, cross-column checks and duplicate keys) and written as
+# the import writes (importers.write_row → save_batch). An edit is a compare-and-set on `version`:
+# `UPDATE … SET version = read + 1 WHERE id = … AND version = read`; when someone saved first
+# nothing is written and `Conflict` says what they changed. Each change keeps one history row
+# (core.history; personal fields masked). A record is ended (moved out, died, demolished, …),
+# never deleted.
+
+#: reasons a record ends, by record kind (codes stored in `end_reason`)
+END_REASONS = {
+    "residents": [("moved_out", gettext_noop("迁出")), ("died", gettext_noop("死亡")),
+                  ("duplicate", gettext_noop("重复登记")), ("other", gettext_noop("其他"))],
+    "houses": [("demolished", gettext_noop("拆除")), ("merged", gettext_noop("合并")),
+               ("duplicate", gettext_noop("重复登记")), ("other", gettext_noop("其他"))],
+    "buildings": [("demolished", gettext_noop("拆除")), ("duplicate", gettext_noop("重复登记")),
+                  ("other", gettext_noop("其他"))],
+    "organizations": [("closed", gettext_noop("注销或歇业")), ("moved_out", gettext_noop("迁出")),
+                      ("duplicate", gettext_noop("重复登记")), ("other", gettext_noop("其他"))],
+    "places": [("closed", gettext_noop("关闭")), ("duplicate", gettext_noop("重复登记")), ("other", gettext_noop("其他"))],
+    "party_orgs": [("dissolved", gettext_noop("撤销")), ("merged", gettext_noop("合并")), ("other", gettext_noop("其他"))],
+    "volunteer_teams": [("dissolved", gettext_noop("解散")), ("other", gettext_noop("其他"))],
+    "volunteers": [("left", gettext_noop("退出")), ("moved_out", gettext_noop("迁出")), ("died", gettext_noop("死亡")),
+                   ("other", gettext_noop("其他"))],
+    "property_projects": [("contract_ended", gettext_noop("合同终止")), ("other", gettext_noop("其他"))],
+}
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of base record kept one at a time. `name`: its import spec (importers.RECORD_SPECS)
+    and the `kind` of its history rows; `segment`: its URL part (API and pages); `policy`: the
+    access table's kind asked for create / update (its `model.policy_kind` scopes the reads)."""
+
+    name: str
+    segment: str
+    model: type
+    policy: str
+    label: str
+
+    @property
+    def end_reasons(self):
+        return END_REASONS[self.name]
+
+
+RECORD_KINDS: dict[str, RecordKind] = {
+    k.segment: k
+    for k in (
+        RecordKind("residents", "residents", Resident, "residents", gettext_noop("实有人口")),
+        RecordKind("houses", "houses", House, "houses", gettext_noop("实有房屋")),
+        RecordKind("buildings", "buildings", Building, "buildings", gettext_noop("楼栋")),
+        RecordKind("organizations", "organizations", Organization, "organizations", gettext_noop("实有单位")),
+        RecordKind("places", "places", Place, "places", gettext_noop("场所")),
+        RecordKind("party_orgs", "party-orgs", PartyOrganization, "party_orgs", gettext_noop("党组织")),
+        RecordKind("volunteer_teams", "volunteer-teams", VolunteerTeam, "volunteers", gettext_noop("志愿服务队")),
+        RecordKind("volunteers", "volunteers", Volunteer, "volunteers", gettext_noop("楼门长与志愿者")),
+        # a project is its property company's (an organization): the access table's
+        # organizations rows govern it (compounds' create/update are never)
+        RecordKind("property_projects", "property-projects", PropertyProject, "organizations", gettext_noop("物业项目")),
+    )
+}
+
+
+class Conflict(Exception):
+    """Someone saved the record after the version the editor read: nothing was written.
+    `fields`: what changed since (from the history rows), `by`: who, `version`: the version now,
+    `other`: True when a change without a history row of its own (an import) came between."""
+
+    def __init__(self, version: int, fields: list[str], by: list[str], other: bool):
+        super().__init__("该记录已被他人修改")
+        self.version, self.fields, self.by, self.other = version, fields, by, other
+
+
+def _history_fields(kind: RecordKind) -> list[str]:
+    from .importers import RECORD_SPECS
+
+    spec = RECORD_SPECS[kind.name]
+    names = {f.name for f in kind.model._meta.get_fields()}
+    return [f for f in spec.plain_fields if f in names] + list(spec.personal_fields) + list(M2M.get(kind.model, ()))
+
+
+def record_snapshot(kind: RecordKind, obj) -> dict:
+    """The record's fields for its history: personal ones masked (core.history.snapshot), a
+    linked record by its text, many-to-many links as a sorted list."""
+    from gridgov.core import history
+
+    m2m = M2M.get(kind.model, ())
+    out = history.snapshot(obj, [f for f in _history_fields(kind) if f not in m2m])
+    for name in m2m:
+        out[name] = sorted(str(x) for x in getattr(obj, name).all()) if obj.pk else []
+    return out
+
+
+def changes_since(kind: RecordKind, obj_id, version: int) -> Conflict:
+    """What was changed on the record after `version` (for the refusal of a stale save)."""
+    from gridgov.core import history
+
+    now = kind.model.objects.filter(pk=obj_id).values_list("version", flat=True).first() or version
+    fields, by, explained = set(), [], version
+    for row in history.for_object(kind.name, obj_id).order_by("at", "id"):
+        v = (row.changes or {}).get("version")
+        if not v or v[1] is None or v[1] <= version:
+            continue
+        fields.update(k for k in row.changes if k != "version")
+        if row.actor_name and row.actor_name not in by:
+            by.append(row.actor_name)
+        explained = max(explained, v[1])
+    return Conflict(now, sorted(fields), by, other=explained < now)
+
+
+def _grid_path(node) -> str | None:
+    return node.path if node is not None else None
+
+
+def _claim(kind: RecordKind, obj, version) -> int:
+    """The compare-and-set: version read → read + 1, or Conflict. Inside the write's transaction."""
+    read = obj.version if version in (None, "") else int(version)
+    if not kind.model.objects.filter(pk=obj.pk, version=read).update(version=read + 1):
+        raise changes_since(kind, obj.pk, read)
+    return read
+
+
+def save_record(user, kind: RecordKind, values: dict, obj=None, version=None):
+    """Create (`obj` None) or edit one record: `values` are cells by field name as in the
+    kind's import (an edit gives only the changed ones). Raises PermissionDenied (role, or a grid
+    outside the user's scope: the record's and, when it moves, the new one), importers.RowInvalid
+    ({field: reason}) and, for an edit, Conflict when the record's version is no longer `version`
+    (the one the editor read). One history row: create with the values set, update with old → new.
+    A key held by a record the user may not see is refused with the import's neutral message and
+    the import's audit entry (`import_conflict`), as a spreadsheet row would be."""
+    from . import importers
+
+    try:
+        return _save_record(user, kind, values, obj, version)
+    except importers.RowInvalid as exc:
+        if exc.hidden is not None and user is not None:
+            import json
+
+            audit.record(user, "import_conflict", object_type=kind.model._meta.label_lower,
+                         object_id=str(exc.hidden.pk),
+                         detail=json.dumps({"kind": kind.name, "count": 1, "ids": [exc.hidden.pk], "door": "record"}))
+        raise
+
+
+def _save_record(user, kind: RecordKind, values: dict, obj, version):
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from . import importers
+
+    if obj is None:
+        policy.require(user, kind.policy, "create")
+        spec, ctx, row = importers.check_row(kind.name, values, user=user)
+        policy.require(user, kind.policy, "create", _grid_path(row.get("grid")))
+        with transaction.atomic():
+            obj = importers.write_row(spec, ctx, row)
+            obj = kind.model.objects.get(pk=obj.pk)
+            snap = record_snapshot(kind, obj)
+            created = {f: [None, v] for f, v in snap.items() if v not in (None, "", [], False)}
+            history.record(user, kind.name, obj, "create", created, grid_path=_grid_path(obj.grid) or "")
+        return obj
+    policy.require(user, kind.policy, "update", _grid_path(obj.grid) if obj.grid_id else None)
+    with transaction.atomic():
+        read = _claim(kind, obj, version)
+        fresh = kind.model.objects.get(pk=obj.pk)
+        before = record_snapshot(kind, fresh)
+        spec, ctx, row = importers.check_row(kind.name, values, user=user, obj=fresh)
+        target = row.get("grid")
+        if target is not None and target.id != fresh.grid_id:
+            policy.require(user, kind.policy, "update", target.path)
+        importers.write_row(spec, ctx, row, fresh, bump=False)
+        fresh = kind.model.objects.get(pk=obj.pk)
+        changes = history.diff(before, record_snapshot(kind, fresh))
+        if not changes:  # nothing changed: the version stays (no one's form goes stale)
+            kind.model.objects.filter(pk=obj.pk).update(version=read)
+            fresh.version = read
+            return fresh
+        changes["version"] = [read, read + 1]
+        history.record(user, kind.name, fresh, "update", changes, grid_path=_grid_path(fresh.grid) or "")
+    return fresh
+
+
+def end_record(user, kind: RecordKind, obj, reason: str, on=None, version=None, note: str = ""):
+    """End a record (a person moved out or died, a house was demolished, ...): `ended_on` and
+    `end_reason` are set, nothing is deleted; lists and counts of current records leave it out.
+    Same checks as an edit (update right on its grid, the optimistic lock)."""
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    from .importers import CellError, RowInvalid, p_date
+
+    policy.require(user, kind.policy, "update", _grid_path(obj.grid) if obj.grid_id else None)
+    if reason not in dict(kind.end_reasons):
+        raise RowInvalid({"reason": "应为以下之一：" + "、".join(code for code, _ in kind.end_reasons)})
+    try:
+        on = p_date(on, None) if on not in (None, "") else timezone.localdate()
+    except CellError as exc:
+        raise RowInvalid({"on": str(exc)}) from None
+    if on > timezone.localdate():
+        raise RowInvalid({"on": "不能晚于今天"})
+    if obj.ended_on is not None:
+        raise RowInvalid({"reason": "该记录已注销"})
+    with transaction.atomic():
+        read = _claim(kind, obj, version)
+        fresh = kind.model.objects.get(pk=obj.pk)
+        fresh.ended_on, fresh.end_reason = on, reason
+        save_batch(kind.model, updates=[fresh], fields=["ended_on", "end_reason"], bump=False)
+        fresh.version = read + 1
+        history.record(user, kind.name, fresh, "end",
+                       {"ended_on": [None, on.isoformat()], "end_reason": ["", reason], "version": [read, read + 1]},
+                       grid_path=_grid_path(fresh.grid) or "", note=note)
+    return fresh
+
+
+def restore_record(user, kind: RecordKind, obj, version=None, note: str = ""):
+    """Undo an end recorded by mistake (the history keeps both)."""
+    from gridgov.accounts import policy
+    from gridgov.core import history
+
+    policy.require(user, kind.policy, "update", _grid_path(obj.grid) if obj.grid_id else None)
+    if obj.ended_on is None:
+        return obj
+    with transaction.atomic():
+        read = _claim(kind, obj, version)
+        fresh = kind.model.objects.get(pk=obj.pk)
+        old = [fresh.ended_on.isoformat(), fresh.end_reason]
+        fresh.ended_on, fresh.end_reason = None, ""
+        save_batch(kind.model, updates=[fresh], fields=["ended_on", "end_reason"], bump=False)
+        fresh.version = read + 1
+        history.record(user, kind.name, fresh, "restore",
+                       {"ended_on": [old[0], None], "end_reason": [old[1], ""], "version": [read, read + 1]},
+                       grid_path=_grid_path(fresh.grid) or "", note=note)
+    return fresh

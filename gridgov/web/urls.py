@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_apikeys, views_cases, views_duties, views_rules, views_summons
+from . import views, views_apikeys, views_cases, views_duties, views_records, views_rules, views_summons
 
 app_name = "web"
 
@@ -29,6 +29,10 @@ urlpatterns = [
     path("duties/<int:pk>/end/", views_duties.duty_end, name="duty-end"),
     path("duties/coverage/", views_duties.duty_coverage, name="duty-coverage"),
     path("records/<str:kind>/", views.record_list, name="records"),
+    path("records/<str:kind>/new/", views_records.record_new, name="record-new"),
+    path("records/<str:kind>/<int:pk>/", views_records.record_detail, name="record"),
+    path("records/<str:kind>/<int:pk>/edit/", views_records.record_edit, name="record-edit"),
+    path("records/<str:kind>/<int:pk>/end/", views_records.record_end, name="record-end"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
     path("residents/<int:pk>/reveal/<str:field>/", views.resident_reveal, name="resident-reveal"),
     path("imports/", views.imports, name="imports"),

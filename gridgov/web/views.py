@@ -18,6 +18,7 @@ from gridgov.accounts.scope import may_see_personal_data
 from gridgov.geo.levels import level_label, level_names
 from gridgov.geo.models import GridNode
 from gridgov.registry import models as reg
+from gridgov.registry import services
 
 
 @staff_required
@@ -25,12 +26,13 @@ def home(request):
     nodes = GridNode.objects.visible_to(request.user)
     top_level = min(nodes.values_list("level", flat=True), default=None)
     tops = nodes.filter(level__lte=(top_level or 0) + 1).order_by("level", "code") if top_level is not None else []
+    current = Q(ended_on__isnull=True)  # ended records (moved out, demolished, ...) are not counted
     counts = {
-        "residents": reg.Resident.objects.visible_to(request.user).count(),
-        "houses": reg.House.objects.visible_to(request.user).count(),
-        "organizations": reg.Organization.objects.visible_to(request.user).count(),
-        "places": reg.Place.objects.visible_to(request.user).count(),
-        "party_orgs": reg.PartyOrganization.objects.visible_to(request.user).count(),
+        "residents": reg.Resident.objects.visible_to(request.user).filter(current).count(),
+        "houses": reg.House.objects.visible_to(request.user).filter(current).count(),
+        "organizations": reg.Organization.objects.visible_to(request.user).filter(current).count(),
+        "places": reg.Place.objects.visible_to(request.user).filter(current).count(),
+        "party_orgs": reg.PartyOrganization.objects.visible_to(request.user).filter(current).count(),
     }
     by_level = [
         (level_label(i), nodes.filter(level=i).count()) for i in range(len(level_names()))
@@ -56,7 +58,7 @@ def grid_detail(request, code):
     from .views_duties import grid_duties
 
     people, duty_history = grid_duties(request.user, node)
-    sub = Q(grid__path__startswith=node.path)
+    sub = Q(grid__path__startswith=node.path, ended_on__isnull=True)
     counts = {
         "residents": reg.Resident.objects.visible_to(request.user).filter(sub).count(),
         "houses": reg.House.objects.visible_to(request.user).filter(sub).count(),
@@ -232,6 +234,44 @@ LISTINGS = {
         ["grid", "team", "building__compound"],
         {"kind": (gettext_lazy("类型"), reg.Volunteer.KINDS, "kind")},
     ),
+    "buildings": Listing(
+        gettext_lazy("楼栋"),
+        reg.Building,
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("小区"), "compound.name"),
+            (gettext_lazy("层数"), "floors"),
+            (gettext_lazy("建成年份"), "year_built"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
+        ["name", "compound__name"],
+        ["grid", "compound"],
+    ),
+    "volunteer-teams": Listing(
+        gettext_lazy("志愿服务队"),
+        reg.VolunteerTeam,
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("类型"), _choice("get_kind_display")),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
+        ["name"],
+        ["grid"],
+        {"kind": (gettext_lazy("类型"), reg.VolunteerTeam.KINDS, "kind")},
+    ),
+    "property-projects": Listing(
+        gettext_lazy("物业项目"),
+        reg.PropertyProject,
+        [
+            (gettext_lazy("名称"), "name"),
+            (gettext_lazy("物业"), "company.name"),
+            (gettext_lazy("项目经理"), "manager_name"),
+            (gettext_lazy("合同到期"), "contract_end"),
+            (gettext_lazy("网格"), "grid.name"),
+        ],
+        ["name", "manager_name"],
+        ["grid", "company"],
+    ),
 }
 
 
@@ -255,6 +295,10 @@ def record_list(request, kind):
     if grid_code:
         grid = _visible_node(request.user, grid_code)
         qs = qs.filter(grid__path__startswith=grid.path)
+    # ended records (moved out, died, demolished, ...) only on request
+    ended = request.GET.get("ended", "") == "1"
+    if not ended:
+        qs = qs.filter(ended_on__isnull=True)
     active = {}
     for param, (label, choices, lookup) in listing.filters.items():
         value = request.GET.get(param, "")
@@ -273,7 +317,11 @@ def record_list(request, kind):
         "grid": grid,
         "filters": [(p, lbl, [(code, gettext(name)) for code, name in ch], active.get(p, ""))
                     for p, (lbl, ch, _lookup) in listing.filters.items()],
-        "detail": kind == "residents",
+        "detail": kind in services.RECORD_KINDS,
+        "record_kind": kind in services.RECORD_KINDS,
+        "ended": ended,
+        "may_create": kind in services.RECORD_KINDS and policy.allows(
+            request.user, services.RECORD_KINDS[kind].policy, "create"),
     }
     template = "web/_record_rows.html" if request.headers.get("HX-Request") else "web/record_list.html"
     return render(request, template, ctx)
@@ -290,19 +338,20 @@ def resident_detail(request, pk):
     if resident is None:
         raise Http404("没有这个居民")
     household = (
-        reg.Resident.objects.visible_to(request.user).filter(household_no=resident.household_no).exclude(pk=pk)
+        reg.Resident.objects.visible_to(request.user).filter(household_no=resident.household_no, ended_on__isnull=True)
+        .exclude(pk=pk)
         if resident.household_no
         else []
     )
-    return render(
-        request,
-        "web/resident_detail.html",
-        {
-            "r": resident,
-            "household": household,
-            "may_reveal": may_see_personal_data(request.user, resident.grid.path if resident.grid_id else None),
-        },
+    from .views_records import panel_context
+
+    ctx = panel_context(request.user, services.RECORD_KINDS["residents"], resident)
+    ctx.update(
+        r=resident,
+        household=household,
+        may_reveal=may_see_personal_data(request.user, resident.grid.path if resident.grid_id else None),
     )
+    return render(request, "web/resident_detail.html", ctx)
 
 
 @staff_required
