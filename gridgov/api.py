@@ -37,5 +37,9 @@ def _register():
 
     api.add_router("/insight/", insight_router)
 
+    from gridgov.accounts.api import router as accounts_router
+
+    api.add_router("/accounts/", accounts_router)
+
 
 _register()
