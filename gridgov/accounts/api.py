@@ -37,8 +37,8 @@ def _not_found():
     return Status(404, {"detail": "no such user"})
 
 
-def _visible(request, user_id):
-    return User.objects.visible_to(request.user).filter(pk=user_id).first()
+def _visible(request, user_id, action="read"):
+    return User.objects.visible_to(request.user, action).filter(pk=user_id).first()
 
 
 def _duties(u):
@@ -158,7 +158,7 @@ class UserPatch(Schema):
 @router.patch("/users/{user_id}", response={200: dict, **ERRORS})
 def update_user(request, user_id: int, body: UserPatch):
     api_require(request, "staff", "update")
-    user = _visible(request, user_id)
+    user = _visible(request, user_id, "update")
     if user is None:
         return _not_found()
     try:
@@ -170,7 +170,7 @@ def update_user(request, user_id: int, body: UserPatch):
 
 def _act(request, user_id, fn):
     api_require(request, "staff", "update")
-    user = _visible(request, user_id)
+    user = _visible(request, user_id, "update")
     if user is None:
         return _not_found()
     try:

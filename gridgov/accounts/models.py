@@ -43,14 +43,15 @@ def community_prefix(path: str) -> str:
 
 
 class UserQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The staff `user` may see on the staff pages and API (policy kind "staff", action read):
-        everywhere, every user but residents (superusers included); in their own scope, the users
-        with a duty in force in one of the communities of the viewer's duties in force (so a
-        staff member without any duty is seen by street-wide roles only); never, nobody."""
+    def visible_to(self, user, action: str = "read"):
+        """The staff accounts `user` may see (policy kind "staff", action read; or the ones they
+        may act on, `action="update"`): everywhere, every user but residents (superusers
+        included); in their own scope, the users with a duty in force in one of the communities
+        of the viewer's duties in force (so a staff member without any duty is seen by
+        street-wide roles only); never, nobody."""
         from .policy import ALL, NEVER, reach
 
-        r = reach(user, "staff", "read")
+        r = reach(user, "staff", action)
         if r == NEVER:
             return self.none()
         qs = self.exclude(models.Q(role=Role.RESIDENT) & models.Q(is_superuser=False))

@@ -343,7 +343,7 @@ def may_manage(actor, target) -> bool:
         return False
     if target.is_superuser and not actor.is_superuser:
         return False
-    if not User.objects.visible_to(actor).filter(pk=target.pk).exists():
+    if not User.objects.visible_to(actor, "update").filter(pk=target.pk).exists():
         return False
     return r == policy.ALL or target.role in COMMUNITY_GRANTS
 

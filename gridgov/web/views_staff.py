@@ -65,8 +65,8 @@ def _duties_in_force():
                     to_attr="duties_in_force")
 
 
-def _visible(user, pk) -> User:
-    target = User.objects.visible_to(user).prefetch_related(_duties_in_force()).filter(pk=pk).first()
+def _visible(user, pk, action="read") -> User:
+    target = User.objects.visible_to(user, action).prefetch_related(_duties_in_force()).filter(pk=pk).first()
     if target is None:
         raise Http404(_("没有这个工作人员"))
     return target
@@ -149,7 +149,7 @@ def staff_detail(request, pk):
 def _act(request, pk, fn, done):
     """An act on one visible account through the services; back to its page with a message."""
     policy.require(request.user, "staff", "update")
-    target = _visible(request.user, pk)
+    target = _visible(request.user, pk, "update")
     try:
         fn(target)
     except staff.StaffNotAllowed as exc:

@@ -22,7 +22,8 @@ checks the answer of the doors users use:
             moderate (reject a held report, and the held list); routing × list / update (the rule
             table's API), words × list / update (the sensitive words), settings × update (the
             hotline rate settings), insight × read (a map layer, holding exactly the readable cases),
-            exports × read (another user's export job page).
+            exports × read (another user's export job page), staff × list / read / create / update
+            (/api/accounts/users: the list, a grid worker of c1, a new grid worker, a new name).
 Grids have no export door over HTTP (operators use `gridgov export-grids`): the test checks none
 answers.
 
@@ -467,6 +468,16 @@ def _try_act(c, kind, action):
 
         job = ExportJob.objects.create(requested_by=User.objects.get(username="reporter"), kind="places")
         return c.get(f"/exports/{job.pk}/")
+    if kind == "staff":  # staff accounts: a grid worker with a duty in c1 (every own grant's community)
+        target = User.objects.get(username="u_grid_worker")
+        if action == "list":
+            return c.get("/api/accounts/users")
+        if action == "read":
+            return c.get(f"/api/accounts/users/{target.pk}")
+        if action == "create":
+            return _post(c, "/api/accounts/users", {"username": "matrix_new", "display_name": "矩阵", "role": "grid_worker"})
+        if action == "update":
+            return _post(c, f"/api/accounts/users/{target.pk}", {"display_name": "矩阵改名"}, "patch")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -527,7 +538,8 @@ def _check_act(world, role, kind, action):
 
 def test_every_act_has_a_door():
     doors = {("routing", "list"), ("routing", "update"), ("words", "list"), ("words", "update"),
-             ("settings", "update"), ("insight", "read"), ("exports", "read")} | CASE_ACTS
+             ("settings", "update"), ("insight", "read"), ("exports", "read"),
+             ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
