@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from gridgov.core import audit, crypto
 
@@ -350,7 +350,7 @@ def may_manage(actor, target) -> bool:
 
 def _require_manage(actor, target):
     if not may_manage(actor, target):
-        raise StaffNotAllowed(_lazy("无权管理该工作人员"), code="forbidden")
+        raise StaffNotAllowed(gettext_lazy("无权管理该工作人员"), code="forbidden")
 
 
 def temporary_password() -> str:
@@ -377,11 +377,11 @@ def check_password_rules(password: str, user=None) -> None:
     from django.core.exceptions import ValidationError
 
     if not password:
-        raise StaffInvalid(_lazy("请填写密码"), code="password_required")
+        raise StaffInvalid(gettext_lazy("请填写密码"), code="password_required")
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise StaffInvalid(_lazy("密码不符合要求：%(reasons)s"), code="weak_password",
+        raise StaffInvalid(gettext_lazy("密码不符合要求：%(reasons)s"), code="weak_password",
                            reasons="".join(str(m) for m in exc.messages)) from None
 
 
@@ -391,33 +391,33 @@ def clean_username(username: str) -> str:
 
     name = (username or "").strip()
     if not name:
-        raise StaffInvalid(_lazy("请填写用户名"), code="username_required")
+        raise StaffInvalid(gettext_lazy("请填写用户名"), code="username_required")
     if len(name) > 150:
-        raise StaffInvalid(_lazy("用户名过长：最多150个字符"), code="invalid_username")
+        raise StaffInvalid(gettext_lazy("用户名过长：最多150个字符"), code="invalid_username")
     try:
         UnicodeUsernameValidator()(name)
     except ValidationError:
-        raise StaffInvalid(_lazy("用户名只能包含字母、数字和 @ . + - _"), code="invalid_username") from None
+        raise StaffInvalid(gettext_lazy("用户名只能包含字母、数字和 @ . + - _"), code="invalid_username") from None
     if User.objects.filter(username__iexact=name).exists():
-        raise StaffConflict(_lazy("用户名 %(username)s 已被使用"), code="username_taken", username=name)
+        raise StaffConflict(gettext_lazy("用户名 %(username)s 已被使用"), code="username_taken", username=name)
     return name
 
 
 def clean_display_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise StaffInvalid(_lazy("请填写姓名"), code="display_name_required")
+        raise StaffInvalid(gettext_lazy("请填写姓名"), code="display_name_required")
     if len(name) > 100:
-        raise StaffInvalid(_lazy("姓名过长：最多100个字符"), code="invalid_display_name")
+        raise StaffInvalid(gettext_lazy("姓名过长：最多100个字符"), code="invalid_display_name")
     return name
 
 
 def clean_role(actor, role: str, action: str = "create") -> str:
     role = (role or "").strip()
     if role not in Role.values:
-        raise StaffInvalid(_lazy("未知的角色：%(role)s"), code="invalid_role", role=role)
+        raise StaffInvalid(gettext_lazy("未知的角色：%(role)s"), code="invalid_role", role=role)
     if role not in grantable_roles(actor, action):
-        raise StaffNotAllowed(_lazy("您不能授予该角色：%(role)s"), code="role_not_allowed", role=Role(role).label)
+        raise StaffNotAllowed(gettext_lazy("您不能授予该角色：%(role)s"), code="role_not_allowed", role=Role(role).label)
     return role
 
 
@@ -425,7 +425,7 @@ def clean_department(name: str) -> str:
     """'' or the name of an active Department."""
     name = (name or "").strip()
     if name and not Department.objects.filter(name=name, active=True).exists():
-        raise StaffInvalid(_lazy("未找到该部门：%(name)s"), code="unknown_department", name=name)
+        raise StaffInvalid(gettext_lazy("未找到该部门：%(name)s"), code="unknown_department", name=name)
     return name
 
 
@@ -434,7 +434,7 @@ def clean_phone(phone: str) -> str:
 
     phone = (phone or "").strip().replace(" ", "")
     if phone and phone_error(phone):
-        raise StaffInvalid(_lazy("手机号格式错误：应为11位手机号或带区号的固定电话"), code="invalid_phone")
+        raise StaffInvalid(gettext_lazy("手机号格式错误：应为11位手机号或带区号的固定电话"), code="invalid_phone")
     return phone
 
 
@@ -450,22 +450,22 @@ def clean_duty_place(actor, grid, duty: str | None, role: str):
     if grid:
         node = grid if isinstance(grid, GridNode) else GridNode.objects.filter(code=str(grid).strip()).first()
         if node is None:
-            raise StaffInvalid(_lazy("未找到该网格：%(grid)s"), code="unknown_grid", grid=grid)
+            raise StaffInvalid(gettext_lazy("未找到该网格：%(grid)s"), code="unknown_grid", grid=grid)
     if own:
         communities = staff_communities(actor)
         if node is None:
             if len(communities) != 1:
-                raise StaffInvalid(_lazy("请指定所在网格"), code="grid_required")
+                raise StaffInvalid(gettext_lazy("请指定所在网格"), code="grid_required")
             node = GridNode.objects.filter(path=communities[0]).first()
             if node is None:
-                raise StaffInvalid(_lazy("请指定所在网格"), code="grid_required")
+                raise StaffInvalid(gettext_lazy("请指定所在网格"), code="grid_required")
         elif not any(node.path.startswith(p) for p in communities):
-            raise StaffNotAllowed(_lazy("该网格不在您所在的社区"), code="grid_out_of_scope")
+            raise StaffNotAllowed(gettext_lazy("该网格不在您所在的社区"), code="grid_out_of_scope")
     if node is None:
         return None, None
     duty = (duty or "").strip() or DUTY_OF_ROLE.get(role, Duty.STAFF)
     if duty not in Duty.values:
-        raise StaffInvalid(_lazy("未知的职责：%(duty)s"), code="invalid_duty", duty=duty)
+        raise StaffInvalid(gettext_lazy("未知的职责：%(duty)s"), code="invalid_duty", duty=duty)
     return node, duty
 
 
@@ -503,7 +503,7 @@ def create_staff(actor, *, username, display_name, role, password="", department
     from gridgov.core import history
 
     if not policy.allows(actor, "staff", "create"):
-        raise StaffNotAllowed(_lazy("无权新增工作人员"), code="forbidden")
+        raise StaffNotAllowed(gettext_lazy("无权新增工作人员"), code="forbidden")
     username = clean_username(username)
     display_name = clean_display_name(display_name)
     role = clean_role(actor, role)

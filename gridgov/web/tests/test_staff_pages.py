@@ -186,3 +186,16 @@ def test_import_template_and_wrong_file(people):
     r = c.post("/staff/import/", {"file": f})
     assert r.status_code == 400 and "缺少必填列" in r.content.decode()
     assert client_for(people["gl"]).get("/staff/import/").status_code == 403
+
+
+def test_staff_pages_in_english(people):
+    from gridgov.web.tests.test_i18n import EN, leftover_chinese
+
+    c = client_for(people["admin"])
+    w1 = people["w1"]
+    c.post(f"/staff/{w1.pk}/edit/", {"display_name": "王小一", "role": "grid_leader", "department": "城管科"})
+    data = [n.name for n in people["street"].values()] + ["王小一", "城管科", "admin1", "sec1", "w1", "w2", "gl"]
+    for url in ("/staff/", "/staff/new/", f"/staff/{w1.pk}/", "/staff/import/", "/account/password/"):
+        page = c.get(url, **EN).content.decode()
+        assert leftover_chinese(page, data) == [], url
+    assert "Role" in c.get("/staff/", **EN).content.decode()
