@@ -441,9 +441,9 @@ def clean_phone(phone: str) -> str:
 def clean_duty_place(actor, grid, duty: str | None, role: str):
     """(grid node or None, duty or None) for a new account (see the rule above): the node named
     must lie in an own grant's communities; without one an own grant uses its only community."""
-    from gridgov.geo.models import GridNode
-
     from . import policy
+
+    GridNode = GridAssignment._meta.get_field("node").related_model  # noqa: N806 (geo sits above accounts)
 
     own = policy.reach(actor, "staff", "create") == policy.OWN
     node = None

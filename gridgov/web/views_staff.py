@@ -141,9 +141,16 @@ def staff_detail(request, pk):
     history = _history(target)
     return render(request, "web/staff_detail.html", {
         "target": target, "may_manage": may_manage, "roles": _roles(roles), "departments": _departments(),
-        "history": history, "password": request.session.pop("staff_temp_password", None)
-        if request.session.get("staff_temp_password_for") == target.pk else None,
+        "history": history, "password": _temp_password_for(request, target),
     })
+
+
+def _temp_password_for(request, target):
+    """The temporary password just set for `target` (after the reset's redirect): shown once."""
+    if request.session.get("staff_temp_password_for") != target.pk:
+        return None
+    request.session.pop("staff_temp_password_for", None)
+    return request.session.pop("staff_temp_password", None)
 
 
 def _act(request, pk, fn, done):
