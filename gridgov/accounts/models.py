@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -32,6 +32,68 @@ STAFF_ROLES = {
 }
 #: roles that see the whole street whatever their assignments
 STREET_WIDE_ROLES = {Role.LEADER, Role.ADMIN}
+#: the roles a community secretary (an "own" grant of staff × create / update) may give: the
+#: community's own people, never the street's (leader, admin), a section's or a property company's
+COMMUNITY_GRANTS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STEWARD, Role.VOLUNTEER)
+
+
+def community_prefix(path: str) -> str:
+    """The path of the community (level 1) a grid node path lies in; the street's own path for
+    the street node."""
+    codes = [c for c in (path or "").strip("/").split("/") if c]
+    return "/" + "/".join(codes[:2]) + "/" if codes else ""
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user, action: str = "read"):
+        """The staff accounts `user` may see (policy kind "staff", action read; or the ones they
+        may act on, `action="update"`): everywhere, every user but residents (superusers
+        included); in their own scope, the users with a duty in force in one of the communities
+        of the viewer's duties in force (so a staff member without any duty is seen by
+        street-wide roles only); never, nobody."""
+        from .policy import ALL, NEVER, reach
+
+        r = reach(user, "staff", action)
+        if r == NEVER:
+            return self.none()
+        qs = self.exclude(models.Q(role=Role.RESIDENT) & models.Q(is_superuser=False))
+        if r == ALL:
+            return qs
+        prefixes = staff_communities(user)
+        if not prefixes:
+            return self.none()
+        cond = models.Q()
+        for p in prefixes:
+            cond |= models.Q(node__path__startswith=p)
+        on_duty = GridAssignment.objects.in_force().filter(cond).values("user_id")
+        return qs.filter(pk__in=on_duty)
+
+
+def staff_communities(user) -> tuple[str, ...]:
+    """The path prefixes of the communities of `user`'s duties in force (a secretary's
+    community); cached on the user object for the request."""
+    cached = getattr(user, "_gridgov_staff_communities", None)
+    if cached is not None:
+        return cached
+    paths = GridAssignment.objects.in_force().filter(user=user).values_list("node__path", flat=True)
+    out = tuple(sorted({community_prefix(p) for p in paths if p}))
+    user._gridgov_staff_communities = out
+    return out
+
+
+class StaffUserManager(UserManager.from_queryset(UserQuerySet)):
+    """Django's user manager (create_user, create_superuser, natural keys) with `visible_to`.
+
+    Migrations keep seeing Django's UserManager (what a data migration needs of it), so adding
+    the queryset method needs no migration."""
+
+    def deconstruct(self):
+        return False, "django.contrib.auth.models.UserManager", None, self._constructor_args[0], self._constructor_args[1]
+
+    def __eq__(self, other):  # equal to the UserManager the migrations hold
+        return isinstance(other, UserManager) and self._constructor_args == other._constructor_args
+
+    __hash__ = UserManager.__hash__
 
 
 class User(AbstractUser):
@@ -51,6 +113,8 @@ class User(AbstractUser):
     totp_enabled = models.BooleanField(default=False)
     # the last TOTP time step accepted (each code is used once: a later login needs a later step)
     totp_last_step = models.BigIntegerField(default=0)
+
+    objects = StaffUserManager()
 
     def __str__(self):
         return self.display_name or self.username

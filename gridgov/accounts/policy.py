@@ -50,6 +50,11 @@ data shown stays scoped by `visible_to`):
   jobs they asked for (a relation).
 * apikeys  — list / create / update: the Open311 API keys on /apikeys/ (create shows the key
   once; update: revoke, set the key's rate).
+* staff    — list / read / create / update: the staff accounts (/staff/, /api/accounts/users):
+  create, disable and enable, role, department, password reset. "Own" means the communities of
+  the user's duties in force (`User.objects.visible_to`: the staff with a duty in force there);
+  an own grant gives only the community's roles (models.COMMUNITY_GRANTS) and manages only staff
+  holding one of them.
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -168,6 +173,10 @@ duties         update    N N N N N N O N N N A
 apikeys        list      N N N N N N N N N N A
 apikeys        create    N N N N N N N N N N A
 apikeys        update    N N N N N N N N N N A
+staff          list      N N N N N N O N N A A
+staff          read      N N N N N N O N N A A
+staff          create    N N N N N N O N N N A
+staff          update    N N N N N N O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

@@ -1,4 +1,5 @@
-"""Accounts: login throttling and the optional TOTP second factor."""
+"""Accounts: login throttling, the optional TOTP second factor, one-time phone codes, and the
+staff accounts that administrators and community secretaries manage."""
 
 import hashlib
 import hmac
@@ -12,10 +13,22 @@ from django.db import transaction
 from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gridgov.core import audit, conf, crypto
 
-from .models import LoginAttempt, PhoneCode, User
+from .models import (
+    COMMUNITY_GRANTS,
+    Department,
+    Duty,
+    GridAssignment,
+    LoginAttempt,
+    PhoneCode,
+    Role,
+    User,
+    community_prefix,
+    staff_communities,
+)
 
 def _conf(name: str, default: int) -> int:
     """A throttling tunable: the Django setting `name`, else `default` (gridgov.core.conf)."""
@@ -234,3 +247,357 @@ def use_phone_code(pk, purpose: str, code: str) -> PhoneCode | None:
 
 def purge_phone_codes() -> int:
     return PhoneCode.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()[0]
+
+
+# ---- staff: accounts managed by administrators and community secretaries ----------------------
+#
+# Who: the policy table's kind "staff" (list, read, create, update). "All" (administrators):
+# every account but residents', any role. "Own" (community secretaries): the staff with a duty in
+# force in one of the communities of the secretary's own duties in force
+# (User.objects.visible_to), and only the community's roles (models.COMMUNITY_GRANTS), both as
+# what they may give and as whom they may change: never a leader, an administrator, a section's or
+# a property company's account, nor another secretary's, nor their own.
+#
+# A new account made by an "own" grant must belong to the secretary's community at once, or the
+# secretary could not see it again: it is created with a duty in force from today on the grid
+# named (inside the secretary's community), or, when none is named and the secretary serves one
+# community, on that community itself (the duty the role implies: a grid worker a "worker" duty,
+# ...). Administrators may name a grid, or none (such an account is seen by street-wide roles
+# only until a duty is given on the duties page).
+#
+# Every password set by someone else (a new account, a reset, a bulk import) is temporary: the
+# account's next sign-in must change it (User.must_change_password, accounts.middleware).
+# Every change is one transaction with one history row (core.history, kind "staff"; the phone
+# appears masked there).
+
+
+class StaffError(Exception):
+    """An error of the staff services: a stable `code` for clients and a Chinese message marked
+    for translation, formatted with its `params` after translation (as cases.services.CaseError):
+    `message` (also `str(exc)`) in the reader's language, `source_message()` in Chinese."""
+
+    code = "invalid"
+
+    def __init__(self, message="", *, code: str | None = None, **params):
+        super().__init__(message)
+        self.template, self.params = message, params
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        text = str(self.template)
+        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
+
+    def source_message(self) -> str:
+        from django.utils import translation
+
+        with translation.override(None):
+            return self.message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class StaffInvalid(StaffError, ValueError):
+    code = "invalid"
+
+
+class StaffNotAllowed(StaffError):
+    code = "forbidden"
+
+
+class StaffConflict(StaffError):
+    code = "conflict"
+
+#: the fields of a staff account its history keeps (the phone as its masked copy)
+STAFF_FIELDS = ("username", "display_name", "role", "department", "phone", "is_active", "must_change_password")
+#: the roles the staff pages manage (residents sign themselves up)
+MANAGED_ROLES = tuple(r for r in Role.values if r != Role.RESIDENT)
+#: the duty a role implies when an account is given one without naming it
+DUTY_OF_ROLE = {
+    Role.GRID_WORKER: Duty.WORKER, Role.GRID_LEADER: Duty.LEADER, Role.COMMUNITY_STAFF: Duty.STAFF,
+    Role.COMMUNITY_SECRETARY: Duty.SECRETARY, Role.STEWARD: Duty.STEWARD, Role.VOLUNTEER: Duty.VOLUNTEER,
+}
+_TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def grantable_roles(actor, action: str = "create") -> tuple[str, ...]:
+    """The roles `actor` may give (staff × create, or × update for a role change)."""
+    from . import policy
+
+    r = policy.reach(actor, "staff", action)
+    if r == policy.ALL:
+        return MANAGED_ROLES
+    if r == policy.OWN:
+        return tuple(str(x) for x in COMMUNITY_GRANTS)
+    return ()
+
+
+def may_manage(actor, target) -> bool:
+    """Whether `actor` may change `target` (staff × update): visible to them, not themselves,
+    a superuser only by a superuser, and for an own grant only an account holding a community role."""
+    from . import policy
+
+    r = policy.reach(actor, "staff", "update")
+    if r == policy.NEVER or target.pk == actor.pk:
+        return False
+    if target.is_superuser and not actor.is_superuser:
+        return False
+    if not User.objects.visible_to(actor, "update").filter(pk=target.pk).exists():
+        return False
+    return r == policy.ALL or target.role in COMMUNITY_GRANTS
+
+
+def _require_manage(actor, target):
+    if not may_manage(actor, target):
+        raise StaffNotAllowed(gettext_lazy("无权管理该工作人员"), code="forbidden")
+
+
+def temporary_password() -> str:
+    """A password to hand over once: 12 letters and digits (no look-alikes), valid under the
+    password rules."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    while True:
+        pw = "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(12))
+        if not (any(c.isdigit() for c in pw) and any(c.isalpha() for c in pw)):
+            continue
+        try:
+            validate_password(pw)
+        except ValidationError:
+            continue
+        return pw
+
+
+def check_password_rules(password: str, user=None) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS): StaffInvalid with
+    their messages, code weak_password."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    if not password:
+        raise StaffInvalid(gettext_lazy("请填写密码"), code="password_required")
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise StaffInvalid(gettext_lazy("密码不符合要求：%(reasons)s"), code="weak_password",
+                           reasons="".join(str(m) for m in exc.messages)) from None
+
+
+def clean_username(username: str) -> str:
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+    from django.core.exceptions import ValidationError
+
+    name = (username or "").strip()
+    if not name:
+        raise StaffInvalid(gettext_lazy("请填写用户名"), code="username_required")
+    if len(name) > 150:
+        raise StaffInvalid(gettext_lazy("用户名过长：最多150个字符"), code="invalid_username")
+    try:
+        UnicodeUsernameValidator()(name)
+    except ValidationError:
+        raise StaffInvalid(gettext_lazy("用户名只能包含字母、数字和 @ . + - _"), code="invalid_username") from None
+    if User.objects.filter(username__iexact=name).exists():
+        raise StaffConflict(gettext_lazy("用户名 %(username)s 已被使用"), code="username_taken", username=name)
+    return name
+
+
+def clean_display_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise StaffInvalid(gettext_lazy("请填写姓名"), code="display_name_required")
+    if len(name) > 100:
+        raise StaffInvalid(gettext_lazy("姓名过长：最多100个字符"), code="invalid_display_name")
+    return name
+
+
+def clean_role(actor, role: str, action: str = "create") -> str:
+    role = (role or "").strip()
+    if role not in Role.values:
+        raise StaffInvalid(gettext_lazy("未知的角色：%(role)s"), code="invalid_role", role=role)
+    if role not in grantable_roles(actor, action):
+        raise StaffNotAllowed(gettext_lazy("您不能授予该角色：%(role)s"), code="role_not_allowed", role=Role(role).label)
+    return role
+
+
+def clean_department(name: str) -> str:
+    """'' or the name of an active Department."""
+    name = (name or "").strip()
+    if name and not Department.objects.filter(name=name, active=True).exists():
+        raise StaffInvalid(gettext_lazy("未找到该部门：%(name)s"), code="unknown_department", name=name)
+    return name
+
+
+def clean_phone(phone: str) -> str:
+    from gridgov.core.validators import phone_error
+
+    phone = (phone or "").strip().replace(" ", "")
+    if phone and phone_error(phone):
+        raise StaffInvalid(gettext_lazy("手机号格式错误：应为11位手机号或带区号的固定电话"), code="invalid_phone")
+    return phone
+
+
+def clean_duty_place(actor, grid, duty: str | None, role: str):
+    """(grid node or None, duty or None) for a new account (see the rule above): the node named
+    must lie in an own grant's communities; without one an own grant uses its only community."""
+    from . import policy
+
+    GridNode = GridAssignment._meta.get_field("node").related_model  # noqa: N806 (geo sits above accounts)
+
+    own = policy.reach(actor, "staff", "create") == policy.OWN
+    node = None
+    if grid:
+        node = grid if isinstance(grid, GridNode) else GridNode.objects.filter(code=str(grid).strip()).first()
+        if node is None:
+            raise StaffInvalid(gettext_lazy("未找到该网格：%(grid)s"), code="unknown_grid", grid=grid)
+    if own:
+        communities = staff_communities(actor)
+        if node is None:
+            if len(communities) != 1:
+                raise StaffInvalid(gettext_lazy("请指定所在网格"), code="grid_required")
+            node = GridNode.objects.filter(path=communities[0]).first()
+            if node is None:
+                raise StaffInvalid(gettext_lazy("请指定所在网格"), code="grid_required")
+        elif not any(node.path.startswith(p) for p in communities):
+            raise StaffNotAllowed(gettext_lazy("该网格不在您所在的社区"), code="grid_out_of_scope")
+    if node is None:
+        return None, None
+    duty = (duty or "").strip() or DUTY_OF_ROLE.get(role, Duty.STAFF)
+    if duty not in Duty.values:
+        raise StaffInvalid(gettext_lazy("未知的职责：%(duty)s"), code="invalid_duty", duty=duty)
+    return node, duty
+
+
+def _set_phone(user, phone: str):
+    user.phone_enc = crypto.encrypt(phone) if phone else ""
+    user.phone_hash = crypto.blind_index(phone) if phone else ""
+    user.phone_masked = crypto.mask_phone(phone) if phone else ""
+
+
+def _snap(user) -> dict:
+    from gridgov.core import history
+
+    return history.snapshot(user, STAFF_FIELDS)
+
+
+def _grid_path(user) -> str:
+    path = (GridAssignment.objects.in_force().filter(user=user).order_by("id")
+            .values_list("node__path", flat=True).first())
+    return community_prefix(path) if path else ""
+
+
+def staff_history(user):
+    """The history rows of a staff account, newest first."""
+    from gridgov.core import history
+
+    return history.for_object("staff", user.pk)
+
+
+@transaction.atomic
+def create_staff(actor, *, username, display_name, role, password="", department="", phone="",
+                 grid=None, duty=None, since=None) -> tuple[User, str]:
+    """A new staff account (see the rules above). Without a password a temporary one is made.
+    Returns (user, the password to hand over once). Raises StaffError."""
+    from . import policy
+    from gridgov.core import history
+
+    if not policy.allows(actor, "staff", "create"):
+        raise StaffNotAllowed(gettext_lazy("无权新增工作人员"), code="forbidden")
+    username = clean_username(username)
+    display_name = clean_display_name(display_name)
+    role = clean_role(actor, role)
+    department = clean_department(department)
+    phone = clean_phone(phone)
+    node, duty = clean_duty_place(actor, grid, duty, role)
+    user = User(username=username, display_name=display_name, role=role, department=department,
+                must_change_password=True)
+    if password:
+        check_password_rules(password, user)
+    else:
+        password = temporary_password()
+    _set_phone(user, phone)
+    user.set_password(password)
+    user.save()
+    changes = {k: [None, v] for k, v in _snap(user).items()}
+    if node is not None:
+        GridAssignment.objects.create(user=user, node=node, duty=duty, since=since or timezone.localdate())
+        changes["duty"] = [None, f"{Duty(duty).label} @ {node.name} ({node.code})"]
+    history.record(actor, "staff", user, "create", changes, grid_path=community_prefix(node.path) if node else "")
+    return user, password
+
+
+@transaction.atomic
+def update_staff(actor, target, *, display_name=None, role=None, department=None, phone=None) -> dict:
+    """Change a staff account's name, role, department or phone (None: unchanged). Returns the
+    diff ({field: [old, new]}); one history row when anything changed."""
+    from gridgov.core import history
+
+    target = User.objects.select_for_update().get(pk=target.pk)
+    _require_manage(actor, target)
+    old = _snap(target)
+    if display_name is not None:
+        target.display_name = clean_display_name(display_name)
+    if role is not None and role != target.role:
+        target.role = clean_role(actor, role, "update")
+    if department is not None:
+        target.department = clean_department(department)
+    if phone is not None:
+        phone = clean_phone(phone)
+        if crypto.blind_index(phone) != target.phone_hash:
+            _set_phone(target, phone)
+    changes = history.diff(old, _snap(target))
+    if changes:
+        target.save()
+        history.record(actor, "staff", target, "update", changes, grid_path=_grid_path(target))
+    return changes
+
+
+@transaction.atomic
+def set_staff_active(actor, target, active: bool, note: str = "") -> bool:
+    """Disable (sign-in refused, sessions end) or enable an account. Returns whether it changed."""
+    from gridgov.core import history
+
+    target = User.objects.select_for_update().get(pk=target.pk)
+    _require_manage(actor, target)
+    if target.is_active == active:
+        return False
+    old = _snap(target)
+    target.is_active = active
+    target.save(update_fields=["is_active"])
+    history.record(actor, "staff", target, "enable" if active else "disable", history.diff(old, _snap(target)),
+                   grid_path=_grid_path(target), note=note)
+    return True
+
+
+@transaction.atomic
+def reset_staff_password(actor, target) -> str:
+    """A new temporary password for `target` (returned, to hand over once); their next sign-in
+    must change it, and their sessions end (the password changed)."""
+    from gridgov.core import history
+
+    target = User.objects.select_for_update().get(pk=target.pk)
+    _require_manage(actor, target)
+    password = temporary_password()
+    old = _snap(target)
+    target.set_password(password)
+    target.must_change_password = True
+    target.save(update_fields=["password", "must_change_password"])
+    history.record(actor, "staff", target, "reset_password", history.diff(old, _snap(target)),
+                   grid_path=_grid_path(target))
+    return password
+
+
+@transaction.atomic
+def change_own_password(user, new_password: str) -> None:
+    """The user sets their own password (the old one was checked by the caller's form): the
+    password rules apply, and a pending "must change" is done."""
+    from gridgov.core import history
+
+    check_password_rules(new_password, user)
+    old = _snap(user)
+    user.set_password(new_password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
+    history.record(user, "staff", user, "change_password", history.diff(old, _snap(user)), grid_path=_grid_path(user))

@@ -519,6 +519,16 @@ class Spec:
     def after(self, pairs: list[tuple], ctx: Context):
         """Many-to-many links once every object has a primary key: pairs of (obj, row)."""
 
+    def write(self, creates: list[tuple], updates: list[tuple], ctx: Context, progress=None):
+        """Write the rows, inside run_import's transaction: pairs of (obj, row). The base data's
+        one write path, `registry.services.save_batch` (derived fields, bulk writes in batches,
+        and what hangs below an updated record follows it to its new grid); a spec whose records
+        are not base data (staff accounts) writes through its own services."""
+        services.save_batch(
+            self.model, [o for o, _ in creates], [o for o, _ in updates], self.update_fields(),
+            progress=(lambda done, total: progress("write", done, total)) if progress else None,
+        )
+
     def update_fields(self) -> list[str]:
         out = list(self.plain_fields)
         for f in self.personal_fields:
@@ -1062,7 +1072,11 @@ SPECS: dict[str, Spec] = {
 }
 
 
-def get_spec(kind: str) -> Spec:
+def get_spec(kind) -> Spec:
+    """The spec of a base-data kind (SPECS), or `kind` itself when it is a Spec (an import
+    defined elsewhere on these rules: staff accounts, web.staff_import)."""
+    if isinstance(kind, Spec):
+        return kind
     try:
         return SPECS[kind]
     except KeyError:
@@ -1083,7 +1097,7 @@ def read_table(source, filename: str | None = None):
 
 
 def run_import(
-    kind: str,
+    kind: str | Spec,
     source,
     *,
     filename: str | None = None,
@@ -1097,6 +1111,7 @@ def run_import(
     the user's scope, and updated records must be visible to them; the user's role must be
     allowed to create (and with `update`, to update) this kind (accounts.policy): PermissionDenied."""
     spec = get_spec(kind)
+    kind = spec.kind
     if user is not None:
         from gridgov.accounts import policy
 
@@ -1245,12 +1260,7 @@ def run_import(
         for obj, row in updates:
             spec.assign(obj, row, ctx, creating=False)
         spec.before_write(creates, updates, ctx)
-        # the one write path of the kind (registry.services): derived fields, bulk writes in
-        # batches, and what hangs below an updated record follows it to its new grid
-        services.save_batch(
-            spec.model, [o for o, _ in creates], [o for o, _ in updates], spec.update_fields(),
-            progress=(lambda done, total: progress("write", done, total)) if progress else None,
-        )
+        spec.write(creates, updates, ctx, progress)  # the one write path of the kind
         spec.after(creates + updates, ctx)
     result.created, result.updated = len(creates), len(updates)
     return result
@@ -1266,7 +1276,7 @@ def _raw_value(row, fld):
 # ---- templates ----------------------------------------------------------------------------
 
 
-def write_template(kind: str, out) -> None:
+def write_template(kind: str | Spec, out) -> None:
     """An .xlsx to fill in: sheet 数据 with the header row (a comment on each header), and sheet
     说明 explaining each column, with an example row."""
     from openpyxl.comments import Comment

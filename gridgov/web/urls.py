@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_apikeys, views_cases, views_duties, views_records, views_rules, views_summons
+from . import views, views_apikeys, views_cases, views_duties, views_records, views_rules, views_staff, views_summons
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
         name="login",
     ),
     path("account/2fa/", views.two_factor, name="two-factor"),
+    path("account/password/", views_staff.password_change, name="password-change"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views_cases.workbench, name="workbench"),
     path("territory/", views.home, name="home"),
@@ -52,4 +53,13 @@ urlpatterns = [
     path("routing/paths/<str:code>/", views_rules.routing_path, name="routing-path"),
     path("calendar/", views_rules.calendar_page, name="calendar"),
     path("settings/", views_rules.settings_page, name="settings"),
+    path("staff/", views_staff.staff_list, name="staff"),
+    path("staff/new/", views_staff.staff_new, name="staff-new"),
+    path("staff/import/", views_staff.staff_import, name="staff-import"),
+    path("staff/import/template.xlsx", views_staff.staff_import_template, name="staff-import-template"),
+    path("staff/<int:pk>/", views_staff.staff_detail, name="staff-detail"),
+    path("staff/<int:pk>/edit/", views_staff.staff_edit, name="staff-edit"),
+    path("staff/<int:pk>/disable/", views_staff.staff_disable, name="staff-disable"),
+    path("staff/<int:pk>/enable/", views_staff.staff_enable, name="staff-enable"),
+    path("staff/<int:pk>/reset-password/", views_staff.staff_reset_password, name="staff-reset-password"),
 ]

@@ -26,6 +26,8 @@ checks the answer of the doors users use:
             (the duties API on c1: list a grid's duties, read one, assign one, end one; the
             refusals outside the scope are in cases/tests/test_duties.py and
             accounts/tests/test_duties_api.py).
+            exports × read (another user's export job page), staff × list / read / create / update
+            (/api/accounts/users: the list, a grid worker of c1, a new grid worker, a new name).
 Grids have no export door over HTTP (operators use `gridgov export-grids`): the test checks none
 answers.
 
@@ -533,6 +535,16 @@ def _try_act(c, kind, action):
 
         key, _ = open311.create_key("矩阵密钥")
         return c.post(f"/apikeys/{key.pk}/rate/", {"rate_per_minute": "7"})
+    if kind == "staff":  # staff accounts: a grid worker with a duty in c1 (every own grant's community)
+        target = User.objects.get(username="u_grid_worker")
+        if action == "list":
+            return c.get("/api/accounts/users")
+        if action == "read":
+            return c.get(f"/api/accounts/users/{target.pk}")
+        if action == "create":
+            return _post(c, "/api/accounts/users", {"username": "matrix_new", "display_name": "矩阵", "role": "grid_worker"})
+        if action == "update":
+            return _post(c, f"/api/accounts/users/{target.pk}", {"display_name": "矩阵改名"}, "patch")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -596,7 +608,8 @@ def test_every_act_has_a_door():
              ("settings", "update"), ("insight", "read"), ("exports", "read"),
              ("taxonomy", "list"), ("taxonomy", "update"), ("settings", "list"),
              ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update"),
-             ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update")} | CASE_ACTS
+             ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update"),
+             ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
