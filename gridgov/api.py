@@ -33,6 +33,10 @@ def _register():
     api.add_router("/cases/", cases_router)
     api.add_router("/hotline/", hotline_router)
 
+    from gridgov.accounts.api_departments import router as departments_router
+
+    api.add_router("/accounts/departments", departments_router)
+
     from gridgov.insight.api import router as insight_router
 
     api.add_router("/insight/", insight_router)
