@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import departments as deps
@@ -15,6 +16,23 @@ from gridgov.accounts.models import Department, User
 from gridgov.core import history
 
 from .views import staff_required
+
+
+#: how the history names its actions and fields
+ACTIONS = {"create": pgettext_lazy("history", "新建"), "update": pgettext_lazy("history", "修改"), "end": pgettext_lazy("history", "停用"),
+           "reopen": pgettext_lazy("history", "恢复"), "add_member": gettext_lazy("加入成员"), "remove_member": gettext_lazy("移出成员")}
+FIELDS = {"name": gettext_lazy("名称"), "kind": gettext_lazy("类别"), "contact_name": gettext_lazy("联系人"),
+          "contact_phone": gettext_lazy("联系电话"), "note": gettext_lazy("备注"), "active": gettext_lazy("状态"),
+          "members": gettext_lazy("成员")}
+
+
+def _history(d):
+    rows = []
+    for r in history.for_object(deps.HISTORY_KIND, d.pk)[:50]:
+        r.label = ACTIONS.get(r.action, r.action)
+        r.lines = [(FIELDS.get(k, k), v[0], v[1]) for k, v in (r.changes or {}).items()]
+        rows.append(r)
+    return rows
 
 
 def _require(user, action):
@@ -70,7 +88,7 @@ def _page(request, d, error=None, ok=None, form=None, status=200):
         roles = ("property_staff",) if d.kind == Department.Kind.PROPERTY else ("section_staff", "leader")
         candidates = User.objects.filter(is_active=True, role__in=roles).exclude(department=d.name).order_by("username")
     return render(request, "web/department_detail.html", {
-        "d": d, "members": deps.members(d), "history": history.for_object(deps.HISTORY_KIND, d.pk)[:50],
+        "d": d, "members": deps.members(d), "history": _history(d),
         "may_update": may_update, "error": error, "ok": ok, "kinds": Department.Kind.choices,
         "form": form or {f: getattr(d, f) for f in ("name", "kind", "contact_name", "contact_phone", "note")},
         "candidates": candidates,
