@@ -33,6 +33,7 @@ from gridgov.geo.models import GeoVersion, GridNode
 from gridgov.geo.spatial import area_m2
 
 from . import names as N
+from .departments import build_departments
 from .geometry import build_tree
 
 STREET_NUMBER = "005"  # 南苑街道 in Fengtai's street numbering
@@ -886,4 +887,5 @@ def build(seed: int = 2024, scale: float = 1.0, reset: bool = False, progress=No
         nodes = build_grids(seed, progress)
         counts = build_base_data(nodes, seed=seed, scale=scale, progress=progress)
         users = build_users(nodes, seed=seed, admin_password=admin_password, progress=progress)
+        users["departments"] = build_departments(seed, _password_hash(DEMO_PASSWORD), DEMO_EMAIL_DOMAIN, progress)
     return {"nodes": nodes, "counts": counts, "users": users}

@@ -6,6 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from gridgov.demo import builder
+from gridgov.demo.departments import build_property_cases
 
 
 class Command(BaseCommand):
@@ -54,6 +55,7 @@ class Command(BaseCommand):
 
             made = build_demo_cases_with_tickets(seed, months=12, scale=scale, progress=progress)
             counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
+            counts.update(build_property_cases(seed))  # 物业 items and a few reports in the property users' compounds
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(
