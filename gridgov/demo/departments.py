@@ -6,9 +6,10 @@ that can be summoned (城管执法, 派出所, 市场监管, 住建, 供水, 供
 a member; the two property companies serving the most compounds get their Department (kind
 property, Organization.department) and one property-staff user each: `property1`, `property2`.
 
-`build_property_cases(...)` (called by `gridgov demo` after the year of cases): the 物业 items
-(their department 物业: the property company of the case's compound), a routing path 物业→社区
-and its rules, and a few such reports in each company's compounds, filed through
+`seed_property_items()` (called by `gridgov demo` before the year of cases, which draws its
+own cases from the other items): the 物业 items (their department 物业: the property company of
+the case's compound), a routing path 物业→社区 and its rules. `build_property_cases(...)` (after
+the year of cases): a few such reports in each company's compounds, filed through
 `cases.services.submit_case` (so the compound and the routing are intake's); some accepted."""
 
 import random
@@ -102,20 +103,16 @@ def _ids_after_max(model):
             cur.execute(f'UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX(id), 0) FROM "{table}") WHERE name = %s', [table])
 
 
-def build_property_cases(seed: int = 2024, per_company: int = 4) -> dict:
-    """The 物业 items and their routing, and a few reports in the property users' compounds."""
+def seed_property_items() -> int:
+    """The 物业 items (department 物业), the path 物业→社区 and a rule for each item. Run before
+    the year of cases, so that the cases were recognised under the taxonomy the street has."""
     from decimal import Decimal
 
-    from gridgov.accounts.models import Role, User
-    from gridgov.cases import services
-    from gridgov.cases.models import Case, Item, RoutingPath, RoutingRule, Scenario
-    from gridgov.registry.models import Building
-    from gridgov.registry.property import compounds_of_department
+    from gridgov.cases.models import Item, RoutingPath, RoutingRule, Scenario
 
-    rng = random.Random(seed * 37 + 3)
     scenario = Scenario.objects.filter(code="grid_governance").first() or Scenario.objects.order_by("order").first()
     if scenario is None:
-        return {"property_cases": 0}
+        return 0
     path, _ = RoutingPath.objects.get_or_create(code="property_community", defaults={
         "name": "物业→社区", "steps": [["section"], ["community_secretary"]]})
     for code, name, keywords, urgency, accept, arrive, hours in PROPERTY_ITEMS:
@@ -124,6 +121,20 @@ def build_property_cases(seed: int = 2024, per_company: int = 4) -> dict:
             accept_minutes=accept, arrive_minutes=arrive, resolve_hours=Decimal(hours), active=True))
         if not RoutingRule.objects.filter(item=item).exists():
             RoutingRule.objects.create(item=item, path=path, note="物业事项先交小区的物业公司，社区兜底")
+    return len(PROPERTY_ITEMS)
+
+
+def build_property_cases(seed: int = 2024, per_company: int = 4) -> dict:
+    """A few reports of 物业 items in the property users' compounds, through intake."""
+    from gridgov.accounts.models import Role, User
+    from gridgov.cases import services
+    from gridgov.cases.models import Case, Item
+    from gridgov.registry.models import Building
+    from gridgov.registry.property import compounds_of_department
+
+    rng = random.Random(seed * 37 + 3)
+    if not Item.objects.filter(department="物业", active=True).exists():
+        seed_property_items()
     residents = list(User.objects.filter(role=Role.RESIDENT, is_active=True).order_by("id"))
     _ids_after_max(Case)
     made = 0

@@ -65,6 +65,9 @@ def test_a_property_item_goes_to_the_compounds_company(people, estate):
     case = _report(people, P_C1G1)
     assert case.handler_department == "甲物业" and case.handler_user == estate["pa"]
     assert "甲小区" in case.routing_reason["current"]["handler"]["via"]
+    # the next step of the path: the community takes it up
+    services.escalate(case, people["sec"], "物业未处理")
+    assert case.handler_user == people["sec"] and case.handler_department == ""
     outside = _report(people, (P_C1G1[0] + 0.004, P_C1G1[1]))
     assert outside.handler_department == ""  # no compound: the level is skipped, the community handles it
     assert outside.handler_user == people["sec"]

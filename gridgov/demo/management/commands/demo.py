@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from gridgov.demo import builder
-from gridgov.demo.departments import build_property_cases
+from gridgov.demo.departments import build_property_cases, seed_property_items
 
 
 class Command(BaseCommand):
@@ -50,6 +50,7 @@ class Command(BaseCommand):
 
         seed_taxonomy()
         if not no_cases:
+            seed_property_items()  # 物业 items (department 物业), before the cases are recognised
             # a year of cases from the other channels, and the hotline case of every ticket
             from gridgov.hotline.demo import build_demo_cases_with_tickets
 
