@@ -997,10 +997,11 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
         raise InvalidInput(_("请至少指定一个部门"), code="no_department")
     for dep in departments:  # a department record in use (accounts.departments), never free text
         try:
-            require_active(dep)
+            record = require_active(dep)
         except NoSuchDepartment as exc:
             raise InvalidInput(exc.template, code=exc.code, **exc.params) from None
-        if Department.objects.filter(name=dep, kind=Department.Kind.PROPERTY).exists() and not (
+        # a property company only in the compounds it serves (its staff see nothing else)
+        if record.kind == Department.Kind.PROPERTY and not (
                 case.compound_id and compounds_of_department(dep).filter(pk=case.compound_id).exists()):
             raise InvalidInput(_("%(department)s 不服务此事件所在的小区，不能吹哨"), code="not_its_compound", department=dep)
     if case.state not in OPEN_STATES:
