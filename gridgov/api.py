@@ -38,11 +38,15 @@ def _register():
 
     api.add_router("/accounts/", signin_router)
 
+    from gridgov.accounts.api_departments import router as departments_router
+
+    api.add_router("/accounts/departments", departments_router)
+
     from gridgov.insight.api import router as insight_router
 
     api.add_router("/insight/", insight_router)
 
-    from gridgov.core.api_settings import router as settings_router
+    from gridgov.accounts.api_settings import router as settings_router
 
     api.add_router("/settings/", settings_router)
 

@@ -78,3 +78,18 @@ def sent_code(phone: str, kind: str = "register_code") -> str:
         if decrypt(n.payload["phone_enc"]) == phone and n.payload.get("secret_enc"):
             return decrypt(n.payload["secret_enc"])
     raise AssertionError(f"no code was sent to {phone}")
+
+
+def make_property_company(name, compounds, grid=None):
+    """A property company (registry Organization of kind property_company) with its Department
+    (kind property) and one property project serving `compounds`. Returns (organization, department)."""
+    from gridgov.accounts.models import Department
+    from gridgov.registry import services as reg
+
+    dep = Department.objects.create(name=name, kind=Department.Kind.PROPERTY)
+    org = reg.create_organization(name=f"{name}服务有限公司", kind="property_company", grid=grid)
+    org.department = dep
+    org.save(update_fields=["department"])
+    project = reg.create_property_project(name=f"{name}项目", company=org, grid=grid)
+    project.compounds.set(compounds)
+    return org, dep

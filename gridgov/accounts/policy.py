@@ -55,11 +55,14 @@ data shown stays scoped by `visible_to`):
   the user's duties in force (`User.objects.visible_to`: the staff with a duty in force there);
   an own grant gives only the community's roles (models.COMMUNITY_GRANTS) and manages only staff
   holding one of them.
+* departments — list / read: the department records (/departments/, /api/accounts/departments);
+  create / update: create, edit, rename, end a department and set its members.
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
 member of a department (RELATIONS["department"]: section staff with that department) sees, handles
-and reports back on the cases routed to or summoning it; a volunteer or steward (RELATIONS["grab"])
+and reports back on the cases routed to or summoning it; a property company's staff
+(RELATIONS["property"]) the same within the compounds of their company's projects; a volunteer or steward (RELATIONS["grab"])
 sees free grabbable tasks and takes one. The table governs territorial access only.
 """
 
@@ -177,6 +180,10 @@ staff          list      N N N N N N O N N A A
 staff          read      N N N N N N O N N A A
 staff          create    N N N N N N O N N N A
 staff          update    N N N N N N O N N N A
+departments    list      N N N A A A A A A A A
+departments    read      N N N A A A A A A A A
+departments    create    N N N N N N N N N N A
+departments    update    N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}
@@ -211,9 +218,13 @@ PERSONAL_KINDS = frozenset(k for (r, k, a), v in POLICY.items() if a == "persona
 #: volunteers and building stewards (楼门长, who are volunteers of their building: 苑苑).
 #: "department": the member of a department (section staff whose `department` is set) handles the
 #: cases routed to it, sees the cases routed to or summoning it, and reports back on its summonses.
+#: "property": the member of a property company's department (property staff) does the same, but
+#: only for the cases lying in the compounds of their company's property projects (Case.compound):
+#: the 物业 items routed there and the summonses of the company there; nothing else.
 RELATIONS: dict[str, frozenset] = {
     "grab": frozenset({"volunteer", "steward"}),
     "department": frozenset({"section_staff"}),
+    "property": frozenset({"property_staff"}),
 }
 
 

@@ -25,6 +25,13 @@ class CasesConfig(AppConfig):
         # does not know cases; end_duty sends this inside its transaction)
         duty_ended.connect(on_duty_ended, dispatch_uid="cases-hand-over")
 
+        from gridgov.accounts.departments import department_references, department_renamed
+
+        from . import departments
+
+        department_renamed.connect(departments.rename, dispatch_uid="cases-department-rename")
+        department_references.connect(departments.references, dispatch_uid="cases-department-references")
+
 
 def _repath_cases(sender, old_prefix, new_prefix, **kwargs):
     """Cases keep a copy of their grid's path for scope checks; when a subtree moves, so do they."""

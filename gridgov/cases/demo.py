@@ -401,7 +401,9 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
         p = g.representative_point()
         return p.x, p.y
 
-    items = list(Item.objects.filter(active=True).select_related("scenario"))
+    # the street's own channels draw from the items a grid or section handles; 物业 items (the
+    # compound's property company: routing.PROPERTY) are filed through intake by the demo
+    items = list(Item.objects.filter(active=True).exclude(department=routing.PROPERTY).select_related("scenario"))
     # common items are common: lamps, litter, parking, noise more than gas leaks
     item_w = [0.4 if i.default_urgency == "emergency" else 0.8 if i.default_urgency == "major" else 2.0 if i.default_urgency == "minor" else 1.4 for i in items]
     leaders = {}  # grid leaders and workers per grid (by nearest ancestor)

@@ -260,7 +260,8 @@ class CaseQuerySet(ScopedQuerySet):
     def visible_to(self, user, *, following: bool = False):
         """The cases that are `user`'s work: staff, cases whose grid lies in their scope (leaders:
         all); everyone, cases they handle or grabbed; section staff, cases now routed to their
-        department or summoning it; volunteers, grabbable tasks still free. This is what the
+        department or summoning it; property staff, the same within their company's compounds
+        only (RELATIONS["property"]); volunteers, grabbable tasks still free. This is what the
         workbench, the maps, the dashboards and every managing act count and act on.
 
         `following=True` adds the cases the user reported or follows (joined, merged in). Those
@@ -288,6 +289,9 @@ class CaseQuerySet(ScopedQuerySet):
         if policy.holds(user, "department") and user.department:
             q |= Q(handler_department=user.department) | Q(
                 pk__in=Summons.objects.filter(department=user.department).values("case_id"))
+        if policy.holds(user, "property") and user.department:  # only in their company's compounds
+            q |= Q(compound__in=_property_compounds(user)) & (Q(handler_department=user.department) | Q(
+                pk__in=Summons.objects.filter(department=user.department).values("case_id")))
         if policy.holds(user, "grab"):  # volunteers and stewards: the free volunteer tasks
             q |= Q(grabbable=True, grabbed_by__isnull=True, state=State.DISPATCHED)
         return self.filter(q)
@@ -311,7 +315,7 @@ class CaseQuerySet(ScopedQuerySet):
         from gridgov.accounts import policy
 
         qs = self.visible_to(user)
-        if policy.holds(user, "department"):
+        if policy.holds(user, "department") or policy.holds(user, "property"):
             dep = Q(handler_department=user.department) if user.department else Q(pk__in=[])
             return qs.filter(Q(handler_user=user) | dep)
         return qs
@@ -322,6 +326,8 @@ class CaseQuerySet(ScopedQuerySet):
         access table lets them read; everyone else all of `visible_to(user)`."""
         from gridgov.accounts import policy
 
+        if policy.holds(user, "property"):  # visible_to is already their company's work only
+            return self.visible_to(user)
         if policy.holds(user, "department"):
             q = Q(handler_user=user)
             if user.department:
@@ -386,6 +392,9 @@ class Case(models.Model):
     address = models.CharField(max_length=200, blank=True)
     grid = models.ForeignKey("geo.GridNode", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     grid_path = models.CharField(max_length=400, blank=True, db_index=True)
+    # the residential compound the case lies in (registry.property.compound_at, decided at intake):
+    # a 物业 item goes to the compound's property company, whose staff see only such cases
+    compound = models.ForeignKey("registry.Compound", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=12, choices=State.choices, default=State.SUBMITTED, db_index=True)
     path = models.ForeignKey(RoutingPath, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     path_step = models.PositiveSmallIntegerField(default=0)
@@ -416,6 +425,13 @@ class Case(models.Model):
 
     def __str__(self):
         return f"{self.number or self.pk} {self.item or ''} {self.get_state_display()}"
+
+
+def _property_compounds(user):
+    """The compounds (ids, a subquery) of the property projects of the company `user` works for."""
+    from gridgov.registry.property import compounds_of_department
+
+    return compounds_of_department(user.department)
 
 
 class CaseEvent(models.Model):
@@ -499,7 +515,7 @@ class SummonsQuerySet(models.QuerySet):
         from gridgov.accounts import policy
 
         qs = self.visible_to(user)
-        if policy.holds(user, "department"):
+        if policy.holds(user, "department") or policy.holds(user, "property"):
             return qs.filter(department=user.department) if user.department else qs.none()
         return qs
 

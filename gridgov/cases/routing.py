@@ -8,7 +8,11 @@ list of steps over handler levels. `resolve_handler` turns a level into a person
   nearest ancestor (every level below reads only the duties in force);
 * community_secretary — duty=secretary on the case's community (level 1), else nearest ancestor;
 * section — the department of the item; the case waits in that department's queue and its
-  first active section-staff member (role section_staff, User.department) is the named handler;
+  first active section-staff member (role section_staff, User.department) is the named handler.
+  An item whose department is 物业 (`PROPERTY`) goes to the property company serving the
+  compound the case lies in (Case.compound; registry.property.company_department_at): its
+  Department's queue, its first active property-staff member named; a case outside every
+  served compound skips the level;
 * leader_in_charge — a user with role leader whose `department` is the item's department
   (the leader in charge of that section), else any leader;
 * principal_leader — a leader assigned duty=secretary on the street node, else any leader.
@@ -27,10 +31,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from gridgov.accounts import policy
+from gridgov.accounts.departments import PROPERTY_PLACEHOLDER
 from gridgov.accounts.models import Duty, GridAssignment, Role, User
 from gridgov.geo.models import GridNode
 
 from .models import HandlerLevel, RoutingPath, RoutingRule, RoutingRuleHistory
+
+#: the department an item names when the property company of the case's compound handles it
+PROPERTY = PROPERTY_PLACEHOLDER
 
 
 # --- editing the table, with history ----------------------------------------------------------
@@ -182,9 +190,10 @@ def _assigned(nodes, duty, exclude=None):
     return None, None
 
 
-def resolve_handler(level: str, grid: GridNode | None, item, exclude=None) -> dict:
+def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compound=None) -> dict:
     """{'level', 'user', 'department', 'via'}; user None when nobody fills the level. `exclude`:
-    a person who may not fill a grid leader's or community secretary's level (one leaving)."""
+    a person who may not fill a grid leader's or community secretary's level (one leaving);
+    `compound`: the case's compound (a 物业 item goes to the company serving it)."""
     department = item.department if item else ""
     chain = _chain(grid)
     if level == HandlerLevel.GRID_LEADER:
@@ -199,6 +208,15 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None) -> di
     if level == HandlerLevel.SECTION:
         if not department:
             return {"level": level, "user": None, "department": "", "via": "事项未确定，无法确定科室"}
+        if department == PROPERTY:
+            from gridgov.registry.property import company_department_at
+
+            company = company_department_at(compound)
+            if not company:
+                why = "事件不在有物业服务的小区内" if compound is None else f"{compound.name}无物业服务"
+                return {"level": level, "user": None, "department": "", "via": why}
+            user = User.objects.filter(role=Role.PROPERTY_STAFF, department=company, is_active=True).order_by("id").first()
+            return {"level": level, "user": user, "department": company, "via": f"物业事项：{compound.name}的物业 {company}"}
         user = User.objects.filter(role=Role.SECTION_STAFF, department=department, is_active=True).order_by("id").first()
         return {"level": level, "user": user, "department": department, "via": f"事项责任科室：{department}"}
     if level == HandlerLevel.LEADER_IN_CHARGE:
@@ -221,15 +239,15 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None) -> di
     raise ValueError(f"unknown handler level {level!r}")
 
 
-def handler_for_step(path: RoutingPath, step: int, grid, item) -> tuple[int, dict, list[dict]]:
+def handler_for_step(path: RoutingPath, step: int, grid, item, compound=None) -> tuple[int, dict, list[dict]]:
     """Resolve `path` from `step` on: the first step whose level has a person (or, for a
     section, a department). Returns (step, handler, informed) and records skipped levels."""
     skipped = []
     for s in range(step, len(path.steps)):
         levels = path.steps[s]
-        h = resolve_handler(levels[0], grid, item)
+        h = resolve_handler(levels[0], grid, item, compound)
         if h["user"] or h["department"]:
-            informed = [resolve_handler(lv, grid, item) for lv in levels[1:]]
+            informed = [resolve_handler(lv, grid, item, compound) for lv in levels[1:]]
             h["skipped"] = skipped
             return s, h, informed
         skipped.append({"level": levels[0], "why": h["via"]})

@@ -35,12 +35,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
-from gridgov.accounts.models import Duty, GridAssignment, User
+from gridgov.accounts.departments import NoSuchDepartment, require_active
+from gridgov.accounts.models import Department, Duty, GridAssignment, User
 from gridgov.core import audit, crypto
 from gridgov.core.freetext import mask_personal, original, protect
 from gridgov.core.i18n import source_text
 from gridgov.geo.models import GridNode
 from gridgov.geo.spatial import haversine_m
+from gridgov.registry.property import compound_at, compounds_of_department
 
 from . import conf, moderation, notify, routing
 from gridgov.geo.coords import to_wgs84
@@ -193,12 +195,27 @@ def _state_label(state):
 
 
 def department_of(user) -> str:
-    """The department `user` is a member of (policy.RELATIONS["department"]), or ""."""
-    return (user.department or "") if policy.holds(user, "department") else ""
+    """The department `user` is a member of (policy.RELATIONS["department"] and "property"), or ""."""
+    if policy.holds(user, "department") or policy.holds(user, "property"):
+        return user.department or ""
+    return ""
 
 
 def _department_members(department: str):
-    return User.objects.filter(role__in=policy.RELATIONS["department"], department=department, is_active=True)
+    roles = policy.RELATIONS["department"] | policy.RELATIONS["property"]
+    return User.objects.filter(role__in=roles, department=department, is_active=True)
+
+
+def _in_company_compounds(user, case) -> bool:
+    """Property staff act only on cases lying in their company's compounds (RELATIONS["property"])."""
+    if not policy.holds(user, "property"):
+        return True
+    return bool(case.compound_id) and compounds_of_department(user.department).filter(pk=case.compound_id).exists()
+
+
+def _acts_for_department(user, department: str, case) -> bool:
+    """Whether `user` acts as a member of `department` on `case`."""
+    return bool(department) and department_of(user) == department and _in_company_compounds(user, case)
 
 
 # Every permission below is the policy table's (accounts.policy: cases × update / handle / verify /
@@ -218,7 +235,7 @@ def may_handle(user, case) -> bool:
         return False
     if case.handler_user_id == user.pk:
         return True
-    if case.handler_department and department_of(user) == case.handler_department:
+    if _acts_for_department(user, case.handler_department, case):
         return True
     return policy.allows(user, "cases", "handle", case.grid_path or "")
 
@@ -239,7 +256,7 @@ def may_report_back(user, summons) -> bool:
     """Report back on a summons (报到): a member of the summoned department, or staff who manage
     the case (reporting for the department)."""
     return bool(user and user.is_authenticated and (
-        (summons.department and department_of(user) == summons.department) or may_manage(user, summons.case)))
+        _acts_for_department(user, summons.department, summons.case) or may_manage(user, summons.case)))
 
 
 #: the permission each action asks (state aside): the services check it, the pages ask
@@ -268,6 +285,8 @@ def may_be_handler(user, case) -> bool:
     Residents and volunteers never: the table gives them no territory."""
     if not (user and user.is_active):
         return False
+    if policy.holds(user, "property"):  # a property company's staff: only in its compounds
+        return bool(user.department) and _in_company_compounds(user, case)
     if policy.holds(user, "department"):
         return bool(user.department)
     return policy.allows(user, "cases", "read", case.grid_path or "")
@@ -416,7 +435,7 @@ def _plan(case, step_from: int, now, path=None, rule=None, escalating=False) -> 
         path = rule.path if rule else routing.default_path()
         if path is None:
             raise NoHandler(_("未配置派单路径（请运行 gridgov seed-taxonomy）"), code="no_path")
-    step, h, informed = routing.handler_for_step(path, step_from, case.grid, case.item)
+    step, h, informed = routing.handler_for_step(path, step_from, case.grid, case.item, compound=case.compound)
     fallback = step < 0
     if fallback:
         skipped = h["skipped"]
@@ -530,6 +549,8 @@ def submit_case(
         raise InvalidInput(f"location: 位置不在本街道的网格内（{wgs[0]:.6f},{wgs[1]:.6f}），请重新选点")
     images = _read_photos(photos)
     held_words = moderation.find_words(text, address)
+    place_grid = grid if grid is not None else (given_grid if not wgs else None)
+    compound = compound_at(lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, address=address, grid=place_grid)
     text, text_enc = protect(text)
     address, address_enc = protect(address)
     method = "locator" if wgs else "none"
@@ -551,7 +572,7 @@ def submit_case(
                 key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
                 grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
                 images, saved, held_words,
-                private={"text_enc": text_enc, "address_enc": address_enc, "intake_digest": digest},
+                private={"text_enc": text_enc, "address_enc": address_enc, "intake_digest": digest, "compound": compound},
             )
     except IntegrityError:
         _delete_files(saved)
@@ -1060,9 +1081,18 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
     """吹哨报到: the grid or community summons departments; each must report back within
     `hours` working hours (default CASES_SUMMON_REPORT_HOURS) on its own clock."""
     _require(may_manage(actor, case), _("只有辖区内的网格长和社区工作人员可以吹哨"))
-    departments = [d.strip() for d in departments if d and d.strip()]
+    departments = list(dict.fromkeys(d.strip() for d in departments if d and d.strip()))
     if not departments:
         raise InvalidInput(_("请至少指定一个部门"), code="no_department")
+    for dep in departments:  # a department record in use (accounts.departments), never free text
+        try:
+            record = require_active(dep)
+        except NoSuchDepartment as exc:
+            raise InvalidInput(exc.template, code=exc.code, **exc.params) from None
+        # a property company only in the compounds it serves (its staff see nothing else)
+        if record.kind == Department.Kind.PROPERTY and not (
+                case.compound_id and compounds_of_department(dep).filter(pk=case.compound_id).exists()):
+            raise InvalidInput(_("%(department)s 不服务此事件所在的小区，不能吹哨"), code="not_its_compound", department=dep)
     if case.state not in OPEN_STATES:
         raise Conflict(_("事件 %(number)s 当前为“%(state)s”，只能为办理中的事件吹哨"), code="bad_state",
                        number=case.number, state=_state_label(case.state))

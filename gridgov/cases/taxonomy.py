@@ -201,6 +201,10 @@ def import_taxonomy(source, replace: bool = False) -> dict:
         )
         created += was_created
         updated += not was_created
+    # the departments the items name exist as records (a new name: a section, or a unit by its name)
+    from gridgov.accounts.departments import ensure
+
+    ensure({r["department"] for r in rows})
     deactivated = 0
     if replace:
         deactivated = Item.objects.exclude(code__in=[r["code"] for r in rows]).filter(active=True).update(active=False)

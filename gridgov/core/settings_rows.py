@@ -230,18 +230,31 @@ def _weights_sum_to_one(values: dict):
 GROUP_CHECKS["hotline_weights"] = _weights_sum_to_one
 
 
+#: callable(actor) raising PermissionDenied unless actor may update settings (accounts registers
+#: the access table's settings × update: core sits below accounts and cannot ask it directly)
+_permission = None
+
+
+def register_permission(check) -> None:
+    global _permission
+    _permission = check
+
+
 @transaction.atomic
 def set_values(actor, values: dict, valid_from=None, note: str = "") -> list:
     """Administrators set settings from `valid_from` (default now): one SettingValue row and one
     history row (kind "settings", object the key) per key whose value changes. All or nothing:
     ValueError names the first bad value; PermissionDenied for anyone the policy table does not
-    let update settings (settings × update). Returns the rows written."""
-    from gridgov.accounts import policy
+    let update settings (settings × update, asked through the check the accounts app registers:
+    `register_permission`; none registered refuses everyone). Returns the rows written."""
+    from django.core.exceptions import PermissionDenied
 
     from . import history
     from .models import SettingValue
 
-    policy.require(actor, "settings", "update")
+    if _permission is None:
+        raise PermissionDenied("no settings permission check registered")
+    _permission(actor)
     now = timezone.now()
     valid_from = valid_from or now
     unknown = sorted(set(values) - set(REGISTRY))

@@ -34,6 +34,7 @@ from gridgov.geo.models import GeoVersion, GridNode
 from gridgov.geo.spatial import area_m2
 
 from . import names as N
+from .departments import build_departments
 from .duties import build_duty_history
 from .geometry import build_tree
 
@@ -890,6 +891,7 @@ def build(seed: int = 2024, scale: float = 1.0, reset: bool = False, progress=No
         nodes = build_grids(seed, progress)
         counts = build_base_data(nodes, seed=seed, scale=scale, progress=progress)
         users = build_users(nodes, seed=seed, admin_password=admin_password, progress=progress)
+        users["departments"] = build_departments(seed, _password_hash(DEMO_PASSWORD), DEMO_EMAIL_DOMAIN, progress)
         users["duty_history"] = build_duty_history(seed, progress)  # people who left and were replaced
         from gridgov.registry.demo import build_record_histories
 

@@ -4,7 +4,7 @@ from django.urls import path
 from gridgov.accounts.forms import LoginForm
 from gridgov.accounts.views import LoginView
 
-from . import views, views_apikeys, views_cases, views_duties, views_records, views_rules, views_staff, views_summons
+from . import views, views_apikeys, views_cases, views_departments, views_duties, views_records, views_rules, views_staff, views_summons
 
 app_name = "web"
 
@@ -24,6 +24,11 @@ urlpatterns = [
     path("cases/<int:pk>/photos/<int:photo>/", views_cases.case_photo, name="case-photo"),
     path("summons/", views_summons.summons_list, name="summons"),
     path("summons/<int:pk>/report/", views_summons.summons_report, name="summons-report"),
+    path("departments/", views_departments.department_list, name="departments"),
+    path("departments/new/", views_departments.department_new, name="department-new"),
+    path("departments/<int:pk>/", views_departments.department_detail, name="department"),
+    path("departments/<int:pk>/end/", views_departments.department_end, name="department-end"),
+    path("departments/<int:pk>/members/", views_departments.department_members, name="department-members"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),
     path("duties/", views_duties.duty_list, name="duties"),
     path("duties/assign/", views_duties.duty_assign, name="duty-assign"),

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext, gettext_lazy
@@ -416,7 +416,6 @@ def import_template(request, kind):
 @staff_required
 def import_errors(request):
     """The last failed import's error report, as xlsx."""
-    import io
     import tempfile
 
     from django.http import HttpResponse

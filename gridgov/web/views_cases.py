@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from gridgov.accounts import policy
+from gridgov.accounts import departments, policy
 from gridgov.accounts.decorators import staff_required
 from gridgov.cases import services
 from gridgov.cases.models import FOLLOWER, FULL, OPEN_STATES, Case, CaseFollower, Channel, Item, State, Summons
@@ -105,7 +105,7 @@ def _workbench(request):
     filters = [(k, label, sum(counts.get(s, 0) for s in TODO_STATES) if k == "open" else
                 sum(counts.get(s, 0) for s in State.values) if k == "all" else counts.get(k, 0)) for k, label in FILTERS]
     keep = {k: v for k, v in (("state", state), ("mine", "1" if mine else ""), ("q", q)) if v}
-    section = policy.holds(user, "department")
+    section = policy.holds(user, "department") or policy.holds(user, "property")
     ctx = {
         "cases": cases, "page": page, "filters": [f for f in filters if f[2] or f[0] in ("open", "all", state)],
         "state": state, "mine": mine, "q": q, "query": urlencode(keep),
@@ -150,7 +150,7 @@ def case_page(request, pk):
         "may_dispatch": manage and case.state in services.TRANSITIONS["dispatch"][0],
         "may_merge": manage and case.state in OPEN_STATES,
         "items": Item.objects.filter(active=True).order_by("scenario_id", "id"),
-        "departments": sorted({d for d in Item.objects.values_list("department", flat=True) if d}),
+        "departments": departments.choices(),  # the active department records (accounts.departments)
     })
 
 

@@ -87,7 +87,7 @@ def _build():
     from gridgov.cases.taxonomy import seed_taxonomy
     from gridgov.hotline.models import Ticket
     from gridgov.registry import services as reg
-    from gridgov.registry.models import VolunteerTeam
+    from gridgov.registry.models import Compound, VolunteerTeam
     from gridgov.testing import make_small_street
 
     seed_taxonomy()
@@ -125,11 +125,18 @@ def _build():
             w["rec"][kind][side] = obj
         w["plain"][side] = {"residents": idn, "organizations": org.phone_masked and f"1380000{n:04d}",
                             "volunteers": f"1370000{n:04d}", "resident_phone": phone}
+    # two property companies, one compound in each community; the property user works for c1's
+    from gridgov.testing import make_property_company
+
+    for side in SIDES:
+        compound = Compound.objects.get(name=f"{side}小区")
+        w[f"company_{side}"] = make_property_company(f"{side}物业", [compound], nodes[side])
     reporter = User.objects.create(username="reporter", role="resident")
     Case.objects.filter(number__in=["Tc1", "Tc2"]).update(reporter=reporter)
     w["users"] = {}
     for role in ROLES:
-        u = User.objects.create(username=f"u_{role}", role=role, display_name=role)
+        u = User.objects.create(username=f"u_{role}", role=role, display_name=role,
+                                department="c1物业" if role == "property_staff" else "")
         GridAssignment.objects.create(user=u, node=nodes["c1"], duty="staff")
         w["users"][role] = u
     return w
@@ -510,6 +517,17 @@ def _try_act(c, kind, action):
         return _post(c, f"/api/cases/taxonomy/items/{Item.objects.order_by('id').first().code}", {"keywords": "矩阵"}, "put")
     if (kind, action) == ("settings", "list"):
         return c.get("/api/settings/")
+    if kind == "departments":  # the department records (accounts.api_departments)
+        from gridgov.accounts.models import Department
+
+        dep = Department.objects.get(name="c1物业")
+        if action == "list":
+            return c.get("/api/accounts/departments")
+        if action == "read":
+            return c.get(f"/api/accounts/departments/{dep.pk}")
+        if action == "create":
+            return _post(c, "/api/accounts/departments", {"name": "矩阵科", "kind": "section"})
+        return _post(c, f"/api/accounts/departments/{dep.pk}", {"contact_name": "矩阵"}, "patch")
     if (kind, action) == ("exports", "read"):  # someone else's export job
         from gridgov.registry.models import ExportJob
 
@@ -609,7 +627,8 @@ def test_every_act_has_a_door():
              ("taxonomy", "list"), ("taxonomy", "update"), ("settings", "list"),
              ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update"),
              ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update"),
-             ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update")} | CASE_ACTS
+             ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update"),
+             ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
@@ -620,3 +639,50 @@ def test_policy_table_is_complete():
                 assert (role, kind, action) in policy.POLICY
         for kind, action in ACTS:
             assert (role, kind, action) in policy.POLICY
+
+
+# ---- property staff ---------------------------------------------------------------------
+
+
+def test_property_staff_see_only_their_companys_compounds(world, db):
+    """A property user (c1物业) sees and handles the cases routed to their company in its
+    compound, never those of the other company's compound (c2), never a case in their compound
+    routed elsewhere, and no residents."""
+    from gridgov.cases import services
+    from gridgov.cases.models import Case
+    from gridgov.registry.models import Compound
+
+    now = timezone.now()
+    made = {}
+    for side in SIDES:
+        m = world["nodes"][f"{side}g1m1"]
+        lon, lat = point(side)
+        for dept in (f"{side}物业", "城市管理办公室"):
+            made[(side, dept)] = Case.objects.create(
+                channel="patrol", text=f"物业{side}{dept}", lon=lon, lat=lat, grid=m, grid_path=m.path,
+                state="dispatched", number=f"P{side}{dept}", created_at=now, updated_at=now,
+                compound=Compound.objects.get(name=f"{side}小区"), handler_department=dept)
+    # the other company's case named (by mistake) to c1物业: still not theirs
+    stray = made[("c2", "c2物业")]
+    c = client_for(world, "property_staff")
+    user = User.objects.get(pk=world["users"]["property_staff"].pk)
+    mine = made[("c1", "c1物业")]
+    listed = {x["id"] for x in c.get("/api/cases/").json()}
+    assert listed == {mine.pk}
+    assert c.get(f"/api/cases/{mine.pk}").status_code == 200
+    for key, case in made.items():
+        if case.pk != mine.pk:
+            assert c.get(f"/api/cases/{case.pk}").status_code == 404, key
+            assert not services.may_handle(user, case), key
+    assert services.may_handle(user, mine)
+    assert _post(c, f"/api/cases/{mine.pk}/actions/accept", {"note": "收到"}).status_code == 200
+    # no residents nor any base data of either community
+    for kind in REGISTRY:
+        assert c.get(f"/api/registry/{SEGMENT[kind]}").status_code == 403, kind
+    # the other company's user sees the c2 case only
+    other = User.objects.create(username="u_property_c2", role="property_staff", department="c2物业")
+    c2 = Client()
+    c2.force_login(other)
+    assert {x["id"] for x in c2.get("/api/cases/").json()} == {made[("c2", "c2物业")].pk}
+    Case.objects.filter(pk=stray.pk).update(handler_department="c1物业")
+    assert c.get(f"/api/cases/{stray.pk}").status_code == 404

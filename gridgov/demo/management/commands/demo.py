@@ -6,6 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from gridgov.demo import builder
+from gridgov.demo.departments import build_property_cases, seed_property_items
 
 
 class Command(BaseCommand):
@@ -49,6 +50,7 @@ class Command(BaseCommand):
 
         seed_taxonomy()
         if not no_cases:
+            seed_property_items()  # 物业 items (department 物业), before the cases are recognised
             # a year of cases from the other channels, and the hotline case of every ticket
             from gridgov.hotline.demo import build_demo_cases_with_tickets
 
@@ -56,6 +58,7 @@ class Command(BaseCommand):
             counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
             from gridgov.demo.duties import hand_over_demo_cases
 
+            counts.update(build_property_cases(seed))  # 物业 items and a few reports in the property users' compounds
             counts["hand_overs"] = hand_over_demo_cases()  # the leavers' cases (duty histories)
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))

@@ -1,5 +1,5 @@
-"""The settings administrators edit (core.settings_rows), as JSON (mounted at /api/settings/):
-read them with their values in force (settings × list), set some from a time (settings × update),
+"""The settings administrators edit (core.settings_rows), as JSON (mounted at /api/settings/;
+here in accounts because it asks the access table): read them with their values in force (settings × list), set some from a time (settings × update),
 read one key's rows and history."""
 
 from datetime import datetime
@@ -8,9 +8,8 @@ from django.core.exceptions import PermissionDenied
 from ninja import Field, Router, Schema
 
 from gridgov.accounts import policy
-
-from . import history, settings_rows
-from .models import SettingValue
+from gridgov.core import history, settings_rows
+from gridgov.core.models import SettingValue
 
 try:
     from ninja import Status

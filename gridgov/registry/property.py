@@ -1,0 +1,92 @@
+"""Property companies and the compounds they serve: what a property company's staff (物业人员)
+may work on, and which compound a reported place lies in.
+
+* `compounds_of_department(name)` — the compounds of the property projects of the company whose
+  Department is `name` (Organization.department): a property user's scope.
+* `compound_at(...)` — the compound a case lies in, decided once at intake (cases.services
+  stores it on the case): the compound named in the address (the longest active compound name of
+  the case's community found in the address text); else the compound of the nearest building
+  within COMPOUND_RADIUS_M of the point (a compound has no polygon: its buildings are its shape);
+  else none. A case outside every compound is never a property company's work.
+* `company_department_at(compound)` — the Department of the property company serving a compound
+  (through an active property project; else the compound's `property_company`), or None."""
+
+import math
+
+from django.db.models import Q
+
+from .models import Building, Compound, Organization, PropertyProject
+
+#: how far (metres) from a compound's nearest building a point still lies in that compound
+COMPOUND_RADIUS_M = 120.0
+
+
+def compounds_of_department(name: str):
+    """Compound ids (a queryset of ids) served by the company whose department is `name`."""
+    if not name:
+        return Compound.objects.none().values("pk")
+    return (Compound.objects.filter(property_projects__company__department__name=name,
+                                    property_projects__ended_on__isnull=True)
+            .values("pk").distinct())
+
+
+def company_of_department(name: str) -> Organization | None:
+    return Organization.objects.filter(department__name=name, kind="property_company").first() if name else None
+
+
+def company_department_at(compound) -> str:
+    """The department name of the property company serving `compound`, or ''."""
+    if compound is None:
+        return ""
+    project = (PropertyProject.objects.filter(compounds=compound, ended_on__isnull=True,
+                                              company__department__active=True)
+               .select_related("company__department").order_by("id").first())
+    if project is not None:
+        return project.company.department.name
+    org = compound.property_company
+    if org is not None and org.department_id and org.department.active:
+        return org.department.name
+    return ""
+
+
+def _community(grid):
+    if grid is None:
+        return None
+    if grid.level <= 1:
+        return grid if grid.level == 1 else None
+    return next((n for n in grid.ancestors() if n.level == 1), None)
+
+
+def _metres(lon1, lat1, lon2, lat2) -> float:
+    k = math.cos(math.radians((lat1 + lat2) / 2))
+    return math.hypot((lon1 - lon2) * k, lat1 - lat2) * 111_320.0
+
+
+def compound_at(*, lon=None, lat=None, address: str = "", grid=None):
+    """The compound a reported place lies in (see the module's text), or None."""
+    community = _community(grid)
+    compounds = Compound.objects.filter(ended_on__isnull=True)
+    if community is not None:
+        compounds = compounds.filter(community=community)
+    text = (address or "").strip()
+    if text:
+        named = [c for c in compounds.only("pk", "name") if c.name and c.name in text]
+        if named:
+            return max(named, key=lambda c: (len(c.name), -c.pk))
+    if lon is None or lat is None:
+        return None
+    box = COMPOUND_RADIUS_M / 111_320.0 * 1.5
+    near = Building.objects.filter(compound__in=compounds, ended_on__isnull=True, lat__isnull=False, lon__isnull=False,
+                                   lat__range=(lat - box, lat + box), lon__range=(lon - 2 * box, lon + 2 * box))
+    best = None
+    for b in near.select_related("compound").only("lon", "lat", "compound"):
+        d = _metres(lon, lat, b.lon, b.lat)
+        if d <= COMPOUND_RADIUS_M and (best is None or d < best[0]):
+            best = (d, b.compound)
+    if best is None:  # compounds without buildings: their centre
+        for c in compounds.filter(~Q(lat=None), ~Q(lon=None), lat__range=(lat - box, lat + box),
+                                  lon__range=(lon - 2 * box, lon + 2 * box)):
+            d = _metres(lon, lat, c.lon, c.lat)
+            if d <= COMPOUND_RADIUS_M and (best is None or d < best[0]):
+                best = (d, c)
+    return best[1] if best else None
