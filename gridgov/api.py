@@ -37,5 +37,9 @@ def _register():
 
     api.add_router("/insight/", insight_router)
 
+    from gridgov.volunteers.api import router as volunteers_router
+
+    api.add_router("/volunteers/", volunteers_router)
+
 
 _register()

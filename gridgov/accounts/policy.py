@@ -37,6 +37,10 @@ data shown stays scoped by `visible_to`):
 * words    — list / update: the sensitive-word list (/api/cases/words);
 * settings — update: the hotline rate weights and address thresholds (PUT /api/hotline/settings);
 * insight  — read: the map layers, cards, search and dashboard figures (/api/insight/...).
+* points   — list: the volunteers' points accounts of one's grids and the award rules
+  (/api/volunteers/points/..., /volunteers/points/); update: change the award rules, add
+  rewards, correct a balance (administrators). A volunteer's own points, redeeming and a
+  station verifying its codes are relations (the account's owner, the station's user).
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
 
@@ -147,6 +151,8 @@ words          update    N N N N N N N N N N A
 settings       update    N N N N N N N N N N A
 insight        read      N N N O O O O O N A A
 exports        read      N N N N N N N N N N A
+points         list      N N N O O O O N N A A
+points         update    N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}
