@@ -12,9 +12,13 @@ def fast_passwords(settings):
 @pytest.fixture(autouse=True)
 def ledger_balances(request):
     """Every test that moves points ends with a ledger that verifies (a test that tampers with it
-    puts it right before it ends)."""
+    puts it right before it ends). The database fixture is set up first, so this check runs
+    before the test's rows are rolled back or flushed."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "street"} & set(request.fixturenames)
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")
     yield
-    if not (request.node.get_closest_marker("django_db") or {"db", "transactional_db", "street"} & set(request.fixturenames)):
+    if not uses_db:
         return
     from gridgov.volunteers.services import verify_ledger
 
