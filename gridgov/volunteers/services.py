@@ -360,8 +360,7 @@ def verify_code(user, code: str, now=None) -> Redemption:
         n = Redemption.objects.filter(pk=red.pk, state=Redemption.State.ISSUED).update(
             state=Redemption.State.USED, verified_by=user, verified_at=now)
         if n != 1:
-            raise CodeInvalid(_("兑换码已使用或已取消"))
-        history.record(user, "points_redemptions", red, "use", {"state": ["issued", "used"]})
+            raise CodeInvalid(_("兑换码已使用或已取消"))  # (the row keeps who used it and when)
     red.refresh_from_db()
     return red
 

@@ -42,8 +42,21 @@ def collect() -> dict:
         "users": {"total": sum(roles.values()), "by_role": users_by_role},
         "assignments": {"total": sum(duties.values()), "by_duty": duties},
         "audit_entries": AuditEntry.objects.count(),
+        "points": _points(),
         "other": dict(sorted(other.items())),
     }
+
+
+def _points() -> dict:
+    """The volunteers' points ledger: accounts by kind, transfers by kind, redemptions by state."""
+    from gridgov.volunteers.models import Account, Redemption, Transfer
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    return {"accounts": Account.objects.count(), "accounts_by_kind": by(Account, "kind"),
+            "transfers": Transfer.objects.count(), "transfers_by_kind": by(Transfer, "kind"),
+            "redemptions": Redemption.objects.count(), "redemptions_by_state": by(Redemption, "state")}
 
 
 class Command(BaseCommand):

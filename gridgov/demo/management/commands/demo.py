@@ -54,6 +54,9 @@ class Command(BaseCommand):
 
             made = build_demo_cases_with_tickets(seed, months=12, scale=scale, progress=progress)
             counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
+        from gridgov.volunteers.demo import build_demo_points  # a year of volunteers' points (after the cases)
+
+        counts.update(build_demo_points(seed, progress))
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(
