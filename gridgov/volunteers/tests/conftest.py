@@ -17,6 +17,9 @@ def ledger_balances(request):
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "street"} & set(request.fixturenames)
     if uses_db:
         request.getfixturevalue("_django_db_helper")
+        from gridgov.volunteers.services import seed_rules
+
+        seed_rules()  # (seeded by the migration; a transactional test elsewhere may have flushed them)
     yield
     if not uses_db:
         return
