@@ -14,10 +14,12 @@ REWARDS = [("矿泉水一箱", 20, 40), ("毛巾香皂礼包", 50, 20), ("理发
 STATION_PASSWORD_USER = "station{:02d}"
 
 
-def build_demo_points(seed: int = 2024, progress=None, now=None) -> dict:
+def build_demo_points(seed: int = 2024, progress=None, now=None, *, password_hash: str = "!",
+                      email_domain: str = "demo.gridgov.invalid") -> dict:
+    """`password_hash`: the stations' users' (the demo passes its users' one; "!" = no login);
+    `email_domain` marks them as demo users (removed by `gridgov demo --reset`)."""
     from gridgov.accounts.models import Role, User
     from gridgov.cases.models import Case, CaseEvent
-    from gridgov.demo.builder import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, _password_hash
     from gridgov.registry.models import Place
 
     from . import services
@@ -30,13 +32,13 @@ def build_demo_points(seed: int = 2024, progress=None, now=None) -> dict:
     with transaction.atomic():
         # stations: an account, a user who accepts the codes, the rewards
         stations = list(Place.objects.filter(kind="service_station").order_by("id"))
-        pw = _password_hash(DEMO_PASSWORD)
+        pw = password_hash
         accounts = []
         for i, place in enumerate(stations, 1):
             u, _ = User.objects.get_or_create(
                 username=STATION_PASSWORD_USER.format(i),
                 defaults={"role": Role.RESIDENT, "display_name": f"{place.name}值守", "password": pw,
-                          "email": f"station{i:02d}@{DEMO_EMAIL_DOMAIN}"},
+                          "email": f"station{i:02d}@{email_domain}"},
             )
             acc = services.station_account(place, user=u)
             if not acc.rewards.exists():

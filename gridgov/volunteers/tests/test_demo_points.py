@@ -21,6 +21,11 @@ def _stats():
 def test_demo_has_a_year_of_points():
     call_command("demo", scale=0.01, quiet=True, no_tickets=True, stdout=StringIO())
     assert Account.objects.filter(kind="station", user__isnull=False).count() == 30
+    from django.contrib.auth import authenticate
+
+    from gridgov.demo.builder import DEMO_PASSWORD
+
+    assert authenticate(username="station01", password=DEMO_PASSWORD) is not None  # accepts codes on /m/points/station/
     rules = set(Transfer.objects.filter(kind="award").values_list("rule", flat=True))
     assert {"grab", "activity:patrol"} <= rules
     states = set(Redemption.objects.values_list("state", flat=True))

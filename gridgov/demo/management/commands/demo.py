@@ -56,7 +56,8 @@ class Command(BaseCommand):
             counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
         from gridgov.volunteers.demo import build_demo_points  # a year of volunteers' points (after the cases)
 
-        counts.update(build_demo_points(seed, progress))
+        counts.update(build_demo_points(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
+                                        email_domain=builder.DEMO_EMAIL_DOMAIN))
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(
