@@ -49,6 +49,9 @@ def _register():
     from gridgov.accounts.api_settings import router as settings_router
 
     api.add_router("/settings/", settings_router)
+    from gridgov.volunteers.api import router as volunteers_router
+
+    api.add_router("/volunteers/", volunteers_router)
 
 
 _register()

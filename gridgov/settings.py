@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "gridgov.hotline",
     "gridgov.open311",
     "gridgov.insight",
+    "gridgov.volunteers",
     "gridgov.web",
     "gridgov.mobile",
     "gridgov.privacy",

@@ -45,7 +45,7 @@ data shown stays scoped by `visible_to`):
 * duties   — list / read: the duties (grid leader, grid worker, ...) of the grids in scope, and
   their history (/api/accounts/duties, /duties/); create / update: assign a duty on a grid in
   scope, end one (accounts.duties.assign_duty / end_duty). "own" is the grid subtrees the user
-  serves, like a record's grid: a community secretary manages the duties of their community;
+  serves, like a record's grid: a community secretary manages the duties of their community.
 * exports  — read: every user's export jobs and files (/exports/<job>/); a user always sees the
   jobs they asked for (a relation).
 * apikeys  — list / create / update: the Open311 API keys on /apikeys/ (create shows the key
@@ -57,6 +57,10 @@ data shown stays scoped by `visible_to`):
   holding one of them.
 * departments — list / read: the department records (/departments/, /api/accounts/departments);
   create / update: create, edit, rename, end a department and set its members.
+* points   — list: the volunteers' points accounts of one's grids and the award rules
+  (/api/volunteers/points/..., /volunteers/points/); update: change the award rules, add
+  rewards, correct a balance (administrators). A volunteer's own points, redeeming and a
+  station verifying its codes are relations (the account's owner, the station's user).
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -184,6 +188,8 @@ departments    list      N N N A A A A A A A A
 departments    read      N N N A A A A A A A A
 departments    create    N N N N N N N N N N A
 departments    update    N N N N N N N N N N A
+points         list      N N N O O O O N N A A
+points         update    N N N N N N N N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

@@ -920,6 +920,9 @@ def verify(case, actor, passed: bool = True, note="") -> Case:
     if passed:
         _move(case, "verify", actor, note, now=now, verified_by=actor)
         _tell_followers(case, "rate", "事件已办结，请评价", case.number)
+        from .signals import case_verified  # listeners (volunteers' points) run after the commit
+
+        transaction.on_commit(lambda: case_verified.send(sender=Case, case=case), robust=True)
     else:
         _move(case, "rework", actor, note, now=now, resolved_by=None, resolved_at=None)
         _start_clock(case, ClockKind.RESOLVE, now)

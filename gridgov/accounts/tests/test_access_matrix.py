@@ -563,6 +563,10 @@ def _try_act(c, kind, action):
             return _post(c, "/api/accounts/users", {"username": "matrix_new", "display_name": "矩阵", "role": "grid_worker"})
         if action == "update":
             return _post(c, f"/api/accounts/users/{target.pk}", {"display_name": "矩阵改名"}, "patch")
+    if (kind, action) == ("points", "list"):
+        return c.get("/api/volunteers/points/accounts")
+    if (kind, action) == ("points", "update"):
+        return _post(c, "/api/volunteers/points/rules/grab", {"points": 12}, "put")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -628,7 +632,8 @@ def test_every_act_has_a_door():
              ("duties", "list"), ("duties", "read"), ("duties", "create"), ("duties", "update"),
              ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update"),
              ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update"),
-             ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update")} | CASE_ACTS
+             ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update"),
+             ("points", "list"), ("points", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 

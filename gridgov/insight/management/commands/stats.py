@@ -45,8 +45,21 @@ def collect() -> dict:
         "assignments": {"total": sum(duties.values()), "by_duty": duties,
                         "in_force": sum(in_force.values()), "in_force_by_duty": in_force},
         "audit_entries": AuditEntry.objects.count(),
+        "points": _points(),
         "other": dict(sorted(other.items())),
     }
+
+
+def _points() -> dict:
+    """The volunteers' points ledger: accounts by kind, transfers by kind, redemptions by state."""
+    from gridgov.volunteers.models import Account, Redemption, Transfer
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    return {"accounts": Account.objects.count(), "accounts_by_kind": by(Account, "kind"),
+            "transfers": Transfer.objects.count(), "transfers_by_kind": by(Transfer, "kind"),
+            "redemptions": Redemption.objects.count(), "redemptions_by_state": by(Redemption, "state")}
 
 
 class Command(BaseCommand):

@@ -1,0 +1,105 @@
+"""Redemption races with real threads on PostgreSQL: stock and balances never go below zero,
+exactly as many win as there is stock (or points), and the ledger still balances.
+
+PostgreSQL only: SQLite's test database (shared-cache in memory) answers "table is locked"
+instead of waiting for the writer, so the threads would only take turns there."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from gridgov.accounts.models import Role
+from gridgov.registry.models import Place
+from gridgov.testing import make_user
+from gridgov.volunteers import services
+from gridgov.volunteers.models import Account, Redemption, Reward
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
+]
+
+
+def race(fn, n):
+    barrier = threading.Barrier(n)
+    results = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=20)
+            results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def shop(street):
+    admin = make_user("admin", Role.ADMIN)
+    place = Place.objects.create(name="驿站", kind="service_station", grid=street["c1g1"], lat=39.787, lon=116.383)
+    station = services.station_account(place, user=make_user("st", Role.RESIDENT))
+    return admin, station
+
+
+def _volunteer(admin, name, points):
+    u = make_user(name, Role.VOLUNTEER)
+    services.correct(admin, services.volunteer_account(u), points, "测试", key=f"seed:{name}")
+    return u
+
+
+def test_twenty_volunteers_race_for_the_last_five(shop):
+    admin, station = shop
+    reward = services.add_reward(admin, station, "热门奖品", price=10, stock=5)
+    vols = [_volunteer(admin, f"v{i}", 50) for i in range(20)]
+    results = race(lambda i: services.redeem(vols[i], reward.pk), 20)
+    won = [r for r in results if isinstance(r, tuple)]
+    lost = [r for r in results if isinstance(r, services.OutOfStock)]
+    assert len(won) == 5 and len(lost) == 15, results
+    reward.refresh_from_db()
+    assert reward.stock == 0
+    assert Redemption.objects.count() == 5
+    assert not Account.objects.filter(kind="volunteer", balance__lt=0).exists()
+    station.refresh_from_db()
+    assert station.balance == 50
+    assert len({code for _, code in won}) == 5
+
+
+def test_points_for_three_redeemed_ten_times_at_once(shop):
+    admin, station = shop
+    reward = services.add_reward(admin, station, "小礼品", price=10, stock=100)
+    vol = _volunteer(admin, "v", 30)
+    results = race(lambda i: services.redeem(vol, reward.pk), 10)
+    won = [r for r in results if isinstance(r, tuple)]
+    short = [r for r in results if isinstance(r, services.InsufficientPoints)]
+    assert len(won) == 3 and len(short) == 7, results
+    acc = services.volunteer_account(vol)
+    reward.refresh_from_db()
+    assert acc.balance == 0 and reward.stock == 97
+
+
+def test_awards_and_redemptions_together_never_deadlock(shop):
+    """Awards (issuer, volunteer) and redemptions (reward, volunteer, station) and corrections
+    (issuer, volunteer) on the same accounts at once: every writer locks in one order."""
+    admin, station = shop
+    reward = services.add_reward(admin, station, "小礼品", price=5, stock=100)
+    vol = _volunteer(admin, "v", 50)
+
+    def act(i):
+        if i % 3 == 0:
+            return services.redeem(vol, reward.pk)
+        if i % 3 == 1:
+            return services.award(vol, f"race:{i}", "activity:other", 1, None)
+        return services.correct(admin, services.volunteer_account(vol), 1, "并发", key=f"c:{i}")
+
+    results = race(act, 12)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Reward.objects.get(pk=reward.pk).stock == 96
