@@ -245,9 +245,9 @@ def handler_for_step(path: RoutingPath, step: int, grid, item, compound=None) ->
     skipped = []
     for s in range(step, len(path.steps)):
         levels = path.steps[s]
-        h = resolve_handler(levels[0], grid, item, compound)
+        h = resolve_handler(levels[0], grid, item, compound=compound)
         if h["user"] or h["department"]:
-            informed = [resolve_handler(lv, grid, item, compound) for lv in levels[1:]]
+            informed = [resolve_handler(lv, grid, item, compound=compound) for lv in levels[1:]]
             h["skipped"] = skipped
             return s, h, informed
         skipped.append({"level": levels[0], "why": h["via"]})

@@ -118,7 +118,7 @@ def seed_property_items() -> int:
     for code, name, keywords, urgency, accept, arrive, hours in PROPERTY_ITEMS:
         item, _ = Item.objects.update_or_create(code=code, defaults=dict(
             scenario=scenario, name=name, keywords=keywords, default_urgency=urgency, department="物业",
-            accept_minutes=accept, arrive_minutes=arrive, resolve_hours=Decimal(hours), active=True))
+            accept_limit=accept, arrive_limit=arrive, resolve_limit=Decimal(hours), active=True))
         if not RoutingRule.objects.filter(item=item).exists():
             RoutingRule.objects.create(item=item, path=path, note="物业事项先交小区的物业公司，社区兜底")
     return len(PROPERTY_ITEMS)

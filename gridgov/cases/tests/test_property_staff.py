@@ -34,7 +34,7 @@ def estate(people, street):
     pb.department = db.name
     pb.save()
     item = Item.objects.create(scenario=Item.objects.first().scenario, code="PM01", name="电梯故障", keywords="电梯",
-                               department="物业", accept_minutes=30, arrive_minutes=60, resolve_hours=8)
+                               department="物业", accept_limit=30, arrive_limit=60, resolve_limit=8)
     path = RoutingPath.objects.create(code="property_community", name="物业→社区", steps=[["section"], ["community_secretary"]])
     RoutingRule.objects.create(item=item, path=path, note="物业事项先交小区物业")
     GridAssignment.objects.create(user=pa, node=street["c1"], duty=Duty.STAFF)  # an assignment widens nothing
