@@ -52,6 +52,9 @@ def _register():
     from gridgov.volunteers.api import router as volunteers_router
 
     api.add_router("/volunteers/", volunteers_router)
+    from gridgov.open311.api_keys import router as apikeys_router
+
+    api.add_router("/apikeys/", apikeys_router)
 
 
 _register()
