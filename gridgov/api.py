@@ -23,6 +23,10 @@ def health(request):
 
 
 def _register():
+    # before "/accounts/": its "/users/{user_id}" would take "/users/import"
+    from gridgov.web.api_staff_import import router as staff_import_router
+
+    api.add_router("/accounts/users/import", staff_import_router)
     from gridgov.accounts.api import router as accounts_router
     from gridgov.geo.api import router as geo_router
     from gridgov.cases.api import router as cases_router
