@@ -23,6 +23,10 @@ def health(request):
 
 
 def _register():
+    # before "/accounts/": its "/users/{user_id}" would take "/users/import"
+    from gridgov.web.api_staff_import import router as staff_import_router
+
+    api.add_router("/accounts/users/import", staff_import_router)
     from gridgov.accounts.api import router as accounts_router
     from gridgov.geo.api import router as geo_router
     from gridgov.cases.api import router as cases_router
@@ -52,6 +56,9 @@ def _register():
     from gridgov.volunteers.api import router as volunteers_router
 
     api.add_router("/volunteers/", volunteers_router)
+    from gridgov.open311.api_keys import router as apikeys_router
+
+    api.add_router("/apikeys/", apikeys_router)
 
 
 _register()

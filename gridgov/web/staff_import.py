@@ -107,13 +107,23 @@ class StaffSpec(Spec):
                 progress("write", n, len(creates))
 
 
-def run(source, filename, user):
-    """(ImportResult, [(user, temporary password)]): nothing written unless every row is right."""
+def run(source, filename, user, dry_run=False):
+    """(ImportResult, [(user, temporary password)]): nothing written unless every row is right.
+
+    `dry_run`: every row checked and written as for real, then all rolled back (no account, no
+    history row, no notification): the result says what an import would do; the accounts listed
+    do not exist and their passwords are none."""
+    from django.db import transaction
+
     from gridgov.registry.importers import run_import
 
     spec = StaffSpec()
-    result = run_import(spec, source, filename=filename, user=user)
-    return result, spec.issued
+    if not dry_run:
+        return run_import(spec, source, filename=filename, user=user), spec.issued
+    with transaction.atomic():
+        result = run_import(spec, source, filename=filename, user=user)
+        transaction.set_rollback(True)
+    return result, [(u, None) for u, _password in spec.issued]
 
 
 def write_template(out) -> None:
