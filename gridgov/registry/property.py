@@ -90,3 +90,34 @@ def compound_at(*, lon=None, lat=None, address: str = "", grid=None):
             if d <= COMPOUND_RADIUS_M and (best is None or d < best[0]):
                 best = (d, c)
     return best[1] if best else None
+
+
+def link_company(actor, department, organization) -> None:
+    """Tie a property-company Department to its registry record (Organization of kind
+    property_company), so that its members (property staff) work on the compounds of that
+    company's projects. One department per company and one company per department: a previous
+    link on either side is cleared. One transaction, one history row on the department
+    (departments × update: administrators)."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+    from django.utils.translation import gettext as _
+
+    from gridgov.accounts import policy
+    from gridgov.accounts.models import Department
+    from gridgov.core import history
+
+    policy.require(actor, "departments", "update")
+    if department.kind != Department.Kind.PROPERTY or not department.active:
+        raise ValidationError(_("只有在用的物业公司类部门可以关联物业公司档案"), code="not_property")
+    if organization is not None and organization.kind != "property_company":
+        raise ValidationError(_("所选单位不是物业公司"), code="not_property_company")
+    with transaction.atomic():
+        old = Organization.objects.select_for_update().filter(department=department).first()
+        if old is not None and organization is not None and old.pk == organization.pk:
+            return
+        if old is not None:
+            Organization.objects.filter(pk=old.pk).update(department=None)
+        if organization is not None:
+            Organization.objects.filter(pk=organization.pk).update(department=department)
+        history.record(actor, "departments", department, "update",
+                       {"company": [old.name if old else None, organization.name if organization else None]})

@@ -29,6 +29,7 @@ urlpatterns = [
     path("departments/<int:pk>/", views_departments.department_detail, name="department"),
     path("departments/<int:pk>/end/", views_departments.department_end, name="department-end"),
     path("departments/<int:pk>/members/", views_departments.department_members, name="department-members"),
+    path("departments/<int:pk>/company/", views_departments.department_company, name="department-company"),
     path("grids/<str:code>/", views.grid_detail, name="grid"),
     path("duties/", views_duties.duty_list, name="duties"),
     path("duties/assign/", views_duties.duty_assign, name="duty-assign"),

@@ -14,6 +14,8 @@ from gridgov.accounts import departments as deps
 from gridgov.accounts import policy
 from gridgov.accounts.models import Department, User
 from gridgov.core import history
+from gridgov.registry import property as property_companies
+from gridgov.registry.models import Organization
 
 from .views import staff_required
 
@@ -93,6 +95,8 @@ def _page(request, d, error=None, ok=None, form=None, status=200):
         "form": form or {f: getattr(d, f) for f in ("name", "kind", "contact_name", "contact_phone", "note")},
         "candidates": candidates,
         "company": getattr(d, "organization", None) if d.kind == Department.Kind.PROPERTY else None,
+        "companies": (Organization.objects.visible_to(user).filter(kind="property_company").order_by("name")
+                      if may_update and d.kind == Department.Kind.PROPERTY and d.active else []),
     }, status=status)
 
 
@@ -149,3 +153,23 @@ def department_members(request, pk):
     except deps.DepartmentError as exc:
         return _page(request, d, error=exc.message, status=400)
     return _page(request, d, ok=ok)
+
+
+@staff_required
+@require_POST
+def department_company(request, pk):
+    """Tie a property-company department to its company's record (or untie it: empty)."""
+    from django.core.exceptions import ValidationError
+
+    user = request.user
+    _require(user, "update")
+    d = _department(pk)
+    raw = request.POST.get("organization", "")
+    org = Organization.objects.visible_to(user).filter(pk=raw).first() if raw.isdigit() else None
+    if raw and org is None:
+        return _page(request, d, error=_("没有这个单位"), status=400)
+    try:
+        property_companies.link_company(user, d, org)
+    except ValidationError as exc:
+        return _page(request, d, error=exc.messages[0], status=400)
+    return _page(request, Department.objects.get(pk=d.pk), ok=_("已保存"))

@@ -73,3 +73,32 @@ def test_property_staff_nav_is_their_work(client, people):
     client.force_login(u)
     page = client.get("/").content.decode()
     assert 'href="/summons/"' in page and 'href="/records/residents/"' not in page and 'href="/departments/"' not in page
+
+
+def test_admin_ties_a_property_department_to_its_company_on_the_page(client, people, street):
+    """Without a developer: a new property company's department is tied to its registry record,
+    and its members then work on that company's compounds; only administrators may."""
+    from gridgov.core.models import ChangeRecord
+    from gridgov.registry import services as reg
+    from gridgov.registry.models import Compound, Organization
+    from gridgov.registry.property import compounds_of_department
+
+    compound = Compound.objects.create(name="丙小区", community=street["c1"], grid=street["c1g1"])
+    org = reg.create_organization(name="丙物业服务有限公司", kind="property_company", grid=street["c1g1"])
+    reg.create_property_project(name="丙项目", company=org, grid=street["c1g1"]).compounds.set([compound])
+    shop = reg.create_organization(name="小卖部", kind="shop", grid=street["c1g1"])
+    client.force_login(people["admin"])
+    client.post("/departments/new/", {"name": "丙物业", "kind": "property"})
+    dep = Department.objects.get(name="丙物业")
+    page = client.get(f"/departments/{dep.pk}/").content.decode()
+    assert 'id="department-company"' in page and "丙物业服务有限公司" in page and "小卖部" not in page
+    assert list(compounds_of_department("丙物业")) == []
+    r = client.post(f"/departments/{dep.pk}/company/", {"organization": org.pk})
+    assert r.status_code == 200 and "物业公司：丙物业服务有限公司" in r.content.decode()
+    assert Organization.objects.get(pk=org.pk).department_id == dep.pk
+    assert [c["pk"] for c in compounds_of_department("丙物业")] == [compound.pk]
+    assert ChangeRecord.objects.filter(kind="departments", object_id=str(dep.pk), changes__has_key="company").exists()
+    assert client.post(f"/departments/{dep.pk}/company/", {"organization": shop.pk}).status_code == 400
+    client.force_login(people["sec"])
+    assert client.post(f"/departments/{dep.pk}/company/", {"organization": ""}).status_code == 403
+    assert Organization.objects.get(pk=org.pk).department_id == dep.pk
