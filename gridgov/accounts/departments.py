@@ -18,6 +18,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.errors import CodedError
 from gridgov.core import history
 
 from . import policy
@@ -38,24 +39,8 @@ FIELDS = ("name", "kind", "contact_name", "contact_phone", "note", "active")
 MEMBER_ROLES = frozenset({Role.SECTION_STAFF, Role.PROPERTY_STAFF, Role.LEADER, Role.ADMIN})
 
 
-class DepartmentError(ValueError):
+class DepartmentError(CodedError, ValueError):
     """A refused department change: `code` for programs, a Chinese message for people."""
-
-    code = "invalid"
-
-    def __init__(self, message, *, code: str | None = None, **params):
-        self.template, self.params = message, params
-        if code:
-            self.code = code
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = str(self.template)
-        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
-
-    def __str__(self):
-        return self.message
 
 
 class NoSuchDepartment(DepartmentError):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.errors import CodedError
 from gridgov.core import history
 
 from . import policy
@@ -41,22 +42,10 @@ duty_ended = Signal()
 FIELDS = ("user", "node", "duty", "since", "until", "end_note")
 
 
-class DutyError(ValueError):
+class DutyError(CodedError, ValueError):
     """An assignment or an end refused for what it says (not for who asks): the API answers 400
     / 409 with the Chinese message (`source_message`), the pages show it in the reader's language
     (`str`). The template is marked for translation and formatted with `params` afterwards."""
-
-    def __init__(self, message, code="invalid", **params):
-        super().__init__(message)
-        self.template, self.params, self.code = message, params, code
-
-    def __str__(self) -> str:
-        text = str(self.template)
-        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
-
-    def source_message(self) -> str:
-        with translation.override(None):
-            return str(self)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gridgov.core.errors import CodedError
 from gridgov.core import audit, conf, crypto
 
 from .models import (
@@ -271,32 +272,10 @@ def purge_phone_codes() -> int:
 # appears masked there).
 
 
-class StaffError(Exception):
+class StaffError(CodedError):
     """An error of the staff services: a stable `code` for clients and a Chinese message marked
     for translation, formatted with its `params` after translation (as cases.services.CaseError):
     `message` (also `str(exc)`) in the reader's language, `source_message()` in Chinese."""
-
-    code = "invalid"
-
-    def __init__(self, message="", *, code: str | None = None, **params):
-        super().__init__(message)
-        self.template, self.params = message, params
-        if code:
-            self.code = code
-
-    @property
-    def message(self) -> str:
-        text = str(self.template)
-        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
-
-    def source_message(self) -> str:
-        from django.utils import translation
-
-        with translation.override(None):
-            return self.message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class StaffInvalid(StaffError, ValueError):

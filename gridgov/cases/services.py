@@ -31,9 +31,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.errors import CodedError
 from gridgov.accounts import policy
 from gridgov.accounts.departments import NoSuchDepartment, require_active
 from gridgov.accounts.models import Department, Duty, GridAssignment, User
@@ -94,35 +95,9 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
 SYSTEM = "系统"
 
 
-class CaseError(Exception):
-    """Base of the errors services raise: a stable `code` for clients and a Chinese message
-    marked for translation, formatted with its `params` after translation, so a page shows it
-    in the reader's language (`message`, also `str(exc)`), the API and stored notes in Chinese
-    (`source_message`). A plain string still works: `InvalidInput("...")` (code: the class's).
-
-        raise Conflict(_("事件 %(number)s 已在审核中"), code="held", number=case.number)
-    """
-
-    code = "invalid"
-
-    def __init__(self, message="", *, code: str | None = None, **params):
-        super().__init__(message)
-        self.template, self.params = message, params
-        if code:
-            self.code = code
-
-    @property
-    def message(self) -> str:
-        text = str(self.template)  # a lazy message: in the active language
-        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
-
-    def source_message(self) -> str:
-        """The message in the source language (Chinese): for the API and stored notes."""
-        with translation.override(None):
-            return self.message
-
-    def __str__(self) -> str:
-        return self.message
+class CaseError(CodedError):
+    """Base of the errors the case services raise (core.errors.CodedError: a code, a message
+    translated when shown, `source_message()` in Chinese)."""
 
 
 class InvalidInput(CaseError, ValueError):

@@ -1,0 +1,33 @@
+"""The one shape of an error a service raises for people and programs alike."""
+
+from django.utils import translation
+
+
+class CodedError(Exception):
+    """A stable `code` for clients and a Chinese message marked for translation, formatted with
+    its `params` after translation, so a page shows it in the reader's language (`message`, also
+    `str(exc)`), the API and stored notes in Chinese (`source_message`). A plain string works too.
+
+        raise Conflict(_("事件 %(number)s 已在审核中"), code="held", number=case.number)
+    """
+
+    code = "invalid"
+
+    def __init__(self, message="", *, code: str | None = None, **params):
+        super().__init__(message)
+        self.template, self.params = message, params
+        if code:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        text = str(self.template)  # a lazy message: in the active language
+        return text % {k: str(v) for k, v in self.params.items()} if self.params else text
+
+    def source_message(self) -> str:
+        """The message in the source language (Chinese): for the API and stored notes."""
+        with translation.override(None):
+            return self.message
+
+    def __str__(self) -> str:
+        return self.message
