@@ -61,6 +61,20 @@ data shown stays scoped by `visible_to`):
   (/api/volunteers/points/..., /volunteers/points/); update: change the award rules, add
   rewards, correct a balance (administrators). A volunteer's own points, redeeming and a
   station verifying its codes are relations (the account's owner, the station's user).
+* activities — list: the volunteer activities of the grids in scope with their sign-ups and
+  hours (/volunteers/activities/, /api/volunteers/activities?scope=staff); create: publish one
+  on a grid in scope; update: edit, cancel, check people in, confirm or correct hours, mark
+  no-shows. Anyone signed in sees the published activities open to them and signs up; a team's
+  leader (VolunteerTeam.leader) and a branch's secretary (PartyOrganization.secretary) publish and
+  run their own team's / branch's activities, and an organiser runs their own: relations.
+* wishes   — list: the wishes (微心愿) of the grids in scope; create: post one for a resident
+  (a grid worker for an elderly neighbour); update: cancel or correct one; personal: see whose
+  wish it is (name, house). The public wall shows every open wish's card without the person; a
+  resident posting their own wish, its claimer and its confirmation are relations.
+* party    — list: the 双报到 roll, the vanguard posts and the members' 实事 of the grids in
+  scope; update: register a unit, end a registration, create vanguard posts and assign them.
+  A party member registering themselves and a branch's secretary seeing their members are
+  relations.
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -190,6 +204,15 @@ departments    create    N N N N N N N N N N A
 departments    update    N N N N N N N N N N A
 points         list      N N N O O O O N N A A
 points         update    N N N N N N N N N N A
+activities     list      N N N O O O O N N A A
+activities     create    N N N O O O O N N N A
+activities     update    N N N N O O O N N N A
+wishes         list      N N N O O O O N N A A
+wishes         create    N N N O O O O N N N A
+wishes         update    N N N O O O O N N N A
+wishes         personal  N N N O O O O N N N A
+party          list      N N N O O O O N N A A
+party          update    N N N N N O O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

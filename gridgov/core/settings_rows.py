@@ -137,6 +137,12 @@ SETTINGS = [
     Setting("HOTLINE_MIN_SAMPLE", _("12345 参与排名的最少工单数"), "int", _HOTLINE, 0, 1_000_000),
     Setting("HOTLINE_ADDRESS_THRESHOLD", _("12345 地址匹配采纳分数"), "float", _HOTLINE, 0, 1),
     Setting("HOTLINE_ADDRESS_MARGIN", _("12345 地址匹配领先幅度"), "float", _HOTLINE, 0, 1),
+    Setting("VOLUNTEERS_PARTY_DEEDS_EXPECTED", _("党员每年应办实事（件）"), "int", _CASES, 0, 50,
+            help=_("双报到党员每年为群众办实事的件数目标")),
+    Setting("VOLUNTEERS_POINTS_EXPIRE_MONTHS", _("志愿积分有效期（月）"), "int", _CASES, 0, 240,
+            help=_("积分在获得当月结束后这么多个月未使用即过期；0 为永不过期")),
+    Setting("VOLUNTEERS_CHECKIN_RADIUS_M", _("活动签到半径（米）"), "int", _CASES, 20, 5000,
+            help=_("新发布活动的默认定位签到半径")),
     Setting("ACCOUNTS_REQUIRE_SECOND_FACTOR", _("领导和管理员须开启双重验证"), "bool", _ENV,
             env="GRIDGOV_REQUIRE_SECOND_FACTOR", default="false"),
 ]

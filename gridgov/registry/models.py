@@ -297,6 +297,8 @@ class PartyOrganization(Scoped):
     kind = models.CharField(max_length=20, choices=KINDS, default="branch")
     grids = models.ManyToManyField("geo.GridNode", related_name="party_organizations", blank=True)
     secretary_name = models.CharField(max_length=50, blank=True)
+    #: the secretary's account: sees the branch's members' service, publishes its activities
+    secretary = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="led_party_orgs")
     member_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -322,6 +324,8 @@ class VolunteerTeam(Scoped):
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=KINDS)
+    #: the team's leader: approves applications to join and publishes the team's activities
+    leader = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams")
 
     class Meta:
         ordering = ["id"]

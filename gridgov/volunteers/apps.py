@@ -7,6 +7,7 @@ class VolunteersConfig(AppConfig):
     verbose_name = "Volunteers"
 
     def ready(self):
+        from . import conf  # noqa: F401 (registers the app's tunables)
         from gridgov.cases.signals import case_verified
 
         case_verified.connect(_award_for_case, dispatch_uid="volunteers-award-case")
