@@ -56,6 +56,12 @@ def _register():
     from gridgov.volunteers.api import router as volunteers_router
 
     api.add_router("/volunteers/", volunteers_router)
+    from gridgov.volunteers import api_activities, api_party, api_teams, api_wishes
+
+    api.add_router("/volunteers/activities", api_activities.router)
+    api.add_router("/volunteers/teams", api_teams.router)
+    api.add_router("/volunteers/party", api_party.router)
+    api.add_router("/volunteers/wishes", api_wishes.router)
     from gridgov.open311.api_keys import router as apikeys_router
 
     api.add_router("/apikeys/", apikeys_router)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/", api.urls),
     path("m/points/", include("gridgov.volunteers.mobile_urls")),
+    path("m/volunteer/", include("gridgov.volunteers.m_urls")),
     path("m/", include("gridgov.mobile.urls")),
     path("volunteers/", include("gridgov.volunteers.urls")),
     path("hotline/", include("gridgov.hotline.urls")),

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from gridgov.accounts import policy
 from gridgov.core import history
 
-from .models import Account, Movement, PointRule, Redemption, Reward, Transfer
+from .models import Account, Movement, PointRule, Redemption, Reward, ServiceRecord, Transfer
 
 
 class PointsError(Exception):
@@ -258,10 +258,12 @@ def _awarded(account, rule_key, since) -> int:
                                    transfer__rule=rule_key, at__gte=since).aggregate(s=Sum("amount"))["s"] or 0
 
 
-def award(volunteer, source_key: str, kind: str, quantity=1, actor=None, *, at=None, node=None, reason: str = ""):
+def award(volunteer, source_key: str, kind: str, quantity=1, actor=None, *, at=None, node=None, reason: str = "",
+          rate: int | None = None):
     """Award `volunteer` (a user) the points of rule `kind` for `quantity` units (hours or 1),
-    once per `source_key`, within the rule's caps per day and month. Returns the transfer (None
-    when the rule is missing or inactive, or the caps leave nothing)."""
+    once per `source_key`, within the rule's caps per day and month. `rate`: points per unit
+    instead of the rule's (an activity's own points per hour; the rule's caps still apply).
+    Returns the transfer (None when the rule is missing or inactive, or the caps leave nothing)."""
     key = f"award:{source_key}"
     existing = Transfer.objects.filter(key=key).first()
     if existing:
@@ -270,7 +272,7 @@ def award(volunteer, source_key: str, kind: str, quantity=1, actor=None, *, at=N
     if rule is None:
         return None
     at = at or timezone.now()
-    points = int(round(rule.points * float(quantity)))
+    points = int(round((rule.points if rate is None else int(rate)) * float(quantity)))
     with transaction.atomic():
         vacc = volunteer_account(volunteer)
         issuer = issuing_account(node or vacc.node)
@@ -290,18 +292,40 @@ def award(volunteer, source_key: str, kind: str, quantity=1, actor=None, *, at=N
         return t
 
 
+def record_service(user, source: str, key: str, title: str, *, hours=0, at=None, node=None, team=None,
+                   rule: str = "", quantity=1, rate: int | None = None, actor=None) -> ServiceRecord:
+    """One piece of service from any door (ServiceRecord.Source), once per `key`
+    ("activity:<signup>", "case:<id>:grab", "case:<id>:report", "wish:<id>", "patrol:<id>"),
+    with the points of award rule `rule` for `quantity` units (at `rate` per unit if given),
+    booked under the same key. A replayed source returns the record already kept: nothing is
+    counted twice, neither hours nor points."""
+    existing = ServiceRecord.objects.filter(key=key).first()
+    if existing:
+        return existing
+    at = at or timezone.now()
+    with transaction.atomic():
+        transfer = award(user, key, rule, quantity, actor, at=at, node=node, reason=title, rate=rate) if rule else None
+        try:
+            with transaction.atomic():
+                return ServiceRecord.objects.create(user=user, source=source, key=key, title=title[:150], hours=hours,
+                                                    at=at, node=node, team=team, transfer=transfer)
+        except IntegrityError:  # the same source kept meanwhile (its award too: same key)
+            return ServiceRecord.objects.get(key=key)
+
+
 def award_for_case(case):
-    """The awards a verified case earns (grab: its volunteer; report: a volunteer reporter)."""
+    """The service a verified case counts, with its points: the volunteer who grabbed it (its
+    task done), and a volunteer or steward who reported it (the report was valid)."""
     from gridgov.accounts.models import Role
 
     at = case.updated_at or timezone.now()
     if case.grabbed_by_id:
-        award(case.grabbed_by, f"case:{case.pk}:grab", "grab", 1, case.verified_by, at=at, node=case.grid,
-              reason=f"志愿任务 {case.number}")
+        record_service(case.grabbed_by, ServiceRecord.Source.GRAB, f"case:{case.pk}:grab", f"志愿任务 {case.number}",
+                       at=at, node=case.grid, rule="grab", actor=case.verified_by)
     reporter = case.reporter
     if reporter is not None and reporter.role in (Role.VOLUNTEER, Role.STEWARD) and reporter.pk != case.grabbed_by_id:
-        award(reporter, f"case:{case.pk}:report", "report", 1, case.verified_by, at=at, node=case.grid,
-              reason=f"上报有效事件 {case.number}")
+        record_service(reporter, ServiceRecord.Source.REPORT, f"case:{case.pk}:report", f"上报有效事件 {case.number}",
+                       at=at, node=case.grid, rule="report", actor=case.verified_by)
 
 
 @transaction.atomic

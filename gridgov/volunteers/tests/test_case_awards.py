@@ -42,11 +42,18 @@ def test_grabbed_and_reported_case_awards_on_verification(people, django_capture
     vol = Account.objects.get(kind="volunteer", user=people["vol"])
     assert vol.balance == 10 and vol.node is None
     assert grab.actor == people["sec"]
+    # each is a service record of its own door, naming the points it earned
+    from gridgov.volunteers.models import ServiceRecord
+
+    recs = {r.key: r for r in ServiceRecord.objects.all()}
+    assert set(recs) == {f"case:{case.pk}:grab", f"case:{case.pk}:report"}
+    assert recs[f"case:{case.pk}:grab"].source == "grab" and recs[f"case:{case.pk}:grab"].transfer == grab
+    assert recs[f"case:{case.pk}:report"].user == people["reporter"]
     # a replay of the signal books nothing more
     from gridgov.volunteers.services import award_for_case
 
     award_for_case(case)
-    assert Transfer.objects.count() == 2
+    assert Transfer.objects.count() == 2 and ServiceRecord.objects.count() == 2
 
 
 def test_a_resident_report_earns_nothing(people, django_capture_on_commit_callbacks):

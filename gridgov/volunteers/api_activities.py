@@ -1,0 +1,5 @@
+"""API of the volunteers' activities (issue 11): filled in by its slice."""
+
+from ninja import Router
+
+router = Router(tags=["volunteers"])
