@@ -61,7 +61,10 @@ class Command(BaseCommand):
             counts.update(build_property_cases(seed))  # 物业 items and a few reports in the property users' compounds
             counts["hand_overs"] = hand_over_demo_cases()  # the leavers' cases (duty histories)
         from gridgov.volunteers.demo import build_demo_points  # a year of volunteers' points (after the cases)
+        from gridgov.volunteers.demo_life import build_demo_volunteer_life  # teams, activities, wishes, party life
 
+        counts.update(build_demo_volunteer_life(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
+                                                email_domain=builder.DEMO_EMAIL_DOMAIN))
         counts.update(build_demo_points(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
                                         email_domain=builder.DEMO_EMAIL_DOMAIN))
         secs = time.perf_counter() - t0
