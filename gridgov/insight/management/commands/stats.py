@@ -46,6 +46,7 @@ def collect() -> dict:
                         "in_force": sum(in_force.values()), "in_force_by_duty": in_force},
         "audit_entries": AuditEntry.objects.count(),
         "points": _points(),
+        "volunteer_life": _volunteer_life(),
         "other": dict(sorted(other.items())),
     }
 
@@ -60,6 +61,31 @@ def _points() -> dict:
     return {"accounts": Account.objects.count(), "accounts_by_kind": by(Account, "kind"),
             "transfers": Transfer.objects.count(), "transfers_by_kind": by(Transfer, "kind"),
             "redemptions": Redemption.objects.count(), "redemptions_by_state": by(Redemption, "state")}
+
+
+def _volunteer_life() -> dict:
+    """Volunteer life (issue 11): each kind of record with its states, service hours by source."""
+    from django.db.models import Sum
+
+    from gridgov.volunteers import models as V
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    hours = {src: float(h or 0) for src, h in
+             V.ServiceRecord.objects.values_list("source").annotate(h=Sum("hours")).order_by("source")}
+    return {
+        "team_applications": by(V.TeamApplication, "state"),
+        "activities": by(V.Activity, "state"),
+        "signups": by(V.SignUp, "state"),
+        "service_records": by(V.ServiceRecord, "source"),
+        "service_hours": hours,
+        "patrols": V.Patrol.objects.count(),
+        "party_registrations": by(V.PartyRegistration, "kind"),
+        "vanguard_posts": V.VanguardPost.objects.count(),
+        "vanguard_duties": V.VanguardDuty.objects.count(),
+        "wishes": by(V.Wish, "state"),
+    }
 
 
 class Command(BaseCommand):
