@@ -692,7 +692,8 @@ def my_hours(user) -> dict:
     from django.db.models import Sum
 
     qs = ServiceRecord.objects.filter(user=user, source=ServiceRecord.Source.ACTIVITY).select_related("transfer")
-    return {"total": qs.aggregate(s=Sum("hours"))["s"] or Decimal("0"), "records": list(qs[:100])}
+    total = Decimal(str(qs.aggregate(s=Sum("hours"))["s"] or 0)).quantize(Decimal("0.01"))
+    return {"total": total, "records": list(qs[:100])}
 
 
 def staff_list(user, *, community=None, team=None, month: str = "", state: str = ""):
