@@ -359,9 +359,9 @@ def edit(actor, activity: Activity, version: int, now=None, **changes) -> Activi
     return a
 
 
-def cancel(actor, activity: Activity, reason: str = "", now=None) -> Activity:
+def cancel(actor, activity: Activity, reason: str = "", now=None, notify: bool = True) -> Activity:
     """Cancel an activity nobody has checked in to yet: the sign-ups are cancelled and their
-    people told."""
+    people told (`notify=False`: the demo's past year)."""
     now = now or timezone.now()
     _require_run(actor, activity)
     reason = (reason or "").strip()[:200]
@@ -376,7 +376,7 @@ def cancel(actor, activity: Activity, reason: str = "", now=None) -> Activity:
         a.state, a.taken, a.version = Activity.State.CANCELLED, 0, a.version + 1
         a.save(update_fields=["state", "taken", "version"])
         _record(actor, a, "cancel", {"state": ["published", "cancelled"]}, note=reason, at=now)
-        for s in people:
+        for s in people if notify else []:
             _notify(s.user, "activity_cancelled", _("活动已取消：%(title)s"), _("原因：%(reason)s"),
                     title=a.title, reason=reason or "—")
     return a
@@ -577,7 +577,7 @@ def check_out(user, activity: Activity, now=None) -> SignUp:
     return s
 
 
-def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None) -> SignUp:
+def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None, notify: bool = True) -> SignUp:
     """Whoever runs the activity confirms a person's hours: the computed ones by default, or
     other hours with a reason (kept on the sign-up and in the history). Records the service and
     its points (the award rule's caps apply)."""
@@ -618,12 +618,13 @@ def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None) -> Si
                 s.user, ServiceRecord.Source.ACTIVITY, f"activity:{s.pk}", a.title, hours=value, at=a.ends_at,
                 node=a.node, team=a.team, rule=award_rule(a.kind), quantity=value, rate=a.points_per_hour, actor=actor)
         earned = record.transfer.amount if record is not None and record.transfer_id else 0
-        _notify(s.user, "activity_hours", _("服务时长已确认：%(title)s"), _("%(hours)s小时，积分%(points)s"),
-                title=a.title, hours=value, points=earned)
+        if notify:
+            _notify(s.user, "activity_hours", _("服务时长已确认：%(title)s"), _("%(hours)s小时，积分%(points)s"),
+                    title=a.title, hours=value, points=earned)
     return s
 
 
-def finish(actor, activity: Activity, now=None) -> dict:
+def finish(actor, activity: Activity, now=None, notify: bool = True) -> dict:
     """End the activity: the people still checked in are checked out at the end, every checked-out
     person's hours confirmed as computed, the ones who never checked in marked no-shows."""
     now = now or timezone.now()
@@ -637,15 +638,16 @@ def finish(actor, activity: Activity, now=None) -> dict:
             raise ActivityError(_("活动已结束或已取消"), code="closed")
         for s in a.signups.filter(state__in=[SignUp.State.CHECKED_IN, SignUp.State.CHECKED_OUT]):
             s.activity = a
-            confirm(actor, s, now=min(now, a.ends_at) if s.state == SignUp.State.CHECKED_IN else now)
+            confirm(actor, s, now=min(now, a.ends_at) if s.state == SignUp.State.CHECKED_IN else now, notify=notify)
             counts["confirmed"] += 1
         for s in a.signups.filter(state=SignUp.State.SIGNED).select_related("user"):
             s.activity = a
             SignUp.objects.filter(pk=s.pk).update(state=SignUp.State.NO_SHOW)
             _record_signup(actor, s, "no_show", {"state": ["signed", "no_show"]}, at=now)
             counts["no_show"] += 1
-        a.state, a.finished_at, a.version = Activity.State.FINISHED, now, a.version + 1
-        a.save(update_fields=["state", "finished_at", "version"])
+        # a no-show holds no place (Activity.taken counts the live sign-ups)
+        a.state, a.finished_at, a.version, a.taken = Activity.State.FINISHED, now, a.version + 1, a.taken - counts["no_show"]
+        a.save(update_fields=["state", "finished_at", "version", "taken"])
         _record(actor, a, "finish", {"state": ["published", "finished"]}, at=now)
     activity.state, activity.finished_at, activity.version = a.state, a.finished_at, a.version
     return counts
