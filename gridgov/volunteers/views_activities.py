@@ -357,7 +357,8 @@ def staff_new(request):
     return render(request, "volunteers/activities_new.html", _publish_context(request.user))
 
 
-HISTORY_LABELS = {"create": gettext_lazy("发布"), "update": gettext_lazy("修改"), "cancel": gettext_lazy("取消"), "finish": gettext_lazy("结束")}
+HISTORY_LABELS = {"create": gettext_lazy("已发布"), "update": gettext_lazy("已修改"), "cancel": gettext_lazy("已取消"),
+                  "finish": gettext_lazy("已结束")}
 
 
 def _staff_context(request, a, **extra):

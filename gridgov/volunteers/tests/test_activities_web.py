@@ -248,7 +248,7 @@ def test_staff_page_hours_correction_and_no_shows(world):
 def test_pages_in_english(world):
     a = _soon(world)
     act.sign_up(world["vol"], a, now=a.starts_at - timedelta(hours=1))
-    data = ["楼道清理", "1号楼前", "第1社区", "第1社区第1网格", "第1社区巡逻队", "队员甲", "cs", "vol",
+    data = ["楼道清理", "1号楼前", "第1社区第2网格", "第1社区第1网格", "第1社区", "第1社区巡逻队", "队员甲", "cs", "vol",
             "测试街道"] + [n for n in ("第1社区第1网格第1微网格",)]
     for user, url in ((world["vol"], "/m/volunteer/activities/"), (world["vol"], f"/m/volunteer/activities/{a.pk}/"),
                       (world["vol"], f"/m/volunteer/activities/{a.pk}/checkin/"),

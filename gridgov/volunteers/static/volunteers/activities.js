@@ -7,7 +7,7 @@
 //   organiser's turning code).
 (function () {
   "use strict";
-  function t(msgid) { return typeof window.gettext === "function" ? window.gettext(msgid) : msgid; }
+  function gettext(msgid) { return typeof window.gettext === "function" ? window.gettext(msgid) : msgid; }
   function crs() { return /MicroMessenger/i.test(navigator.userAgent) ? "gcj02" : "wgs84"; }
 
   document.querySelectorAll("[data-locate]").forEach(function (button) {
@@ -15,9 +15,9 @@
       ev.preventDefault();
       var form = button.form || button.closest("form");
       var msg = form.querySelector("[data-locate-msg]");
-      if (!navigator.geolocation) { if (msg) msg.textContent = t("此设备无法定位"); return; }
+      if (!navigator.geolocation) { if (msg) msg.textContent = gettext("此设备无法定位"); return; }
       button.disabled = true;
-      if (msg) msg.textContent = t("正在定位…");
+      if (msg) msg.textContent = gettext("正在定位…");
       navigator.geolocation.getCurrentPosition(function (p) {
         form.querySelector("[name=lat]").value = p.coords.latitude.toFixed(6);
         form.querySelector("[name=lon]").value = p.coords.longitude.toFixed(6);
@@ -26,7 +26,7 @@
         form.submit();
       }, function (e) {
         button.disabled = false;
-        if (msg) msg.textContent = e.code === 1 ? t("未允许定位，请输入签到码") : t("定位失败，请重试或输入签到码");
+        if (msg) msg.textContent = e.code === 1 ? gettext("未允许定位，请输入签到码") : gettext("定位失败，请重试或输入签到码");
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
     });
   });
@@ -35,14 +35,14 @@
     button.addEventListener("click", function () {
       var form = button.closest("form");
       var msg = form.querySelector("[data-locate-msg]");
-      if (!navigator.geolocation) { if (msg) msg.textContent = t("此设备无法定位"); return; }
+      if (!navigator.geolocation) { if (msg) msg.textContent = gettext("此设备无法定位"); return; }
       navigator.geolocation.getCurrentPosition(function (p) {
         // the server converts a WeChat position (GCJ-02) to WGS-84, as at check-in
         form.querySelector("[name=lat]").value = p.coords.latitude.toFixed(6);
         form.querySelector("[name=lon]").value = p.coords.longitude.toFixed(6);
         form.querySelector("[name=crs]").value = crs();
         if (msg) msg.textContent = "";
-      }, function () { if (msg) msg.textContent = t("定位失败，请手动填写坐标"); },
+      }, function () { if (msg) msg.textContent = gettext("定位失败，请手动填写坐标"); },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
     });
   });
