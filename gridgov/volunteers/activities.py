@@ -328,7 +328,7 @@ def edit(actor, activity: Activity, version: int, now=None, **changes) -> Activi
     if unknown:
         raise ActivityError(_("不能修改：%(fields)s"), code="fields", fields=", ".join(sorted(unknown)))
     with transaction.atomic():
-        a = Activity.objects.select_for_update().select_related("node", "team", "party_org").get(pk=activity.pk)
+        a = Activity.objects.select_for_update(of=("self",)).select_related("node", "team", "party_org").get(pk=activity.pk)
         if version is None or int(version) != a.version:
             raise Stale(_("活动已被他人修改，请刷新后重试"))
         if a.state != Activity.State.PUBLISHED:
@@ -366,7 +366,7 @@ def cancel(actor, activity: Activity, reason: str = "", now=None, notify: bool =
     _require_run(actor, activity)
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
-        a = Activity.objects.select_for_update().select_related("node").get(pk=activity.pk)
+        a = Activity.objects.select_for_update(of=("self",)).select_related("node").get(pk=activity.pk)
         if a.state != Activity.State.PUBLISHED:
             raise ActivityError(_("活动已结束或已取消"), code="closed")
         if a.signups.filter(state__in=["checked_in", "checked_out", "confirmed"]).exists():
@@ -426,7 +426,7 @@ def _mine(user, activity) -> SignUp:
     s = my_signup(user, activity)
     if s is None:
         raise ActivityError(_("您没有报名这个活动"), code="not_signed")
-    s.activity = activity
+    s.activity, s.user = activity, user
     return s
 
 
@@ -586,7 +586,7 @@ def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None, notif
     _require_run(actor, a)
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
-        s = SignUp.objects.select_for_update().select_related("user").get(pk=signup.pk)
+        s = SignUp.objects.select_for_update(of=("self",)).select_related("user").get(pk=signup.pk)
         s.activity = a
         if s.state == SignUp.State.CHECKED_IN:  # never checked out: closed now (within the activity's time)
             for k, v in _close(s, now).items():
@@ -633,7 +633,7 @@ def finish(actor, activity: Activity, now=None, notify: bool = True) -> dict:
         raise ActivityError(_("活动尚未开始，不能结束；不举办请取消"), code="not_started")
     counts = {"confirmed": 0, "no_show": 0}
     with transaction.atomic():
-        a = Activity.objects.select_for_update().select_related("node", "team", "party_org").get(pk=activity.pk)
+        a = Activity.objects.select_for_update(of=("self",)).select_related("node", "team", "party_org").get(pk=activity.pk)
         if a.state != Activity.State.PUBLISHED:
             raise ActivityError(_("活动已结束或已取消"), code="closed")
         for s in a.signups.filter(state__in=[SignUp.State.CHECKED_IN, SignUp.State.CHECKED_OUT]):

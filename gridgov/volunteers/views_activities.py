@@ -114,9 +114,8 @@ def _m_list_context(request, **extra):
     except ValueError:
         rows, lat, lon = act.for_person(user), None, None
     mine = {s.activity_id: s for s in act.signups_of(user, SignUp.LIVE)}
-    running = [a for a in Activity.objects.filter(state="published").select_related("node", "team", "party_org")
-               .order_by("starts_at")[:300] if a.organiser_id == user.pk or (a.team_id and a.team.leader_id == user.pk)
-               or (a.party_org_id and a.party_org.secretary_id == user.pk)]
+    running = list(Activity.objects.filter(state="published").filter(
+        Q(organiser=user) | Q(team__leader=user) | Q(party_org__secretary=user)).order_by("starts_at")[:50])
     ctx = {"tab": "volunteer", "rows": [(a, d, t, mine.get(a.pk)) for a, d, t in rows], "near": lat is not None,
            "signed": [s for s in mine.values() if s.activity.state == "published"], "running": running,
            "may_publish": act.may_publish(user)}
