@@ -44,6 +44,8 @@ EDITABLE = ["title", "description", "kind", "place_name", "lat", "lon", "radius_
 HISTORY_FIELDS = EDITABLE + ["state"]
 MAX_PLACES = 10000
 MAX_HOURS = Decimal("24")
+#: a person's sign-up that counts (every state but cancelled: at most one, a unique index)
+LIVE_OR_DONE = [v for v in SignUp.State.values if v != SignUp.State.CANCELLED]
 
 
 class ActivityError(CodedError):
@@ -419,7 +421,7 @@ def sign_up(user, activity: Activity, now=None) -> SignUp:
 def my_signup(user, activity) -> SignUp | None:
     if not _signed_in(user):
         return None
-    return SignUp.objects.filter(activity=activity, user=user).exclude(state=SignUp.State.CANCELLED).first()
+    return SignUp.objects.filter(activity_id=activity.pk, user_id=user.pk, state__in=LIVE_OR_DONE).first()
 
 
 def _mine(user, activity) -> SignUp:
@@ -577,7 +579,7 @@ def check_out(user, activity: Activity, now=None) -> SignUp:
     return s
 
 
-def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None, notify: bool = True) -> SignUp:
+def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None, notify: bool = True, _rule=None) -> SignUp:
     """Whoever runs the activity confirms a person's hours: the computed ones by default, or
     other hours with a reason (kept on the sign-up and in the history). Records the service and
     its points (the award rule's caps apply)."""
@@ -616,7 +618,7 @@ def confirm(actor, signup: SignUp, hours=None, reason: str = "", now=None, notif
         if value > 0:
             record = services.record_service(
                 s.user, ServiceRecord.Source.ACTIVITY, f"activity:{s.pk}", a.title, hours=value, at=a.ends_at,
-                node=a.node, team=a.team, rule=award_rule(a.kind), quantity=value, rate=a.points_per_hour, actor=actor)
+                node=a.node, team=a.team, rule=_rule or award_rule(a.kind), quantity=value, rate=a.points_per_hour, actor=actor)
         earned = record.transfer.amount if record is not None and record.transfer_id else 0
         if notify:
             _notify(s.user, "activity_hours", _("服务时长已确认：%(title)s"), _("%(hours)s小时，积分%(points)s"),
@@ -636,9 +638,11 @@ def finish(actor, activity: Activity, now=None, notify: bool = True) -> dict:
         a = Activity.objects.select_for_update(of=("self",)).select_related("node", "team", "party_org").get(pk=activity.pk)
         if a.state != Activity.State.PUBLISHED:
             raise ActivityError(_("活动已结束或已取消"), code="closed")
+        rule = award_rule(a.kind)
         for s in a.signups.filter(state__in=[SignUp.State.CHECKED_IN, SignUp.State.CHECKED_OUT]):
             s.activity = a
-            confirm(actor, s, now=min(now, a.ends_at) if s.state == SignUp.State.CHECKED_IN else now, notify=notify)
+            confirm(actor, s, now=min(now, a.ends_at) if s.state == SignUp.State.CHECKED_IN else now, notify=notify,
+                    _rule=rule)
             counts["confirmed"] += 1
         for s in a.signups.filter(state=SignUp.State.SIGNED).select_related("user"):
             s.activity = a

@@ -71,7 +71,7 @@ def build(rng, start, now, progress, *, password_hash, email_domain) -> dict:
         return {}
 
     plans = []  # (publish kwargs, organiser, members, day)
-    # the past year: each team every six to ten months, each community every five to eight, a
+    # the past year: each team every five to nine months, each community every six to ten, a
     # few branches twice (kept small: every sign-up goes through the services, points and all,
     # some forty queries each; the whole part stays within about fifteen seconds)
     horizon = now - timedelta(days=1)
@@ -82,18 +82,18 @@ def build(rng, start, now, progress, *, password_hash, email_domain) -> dict:
             continue
         teams.append((team, org))
         titles = TITLES.get(team.kind, COMMUNITY)
-        day = start + timedelta(days=rng.randrange(10, 150))
+        day = start + timedelta(days=rng.randrange(10, 200))
         while day < horizon:
             plans.append((_team_kw(team, titles, by_team, rng), org, by_team.get(team.pk, []), day))
-            day += timedelta(days=rng.randrange(180, 300))
+            day += timedelta(days=rng.randrange(150, 270))
     orgs = [(c, organiser_for(c)) for c in communities]
     orgs = [(c, o) for c, o in orgs if o is not None]
     for c, org in orgs:
-        day = start + timedelta(days=rng.randrange(5, 120))
+        day = start + timedelta(days=rng.randrange(5, 150))
         while day < horizon:
             title, kind, place = rng.choice(COMMUNITY)
             plans.append((dict(title=title, kind=kind, place_name=place, node=c), org, [], day))
-            day += timedelta(days=rng.randrange(150, 240))
+            day += timedelta(days=rng.randrange(180, 300))
     branches = list(PartyOrganization.objects.filter(ended_on__isnull=True, kind="branch").select_related("grid", "secretary")
                     .order_by("id"))
     for b in rng.sample(branches, min(4, len(branches))):
@@ -125,7 +125,7 @@ def build(rng, start, now, progress, *, password_hash, email_domain) -> dict:
                             now=published, **kw)
             counts["activities"] += 1
             # sign-ups: the team's members first, then anyone (open activities)
-            want = rng.randint(2, min(places, 6))
+            want = rng.randint(2, min(places, 5))
             people = list(members)
             rng.shuffle(people)
             if a.open_to_all:

@@ -231,7 +231,7 @@ def _code_context(request, a):
     value, left = act.current_code(request.user, a)
     url = request.build_absolute_uri(f"{M}{a.pk}/checkin/?code={value}")
     svg = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=12, border=2).to_string(encoding="unicode")
-    return {"value": value, "left": left, "url": url, "svg": svg}
+    return {"value": value, "left": left, "step": act._step(), "url": url, "svg": svg}
 
 
 @m_login_required
