@@ -467,6 +467,8 @@ def code_at(activity: Activity, t: float) -> str:
 def current_code(actor, activity: Activity, now=None) -> tuple[str, int]:
     """For whoever runs the activity: the code now and the seconds until it changes."""
     _require_run(actor, activity)
+    if activity.state != Activity.State.PUBLISHED:
+        raise ActivityError(_("活动已结束或已取消"), code="closed")
     t = (now or timezone.now()).timestamp()
     step = _step()
     return code_at(activity, t), max(1, int(step - (t % step)))

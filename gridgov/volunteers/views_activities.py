@@ -9,7 +9,7 @@ from datetime import datetime
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -221,7 +221,7 @@ def m_run(request, activity_id):
     """The organiser's phone: the turning code with its QR code, who signed up and came, hours."""
     a = _activity(request, activity_id)
     _require_run(request, a)
-    return render(request, "volunteers/m_activities_run.html", _run_context(request, a, code=_code_context(request, a)))
+    return render(request, "volunteers/m_activities_run.html", _m_back(request, a))
 
 
 def _code_context(request, a):
@@ -239,6 +239,8 @@ def m_code(request, activity_id):
     """The code fragment the organiser's page fetches again every few seconds."""
     a = _activity(request, activity_id)
     _require_run(request, a)
+    if a.state != Activity.State.PUBLISHED:
+        return HttpResponse(status=204)  # finished or cancelled: the page keeps what it shows
     resp = render(request, "volunteers/_activities_code.html", {"a": a, "code": _code_context(request, a)})
     resp["Cache-Control"] = "no-store"
     return resp

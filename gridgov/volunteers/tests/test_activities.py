@@ -17,7 +17,7 @@ from gridgov.registry.models import PartyOrganization, Volunteer, VolunteerTeam
 from gridgov.testing import make_user
 from gridgov.volunteers import activities as act
 from gridgov.volunteers import services
-from gridgov.volunteers.models import Activity, ServiceRecord, SignUp, Transfer
+from gridgov.volunteers.models import ServiceRecord, SignUp, Transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -243,6 +243,10 @@ def test_finish_confirms_the_present_and_marks_no_shows(world):
     assert ChangeRecord.objects.filter(kind="activity_signups", action="no_show").count() == 1
     with pytest.raises(act.ActivityError):
         act.finish(world["leader"], a, now=a.ends_at + timedelta(hours=4))
+    with pytest.raises(act.ActivityError):  # no code once it is over
+        act.current_code(world["leader"], a)
+    a.refresh_from_db()
+    assert a.taken == 3  # the no-show's place is freed
 
 
 def test_edit_with_version_and_cancel_tells_the_people(world):

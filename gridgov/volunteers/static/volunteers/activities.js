@@ -57,7 +57,7 @@
     var every = (parseInt(box.getAttribute("data-every"), 10) || 5) * 1000;
     setInterval(function () {
       fetch(box.getAttribute("data-refresh"), { credentials: "same-origin", cache: "no-store" })
-        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (r) { return r.status === 200 ? r.text() : null; })
         .then(function (html) { if (html !== null) box.innerHTML = html; })
         .catch(function () { /* offline: keep the last code */ });
     }, every);
