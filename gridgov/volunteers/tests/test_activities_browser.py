@@ -80,3 +80,20 @@ def test_sign_up_and_check_in_by_location_and_by_the_qr_link(browser, live_serve
     expect(p2.locator("main")).to_contain_text("签到成功")
     assert SignUp.objects.get(user=v2).checkin_method == "code"
     other.close()
+
+
+def test_staff_pages_pass_axe(browser, live_server, street):
+    from gridgov.browser import login
+
+    staff = make_user("cs", Role.COMMUNITY_STAFF, [street["c1"]], duty=Duty.STAFF)
+    start = timezone.now() + timedelta(days=1)
+    a = act.publish(staff, title="社区义诊", node=street["c1g1"], lat=LAT, lon=LON, place_name="卫生服务站",
+                    starts_at=start, ends_at=start + timedelta(hours=2), places=5)
+    act.sign_up(make_user("v", Role.VOLUNTEER), a)
+    ctx = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 860})
+    page = ctx.new_page()
+    login(page, "cs")
+    for url in ("/volunteers/activities/", "/volunteers/activities/new/", f"/volunteers/activities/{a.pk}/"):
+        page.goto(url)
+        assert axe_violations(page) == [], url
+    ctx.close()
