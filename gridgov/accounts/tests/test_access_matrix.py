@@ -567,6 +567,24 @@ def _try_act(c, kind, action):
         return c.get("/api/volunteers/points/accounts")
     if (kind, action) == ("points", "update"):
         return _post(c, "/api/volunteers/points/rules/grab", {"points": 12}, "put")
+    if kind == "activities":  # volunteer activities on c1's grid (every user is scoped to c1)
+        from gridgov.geo.models import GridNode
+        from gridgov.volunteers.models import Activity
+
+        grid = GridNode.objects.get(code="110106001001001")
+        start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+        if action == "list":
+            return c.get("/api/volunteers/activities", {"scope": "staff"})
+        if action == "create":
+            return _post(c, "/api/volunteers/activities", {
+                "title": "矩阵活动", "grid": grid.code, "place_name": "广场", "lat": 39.785, "lon": 116.39,
+                "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(), "places": 5})
+        if action == "update":  # someone else's activity: cancelled by staff who may update it
+            a = Activity.objects.create(title="矩阵活动", node=grid, organiser=User.objects.get(username="reporter"),
+                                        place_name="广场", lat=39.785, lon=116.39, starts_at=start,
+                                        ends_at=start + timedelta(hours=2), places=5, code_secret="x" * 64,
+                                        created_at=timezone.now())
+            return _post(c, f"/api/volunteers/activities/{a.pk}/cancel", {"reason": "矩阵"})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -633,7 +651,8 @@ def test_every_act_has_a_door():
              ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update"),
              ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update"),
              ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update"),
-             ("points", "list"), ("points", "update")} | CASE_ACTS
+             ("points", "list"), ("points", "update"),
+             ("activities", "list"), ("activities", "create"), ("activities", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
