@@ -361,7 +361,7 @@ def _state_error(wish):
 
 
 @transaction.atomic
-def claim(user, wish_id, kind: str = Wish.Claimer.VOLUNTEER, unit: str = "", *, now=None) -> Wish:
+def claim(user, wish_id, kind: str = Wish.Claimer.VOLUNTEER, unit: str = "", *, now=None, notify: bool = True) -> Wish:
     """Claim an open wish: exactly one claimer (UPDATE ... WHERE state = 'open'); the loser of
     a race gets Conflict (409)."""
     if not _signed_in(user):
@@ -389,13 +389,14 @@ def claim(user, wish_id, kind: str = Wish.Claimer.VOLUNTEER, unit: str = "", *, 
     history.record(user, KIND, wish, "claim", {"state": ["open", "claimed"], "claimer_kind": [None, kind],
                                                "claimer_unit": [None, wish.claimer_unit or None]},
                    grid_path=wish.node.path, at=now)
-    _notify(_resident_side(wish), "wish_claimed", _("您的心愿“%(title)s”已被认领"),
-            f"{claimer_label(wish)}", title=wish.title)
+    if notify:
+        _notify(_resident_side(wish), "wish_claimed", _("您的心愿“%(title)s”已被认领"),
+                f"{claimer_label(wish)}", title=wish.title)
     return wish
 
 
 @transaction.atomic
-def release(user, wish_id, reason: str = "", *, now=None) -> Wish:
+def release(user, wish_id, reason: str = "", *, now=None, notify: bool = True) -> Wish:
     """The claimer gives the wish back to the wall (claimed → open)."""
     wish = _locked(wish_id)
     if not _signed_in(user) or wish.claimed_by_id != user.pk:
@@ -413,7 +414,8 @@ def release(user, wish_id, reason: str = "", *, now=None) -> Wish:
 
 
 @transaction.atomic
-def fulfil(user, wish_id, photo: bytes | None, note: str = "", *, photo_type: str = "", now=None) -> Wish:
+def fulfil(user, wish_id, photo: bytes | None, note: str = "", *, now=None,
+           notify: bool = True) -> Wish:
     """The claimer marks the wish fulfilled with a photo (checked and stripped of metadata by
     cases.photos.clean_image) and a note (claimed → fulfilled)."""
     from gridgov.cases.photos import PhotoError, clean_image
@@ -439,7 +441,8 @@ def fulfil(user, wish_id, photo: bytes | None, note: str = "", *, photo_type: st
     wish.save(update_fields=["state", "fulfilled_at", "fulfil_note", "photo", "photo_type", "version"])
     history.record(user, KIND, wish, "fulfil", {"state": ["claimed", "fulfilled"], "fulfil_note": [None, note]},
                    grid_path=wish.node.path, at=now)
-    _notify(_resident_side(wish), "wish_fulfilled", _("您的心愿“%(title)s”已圆梦，请确认"), note, title=wish.title)
+    if notify:
+        _notify(_resident_side(wish), "wish_fulfilled", _("您的心愿“%(title)s”已圆梦，请确认"), note, title=wish.title)
     return wish
 
 
@@ -452,7 +455,7 @@ def _ensure_rule():
 
 
 @transaction.atomic
-def confirm(user, wish_id, *, now=None) -> Wish:
+def confirm(user, wish_id, *, now=None, notify: bool = True) -> Wish:
     """The resident (or, for a wish posted by a worker, that worker or staff with wishes × update
     on its grid) confirms the fulfilment: the claimer's service is counted with its points."""
     wish = _locked(wish_id)
@@ -469,12 +472,13 @@ def confirm(user, wish_id, *, now=None) -> Wish:
         _ensure_rule()
         services.record_service(wish.claimed_by, ServiceRecord.Source.WISH, f"wish:{wish.pk}", wish.title,
                                 at=now, node=wish.node, rule=RULE_KEY, actor=user)
-        _notify(wish.claimed_by, "wish_confirmed", _("心愿“%(title)s”已确认圆梦，感谢您！"), title=wish.title)
+        if notify:
+            _notify(wish.claimed_by, "wish_confirmed", _("心愿“%(title)s”已确认圆梦，感谢您！"), title=wish.title)
     return wish
 
 
 @transaction.atomic
-def reject(user, wish_id, reason: str, *, now=None) -> Wish:
+def reject(user, wish_id, reason: str, *, now=None, notify: bool = True) -> Wish:
     """The confirmer sends the fulfilment back (fulfilled → claimed) with a reason."""
     wish = _locked(wish_id)
     if not may_confirm(user, wish):
@@ -490,12 +494,13 @@ def reject(user, wish_id, reason: str, *, now=None) -> Wish:
     wish.save(update_fields=["state", "fulfilled_at", "version"])
     history.record(user, KIND, wish, "reject", {"state": ["fulfilled", "claimed"]}, grid_path=wish.node.path,
                    at=now, note=reason[:255])
-    _notify(wish.claimed_by, "wish_rejected", _("心愿“%(title)s”的圆梦被退回"), reason, title=wish.title)
+    if notify:
+        _notify(wish.claimed_by, "wish_rejected", _("心愿“%(title)s”的圆梦被退回"), reason, title=wish.title)
     return wish
 
 
 @transaction.atomic
-def cancel(user, wish_id, reason: str = "", *, now=None) -> Wish:
+def cancel(user, wish_id, reason: str = "", *, now=None, notify: bool = True) -> Wish:
     """The owner, the worker who posted it, or staff with wishes × update on its grid withdraw a
     wish that is open or claimed (the claimer is told)."""
     wish = _locked(wish_id)
@@ -511,8 +516,9 @@ def cancel(user, wish_id, reason: str = "", *, now=None) -> Wish:
     history.record(user, KIND, wish, "cancel", {"state": [before, "cancelled"]}, grid_path=wish.node.path, at=now,
                    note=wish.cancel_reason)
     if before == Wish.State.CLAIMED and wish.claimed_by_id and wish.claimed_by_id != user.pk:
-        _notify(wish.claimed_by, "wish_cancelled", _("您认领的心愿“%(title)s”已撤销"), wish.cancel_reason,
-                title=wish.title)
+        if notify:
+            _notify(wish.claimed_by, "wish_cancelled", _("您认领的心愿“%(title)s”已撤销"), wish.cancel_reason,
+                    title=wish.title)
     return wish
 
 

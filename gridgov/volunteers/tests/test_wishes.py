@@ -258,3 +258,28 @@ def test_the_claimer_no_longer_sees_the_person_once_released(w):
     assert not wishes.may_see_person(w["vol"], Wish.objects.get(pk=wish.pk))
     with pytest.raises(wishes.Forbidden):
         wishes.person(w["vol"], Wish.objects.get(pk=wish.pk))
+
+
+def test_demo_builds_wishes_through_the_services(w):
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gridgov.volunteers import demo_wishes
+
+    now = timezone.now()
+    counts = demo_wishes.build(random.Random(7), now - timedelta(days=365), now, None, password_hash="!",
+                               email_domain="demo.invalid")
+    assert counts["wishes"] == Wish.objects.count() >= 4
+    for wish in Wish.objects.all():
+        assert wish.entered_by in (w["worker_c1"], w["worker_c2"]) and wish.resident.special_care
+        actions = list(ChangeRecord.objects.filter(kind="wishes", object_id=str(wish.pk)).order_by("id")
+                       .values_list("action", flat=True))
+        assert actions[0] == "create"
+        if wish.state == "confirmed":
+            assert ServiceRecord.objects.filter(key=f"wish:{wish.pk}", user=wish.claimed_by).exists()
+            assert wish.photo and wish.confirmed_at <= now
+        if wish.state in ("claimed", "fulfilled", "confirmed"):
+            assert wish.claimed_by and (wish.claimer_kind != "unit" or wish.claimer_unit)
+    assert not Notification.objects.filter(kind__startswith="wish_").exists()
