@@ -90,10 +90,12 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
                              .order_by("id")[:200])
             if not residents:
                 continue
-            for _k in range(rng.randint(2, 5)):
+            for _k in range(rng.randint(1, 3)):
                 r = rng.choice(residents)
                 title, desc = rng.choice(WISHES)
-                posted_at = start + timedelta(days=rng.randrange(days), hours=rng.randint(8, 18))
+                # a quarter in the last three weeks: the wall has open, claimed and unconfirmed wishes
+                back = rng.randrange(21) if rng.random() < 0.25 else rng.randrange(days)
+                posted_at = now - timedelta(days=back, hours=rng.randint(1, 10))
                 posted_at = min(posted_at, now - timedelta(hours=1))
                 wish = wishes.post_for(ga.user, r.pk, title, desc, now=posted_at)
                 n += 1

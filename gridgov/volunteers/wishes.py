@@ -190,18 +190,23 @@ def staff_wishes(user):
 
 
 def get(wish_id) -> Wish:
-    wish = Wish.objects.select_related("node", "claimed_by", "owner", "entered_by", "resident__house__address").filter(
-        pk=wish_id).first()
+    wish = Wish.objects.select_related("node", "claimed_by", "owner", "entered_by").filter(pk=wish_id).first()
     if wish is None:
         raise NotFound(_("没有这个心愿"))
     return wish
 
 
 def _address(wish) -> str:
-    r = wish.resident
-    if r is not None and r.house_id:
-        return r.house.address.text
-    return ""
+    """The registry resident's house address ("" when unknown)."""
+    if not wish.resident_id:
+        return ""
+    if "resident" in wish._state.fields_cache:  # loaded with its house (staff_wishes)
+        r = wish.resident
+        return r.house.address.text if r is not None and r.house_id else ""
+    from gridgov.registry.models import House
+
+    house = House.objects.filter(residents__pk=wish.resident_id).select_related("address").first()
+    return house.address.text if house else ""
 
 
 def _phone(user) -> str:
@@ -350,10 +355,12 @@ def _resident_side(wish):
 
 
 def _locked(wish_id) -> Wish:
-    wish = Wish.objects.select_for_update().filter(pk=wish_id).first()
+    """The wish's row, locked until the transaction ends (with its grid and people)."""
+    wish = (Wish.objects.select_for_update(of=("self",)).select_related("node", "owner", "entered_by", "claimed_by")
+            .filter(pk=wish_id).first())
     if wish is None:
         raise NotFound(_("没有这个心愿"))
-    return Wish.objects.select_related("node", "owner", "entered_by", "claimed_by").get(pk=wish.pk)
+    return wish
 
 
 def _state_error(wish):
@@ -385,7 +392,9 @@ def claim(user, wish_id, kind: str = Wish.Claimer.VOLUNTEER, unit: str = "", *, 
         if wish.state in (Wish.State.CLAIMED, Wish.State.FULFILLED, Wish.State.CONFIRMED):
             raise Conflict(_("这个心愿已被认领"), code="claimed")
         raise _state_error(wish)
-    wish = get(wish.pk)
+    wish.state, wish.claimed_by, wish.claimer_kind, wish.claimed_at = Wish.State.CLAIMED, user, kind, now
+    wish.claimer_unit = unit if kind == Wish.Claimer.UNIT else ""
+    wish.version += 1
     history.record(user, KIND, wish, "claim", {"state": ["open", "claimed"], "claimer_kind": [None, kind],
                                                "claimer_unit": [None, wish.claimer_unit or None]},
                    grid_path=wish.node.path, at=now)
