@@ -51,13 +51,13 @@ def _call(fn, *args, **kwargs):
         return None, _error(exc)
 
 
-def detail_out(wish: Wish, user) -> dict:
+def detail_out(wish: Wish, user, names=None) -> dict:
     """The card, with what the user's relation to the wish adds (never the person: see /person)."""
-    out = wishes.card(wish)
+    out = wishes.card(wish, names)
     out.update({
         "mine": wishes.is_owner(user, wish) or wishes.is_poster(user, wish),
         "claimed_by_me": wish.claimed_by_id == user.pk,
-        "may_claim": wish.state == Wish.State.OPEN and wish.owner_id != user.pk,
+        "may_claim": wishes.may_claim(user, wish),
         "may_confirm": wish.state == Wish.State.FULFILLED and wishes.may_confirm(user, wish),
         "may_cancel": wish.state in (Wish.State.OPEN, Wish.State.CLAIMED) and wishes.may_cancel(user, wish),
         "may_see_person": wishes.may_see_person(user, wish),
@@ -72,8 +72,8 @@ def detail_out(wish: Wish, user) -> dict:
     return out
 
 
-def staff_out(wish: Wish, user) -> dict:
-    out = wishes.card(wish)
+def staff_out(wish: Wish, user, names=None) -> dict:
+    out = wishes.card(wish, names)
     out.update({"entered_by": wishes._name(wish.entered_by), "self_posted": bool(wish.owner_id),
                 "claimed_at": wish.claimed_at.isoformat() if wish.claimed_at else None,
                 "fulfilled_at": wish.fulfilled_at.isoformat() if wish.fulfilled_at else None,
@@ -98,16 +98,19 @@ def wall(request, scope: str = "", community: str = "", group: str = "", state: 
         counts = wishes.counts(qs)
         if state:
             qs = qs.filter(state=state)
-        return {"counts": counts, "items": [staff_out(w, request.user) for w in qs[:limit]]}
+        names = wishes.community_names()
+        return {"counts": counts, "items": [staff_out(w, request.user, names) for w in qs[:limit]]}
     qs = wishes.wall(request.user, community=community, group=group)
-    return {"items": [wishes.card(w) for w in qs[:limit]]}
+    names = wishes.community_names()
+    return {"items": [wishes.card(w, names) for w in qs[:limit]]}
 
 
 @router.get("/mine", response=dict)
 def mine(request):
     """The wishes I posted (myself or for residents) and those I claimed."""
-    return {"posted": [detail_out(w, request.user) for w in wishes.posted_by(request.user)[:200]],
-            "claimed": [detail_out(w, request.user) for w in wishes.claimed_by(request.user)[:200]]}
+    names = wishes.community_names()
+    return {"posted": [detail_out(w, request.user, names) for w in wishes.posted_by(request.user)[:200]],
+            "claimed": [detail_out(w, request.user, names) for w in wishes.claimed_by(request.user)[:200]]}
 
 
 class WishIn(Schema):

@@ -47,7 +47,8 @@ def _communities():
 
 
 def _cards(qs):
-    return [wishes.card(w) | {"wish": w} for w in qs]
+    names = wishes.community_names()
+    return [wishes.card(w, names) | {"wish": w} for w in qs]
 
 
 # --- phone -----------------------------------------------------------------------------------
@@ -55,7 +56,10 @@ def _cards(qs):
 
 def _wall_context(request, **extra):
     community, group = request.GET.get("community", "")[:20], request.GET.get("group", "")[:12]
-    ctx = {"tab": "volunteer", "cards": _cards(wishes.wall(request.user, community=community, group=group)[:100]),
+    cards = _cards(wishes.wall(request.user, community=community, group=group)[:100])
+    for c in cards:
+        c["may_claim"] = wishes.may_claim(request.user, c["wish"])
+    ctx = {"tab": "volunteer", "cards": cards,
            "communities": _communities(), "groups": _groups(), "community": community, "group": group,
            "claimer_kinds": Wish.Claimer.choices}
     ctx.update(extra)
@@ -102,7 +106,7 @@ def _detail_context(request, wish, **extra):
         "tab": "volunteer", "wish": wish, "card": wishes.card(wish), "claimer_kinds": Wish.Claimer.choices,
         "is_owner": wishes.is_owner(user, wish) or wishes.is_poster(user, wish),
         "is_claimer": wish.claimed_by_id == user.pk and wish.state != Wish.State.OPEN,
-        "may_claim": wish.state == Wish.State.OPEN and wish.owner_id != user.pk,
+        "may_claim": wishes.may_claim(user, wish),
         "may_confirm": wish.state == Wish.State.FULFILLED and wishes.may_confirm(user, wish),
         "may_cancel": wish.state in (Wish.State.OPEN, Wish.State.CLAIMED) and wishes.may_cancel(user, wish),
         "may_photo": bool(wish.photo) and wishes.may_see_photo(user, wish),
@@ -205,8 +209,9 @@ def staff_list(request):
     if state in Wish.State.values:
         qs = qs.filter(state=state)
     rows = []
+    names = wishes.community_names()
     for w in qs[:300]:
-        rows.append({"wish": w, "card": wishes.card(w),
+        rows.append({"wish": w, "card": wishes.card(w, names),
                      "personal": policy.allows(request.user, "wishes", "personal", w.node.path)})
     return render(request, "volunteers/wishes_list.html", {
         "rows": rows, "counts": [(s, label, counts[s]) for s, label in Wish.State.choices],

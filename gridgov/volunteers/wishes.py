@@ -90,7 +90,17 @@ def is_poster(user, wish) -> bool:
     return _signed_in(user) and wish.owner_id is None and wish.entered_by_id == user.pk
 
 
+def may_claim(user, wish) -> bool:
+    """Anyone signed in but the owner and the worker who posted it, while the wish is open."""
+    return (_signed_in(user) and wish.state == Wish.State.OPEN and wish.owner_id != user.pk
+            and not is_poster(user, wish))
+
+
 def may_confirm(user, wish) -> bool:
+    """The owner; for a wish posted by a worker, that worker or staff with wishes × update on its
+    grid. Never the claimer: nobody confirms their own service."""
+    if _signed_in(user) and wish.claimed_by_id == user.pk:
+        return False
     if wish.owner_id:
         return is_owner(user, wish)
     return is_poster(user, wish) or policy.allows(user, KIND, "update", wish.node.path)
@@ -134,13 +144,31 @@ def claimer_label(wish) -> str:
     return _name(wish.claimed_by)
 
 
-def card(wish) -> dict:
-    """The public card: what anyone signed in sees. Never the person (name, resident, house, owner)."""
-    community = _community(wish.node)
+def community_names() -> dict:
+    """{code: name} of the communities (level 1), for cards in a list (one query for all)."""
+    from gridgov.geo.models import GridNode
+
+    return dict(GridNode.objects.filter(level=1).values_list("code", "name"))
+
+
+def _community_name(node, names=None) -> str:
+    if names is not None:
+        codes = [c for c in node.path.strip("/").split("/") if c]
+        if node.level == 1:
+            return node.name
+        if len(codes) > 1 and codes[1] in names:
+            return names[codes[1]]
+    community = _community(node)
+    return community.name if community else ""
+
+
+def card(wish, names=None) -> dict:
+    """The public card: what anyone signed in sees. Never the person (name, resident, house, owner).
+    `names`: community_names(), when cards of many wishes are made."""
     return {
         "id": wish.pk, "title": wish.title, "description": wish.description, "group": wish.group,
         "group_label": group_label(wish.group), "grid": wish.node.name,
-        "community": community.name if community else "", "state": wish.state,
+        "community": _community_name(wish.node, names), "state": wish.state,
         "state_label": str(wish.get_state_display()), "created_at": wish.created_at.isoformat(),
         "claimer_kind": wish.claimer_kind, "claimer": claimer_label(wish),
         "confirmed_at": wish.confirmed_at.isoformat() if wish.confirmed_at else None,
@@ -374,7 +402,7 @@ def claim(user, wish_id, kind: str = Wish.Claimer.VOLUNTEER, unit: str = "", *, 
     if not _signed_in(user):
         raise Forbidden(_("请先登录"))
     wish = get(wish_id)
-    if wish.owner_id == user.pk:
+    if wish.owner_id == user.pk or (wish.owner_id is None and wish.entered_by_id == user.pk):
         raise Forbidden(_("不能认领自己的心愿"))
     if kind not in Wish.Claimer.values:
         raise WishError(_("请选择认领身份（党员、志愿者或单位）"), code="claimer_kind")
@@ -469,7 +497,7 @@ def confirm(user, wish_id, *, now=None, notify: bool = True) -> Wish:
     on its grid) confirms the fulfilment: the claimer's service is counted with its points."""
     wish = _locked(wish_id)
     if not may_confirm(user, wish):
-        raise Forbidden(_("只有心愿人（或代为发布的网格员）可以确认"))
+        raise Forbidden(_("只有心愿人（或代为发布的网格员）可以确认，认领人不能确认自己的圆梦"))
     if wish.state != Wish.State.FULFILLED:
         raise _state_error(wish)
     now = now or timezone.now()

@@ -283,3 +283,17 @@ def test_demo_builds_wishes_through_the_services(w):
         if wish.state in ("claimed", "fulfilled", "confirmed"):
             assert wish.claimed_by and (wish.claimer_kind != "unit" or wish.claimer_unit)
     assert not Notification.objects.filter(kind__startswith="wish_").exists()
+
+
+def test_nobody_confirms_their_own_service(w):
+    """A grid worker cannot claim the wish they posted; staff who claimed a wish of their grid
+    cannot confirm it themselves (another confirmer can)."""
+    wish = wishes.post_for(w["worker_c1"], w["elder_c1"].pk, "买药")
+    assert _post(_client(w["worker_c1"]), f"{API}/{wish.pk}/claim").status_code == 403
+    sc = _client(w["staff_c1"])
+    assert _post(sc, f"{API}/{wish.pk}/claim").status_code == 200
+    wishes.fulfil(w["staff_c1"], wish.pk, jpeg(), "送到了")
+    assert _post(sc, f"{API}/{wish.pk}/confirm").status_code == 403
+    assert not ServiceRecord.objects.exists()
+    assert _post(_client(w["worker_c1"]), f"{API}/{wish.pk}/confirm").status_code == 200
+    assert ServiceRecord.objects.get().user == w["staff_c1"]
