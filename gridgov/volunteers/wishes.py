@@ -44,6 +44,9 @@ KIND = "wishes"
 WALL_STATES = (Wish.State.OPEN, Wish.State.CLAIMED)
 #: the award rule of a confirmed wish (seeded lazily by `confirm` when missing)
 RULE_KEY = "wish"
+#: a resident has at most this many wishes of their own under way (open, claimed, fulfilled):
+#: a small wish is one at a time, and the wall is not a place to flood
+MAX_OWN_UNDER_WAY = 3
 
 
 class WishError(CodedError):
@@ -325,6 +328,9 @@ def post_own(user, title: str, description: str = "", group: str = "", *, lon=No
         raise Forbidden(_("请先登录"))
     title, description, group = _clean_text(title, description, group)
     now = now or timezone.now()
+    under_way = Wish.objects.filter(owner=user, state__in=[Wish.State.OPEN, Wish.State.CLAIMED, Wish.State.FULFILLED])
+    if under_way.count() >= MAX_OWN_UNDER_WAY:
+        raise WishError(_("您已有 %(n)s 个心愿尚未圆梦，请等圆梦后再发布"), code="too_many", n=MAX_OWN_UNDER_WAY)
     resident = registry_resident_of(user)
     node = resident.grid if resident is not None and resident.grid_id else None
     if node is None and lon not in (None, "") and lat not in (None, ""):

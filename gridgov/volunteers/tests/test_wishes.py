@@ -297,3 +297,12 @@ def test_nobody_confirms_their_own_service(w):
     assert not ServiceRecord.objects.exists()
     assert _post(_client(w["worker_c1"]), f"{API}/{wish.pk}/confirm").status_code == 200
     assert ServiceRecord.objects.get().user == w["staff_c1"]
+
+
+def test_a_resident_has_a_few_wishes_under_way_at_most(w):
+    user = w["resident_user"]
+    first = [wishes.post_own(user, f"心愿{i}") for i in range(wishes.MAX_OWN_UNDER_WAY)]
+    r = _post(_client(user), API, {"title": "再来一个"})
+    assert r.status_code == 400 and r.json()["code"] == "too_many"
+    wishes.cancel(user, first[0].pk, "不需要了")
+    assert _post(_client(user), API, {"title": "再来一个"}).status_code == 201
