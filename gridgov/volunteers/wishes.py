@@ -13,9 +13,11 @@ Who may do what (the access table's kind `wishes` and the relations checked here
 
 * post: anyone signed in for themselves (the owner); a grid worker for a resident of the
   registry on a grid in scope (wishes × create);
-* claim: anyone signed in but the owner; release and fulfil: the claimer;
+* claim: anyone signed in but the owner and the worker who posted it; release and fulfil: the
+  claimer;
 * confirm and send back: the owner; for a wish posted by a worker (no owner), that worker or
-  staff with wishes × update on its grid, on the resident's behalf;
+  staff with wishes × update on its grid, on the resident's behalf; never the claimer (nobody
+  confirms their own service);
 * cancel: the owner, the worker who posted it, or staff with wishes × update on its grid;
 * whose wish it is (name, address, contact): staff with wishes × personal on its grid, the
   owner and the worker who posted it, and the claimer while their claim stands (they need to
