@@ -57,6 +57,8 @@ DEFAULT_RULES = [
     ("activity:environment", "环境整治（每小时）", "hour", 10, 40, 400),
     ("activity:elderly_care", "为老服务（每小时）", "hour", 12, 48, 480),
     ("activity:other", "其他志愿活动（每小时）", "hour", 8, 32, 320),
+    # not in the migration: seed_rules() and wishes.confirm make it when missing
+    ("wish", "微心愿圆梦", "each", 10, 20, 100),
 ]
 
 RULE_FIELDS = ["name", "unit", "points", "daily_cap", "monthly_cap", "active"]

@@ -585,6 +585,20 @@ def _try_act(c, kind, action):
                                         ends_at=start + timedelta(hours=2), places=5, code_secret="x" * 64,
                                         created_at=timezone.now())
             return _post(c, f"/api/volunteers/activities/{a.pk}/cancel", {"reason": "矩阵"})
+    if kind == "wishes":  # the wish wall: c1's special-care resident, a wish of theirs posted by someone else
+        from gridgov.registry.models import Resident
+        from gridgov.volunteers.models import Wish
+
+        res = Resident.objects.get(name="居民c1甲")
+        if action == "create":  # post one for a resident (a grid worker for a neighbour)
+            return _post(c, "/api/volunteers/wishes", {"resident": res.pk, "title": "矩阵心愿"})
+        wish = Wish.objects.create(title="矩阵心愿", node=res.grid, resident=res, person_name=res.name,
+                                   entered_by=User.objects.get(username="reporter"), created_at=timezone.now())
+        if action == "list":
+            return c.get("/api/volunteers/wishes?scope=staff")
+        if action == "update":  # cancel someone else's wish
+            return _post(c, f"/api/volunteers/wishes/{wish.pk}/cancel", {"reason": "矩阵"})
+        return c.get(f"/api/volunteers/wishes/{wish.pk}/person")  # personal: whose wish it is
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -652,7 +666,8 @@ def test_every_act_has_a_door():
              ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update"),
              ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update"),
              ("points", "list"), ("points", "update"),
-             ("activities", "list"), ("activities", "create"), ("activities", "update")} | CASE_ACTS
+             ("activities", "list"), ("activities", "create"), ("activities", "update"),
+             ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
