@@ -567,6 +567,13 @@ def _try_act(c, kind, action):
         return c.get("/api/volunteers/points/accounts")
     if (kind, action) == ("points", "update"):
         return _post(c, "/api/volunteers/points/rules/grab", {"points": 12}, "put")
+    if (kind, action) == ("party", "list"):  # the 双报到 roll (scoped to the communities in scope)
+        return c.get("/api/volunteers/party/roll")
+    if (kind, action) == ("party", "update"):  # a vanguard post on a grid of c1
+        from gridgov.geo.models import GridNode
+
+        grid = GridNode.objects.get(name="第1社区第1网格").code
+        return _post(c, "/api/volunteers/party/posts", {"name": "矩阵先锋岗", "grid": grid})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -633,7 +640,7 @@ def test_every_act_has_a_door():
              ("apikeys", "list"), ("apikeys", "create"), ("apikeys", "update"),
              ("staff", "list"), ("staff", "read"), ("staff", "create"), ("staff", "update"),
              ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update"),
-             ("points", "list"), ("points", "update")} | CASE_ACTS
+             ("points", "list"), ("points", "update"), ("party", "list"), ("party", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
