@@ -183,12 +183,18 @@ def _snapshot(reg):
 
 
 def register_member(user, *, community=None, unit_name: str = "", party_org=None, skills: str = "",
-                    show_identity: bool = True, name: str = "", now=None) -> PartyRegistration:
+                    show_identity: bool = True, name: str = "", now=None, resident=None) -> PartyRegistration:
     """A party member registers themselves with the community where they live (双报到). Without
-    a community, the one of their linked resident record. One active registration per community."""
+    a community, the one of their linked resident record. One active registration per community.
+    `resident`: the registry record the member is, when the caller knows it (not from a client:
+    the API and pages never pass it; the demo does)."""
     _signed_in(user)
     now = now or timezone.now()
-    home, grid, resident = home_of(user)
+    if resident is not None:
+        home, grid = community_of(resident.grid), resident.grid
+        grid = grid if grid is not None and grid.level > 1 else None
+    else:
+        home, grid, resident = home_of(user)
     if community in (None, ""):
         if home is None:
             raise PartyError(_("请选择报到的社区"), code="community")
