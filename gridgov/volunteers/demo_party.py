@@ -155,6 +155,7 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
         for uid, (u, c, r) in registered.items():
             by_c.setdefault(c.pk, []).append(u)
         grids = list(GridNode.objects.filter(level=2).order_by("path"))
+        held: dict = {}
         for g in grids:
             c = community_of(g)
             pool = by_c.get(c.pk, []) if c else []
@@ -166,7 +167,9 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
                 post = party.create_post(admin, name=name, node=g, party_org=rng.choice(local_orgs), now=made_at,
                                          description="")
                 counts["vanguard_posts"] += 1
-                for u in rng.sample(pool, min(len(pool), rng.choice([1, 2, 2, 3]))):
+                free = [u for u in pool if held.get(u.pk, 0) < 2]  # a member holds one post, two at most
+                for u in rng.sample(free, min(len(free), rng.choice([0, 1, 1, 2]))):
+                    held[u.pk] = held.get(u.pk, 0) + 1
                     reg_at = registered[u.pk][2].registered_at
                     since = max(made_at, reg_at) + timedelta(days=rng.randrange(1, 30))
                     if since >= now:
