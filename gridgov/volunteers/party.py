@@ -651,8 +651,8 @@ def _unregistered_members(user, community=None) -> list[dict]:
                  "resident__grid__path")
     if community:
         qs = qs.filter(resident__grid__path__startswith=_as_community(community).path)
-    qs = qs.exclude(user__party_registrations__state=PartyRegistration.State.ACTIVE,
-                    user__party_registrations__kind=PartyRegistration.Kind.MEMBER)
+    qs = qs.exclude(user_id__in=PartyRegistration.objects.filter(
+        kind=PartyRegistration.Kind.MEMBER, state=PartyRegistration.State.ACTIVE, user__isnull=False).values("user_id"))
     rows = list(qs.values("user_id", "resident__name", "resident__grid__path", "resident__party_org_id",
                           "resident__party_org__name")[:5000])
     from gridgov.geo.models import GridNode
