@@ -154,7 +154,9 @@ def posts(request, scope: str = ""):
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
     duties = party.holders(items)
-    return [_post_out(p, duties.get(p.pk, ())) for p in items]
+    me = request.user.pk
+    return [{**_post_out(p, duties.get(p.pk, ())), "holding": any(d.user_id == me for d in duties.get(p.pk, ()))}
+            for p in items]
 
 
 class PostIn(Schema):

@@ -124,7 +124,8 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
         # a few moved away: their registration ended
         for uid, (u, c, r) in list(registered.items()):
             if rng.random() < 0.04 and r.registered_at < now - timedelta(days=20):
-                party.end_registration(u, r.pk, reason="搬离本社区", now=r.registered_at + timedelta(days=rng.randrange(10, 60)))
+                ended = min(now - timedelta(days=1), r.registered_at + timedelta(days=rng.randrange(10, 60)))
+                party.end_registration(u, r.pk, reason="搬离本社区", now=ended)
                 del registered[uid]
         if progress:
             progress(f"party: {counts['party_registrations']} members registered ({n_servers} of those who served)")

@@ -95,7 +95,7 @@ def test_api_posts_take_leave_assign(world):
     m1 = _client(world["m1"])
     assert _post(m1, f"/api/volunteers/party/posts/{pid}/take").status_code == 400  # not registered
     party.register_member(world["m1"], community=world["c1"])
-    assert [p["id"] for p in m1.get("/api/volunteers/party/posts").json()] == [pid]
+    assert [(p["id"], p["holding"]) for p in m1.get("/api/volunteers/party/posts").json()] == [(pid, False)]
     took = _post(m1, f"/api/volunteers/party/posts/{pid}/take")
     assert took.status_code == 200 and [h["name"] for h in took.json()["holders"]] == ["m1"]
     assert _post(m1, f"/api/volunteers/party/posts/{pid}/take").status_code == 409
