@@ -40,6 +40,9 @@ def _m_context(user, **extra):
     regs = list(party.my_registrations(user))
     active = [r for r in regs if r.state == PartyRegistration.State.ACTIVE]
     posts = list(party.posts_for_member(user)[:100]) if active else []
+    # near me first: the posts on (or above) my home grid
+    mine = [r.grid.path for r in active if r.grid_id]
+    posts.sort(key=lambda p: (not any(m.startswith(p.node.path) or p.node.path.startswith(m) for m in mine), p.node.path))
     duties = party.holders(posts)
     for p in posts:
         p.holders = duties.get(p.pk, [])

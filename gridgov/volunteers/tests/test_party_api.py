@@ -241,3 +241,14 @@ def test_pages_in_english(world):
         assert resp.status_code == 200, url
         html = resp.content.decode()
         assert leftover_chinese(html, data) == [], (url, leftover_chinese(html, data))
+
+
+def test_phone_lists_the_posts_near_me_first(world):
+    res = reg.create_resident(name="赵党员", party_member=True, grid=world["c1g2m1"])
+    reg.create_volunteer(name="赵党员", kind="volunteer", resident=res, user=world["m2"], grid=world["c1g2m1"])
+    party.create_post(world["cs1"], name="甲岗", node=world["c1g1"])
+    party.create_post(world["cs1"], name="乙岗", node=world["c1g2"])
+    party.create_post(world["cs2"], name="丙岗", node=world["c2g1"])  # another community: not listed
+    party.register_member(world["m2"])  # where they live: community 1, grid c1g2m1
+    html = _client(world["m2"]).get("/m/volunteer/party/").content.decode()
+    assert html.index("乙岗") < html.index("甲岗") and "丙岗" not in html
