@@ -92,9 +92,10 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
         for uid, path in (ServiceRecord.objects.filter(user_id__in=list(users), node__isnull=False)
                           .values_list("user_id", "node__path").order_by("user_id", "-at")):
             nodes_of.setdefault(uid, path)
-        for uid in sorted(users, key=lambda u: (-servers[u], u)):
-            if rng.random() > 0.45:  # party members among those who serve: a good share
-                continue
+        ranked = sorted(users, key=lambda u: (-servers[u], u))
+        # party members among those who serve: a good share (at least a few)
+        chosen = set(rng.sample(ranked, max(min(3, len(ranked)), round(len(ranked) * 0.45))))
+        for uid in (u for u in ranked if u in chosen):
             path = homes.get(uid) or nodes_of.get(uid)
             c = next((c for p, c in communities.items() if path and path.startswith(p)), None)
             if c is not None:
