@@ -78,28 +78,25 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
         served = (ServiceRecord.objects.filter(source__in=party.DEED_SOURCES, at__gte=start, node__isnull=False)
                   .values("user_id").annotate(n=Count("id")).order_by("-n", "user_id"))
         servers = {row["user_id"]: row["n"] for row in served}
-        verified = Case.objects.filter(state__in=["verified", "closed"]).filter(
-            Q(grabbed_by__role__in=[Role.VOLUNTEER, Role.STEWARD]) | Q(reporter__role__in=[Role.VOLUNTEER, Role.STEWARD]))
-        for grabber, reporter in verified.values_list("grabbed_by_id", "reporter_id")[:5000]:
-            for uid in (grabber, reporter):
-                if uid:
-                    servers.setdefault(uid, 0)
+        # the volunteers whose verified grabs and valid reports the points demo will count
+        vol_roles = [Role.VOLUNTEER, Role.STEWARD]
+        for field in ("grabbed_by", "reporter"):
+            for uid in (Case.objects.filter(state__in=["verified", "closed"], **{f"{field}__role__in": vol_roles})
+                        .values_list(f"{field}_id", flat=True).distinct()[:5000]):
+                servers.setdefault(uid, 0)
         users = {u.pk: u for u in User.objects.filter(pk__in=list(servers), is_active=True,
                                                       role__in=[Role.RESIDENT, Role.VOLUNTEER, Role.STEWARD])}
         homes = dict(Volunteer.objects.filter(user_id__in=list(users), grid__isnull=False)
                      .values_list("user_id", "grid__path"))
-        nodes_of = {}
         for uid, path in (ServiceRecord.objects.filter(user_id__in=list(users), node__isnull=False)
                           .values_list("user_id", "node__path").order_by("user_id", "-at")):
-            nodes_of.setdefault(uid, path)
-        ranked = sorted(users, key=lambda u: (-servers[u], u))
+            homes.setdefault(uid, path)
+        where = {uid: next((c for p, c in communities.items() if path.startswith(p)), None) for uid, path in homes.items()}
+        ranked = sorted((u for u in users if where.get(u) is not None), key=lambda u: (-servers[u], u))
         # party members among those who serve: a good share (at least a few)
         chosen = set(rng.sample(ranked, max(min(3, len(ranked)), round(len(ranked) * 0.45))))
         for uid in (u for u in ranked if u in chosen):
-            path = homes.get(uid) or nodes_of.get(uid)
-            c = next((c for p, c in communities.items() if path and path.startswith(p)), None)
-            if c is not None:
-                register(users[uid], c, at=start + timedelta(days=rng.randrange(0, 120)))
+            register(users[uid], where[uid], at=start + timedelta(days=rng.randrange(0, 120)))
         n_servers = counts["party_registrations"]
 
         # 2. logins for a share of the registry's party members, registered where they live
