@@ -599,6 +599,13 @@ def _try_act(c, kind, action):
         if action == "update":  # cancel someone else's wish
             return _post(c, f"/api/volunteers/wishes/{wish.pk}/cancel", {"reason": "矩阵"})
         return c.get(f"/api/volunteers/wishes/{wish.pk}/person")  # personal: whose wish it is
+    if (kind, action) == ("party", "list"):  # the 双报到 roll (scoped to the communities in scope)
+        return c.get("/api/volunteers/party/roll")
+    if (kind, action) == ("party", "update"):  # a vanguard post on a grid of c1
+        from gridgov.geo.models import GridNode
+
+        grid = GridNode.objects.get(name="第1社区第1网格").code
+        return _post(c, "/api/volunteers/party/posts", {"name": "矩阵先锋岗", "grid": grid})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -667,7 +674,8 @@ def test_every_act_has_a_door():
              ("departments", "list"), ("departments", "read"), ("departments", "create"), ("departments", "update"),
              ("points", "list"), ("points", "update"),
              ("activities", "list"), ("activities", "create"), ("activities", "update"),
-             ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal")} | CASE_ACTS
+             ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal"),
+             ("party", "list"), ("party", "update")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
