@@ -71,7 +71,7 @@ def test_staff_page_and_rule_editing_with_history(points):
     rule.refresh_from_db()
     assert (rule.points, rule.daily_cap, rule.monthly_cap, rule.active) == (12, 36, 0, True)
     assert ChangeRecord.objects.filter(kind="points_rules", object_id=str(rule.pk)).count() == 1
-    assert "12" in r.content.decode() and "规则修改记录" in r.content.decode()
+    assert "12" in r.content.decode() and "规则、奖品和商户修改记录" in r.content.decode()
     bad = admin.post("/volunteers/points/rules/grab/", {"points": -1, "daily_cap": 0, "monthly_cap": 0, "version": rule.version})
     assert bad.status_code == 400
 
