@@ -637,7 +637,7 @@ def update_reward(actor, reward_id: int, version: int | None = None, *, add_stoc
     unknown = set(changes) - {"name", "description", "price", "active"}
     if unknown:
         raise PointsError(f"unknown fields: {', '.join(sorted(unknown))}")
-    reward = Reward.objects.select_for_update().select_related("account__node").filter(pk=reward_id).first()
+    reward = Reward.objects.select_for_update(of=("self",)).select_related("account__node").filter(pk=reward_id).first()
     if reward is None:
         raise PointsError(_("没有这个兑换项目"))
     if version is not None and int(version) != reward_version(reward):
