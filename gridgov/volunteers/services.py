@@ -223,9 +223,25 @@ def station_account(place=None, *, name: str = "", user=None, node=None) -> Acco
     return Account.objects.create(kind=Account.Kind.STATION, node=node, user=user, name=name)
 
 
+#: PostgreSQL advisory lock key under which the one sink account is made
+_SINK_LOCK = 0x67726964_73696E6B & 0x7FFFFFFFFFFFFFFF
+
+
 def sink_account() -> Account:
-    acc = Account.objects.filter(kind=Account.Kind.SINK).first()
-    return acc or Account.objects.create(kind=Account.Kind.SINK, name="过期积分回收")
+    """The one account expired points go to (made on first use; two expiry runs starting at
+    once make one: the schema has no unique key for it, so its creation takes an advisory lock
+    on PostgreSQL — SQLite has one writer anyway)."""
+    acc = Account.objects.filter(kind=Account.Kind.SINK).order_by("pk").first()
+    if acc:
+        return acc
+    from django.db import connection
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_SINK_LOCK])
+        acc = Account.objects.filter(kind=Account.Kind.SINK).order_by("pk").first()
+        return acc or Account.objects.create(kind=Account.Kind.SINK, name="过期积分回收")
 
 
 # --- the ledger -------------------------------------------------------------------------------

@@ -148,4 +148,5 @@ def test_expiry_runs_while_volunteers_redeem(shop):
         spent = -sum(Movement.objects.filter(account=acc, transfer__kind="redeem").values_list("amount", flat=True))
         lost = -sum(Movement.objects.filter(account=acc, transfer__kind="expire").values_list("amount", flat=True))
         assert acc.balance + spent + lost == 70 and 0 <= acc.balance <= 20
+    assert Account.objects.filter(kind="sink").count() == 1
     assert sum(r for r in results[:2]) == services.sink_account().balance
