@@ -543,34 +543,49 @@ def expire_points(as_of=None, *, months: int | None = None, dry_run: bool = Fals
     sink = None if dry_run else sink_account()
     last = timezone.localtime(cutoff) - datetime.timedelta(days=1)
     reason = f"{last:%Y-%m} 及以前获得的积分到期"
-    for i, (pk, name, amount) in enumerate(candidates, 1):
-        if not dry_run:
-            amount = _expire_one(pk, sink, cutoff, expires_at, reason, actor)
-        if amount > 0:
-            out["accounts"].append((pk, name, amount))
+    names = {pk: name for pk, name, _amount in candidates}
+    for start in range(0, len(candidates), EXPIRE_BATCH):
+        batch = candidates[start:start + EXPIRE_BATCH]
+        if dry_run:
+            booked = [(pk, amount) for pk, _name, amount in batch]
+        else:
+            booked = _expire_batch([pk for pk, _name, _amount in batch], sink, cutoff, expires_at, reason, actor)
+        for pk, amount in booked:
+            out["accounts"].append((pk, names[pk], amount))
             out["total"] += amount
         if progress:
-            progress(i, len(candidates))
+            progress(start + len(batch), len(candidates))
     return out
 
 
-def _expire_one(pk: int, sink: Account, cutoff, expires_at, reason: str, actor) -> int:
-    with transaction.atomic():
-        # the accounts by id, like every writer; then the amount from the locked balance
-        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=[pk, sink.pk]).order_by("pk")}
-        acc = locked[pk]
-        amount = acc.balance - _received_since(cutoff, [pk]).get(pk, 0)
-        if amount <= 0:
-            return 0
-        t, created = post(Transfer.Kind.EXPIRE, expire_key(pk, cutoff), [(acc, -amount), (locked[sink.pk], amount)],
-                          actor=actor, reason=reason, at=expires_at)
-        if not created:
-            return 0
-        if acc.user_id:
-            from gridgov.cases import notify
+#: accounts expired per transaction (their rows stay locked for the batch: ~0.1 s)
+EXPIRE_BATCH = 50
 
-            notify.queue(acc.user, "points_expired", _("%(n)s 积分已过期") % {"n": amount}, reason)
-        return amount
+
+def _expire_batch(pks: list[int], sink: Account, cutoff, expires_at, reason: str, actor) -> list[tuple[int, int]]:
+    """Expire the accounts `pks` in one transaction: their rows (and the sink's) locked in id
+    order like every writer's, then each amount from the locked balance, each key once."""
+    from gridgov.cases import notify
+
+    booked = []
+    with transaction.atomic():
+        locked = {a.pk: a for a in Account.objects.select_for_update(of=("self",)).select_related("user")
+                  .filter(pk__in=[*pks, sink.pk]).order_by("pk")}
+        received = _received_since(cutoff, pks)
+        keys = {pk: expire_key(pk, cutoff) for pk in pks}
+        done = set(Transfer.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+        for pk in pks:
+            acc = locked.get(pk)
+            amount = acc.balance - received.get(pk, 0) if acc else 0
+            if amount <= 0 or keys[pk] in done:
+                continue
+            # (the key cannot be booked meanwhile: its account is locked and it was not booked)
+            post(Transfer.Kind.EXPIRE, keys[pk], [(acc, -amount), (locked[sink.pk], amount)],
+                 actor=actor, reason=reason, at=expires_at, new_key=True)
+            if acc.user_id:
+                notify.queue(acc.user, "points_expired", _("%(n)s 积分已过期") % {"n": amount}, reason)
+            booked.append((pk, amount))
+    return booked
 
 
 # --- rewards and redemptions ------------------------------------------------------------------
