@@ -182,7 +182,7 @@ def test_api_administration(points, steward, street):
 
 def test_new_pages_in_english(points, steward):
     services.correct(points["admin"], services.registry_volunteer_account(steward), 5, "补录")
-    data = ["矿泉水", "苑苑驿站", "第1社区", "vol", "开户测试", "王楼长", "补录"]
+    data = ["矿泉水", "苑苑驿站", "第1社区", "第2社区", "vol", "开户测试", "王楼长", "补录"]
     admin = _client(points["admin"])
     for url in (f"/volunteers/points/accounts/{points['account'].pk}/", f"/volunteers/points/accounts/{points['station'].pk}/",
                 "/volunteers/points/find/?q=王", "/volunteers/points/"):

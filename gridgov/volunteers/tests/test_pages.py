@@ -77,7 +77,7 @@ def test_staff_page_and_rule_editing_with_history(points):
 
 
 def test_pages_in_english(points):
-    data = ["矿泉水", "苑苑驿站", "第1社区", "vol", "开户测试"] + list(PointRule.objects.values_list("name", flat=True))
+    data = ["矿泉水", "苑苑驿站", "第1社区", "第2社区", "vol", "开户测试"] + list(PointRule.objects.values_list("name", flat=True))
     for user, url in ((points["vol"], "/m/points/"), (points["station_user"], "/m/points/station/"),
                       (points["admin"], "/volunteers/points/")):
         html = _client(user).get(url, **EN).content.decode()
