@@ -512,6 +512,28 @@ def expiring(account: Account | None, as_of=None, months: int | None = None) -> 
     return (amount, expires_at.date()) if amount > 0 else (0, None)
 
 
+def expiring_in(accounts, as_of=None, months: int | None = None) -> dict:
+    """What expires at the next expiry date among the volunteer accounts of the queryset
+    `accounts` (the staff's scope): {"points", "accounts", "on"} (on: None when nothing does)."""
+    now = timezone.localtime(as_of or timezone.now())
+    dates = expiry_dates(_month_start(now.year, now.month + 1), months)
+    out = {"points": 0, "accounts": 0, "on": None}
+    if dates is None:
+        return out
+    expires_at, cutoff = dates
+    vols = accounts.filter(kind=Account.Kind.VOLUNTEER, balance__gt=0)
+    received = dict(Movement.objects.filter(amount__gt=0, at__gte=cutoff, account__in=vols.values("pk"))
+                    .values("account_id").annotate(s=Sum("amount")).values_list("account_id", "s"))
+    for pk, balance in vols.values_list("pk", "balance").iterator(chunk_size=5000):
+        n = balance - received.get(pk, 0)
+        if n > 0:
+            out["points"] += n
+            out["accounts"] += 1
+    if out["points"]:
+        out["on"] = expires_at.date()
+    return out
+
+
 def expire_key(account_id: int, cutoff) -> str:
     return f"expire:{account_id}:{timezone.localtime(cutoff):%Y-%m}"
 

@@ -133,7 +133,8 @@ def _staff_context(user, **extra):
     may_edit = policy.allows(user, "points", "update")
     ctx = {"communities": communities, "stations": stations, "top": top, "rules": rules, "changes": changes,
            "may_edit": may_edit, "units": PointRule.Unit.choices, "expire_months": get_int("VOLUNTEERS_POINTS_EXPIRE_MONTHS"),
-           "community_nodes": _community_nodes() if may_edit else []}
+           "community_nodes": _community_nodes() if may_edit else [],
+           "expiring": services.expiring_in(accounts)}
     ctx.update(extra)
     return ctx
 

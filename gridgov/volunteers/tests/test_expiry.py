@@ -157,3 +157,34 @@ def test_the_volunteer_sees_what_expires_next(book, settings):
     # in mid-April (if April's run had not happened): 1 May, for before March: all 70
     assert services.expiring(acc, at(2026, 4, 15)) == (70, dt.date(2026, 5, 1))
     assert services.expiring(acc, at(2026, 2, 15)) == (0, None)
+
+
+def test_staff_see_what_expires_next_in_their_scope(book, settings):
+    from django.test import Client
+
+    from gridgov.accounts.models import Duty
+    from gridgov.registry.models import Volunteer
+
+    settings.VOLUNTEERS_POINTS_EXPIRE_MONTHS = 1
+    street = book["street"]
+    steward = Volunteer.objects.create(name="王楼长", kind="steward", grid=street["c1g1"])
+    old = timezone.now() - dt.timedelta(days=100)
+    book["receive"](15, old, services.registry_volunteer_account(steward))
+    book["receive"](40, old)  # the fixture's volunteer: no grid, seen by those who see everything
+    admin = make_user("admin", Role.ADMIN)
+    assert services.expiring_in(services.accounts_for(admin))["points"] == 55
+    staff = make_user("cs", Role.COMMUNITY_STAFF, [street["c1"]], duty=Duty.STAFF)
+    got = services.expiring_in(services.accounts_for(staff))
+    assert (got["points"], got["accounts"]) == (15, 1) and got["on"].day == 1
+    c = Client()
+    c.force_login(staff)
+    html = c.get("/volunteers/points/").content.decode()
+    assert 'id="expiring"' in html and "1 个志愿者账户共 15 分到期" in html
+    from gridgov.volunteers.models import PointRule
+    from gridgov.web.tests.test_i18n import EN, leftover_chinese
+
+    html = c.get("/volunteers/points/", **EN).content.decode()
+    data = ["王楼长", "第1社区", "第2社区", "小卖部"] + list(PointRule.objects.values_list("name", flat=True))
+    assert "15 points of 1 volunteer accounts expire" in html and leftover_chinese(html, data) == []
+    far = make_user("cs2", Role.COMMUNITY_STAFF, [street["c2"]], duty=Duty.STAFF)
+    assert services.expiring_in(services.accounts_for(far)) == {"points": 0, "accounts": 0, "on": None}
