@@ -8,7 +8,13 @@
   SQLite the writers queue on the database's one write lock.
 * `points verify` on a generated ledger the size of a year of the whole street (1,902 volunteers,
   ~50 awards each, a few redemptions): ~100,000 transfers, ~200,000 movements. Baseline: reading
-  the same movements once without summing (values_list in the same chunks)."""
+  the same movements once without summing (values_list in the same chunks).
+* `points expire` (services.expire_points) on that ledger, as on a day when every account's
+  points are past the policy (each of the 1,902 accounts loses its balance: one transfer each,
+  recomputed under the account's lock). Baseline in the same run: booking one plain transfer
+  per account with services.post (the floor of one transfer per account). The dry run (what
+  `gridgov points expire --dry-run` computes: one grouped sum over the movements) is printed
+  beside it."""
 
 import random
 import threading
@@ -164,6 +170,35 @@ def _verify():
     print(f"    points verify took {secs:.2f}s for {transfers:,} generated transfers", flush=True)
 
 
+def _expire():
+    import datetime
+
+    from django.utils import timezone
+
+    from gridgov.volunteers import services
+    from gridgov.volunteers.models import Account
+
+    accounts = list(Account.objects.filter(kind="volunteer", balance__gt=0, user__username__startswith="bench_v").order_by("pk"))
+    issuer = services.issuing_account(None)
+
+    def plain():
+        for a in accounts:
+            services.post("correct", f"bench:plain:{a.pk}", [(issuer, -1), (a, 1)])
+
+    base, _ = timed(plain)
+    months = 24
+    later = timezone.localtime() + datetime.timedelta(days=31 * (months + 2))
+    dry_secs, dry = timed(services.expire_points, later.date(), months=months, dry_run=True)
+    secs, result = timed(services.expire_points, later.date(), months=months)
+    n = len(result["accounts"])
+    assert n >= len(accounts) and result["total"] == dry["total"], (n, len(accounts))
+    check = services.verify_ledger()
+    assert not check["bad_accounts"] and not check["bad_transfers"], check
+    report(f"points expire ({n:,} accounts expire)", n / secs, "accounts/s", "one plain transfer per account", len(accounts) / base)
+    print(f"    points expire took {secs:.2f}s ({result['total']:,} points); the dry run {dry_secs:.2f}s", flush=True)
+
+
 def run():
     _redemptions()
     _verify()
+    _expire()

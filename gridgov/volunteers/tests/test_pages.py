@@ -71,13 +71,13 @@ def test_staff_page_and_rule_editing_with_history(points):
     rule.refresh_from_db()
     assert (rule.points, rule.daily_cap, rule.monthly_cap, rule.active) == (12, 36, 0, True)
     assert ChangeRecord.objects.filter(kind="points_rules", object_id=str(rule.pk)).count() == 1
-    assert "12" in r.content.decode() and "规则修改记录" in r.content.decode()
+    assert "12" in r.content.decode() and "规则、奖品和商户修改记录" in r.content.decode()
     bad = admin.post("/volunteers/points/rules/grab/", {"points": -1, "daily_cap": 0, "monthly_cap": 0, "version": rule.version})
     assert bad.status_code == 400
 
 
 def test_pages_in_english(points):
-    data = ["矿泉水", "苑苑驿站", "第1社区", "vol", "开户测试"] + list(PointRule.objects.values_list("name", flat=True))
+    data = ["矿泉水", "苑苑驿站", "第1社区", "第2社区", "vol", "开户测试"] + list(PointRule.objects.values_list("name", flat=True))
     for user, url in ((points["vol"], "/m/points/"), (points["station_user"], "/m/points/station/"),
                       (points["admin"], "/volunteers/points/")):
         html = _client(user).get(url, **EN).content.decode()

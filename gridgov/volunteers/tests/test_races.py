@@ -103,3 +103,50 @@ def test_awards_and_redemptions_together_never_deadlock(shop):
     results = race(act, 12)
     assert not [r for r in results if isinstance(r, Exception)], results
     assert Reward.objects.get(pk=reward.pk).stock == 96
+
+
+def test_expiry_runs_while_volunteers_redeem(shop):
+    """Two expiry runs for the same month and volunteers redeeming at once: each account loses
+    its old points once, never more than it holds, and nothing waits forever."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from gridgov.volunteers.models import Movement, Transfer
+
+    admin, station = shop
+    reward = services.add_reward(admin, station, "毛巾", price=10, stock=100)
+    issuer = services.issuing_account(None)
+    old = timezone.now() - dt.timedelta(days=120)
+    users = []
+    for i in range(6):
+        u = make_user(f"v{i}", Role.VOLUNTEER)
+        acc = services.volunteer_account(u)
+        services.post("award", f"t:old:{i}", [(issuer, -50), (acc, 50)], at=old)
+        services.post("award", f"t:new:{i}", [(issuer, -20), (acc, 20)])
+        users.append(u)
+
+    def work(i):
+        if i < 2:
+            return services.expire_points(months=1)["total"]
+        u = users[i - 2]
+        won = 0
+        for _ in range(3):
+            try:
+                services.redeem(u, reward.pk)
+                won += 1
+            except services.InsufficientPoints:
+                pass
+        return won
+
+    results = race(work, 8)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    for u in users:
+        acc = Account.objects.get(user=u)
+        expired = Transfer.objects.filter(kind="expire", key__startswith=f"expire:{acc.pk}:").count()
+        assert expired == 1
+        spent = -sum(Movement.objects.filter(account=acc, transfer__kind="redeem").values_list("amount", flat=True))
+        lost = -sum(Movement.objects.filter(account=acc, transfer__kind="expire").values_list("amount", flat=True))
+        assert acc.balance + spent + lost == 70 and 0 <= acc.balance <= 20
+    assert Account.objects.filter(kind="sink").count() == 1
+    assert sum(r for r in results[:2]) == services.sink_account().balance
