@@ -49,6 +49,13 @@ def build(rng: random.Random, start, now, progress, *, password_hash: str, email
         rng.shuffle(rest)
         for v in rest[: max(0, want - len(chosen))]:
             chosen[v.pk] = v
+        # every team with members has someone with a login (to lead it)
+        manned = set(Volunteer.objects.filter(user__isnull=False, team__isnull=False).values_list("team_id", flat=True))
+        manned |= {v.team_id for v in chosen.values()}
+        for v in rest:
+            if v.team_id not in manned:
+                chosen[v.pk] = v
+                manned.add(v.team_id)
         taken = set(User.objects.filter(username__startswith="vol").values_list("username", flat=True))
         users, pairs, i = [], [], 0
         for v in sorted(chosen.values(), key=lambda x: x.pk):
