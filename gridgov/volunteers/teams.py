@@ -103,7 +103,7 @@ def _team(team_id, lock: bool = False):
 
     qs = VolunteerTeam.objects.select_related("grid", "leader")
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     team = qs.filter(pk=team_id).first() if not hasattr(team_id, "pk") else qs.filter(pk=team_id.pk).first()
     if team is None:
         raise NotFound(_("没有这支队伍"))
@@ -463,7 +463,7 @@ def start_patrol(user, note: str = "", now=None) -> Patrol:
 
 
 def _patrol(user, patrol_id) -> Patrol:
-    p = Patrol.objects.select_for_update().select_related("node").filter(pk=patrol_id).first()
+    p = Patrol.objects.select_for_update(of=("self",)).select_related("node").filter(pk=patrol_id).first()
     if p is None:
         raise NotFound(_("没有这次巡查"))
     if p.user_id != getattr(user, "pk", None):
