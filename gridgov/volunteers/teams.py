@@ -146,7 +146,7 @@ def staff_teams(user):
     if not policy.allows(user, "volunteers", "list"):
         return VolunteerTeam.objects.none()
     return (VolunteerTeam.objects.visible_to(user).select_related("grid", "leader")
-            .annotate(n_members=Count("members", filter=Q(members__ended_on__isnull=True)),
+            .annotate(n_members=Count("members", filter=Q(members__ended_on__isnull=True), distinct=True),
                       n_pending=Count("applications", filter=Q(applications__state="pending"), distinct=True))
             .order_by("grid__path", "kind", "id"))
 
@@ -237,6 +237,12 @@ def _join(actor, user, team, name: str, now):
                        grid_path=_path(team.grid), at=now)
     else:
         before = {"team": vol.team.name if vol.team_id else None, "user": str(vol.user) if vol.user_id else None}
+        if vol.team_id and vol.team_id != team.pk:  # moving: they no longer lead the team they leave
+            from gridgov.registry.models import VolunteerTeam
+
+            if VolunteerTeam.objects.filter(pk=vol.team_id, leader=user).update(leader=None, version=F("version") + 1):
+                history.record(actor, HISTORY_KIND, vol.team, "update", {"leader": [str(user), None]},
+                               grid_path=_path(vol.team.grid), at=now)
         vol.team = team
         vol.user = user
         if vol.grid_id is None:

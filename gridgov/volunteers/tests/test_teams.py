@@ -355,3 +355,13 @@ def test_patrol_through_the_api(world):
     me = c.get("/api/volunteers/teams/me/service").json()
     assert me["hours_year"] == "1.50" and me["points_year"] == 15 and me["by_source"][0]["source"] == "patrol"
     assert ChangeRecord.objects.filter(kind="volunteers", action__in=["patrol_start", "patrol_end"]).count() == 2
+
+
+def test_joining_another_team_moves_the_member_and_ends_their_leadership(world):
+    app = teams.apply(world["lead1b"], world["t1"], "lead1b")
+    teams.approve(world["lead1"], app.pk)
+    vol = Volunteer.objects.get(user=world["lead1b"])
+    world["t1b"].refresh_from_db()
+    assert vol.team == world["t1"] and world["t1b"].leader is None
+    staff_list = {t["name"]: t["members"] for t in _client(world["staff1"]).get("/api/volunteers/teams?scope=staff").json()}
+    assert staff_list == {"一社区巡逻队": 2, "一社区为老队": 0}
