@@ -12,9 +12,9 @@ from django.db import transaction
 #: the share of the registry's people who get a login
 LOGIN_SHARE = 0.15
 #: every steward of this many buildings gets a login (and patrols)
-FULL_BUILDINGS = 4
+FULL_BUILDINGS = 3
 #: at most this many stewards patrol weekly (the demo stays quick at full scale)
-MAX_PATROLLERS = 40
+MAX_PATROLLERS = 10
 
 
 def _track(rng, lat, lon, n):
