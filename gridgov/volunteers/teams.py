@@ -255,9 +255,8 @@ def _join(actor, user, team, name: str, now):
     if user.role == Role.RESIDENT:
         from gridgov.accounts.models import User
 
+        # (kept in the approval's history row: {"role": ["resident", "volunteer"]})
         User.objects.filter(pk=user.pk, role=Role.RESIDENT).update(role=Role.VOLUNTEER)
-        history.record(actor, "staff", user, "update", {"role": [Role.RESIDENT, Role.VOLUNTEER]},
-                       grid_path=_path(team.grid), at=now, note="joined a volunteer team")
         user.role = Role.VOLUNTEER
     return vol
 
@@ -276,12 +275,16 @@ def decide(actor, app_id, approve: bool, reason: str = "", now=None) -> TeamAppl
         raise TeamError(_("请填写未通过的原因"), code="reason_required")
     app.state = TeamApplication.State.APPROVED if approve else TeamApplication.State.REJECTED
     app.decided_by, app.decided_at, app.reason = actor, now, reason
+    changes = {"state": ["pending", app.state]}
+    if reason:
+        changes["reason"] = [None, reason]
     if approve:
+        role = app.user.role
         app.volunteer = _join(actor, app.user, app.team, app.name, now)
+        if app.user.role != role:
+            changes["role"] = [role, app.user.role]
     app.save(update_fields=["state", "decided_by", "decided_at", "reason", "volunteer"])
-    history.record(actor, HISTORY_KIND, app, "approve" if approve else "reject",
-                   {"state": ["pending", app.state], **({"reason": [None, reason]} if reason else {})},
-                   grid_path=_path(app.team.grid), at=now)
+    history.record(actor, HISTORY_KIND, app, "approve" if approve else "reject", changes, grid_path=_path(app.team.grid), at=now)
     if approve:
         _notify(app.user, "team_application", _("入队申请已通过"),
                 _("欢迎加入%(team)s！") % {"team": app.team.name})

@@ -83,7 +83,8 @@ def test_a_resident_applies_and_the_leader_approves_through_the_api(world):
     assert vol.team == world["t1"] and vol.grid == world["street"]["c1"] and vol.name == "张居民"
     assert TeamApplication.objects.get(pk=app_id).volunteer == vol
     assert Notification.objects.filter(recipient=res, kind="team_application", title="入队申请已通过").exists()
-    assert ChangeRecord.objects.filter(kind="volunteers", action="approve", object_id=str(app_id)).count() == 1
+    approval = ChangeRecord.objects.get(kind="volunteers", action="approve", object_id=str(app_id))
+    assert approval.changes["role"] == ["resident", "volunteer"]
     # decided once
     assert _post(lc, f"/api/volunteers/teams/applications/{app_id}/approve").status_code == 409
     # a member cannot apply to their own team again
