@@ -154,7 +154,7 @@ def build(rng: random.Random, start, now, progress, *, password_hash: str, email
                     ended = began + timedelta(minutes=rng.choice([45, 60, 90, 120, 150]))
                     if ended < now:
                         pts = _track(rng, lat, lon, rng.randrange(6, 14))
-                        step = (ended - began) / len(pts)
+                        step = (ended - began) / (len(pts) - 1)
                         track = [[a, o, (began + step * n).isoformat()] for n, (a, o) in enumerate(pts)]
                         rows.append(Patrol(user=v.user, node=node, started_at=began, ended_at=ended, track=track,
                                            distance_m=teams.track_distance_m(track), note="例行巡查"))
@@ -163,7 +163,7 @@ def build(rng: random.Random, start, now, progress, *, password_hash: str, email
         by_user = {v.user_id: v for v in patrollers}
         for p in sorted(rows, key=lambda p: p.ended_at):
             v = by_user[p.user_id]
-            hours = teams.patrol_hours(p.started_at, p.ended_at)
+            hours = teams.patrol_hours(p.started_at, teams.counted_end(p))
             services.record_service(v.user, "patrol", f"patrol:{p.pk}", "楼门巡查", hours=hours, at=p.ended_at, node=p.node,
                                     team=v.team, rule="activity:patrol", quantity=hours)
         # one steward is out on patrol right now

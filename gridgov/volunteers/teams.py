@@ -48,6 +48,8 @@ FIVE_DUTIES = [gettext_noop("信息员"), gettext_noop("宣传员"), gettext_noo
 #: a patrol counts at most this many hours, and nothing below PATROL_MIN_MINUTES
 PATROL_MAX_HOURS = 4
 PATROL_MIN_MINUTES = 5
+#: with a track, a patrol counts until this long after the last position received
+PATROL_TRACK_GRACE = timedelta(minutes=15)
 #: track points kept per patrol (the page sends one every half minute or so)
 PATROL_MAX_POINTS = 2000
 HISTORY_KIND = "volunteers"
@@ -521,10 +523,23 @@ def patrol_hours(started_at, ended_at) -> Decimal:
     return Decimal(str(hours)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def counted_end(p: Patrol):
+    """Until when a patrol counts: its end; but with a track, no later than PATROL_TRACK_GRACE
+    after the last position received (a page closed, a patrol ended days later, counts until then)."""
+    end = p.ended_at
+    if p.track:
+        try:
+            last = datetime.fromisoformat(p.track[-1][2])
+        except (IndexError, TypeError, ValueError):
+            return end
+        end = min(end, max(p.started_at, last + PATROL_TRACK_GRACE))
+    return end
+
+
 @transaction.atomic
 def end_patrol(user, patrol_id, now=None):
-    """End the patrol: its distance from the track, its hours (at most PATROL_MAX_HOURS) as a
-    service record with the patrol rule's points. A patrol under PATROL_MIN_MINUTES counts nothing.
+    """End the patrol: its distance from the track, its hours (at most PATROL_MAX_HOURS, and with a
+    track until shortly after its last position: counted_end) as a service record with the patrol rule's points. A patrol under PATROL_MIN_MINUTES counts nothing.
     Returns (patrol, record or None)."""
     now = _now(now)
     p = _patrol(user, patrol_id)
@@ -533,12 +548,12 @@ def end_patrol(user, patrol_id, now=None):
     p.ended_at = max(now, p.started_at)
     p.distance_m = track_distance_m(p.track)
     p.save(update_fields=["ended_at", "distance_m"])
-    hours = patrol_hours(p.started_at, p.ended_at)
+    hours = patrol_hours(p.started_at, counted_end(p))
     history.record(user, HISTORY_KIND, p, "patrol_end", {"ended_at": [None, p.ended_at], "hours": [None, str(hours)],
                                                           "distance_m": [None, p.distance_m]},
                    grid_path=_path(p.node), at=now)
     record = None
-    if (p.ended_at - p.started_at) >= timedelta(minutes=PATROL_MIN_MINUTES):
+    if (counted_end(p) - p.started_at) >= timedelta(minutes=PATROL_MIN_MINUTES):
         vol = membership(user)
         record = services.record_service(user, ServiceRecord.Source.PATROL, f"patrol:{p.pk}", "楼门巡查", hours=hours,
                                          at=p.ended_at, node=p.node, team=vol.team if vol and vol.team_id else None,

@@ -326,6 +326,7 @@ def test_patrol_start_track_end_and_its_points(world):
         teams.add_track(world["lead1"], p.pk, [[39.9, 116.4]])
     with pytest.raises(teams.TeamError):
         teams.add_track(steward, p.pk, [[139.9, 116.4]])
+    teams.add_track(steward, p.pk, [[39.9, 116.401]], now=t0 + timedelta(hours=4, minutes=50))
     p, rec = teams.end_patrol(steward, p.pk, now=t0 + timedelta(hours=5))  # clipped to 4 h
     assert rec.hours == Decimal("4.00") and rec.key == f"patrol:{p.pk}" and rec.team == world["t1"]
     assert rec.node == world["street"]["c1g1m1"] and rec.transfer.amount == 40 and rec.transfer.rule == "activity:patrol"
@@ -366,3 +367,13 @@ def test_joining_another_team_moves_the_member_and_ends_their_leadership(world):
     assert vol.team == world["t1"] and world["t1b"].leader is None
     staff_list = {t["name"]: t["members"] for t in _client(world["staff1"]).get("/api/volunteers/teams?scope=staff").json()}
     assert staff_list == {"一社区巡逻队": 2, "一社区为老队": 0}
+
+
+def test_a_patrol_with_a_track_counts_until_shortly_after_its_last_position(world):
+    steward = make_user("steward", Role.STEWARD)
+    t0 = timezone.now() - timedelta(days=3)
+    p = teams.start_patrol(steward, now=t0)
+    teams.add_track(steward, p.pk, [[39.9, 116.4]], now=t0 + timedelta(minutes=30))
+    # the page was closed; the patrol is ended two days later
+    _p, rec = teams.end_patrol(steward, p.pk, now=t0 + timedelta(days=2))
+    assert rec.hours == Decimal("0.75") and rec.transfer.amount == 8  # 30 min + 15 min grace
