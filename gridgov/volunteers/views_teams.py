@@ -207,8 +207,18 @@ def _require_list(user):
 def staff_teams(request):
     _require_list(request.user)
     rows = list(teams.staff_teams(request.user))
+    labels = dict(teams_kinds())
+    summary = {}
+    for t in rows:
+        k = summary.setdefault(t.kind, {"kind": t.kind, "label": labels.get(t.kind, t.kind), "teams": 0, "members": 0})
+        k["teams"] += 1
+        k["members"] += t.n_members
+    kind = request.GET.get("kind") or ""
+    if kind:
+        rows = [t for t in rows if t.kind == kind]
     return render(request, "volunteers/teams_list.html", {
-        "teams": rows, "kinds": dict(teams_kinds()), "may_export": policy.allows(request.user, "volunteers", "export")})
+        "teams": rows, "summary": sorted(summary.values(), key=lambda k: -k["members"]), "kind": kind,
+        "may_export": policy.allows(request.user, "volunteers", "export")})
 
 
 def teams_kinds():

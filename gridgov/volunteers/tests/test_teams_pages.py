@@ -90,7 +90,8 @@ def test_patrol_page_start_and_end(team):
 def test_staff_pages(team):
     s = _client(team["staff"])
     html = s.get("/volunteers/teams/").content.decode()
-    assert "一社区巡逻队" in html and "周队长" not in html
+    assert "一社区巡逻队" in html and "周队长" not in html and "?kind=patrol" in html
+    assert "一社区巡逻队" not in s.get("/volunteers/teams/?kind=culture").content.decode().split("</h2>")[-1]
     far = make_user("cs2", Role.COMMUNITY_STAFF, [team["street"]["c2"]], duty=Duty.STAFF)
     assert "一社区巡逻队" not in _client(far).get("/volunteers/teams/").content.decode()
     assert _client(far).get(f"/volunteers/teams/{team['team'].pk}/").status_code == 404
