@@ -1,7 +1,8 @@
 """A year of points on the demo street, booked through the services (so the ledger balances):
 the service stations' accounts, their users (station01, ...) and rewards; awards for the demo
-volunteers' verified grabbed tasks and valid reports, and the stewards' weekly patrols; and
-redemptions at the stations, most used, a few cancelled, the latest still waiting."""
+volunteers' verified grabbed tasks and valid reports (the stewards' weekly patrols are real
+patrols booked by demo_teams, before this runs); and redemptions at the stations, most used, a few
+cancelled, the latest still waiting."""
 
 import random
 from datetime import timedelta
@@ -55,17 +56,6 @@ def build_demo_points(seed: int = 2024, progress=None, now=None, *, password_has
             before = Transfer.objects.count()
             services.award_for_case(case)
             n_awards += Transfer.objects.count() - before
-        # the stewards' weekly patrols (two hours, the patrol rule)
-        for u in (v for v in vols.values() if v.role == Role.STEWARD):
-            day = start + timedelta(days=rng.randrange(7))
-            while day < now:
-                if rng.random() < 0.8:
-                    hours = rng.choice([1, 1.5, 2, 2, 3])
-                    at = day.replace(hour=rng.choice([8, 9, 15, 19]), minute=0, second=0, microsecond=0)
-                    if services.award(u, f"patrol:{u.pk}:{at.date().isoformat()}", "activity:patrol", hours, None,
-                                      at=at, reason="楼门巡查"):
-                        n_awards += 1
-                day += timedelta(days=7)
         if progress:
             progress(f"points: {n_awards} awards")
         # redemptions: now and then a volunteer spends what they hold at a station
