@@ -21,12 +21,19 @@ from datetime import timedelta
 from django.utils import timezone
 
 PARTS = ("teams", "activities", "wishes", "party")
+#: the history kinds of volunteer life: an earlier demo's rows would name the rebuilt rows' ids
+#: (the registry's own kinds, volunteers and volunteer_teams, go with the registry demo's)
+HISTORY_KINDS = ("activities", "activity_signups", "wishes", "party", "team_applications", "patrols",
+                 "points_rewards", "points_accounts")
 
 
 def build_demo_volunteer_life(seed: int = 2024, progress=None, now=None, *, password_hash: str = "!",
                               email_domain: str = "demo.gridgov.invalid") -> dict:
+    from gridgov.core.models import ChangeRecord
+
     from . import services
 
+    ChangeRecord.objects.filter(kind__in=HISTORY_KINDS).delete()
     services.seed_rules()
     now = now or timezone.now()
     start = now - timedelta(days=365)

@@ -90,7 +90,7 @@ def build(rng: random.Random, start, now, progress, *, password_hash: str, email
             else:
                 t.leader = u
                 t.save(update_fields=["leader"])
-                history.record(None, teams.HISTORY_KIND, t, "update", {"leader": [None, str(u)]}, grid_path=t.grid.path, at=at)
+                history.record(None, teams._kind(t), t, "update", {"leader": [None, str(u)]}, grid_path=t.grid.path, at=at)
             t.leader = u
             n_leaders += 1
         if progress:

@@ -52,7 +52,15 @@ PATROL_MIN_MINUTES = 5
 PATROL_TRACK_GRACE = timedelta(minutes=15)
 #: track points kept per patrol (the page sends one every half minute or so)
 PATROL_MAX_POINTS = 2000
-HISTORY_KIND = "volunteers"
+HISTORY_KIND = "volunteers"  # a registry volunteer's rows (the registry's record kind)
+#: the history kind of each object these services change: a kind names one model, so that
+#: core.history.for_object(kind, id) never mixes two models' rows with the same id
+HISTORY_KINDS = {"TeamApplication": "team_applications", "Patrol": "patrols", "VolunteerTeam": "volunteer_teams",
+                 "Volunteer": HISTORY_KIND}
+
+
+def _kind(obj) -> str:
+    return HISTORY_KINDS[type(obj).__name__]
 
 
 class TeamError(CodedError):
@@ -191,7 +199,7 @@ def apply(user, team_id, name: str = "", note: str = "", now=None) -> TeamApplic
                                                  created_at=now)
     except IntegrityError:
         raise Conflict(_("您已申请加入该队伍，请等待审核"), code="already_pending") from None
-    history.record(user, HISTORY_KIND, app, "apply", {"team": [None, team.name], "state": [None, app.state]},
+    history.record(user, _kind(app), app, "apply", {"team": [None, team.name], "state": [None, app.state]},
                    grid_path=_path(team.grid), at=now)
     if team.leader_id and team.leader_id != user.pk:
         _notify(team.leader, "team_application", _("新的入队申请"),
@@ -220,7 +228,7 @@ def withdraw(user, app_id, now=None) -> TeamApplication:
     app.state = TeamApplication.State.WITHDRAWN
     app.decided_at = now
     app.save(update_fields=["state", "decided_at"])
-    history.record(user, HISTORY_KIND, app, "withdraw", {"state": ["pending", app.state]}, grid_path=_path(app.team.grid), at=now)
+    history.record(user, _kind(app), app, "withdraw", {"state": ["pending", app.state]}, grid_path=_path(app.team.grid), at=now)
     return app
 
 
@@ -235,7 +243,7 @@ def _join(actor, user, team, name: str, now):
     if vol is None:
         kind = "steward" if user.role == Role.STEWARD else "volunteer"
         vol = Volunteer.objects.create(name=name, kind=kind, user=user, team=team, grid=team.grid, joined=timezone.localdate(now))
-        history.record(actor, HISTORY_KIND, vol, "create", {"name": [None, name], "team": [None, team.name]},
+        history.record(actor, _kind(vol), vol, "create", {"name": [None, name], "team": [None, team.name]},
                        grid_path=_path(team.grid), at=now)
     else:
         before = {"team": vol.team.name if vol.team_id else None, "user": str(vol.user) if vol.user_id else None}
@@ -243,7 +251,7 @@ def _join(actor, user, team, name: str, now):
             from gridgov.registry.models import VolunteerTeam
 
             if VolunteerTeam.objects.filter(pk=vol.team_id, leader=user).update(leader=None, version=F("version") + 1):
-                history.record(actor, HISTORY_KIND, vol.team, "update", {"leader": [str(user), None]},
+                history.record(actor, _kind(vol.team), vol.team, "update", {"leader": [str(user), None]},
                                grid_path=_path(vol.team.grid), at=now)
         vol.team = team
         vol.user = user
@@ -252,7 +260,7 @@ def _join(actor, user, team, name: str, now):
         vol.joined = vol.joined or timezone.localdate(now)
         vol.version = (vol.version or 0) + 1
         vol.save(update_fields=["team", "user", "grid", "joined", "version", "updated_at"])
-        history.record(actor, HISTORY_KIND, vol, "update",
+        history.record(actor, _kind(vol), vol, "update",
                        history.diff(before, {"team": team.name, "user": str(user)}), grid_path=_path(vol.grid), at=now)
     if user.role == Role.RESIDENT:
         from gridgov.accounts.models import User
@@ -286,7 +294,7 @@ def decide(actor, app_id, approve: bool, reason: str = "", now=None) -> TeamAppl
         if app.user.role != role:
             changes["role"] = [role, app.user.role]
     app.save(update_fields=["state", "decided_by", "decided_at", "reason", "volunteer"])
-    history.record(actor, HISTORY_KIND, app, "approve" if approve else "reject", changes, grid_path=_path(app.team.grid), at=now)
+    history.record(actor, _kind(app), app, "approve" if approve else "reject", changes, grid_path=_path(app.team.grid), at=now)
     if approve:
         _notify(app.user, "team_application", _("入队申请已通过"),
                 _("欢迎加入%(team)s！") % {"team": app.team.name})
@@ -337,7 +345,7 @@ def set_leader(actor, team_id, user, now=None):
     team.leader = user
     team.version = (team.version or 0) + 1
     team.save(update_fields=["leader", "version", "updated_at"])
-    history.record(actor, HISTORY_KIND, team, "update", {"leader": [before, str(user) if user else None]},
+    history.record(actor, _kind(team), team, "update", {"leader": [before, str(user) if user else None]},
                    grid_path=_path(team.grid), at=now)
     if user is not None and user.pk != getattr(actor, "pk", None):
         _notify(user, "team_leader", _("您已被设为队长"), team.name)
@@ -367,13 +375,13 @@ def _leave(actor, vol, action, reason, now):
     vol.team = None
     vol.version = (vol.version or 0) + 1
     vol.save(update_fields=["team", "version", "updated_at"])
-    history.record(actor, HISTORY_KIND, vol, action, {"team": [team.name, None]}, grid_path=_path(vol.grid), at=now,
+    history.record(actor, _kind(vol), vol, action, {"team": [team.name, None]}, grid_path=_path(vol.grid), at=now,
                    note=reason)
     if vol.user_id and team.leader_id == vol.user_id:
         from gridgov.registry.models import VolunteerTeam
 
         VolunteerTeam.objects.filter(pk=team.pk).update(leader=None, version=F("version") + 1)
-        history.record(actor, HISTORY_KIND, team, "update", {"leader": [str(vol.user), None]}, grid_path=_path(team.grid), at=now)
+        history.record(actor, _kind(team), team, "update", {"leader": [str(vol.user), None]}, grid_path=_path(team.grid), at=now)
     return vol
 
 
@@ -428,7 +436,7 @@ def set_duties(actor, volunteer_id, duties, now=None):
     vol.duties = value
     vol.version = (vol.version or 0) + 1
     vol.save(update_fields=["duties", "version", "updated_at"])
-    history.record(actor, HISTORY_KIND, vol, "update", {"duties": [before, value]}, grid_path=_path(vol.grid), at=now)
+    history.record(actor, _kind(vol), vol, "update", {"duties": [before, value]}, grid_path=_path(vol.grid), at=now)
     return vol
 
 
@@ -469,7 +477,7 @@ def start_patrol(user, note: str = "", now=None) -> Patrol:
             patrol = Patrol.objects.create(user=user, node=node, started_at=now, note=(note or "").strip()[:200])
     except IntegrityError:
         raise Conflict(_("您有一次巡查尚未结束"), code="patrol_open") from None
-    history.record(user, HISTORY_KIND, patrol, "patrol_start", {"started_at": [None, now]}, grid_path=_path(node), at=now)
+    history.record(user, _kind(patrol), patrol, "patrol_start", {"started_at": [None, now]}, grid_path=_path(node), at=now)
     return patrol
 
 
@@ -549,7 +557,7 @@ def end_patrol(user, patrol_id, now=None):
     p.distance_m = track_distance_m(p.track)
     p.save(update_fields=["ended_at", "distance_m"])
     hours = patrol_hours(p.started_at, counted_end(p))
-    history.record(user, HISTORY_KIND, p, "patrol_end", {"ended_at": [None, p.ended_at], "hours": [None, str(hours)],
+    history.record(user, _kind(p), p, "patrol_end", {"ended_at": [None, p.ended_at], "hours": [None, str(hours)],
                                                           "distance_m": [None, p.distance_m]},
                    grid_path=_path(p.node), at=now)
     record = None

@@ -83,7 +83,7 @@ def test_a_resident_applies_and_the_leader_approves_through_the_api(world):
     assert vol.team == world["t1"] and vol.grid == world["street"]["c1"] and vol.name == "张居民"
     assert TeamApplication.objects.get(pk=app_id).volunteer == vol
     assert Notification.objects.filter(recipient=res, kind="team_application", title="入队申请已通过").exists()
-    approval = ChangeRecord.objects.get(kind="volunteers", action="approve", object_id=str(app_id))
+    approval = ChangeRecord.objects.get(kind="team_applications", action="approve", object_id=str(app_id))
     assert approval.changes["role"] == ["resident", "volunteer"]
     # decided once
     assert _post(lc, f"/api/volunteers/teams/applications/{app_id}/approve").status_code == 409
@@ -356,7 +356,7 @@ def test_patrol_through_the_api(world):
     assert _post(_client(world["lead1"]), f"/api/volunteers/teams/patrols/{pid}/end").status_code == 403
     me = c.get("/api/volunteers/teams/me/service").json()
     assert me["hours_year"] == "1.50" and me["points_year"] == 15 and me["by_source"][0]["source"] == "patrol"
-    assert ChangeRecord.objects.filter(kind="volunteers", action__in=["patrol_start", "patrol_end"]).count() == 2
+    assert ChangeRecord.objects.filter(kind="patrols", action__in=["patrol_start", "patrol_end"]).count() == 2
 
 
 def test_joining_another_team_moves_the_member_and_ends_their_leadership(world):
