@@ -20,6 +20,7 @@ from gridgov.accounts import policy
 from gridgov.accounts.scope import scope_of
 
 from . import activities as act
+from .party import party_identity_ids
 from .models import Activity, SignUp
 
 m_login_required = login_required(login_url="/m/login/")
@@ -210,8 +211,9 @@ def _require_run(request, a):
 
 def _run_context(request, a, **extra):
     a.refresh_from_db()
-    ctx = {"tab": "volunteer", "a": a, "signups": list(a.signups.select_related("user").exclude(state="cancelled")),
-           "started": a.starts_at <= timezone.now()}
+    signups = list(a.signups.select_related("user").exclude(state="cancelled"))
+    ctx = {"tab": "volunteer", "a": a, "signups": signups, "started": a.starts_at <= timezone.now(),
+           "party": party_identity_ids([s.user_id for s in signups])}  # 亮身份: a 党员 badge
     ctx.update(extra)
     return ctx
 
@@ -368,6 +370,7 @@ def _staff_context(request, a, **extra):
     a.refresh_from_db()
     signups = list(a.signups.select_related("user", "confirmed_by"))
     ctx = {"a": a, "signups": signups, "may_run": act.may_run(request.user, a),
+           "party": party_identity_ids([s.user_id for s in signups]),  # 亮身份: a 党员 badge
            "started": a.starts_at <= timezone.now(), "kinds": Activity.KINDS,
            "counts": {st: sum(1 for s in signups if s.state == st) for st in SignUp.State.values},
            "history": [(c, HISTORY_LABELS.get(c.action, c.action)) for c in

@@ -261,3 +261,23 @@ def test_pages_in_english(world):
         assert resp.status_code == 200, url
         html = resp.content.decode()
         assert leftover_chinese(html, data) == [], (url, leftover_chinese(html, data))
+
+
+def test_party_members_who_show_their_identity_wear_the_badge(world):
+    """亮身份: a registered party member with show_identity on is marked 党员 on the organiser's
+    phone page and the staff page; one who turned it off, or no member at all, is not."""
+    from gridgov.volunteers import party
+
+    a = _soon(world, places=5, starts_at=timezone.now() + timedelta(days=1),
+              ends_at=timezone.now() + timedelta(days=1, hours=2), now=timezone.now())
+    act.sign_up(world["vol"], a)
+    act.sign_up(world["other"], a)
+    reg = party.register_member(world["vol"], community=world["street"]["c1"])
+    pages = [(_client(world["staff"]), f"/volunteers/activities/{a.pk}/"),
+             (_client(world["staff"]), f"/m/volunteer/activities/{a.pk}/run/")]
+    for c, url in pages:
+        html = c.get(url).content.decode()
+        assert html.count('data-badge="party"') == 1, url
+    party.update_registration(world["vol"], reg.pk, show_identity=False)
+    for c, url in pages:
+        assert 'data-badge="party"' not in c.get(url).content.decode(), url
