@@ -49,8 +49,12 @@
 
   var auto = document.querySelector("form[data-autosubmit]");
   if (auto && !sessionStorage.getItem("sent:" + location.href)) {
-    sessionStorage.setItem("sent:" + location.href, "1");
-    auto.submit();
+    // once the page and its scripts have loaded: one request at a time from this page
+    var send = function () {
+      sessionStorage.setItem("sent:" + location.href, "1");
+      auto.submit();
+    };
+    if (document.readyState === "complete") { send(); } else { window.addEventListener("load", send); }
   }
 
   document.querySelectorAll("[data-refresh]").forEach(function (box) {
