@@ -47,7 +47,8 @@ def build_demo_points(seed: int = 2024, progress=None, now=None, *, password_has
             accounts.append(acc)
         # awards: verified grabbed tasks, valid reports by volunteers (as the live hook does)
         verified = dict(CaseEvent.objects.filter(action="verify").values_list("case_id", "at"))
-        vols = {u.pk: u for u in User.objects.filter(role__in=[Role.VOLUNTEER, Role.STEWARD])}
+        # in a stable order (by name: a rebuild gives new ids), so the same seed spends the same way
+        vols = {u.pk: u for u in User.objects.filter(role__in=[Role.VOLUNTEER, Role.STEWARD]).order_by("username")}
         cases = Case.objects.filter(pk__in=list(verified)).filter(grabbed_by__in=list(vols)) | \
             Case.objects.filter(pk__in=list(verified)).filter(reporter__in=list(vols))
         n_awards = 0
