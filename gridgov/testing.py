@@ -93,3 +93,41 @@ def make_property_company(name, compounds, grid=None):
     project = reg.create_property_project(name=f"{name}项目", company=org, grid=grid)
     project.compounds.set(compounds)
     return org, dep
+
+
+def race(fn, n: int):
+    """Run fn(i) in n threads released together, each on its own connection; return their
+    results or the exceptions they raised (the outcome is what a race test checks).
+
+    On PostgreSQL the threads overlap for real. The SQLite test database is a shared-cache
+    in-memory database, which answers "table is locked" at once instead of waiting for the
+    writer as a file database does, so there the threads take turns (as SQLite's write lock
+    makes them do in production): the rule under test (exactly one wins, never over the
+    places or the stock) must hold either way."""
+    import threading
+
+    from django.db import connection, connections
+
+    barrier = threading.Barrier(n)
+    results = [None] * n
+    turns = threading.Lock() if connection.vendor == "sqlite" else None
+
+    def run(i):
+        try:
+            barrier.wait(timeout=20)
+            if turns is None:
+                results[i] = fn(i)
+            else:
+                with turns:
+                    results[i] = fn(i)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results

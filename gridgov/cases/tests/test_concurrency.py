@@ -6,18 +6,18 @@ once instead of waiting for the writer as a file database does, so there the thr
 turns (as SQLite's write lock makes them do in production). Either way exactly one must win."""
 
 import datetime as dt
-import threading
 import uuid
 from unittest import mock
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from gridgov.accounts.models import Role
 from gridgov.cases import services
 from gridgov.cases.models import Breach, Case, CaseEvent
 from gridgov.testing import make_user
+from gridgov.testing import race as _race
 
 from .conftest import P_C1G1
 
@@ -26,30 +26,7 @@ N = 6
 
 
 def race(fn, n=N):
-    """Run fn(i) in n threads released together; return their results or exceptions."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-    turns = threading.Lock() if connection.vendor == "sqlite" else None
-
-    def run(i):
-        try:
-            barrier.wait(timeout=10)
-            if turns is None:
-                results[i] = fn(i)
-            else:
-                with turns:
-                    results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+    return _race(fn, n)
 
 
 def test_exactly_one_volunteer_wins_a_grab(people, report):

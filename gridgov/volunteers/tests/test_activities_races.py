@@ -1,24 +1,20 @@
-"""Sign-up races with real threads on PostgreSQL: fifty people tap 报名 at once for ten places,
-exactly ten get one; one person tapping ten times at once gets one place.
-
-PostgreSQL only (see test_races.py: SQLite's shared in-memory test database answers "table is
-locked" instead of waiting)."""
+"""Sign-up races with real threads (gridgov.testing.race: overlapping on PostgreSQL, taking turns
+on SQLite): fifty people tap 报名 at once for ten places, exactly ten get one; one person
+tapping ten times at once gets one place."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from gridgov.accounts.models import Duty, Role
 from gridgov.testing import make_user
 from gridgov.volunteers import activities as act
 from gridgov.volunteers.models import Activity, SignUp
-from gridgov.volunteers.tests.test_races import race
+from gridgov.testing import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
 ]
 
 

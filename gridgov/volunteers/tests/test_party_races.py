@@ -1,21 +1,18 @@
-"""Party races with real threads on PostgreSQL: a member tapping 报到 twice at once gets one
+"""Party races with real threads (gridgov.testing.race: overlapping on PostgreSQL, taking turns
+on SQLite): a member tapping 报到 twice at once gets one
 active registration; two units' contacts registering the same unit get one; two members taking
-the same post at once both hold it once, and the same member twice holds it once.
-
-PostgreSQL only (see test_races)."""
+the same post at once both hold it once, and the same member twice holds it once."""
 
 import pytest
-from django.db import connection
 
 from gridgov.accounts.models import Role
 from gridgov.testing import make_user
 from gridgov.volunteers import party
 from gridgov.volunteers.models import PartyRegistration, VanguardDuty
-from gridgov.volunteers.tests.test_races import race
+from gridgov.testing import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
 ]
 
 

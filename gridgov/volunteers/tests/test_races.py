@@ -1,45 +1,18 @@
-"""Redemption races with real threads on PostgreSQL: stock and balances never go below zero,
-exactly as many win as there is stock (or points), and the ledger still balances.
-
-PostgreSQL only: SQLite's test database (shared-cache in memory) answers "table is locked"
-instead of waiting for the writer, so the threads would only take turns there."""
-
-import threading
+"""Redemption races with real threads (gridgov.testing.race: overlapping on PostgreSQL, taking
+turns on SQLite): stock and balances never go below zero, exactly as many win as there is
+stock (or points), and the ledger still balances."""
 
 import pytest
-from django.db import connection, connections
 
 from gridgov.accounts.models import Role
 from gridgov.registry.models import Place
-from gridgov.testing import make_user
+from gridgov.testing import make_user, race
 from gridgov.volunteers import services
 from gridgov.volunteers.models import Account, Redemption, Reward
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
 ]
-
-
-def race(fn, n):
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait(timeout=20)
-            results[i] = fn(i)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.fixture

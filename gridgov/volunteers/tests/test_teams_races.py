@@ -1,11 +1,11 @@
-"""Teams' races with real threads on PostgreSQL: an application is decided once (the leader and
+"""Teams' races with real threads (gridgov.testing.race: overlapping on PostgreSQL, taking turns
+on SQLite): an application is decided once (the leader and
 staff at the same moment), a person has one pending application per team and one open patrol,
 and ending a patrol twice at once counts its hours and points once."""
 
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from gridgov.accounts.models import Duty, Role
@@ -13,11 +13,10 @@ from gridgov.registry.models import Volunteer, VolunteerTeam
 from gridgov.testing import make_user
 from gridgov.volunteers import teams
 from gridgov.volunteers.models import Patrol, ServiceRecord, TeamApplication, Transfer
-from gridgov.volunteers.tests.test_races import race
+from gridgov.testing import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
 ]
 
 

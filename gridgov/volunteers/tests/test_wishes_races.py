@@ -1,18 +1,16 @@
-"""Exactly one claimer of a wish under real concurrency (PostgreSQL: SQLite's shared-cache test
-database answers "table is locked" instead of waiting, see test_races)."""
+"""Exactly one claimer of a wish under real concurrency (gridgov.testing.race: overlapping on
+PostgreSQL, taking turns on SQLite)."""
 
 import pytest
-from django.db import connection
 
 from gridgov.volunteers import services, wishes
 from gridgov.volunteers.models import ServiceRecord, Wish
 
-from .test_races import race
+from gridgov.testing import race
 from .wishes_world import build, jpeg
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrency needs PostgreSQL (DATABASE_URL)"),
 ]
 
 
