@@ -12,6 +12,8 @@ class CodedError(Exception):
     """
 
     code = "invalid"
+    #: the HTTP status the API answers with (api_error): 400, or 403, 404, 409 in subclasses
+    status = 400
 
     def __init__(self, message="", *, code: str | None = None, **params):
         super().__init__(message)
@@ -31,3 +33,20 @@ class CodedError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def api_error(exc):
+    """The JSON API's answer to what a service raised: {"detail": the message in Chinese,
+    "code": a stable code} with the error's `status` (CodedError), 403 (PermissionDenied) or
+    404 (Http404); anything else is raised again."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+    from ninja.responses import Status
+
+    if isinstance(exc, CodedError):
+        return Status(exc.status, {"detail": exc.source_message(), "code": exc.code})
+    if isinstance(exc, PermissionDenied):
+        return Status(403, {"detail": str(exc) or "not allowed", "code": "not_allowed"})
+    if isinstance(exc, Http404):
+        return Status(404, {"detail": "not found", "code": "not_found"})
+    raise exc

@@ -12,24 +12,13 @@ from gridgov.accounts import policy
 from . import services
 from .models import Account, PointRule, Reward
 
-try:  # django-ninja ≥ 1.5 wants Status; older versions take a (status, body) tuple
-    from ninja import Status
-except ImportError:  # pragma: no cover
-    def Status(status_code, value):  # noqa: N802
-        return status_code, value
+from ninja.responses import Status
+
+from gridgov.core.errors import api_error as _error
 
 router = Router(tags=["volunteers"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
-
-def _error(exc):
-    if isinstance(exc, services.PointsError):
-        return Status(exc.status, {"detail": str(exc), "code": exc.code})
-    if isinstance(exc, PermissionDenied):
-        return Status(403, {"detail": str(exc) or "not allowed", "code": "not_allowed"})
-    if isinstance(exc, Http404):
-        return Status(404, {"detail": "not found", "code": "not_found"})
-    raise exc
 
 
 def _reward_out(r: Reward) -> dict:

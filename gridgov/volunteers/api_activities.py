@@ -5,7 +5,6 @@ it), 404 (missing or invisible), 409 (full, stale version)."""
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from ninja import Router, Schema
 
 from gridgov.accounts import policy
@@ -13,22 +12,13 @@ from gridgov.accounts import policy
 from . import activities as act
 from .models import Activity, SignUp
 
-try:  # django-ninja ≥ 1.5 wants Status; older versions take a (status, body) tuple
-    from ninja import Status
-except ImportError:  # pragma: no cover
-    def Status(status_code, value):  # noqa: N802
-        return status_code, value
+from ninja.responses import Status
+
+from gridgov.core.errors import api_error as _error
 
 router = Router(tags=["volunteers"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
-
-def _error(exc):
-    if isinstance(exc, act.ActivityError):
-        return Status(exc.status, {"detail": exc.source_message(), "code": exc.code})
-    if isinstance(exc, PermissionDenied):
-        return Status(403, {"detail": str(exc) or "not allowed", "code": "not_allowed"})
-    raise exc
 
 
 def _signup_out(s: SignUp) -> dict:

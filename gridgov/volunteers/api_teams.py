@@ -5,7 +5,6 @@ call gridgov.volunteers.teams; errors answer {"detail": the Chinese message, "co
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema
@@ -15,22 +14,13 @@ from gridgov.accounts import policy
 from . import teams
 from .models import TeamApplication
 
-try:  # django-ninja ≥ 1.5 wants Status; older versions take a (status, body) tuple
-    from ninja import Status
-except ImportError:  # pragma: no cover
-    def Status(status_code, value):  # noqa: N802
-        return status_code, value
+from ninja.responses import Status
+
+from gridgov.core.errors import api_error as _error
 
 router = Router(tags=["volunteers"])
 ERRORS = {400: dict, 401: dict, 403: dict, 404: dict, 409: dict}
 
-
-def _error(exc):
-    if isinstance(exc, teams.TeamError):
-        return Status(exc.status, {"detail": exc.source_message(), "code": exc.code})
-    if isinstance(exc, PermissionDenied):
-        return Status(403, {"detail": str(exc) or "not allowed", "code": "not_allowed"})
-    raise exc
 
 
 def _signed_in(request):

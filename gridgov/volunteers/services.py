@@ -22,11 +22,12 @@ from django.utils.translation import gettext as _
 
 from gridgov.accounts import policy
 from gridgov.core import history
+from gridgov.core.errors import CodedError
 
 from .models import Account, Movement, PointRule, Redemption, Reward, ServiceRecord, Transfer
 
 
-class PointsError(Exception):
+class PointsError(CodedError):
     status = 400
     code = "invalid"
 
