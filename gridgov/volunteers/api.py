@@ -4,7 +4,7 @@ the staff's accounts, award rules, rewards, merchants and corrections. Views val
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.utils.translation import gettext as _
+from django.db import transaction
 from ninja import Router, Schema
 
 from gridgov.accounts import policy
@@ -216,9 +216,8 @@ def correct_registry_volunteer(request, volunteer_id: int, data: CorrectionIn):
         vol = Volunteer.objects.visible_to(request.user).filter(pk=volunteer_id).first()
         if vol is None:
             raise Http404
-        if not data.reason.strip():
-            raise services.PointsError(_("请填写更正原因"))
-        return _correction(request, services.registry_volunteer_account(vol), data)
+        with transaction.atomic():  # the account opens with its correction, never without it
+            return _correction(request, services.registry_volunteer_account(vol), data)
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
 

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.http import Http404
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -282,10 +283,9 @@ def correct_registry_volunteer(request, volunteer_id):
     p = request.POST
     try:
         amount = _signed_int(p.get("amount"), _("积分"))
-        if not (p.get("reason") or "").strip():
-            raise services.PointsError(_("请填写更正原因"))
-        acc = services.registry_volunteer_account(vol)
-        t = services.correct(request.user, acc, amount, p.get("reason", "")[:200], key=_form_key(p, acc))
+        with transaction.atomic():  # the account opens with its correction, never without it
+            acc = services.registry_volunteer_account(vol)
+            t = services.correct(request.user, acc, amount, p.get("reason", "")[:200], key=_form_key(p, acc))
     except services.PointsError as exc:
         return render(request, "volunteers/points_find.html", _find_context(request.user, p.get("q", ""), error=_message(exc)),
                       status=exc.status)

@@ -145,6 +145,11 @@ def test_api_administration(points, steward, street):
     assert r.status_code == 201 and r.json()["account"]["balance"] == 105  # the retry moved nothing
     r = _json(admin, "post", f"/api/volunteers/points/accounts/{acc.pk}/corrections", {"amount": -1000, "reason": "x"})
     assert r.status_code == 400 and r.json()["code"] == "insufficient_points"
+    # a refused correction opens no account for the volunteer
+    r = _json(admin, "post", f"/api/volunteers/points/registry-volunteers/{steward.pk}/corrections", {"amount": 12, "reason": " "})
+    assert r.status_code == 400 and not Account.objects.filter(volunteer=steward).exists()
+    r = _json(admin, "post", f"/api/volunteers/points/registry-volunteers/{steward.pk}/corrections", {"amount": 0, "reason": "补录"})
+    assert r.status_code == 400 and not Account.objects.filter(volunteer=steward).exists()
     r = _json(admin, "post", f"/api/volunteers/points/registry-volunteers/{steward.pk}/corrections", {"amount": 12, "reason": "补录"})
     assert r.status_code == 201 and r.json()["account"]["registry_volunteer_id"] == steward.pk
     assert admin.get("/api/volunteers/points/find?q=王").json()["accounts"][0]["balance"] == 12
