@@ -21,7 +21,8 @@ def area_m2(geom: BaseGeometry) -> float:
 
 
 def haversine_m(lon1, lat1, lon2, lat2) -> float:
+    """Great-circle distance in metres between two (lon, lat) points."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))  # (rounding may pass 1)

@@ -35,6 +35,7 @@ from gridgov.accounts import policy
 from gridgov.accounts.scope import scope_of
 from gridgov.core import history
 from gridgov.core.errors import CodedError
+from gridgov.geo.spatial import haversine_m
 
 from . import conf, services
 from .models import Activity, PointRule, ServiceRecord, SignUp
@@ -201,15 +202,6 @@ def default_points_per_hour(kind: str) -> int:
 def _hours(start, end) -> Decimal:
     seconds = max(0.0, (end - start).total_seconds())
     return (Decimal(str(seconds)) / Decimal(3600)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def distance_m(lat1, lon1, lat2, lon2) -> float:
-    """Great-circle distance in metres (haversine)."""
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _notify(user, kind, title_tpl, body_tpl="", **params):
@@ -520,7 +512,7 @@ def check_in(user, activity: Activity, *, lat=None, lon=None, crs: str = "wgs84"
             lon_w, lat_w = to_wgs84(float(lon), float(lat), crs or "wgs84")
         except (TypeError, ValueError):
             raise ActivityError(_("位置不正确"), code="no_position") from None
-        d = distance_m(lat_w, lon_w, activity.lat, activity.lon)
+        d = haversine_m(lon_w, lat_w, activity.lon, activity.lat)
         if d > activity.radius_m:
             raise ActivityError(_("您距活动地点约%(d)s米，超出签到范围（%(r)s米）"), code="too_far",
                                 d=int(round(d)), r=activity.radius_m)
@@ -676,13 +668,13 @@ def for_person(user, lat=None, lon=None, *, radius_km: float = 5.0, now=None, li
         dlat = radius_km / 111.0
         dlon = radius_km / (111.0 * max(0.1, math.cos(math.radians(lat))))
         for a in visible.filter(lat__range=(lat - dlat, lat + dlat), lon__range=(lon - dlon, lon + dlon))[:500]:
-            d = distance_m(lat, lon, a.lat, a.lon)
+            d = haversine_m(lon, lat, a.lon, a.lat)
             if d <= radius_km * 1000:
                 rows[a.pk] = (a, d, a.team_id in teams)
     if teams:
         for a in base.filter(team_id__in=teams).order_by("starts_at")[:limit]:
             if a.pk not in rows:
-                d = distance_m(float(lat), float(lon), a.lat, a.lon) if lat not in (None, "") and lon not in (None, "") else None
+                d = haversine_m(float(lon), float(lat), a.lon, a.lat) if lat not in (None, "") and lon not in (None, "") else None
                 rows[a.pk] = (a, d, True)
     out = sorted(rows.values(), key=lambda r: (r[1] is None, r[1] or 0, r[0].starts_at))
     return out[:limit]

@@ -13,6 +13,7 @@ from gridgov.accounts import policy
 
 from . import teams
 from .models import TeamApplication
+from .services import person_name as _name
 
 from ninja.responses import Status
 
@@ -30,10 +31,6 @@ def _signed_in(request):
 
 def _login_required():
     return Status(401, {"detail": "login required", "code": "login_required"})
-
-
-def _name(u) -> str:
-    return (u.display_name or u.username) if u else ""
 
 
 def _team_out(t, staff: bool = False) -> dict:

@@ -33,6 +33,7 @@ from gridgov.core.errors import CodedError
 
 from . import conf
 from .models import PartyRegistration, ServiceRecord, VanguardDuty, VanguardPost
+from .services import person_name as _name
 
 #: the service that counts as a 实事 (a patrol is a steward's routine, not one)
 DEED_SOURCES = (ServiceRecord.Source.ACTIVITY, ServiceRecord.Source.WISH, ServiceRecord.Source.GRAB,
@@ -445,10 +446,6 @@ def _start_duty(actor, post, member, now, action):
         raise Conflict(_("已在此先锋岗上岗"), code="holding") from None
     history.record(actor, "party", post, action, {"holder": [None, _name(member)]}, grid_path=post.node.path, at=now)
     return duty
-
-
-def _name(user) -> str:
-    return (getattr(user, "display_name", "") or getattr(user, "username", "")) if user else ""
 
 
 def take_post(user, post_id, *, now=None) -> VanguardDuty:

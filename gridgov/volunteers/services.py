@@ -76,8 +76,13 @@ CODE_LENGTH = 10
 # --- accounts ---------------------------------------------------------------------------------
 
 
-def _name(user) -> str:
+def person_name(user) -> str:
+    """How a user is named on the volunteers' pages and records: their display name, else their
+    username ("" for nobody)."""
     return (getattr(user, "display_name", "") or getattr(user, "username", "")) if user else ""
+
+
+_name = person_name
 
 
 def volunteer_account(user, create: bool = True) -> Account | None:

@@ -38,9 +38,11 @@ from gridgov.accounts import policy
 from gridgov.accounts.models import Role
 from gridgov.core import history
 from gridgov.core.errors import CodedError
+from gridgov.geo.spatial import haversine_m
 
 from . import services
 from .models import Movement, Patrol, ServiceRecord, TeamApplication, Transfer
+from .services import person_name as _name
 
 #: the five duties of a steward or volunteer (五大员), Volunteer.duties joined by "、"
 FIVE_DUTIES = [gettext_noop("信息员"), gettext_noop("宣传员"), gettext_noop("调解员"), gettext_noop("监督员"),
@@ -89,10 +91,6 @@ def hours_value(x) -> Decimal:
 
 def _now(now=None):
     return now or timezone.now()
-
-
-def _name(user) -> str:
-    return (getattr(user, "display_name", "") or getattr(user, "username", "")) if user else ""
 
 
 def _path(node) -> str:
@@ -443,18 +441,10 @@ def set_duties(actor, volunteer_id, duties, now=None):
 # --- patrols -------------------------------------------------------------------------------------
 
 
-def haversine_m(lat1, lon1, lat2, lon2) -> float:
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
-
-
 def track_distance_m(track) -> int:
     total = 0.0
     for a, b in zip(track, track[1:]):
-        total += haversine_m(a[0], a[1], b[0], b[1])
+        total += haversine_m(a[1], a[0], b[1], b[0])  # track points are [lat, lon, time]
     return int(round(total))
 
 

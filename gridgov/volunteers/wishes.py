@@ -40,6 +40,7 @@ from gridgov.core.errors import CodedError
 
 from . import services
 from .models import PointRule, ServiceRecord, Wish
+from .services import person_name as _name
 
 KIND = "wishes"
 #: the states a wish shows on the public wall
@@ -75,10 +76,6 @@ class Conflict(WishError):
 
 def _signed_in(user) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_active", False))
-
-
-def _name(user) -> str:
-    return (getattr(user, "display_name", "") or getattr(user, "username", "")) if user else ""
 
 
 def is_owner(user, wish) -> bool:
