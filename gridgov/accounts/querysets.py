@@ -19,26 +19,41 @@ class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Rows `user` may read. A model naming its `policy_kind` follows the access table
         (accounts.policy): never → no rows, all → every row, own → the user's grid subtrees."""
-        from gridgov.accounts.scope import scope_of
-
         kind = getattr(self.model, "policy_kind", None)
         if kind is not None:
-            from gridgov.accounts import policy
+            return within_reach(self, user, kind, "read", self.grid_path_lookup)
+        return _in_scope(self, user, (self.grid_path_lookup,))
 
-            reach = policy.reach(user, kind, "read")
-            if reach == policy.NEVER:
-                return self.none()
-            if reach == policy.ALL:
-                return self
-        scope = scope_of(user)
-        if scope.everything:
-            return self
-        if not scope.paths:
-            return self.none()
-        q = Q()
-        for path in scope.paths:
-            q |= Q(**{f"{self.grid_path_lookup}__startswith": path})
-        return self.filter(q)
+
+def within_reach(qs, user, kind: str, action: str, *lookups: str):
+    """`qs` narrowed to the rows `user` reaches for `kind` × `action` in the access table:
+    never → no rows, all → every row, own → the rows whose grid path (by any of `lookups`,
+    e.g. "node__path") lies in one of the grid subtrees the user serves. For the records that
+    are not base data (activities, wishes, points accounts, ...), whose kind has "list" rather
+    than "read"."""
+    from gridgov.accounts import policy
+
+    reach = policy.reach(user, kind, action)
+    if reach == policy.NEVER:
+        return qs.none()
+    if reach == policy.ALL:
+        return qs
+    return _in_scope(qs, user, lookups)
+
+
+def _in_scope(qs, user, lookups):
+    from gridgov.accounts.scope import scope_of
+
+    scope = scope_of(user)
+    if scope.everything:
+        return qs
+    if not scope.paths:
+        return qs.none()
+    q = Q()
+    for path in scope.paths:
+        for lookup in lookups:
+            q |= Q(**{f"{lookup}__startswith": path})
+    return qs.filter(q)
 
 
 def scoped_queryset(lookup: str):

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
-from gridgov.accounts.scope import scope_of
+from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
 from gridgov.core.errors import CodedError
 from gridgov.geo.spatial import haversine_m
@@ -128,13 +128,7 @@ def publishable_teams(user):
     if not _signed_in(user):
         return VolunteerTeam.objects.none()
     qs = VolunteerTeam.objects.filter(ended_on__isnull=True).select_related("grid")
-    if policy.reach(user, "activities", "create") == policy.ALL:
-        return qs
-    q = Q(leader=user)
-    if policy.allows(user, "activities", "create"):
-        for p in scope_of(user).paths:
-            q |= Q(grid__path__startswith=p)
-    return qs.filter(q)
+    return qs.filter(leader=user) | within_reach(qs, user, "activities", "create", "grid__path")
 
 
 def publishable_branches(user):
@@ -143,13 +137,7 @@ def publishable_branches(user):
     if not _signed_in(user):
         return PartyOrganization.objects.none()
     qs = PartyOrganization.objects.filter(ended_on__isnull=True).select_related("grid")
-    if policy.reach(user, "activities", "create") == policy.ALL:
-        return qs
-    q = Q(secretary=user)
-    if policy.allows(user, "activities", "create"):
-        for p in scope_of(user).paths:
-            q |= Q(grid__path__startswith=p)
-    return qs.filter(q)
+    return qs.filter(secretary=user) | within_reach(qs, user, "activities", "create", "grid__path")
 
 
 def may_see(user, activity: Activity) -> bool:
@@ -699,14 +687,8 @@ def my_hours(user) -> dict:
 def staff_list(user, *, community=None, team=None, month: str = "", state: str = ""):
     """Activities × list: the activities of the grids in scope, filtered."""
     policy.require(user, "activities", "list")
-    qs = Activity.objects.select_related("node", "team", "party_org", "organiser")
-    if policy.reach(user, "activities", "list") != policy.ALL:
-        scope = scope_of(user)
-        if not scope.everything:
-            q = Q(pk__in=[])
-            for p in scope.paths:
-                q |= Q(node__path__startswith=p)
-            qs = qs.filter(q)
+    qs = within_reach(Activity.objects.select_related("node", "team", "party_org", "organiser"), user,
+                      "activities", "list", "node__path")
     if community is not None:
         qs = qs.filter(node__path__startswith=community.path)
     if team:
@@ -728,13 +710,4 @@ def grids_for_publish(user):
     """The grids (levels 1–3) a staff user may publish on."""
     from gridgov.geo.models import GridNode
 
-    qs = GridNode.objects.filter(level__in=[1, 2]).order_by("path")
-    reach = policy.reach(user, "activities", "create")
-    if reach == policy.NEVER:
-        return qs.none()
-    if reach == policy.ALL or scope_of(user).everything:
-        return qs
-    q = Q(pk__in=[])
-    for p in scope_of(user).paths:
-        q |= Q(path__startswith=p)
-    return qs.filter(q)
+    return within_reach(GridNode.objects.filter(level__in=[1, 2]).order_by("path"), user, "activities", "create", "path")

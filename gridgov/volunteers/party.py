@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
-from gridgov.accounts.scope import scope_of
+from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
 from gridgov.core.errors import CodedError
 
@@ -320,18 +320,9 @@ def my_registrations(user, active_only: bool = False):
 def _scoped(user, qs, path_field, kind_action=("party", "list")):
     """`qs` narrowed to the grids `user` reaches for party × action (403 when never);
     `path_field`: a path field, or several (a row in scope by any of them)."""
-    reach = policy.reach(user, *kind_action)
-    if reach == policy.NEVER:
+    if policy.reach(user, *kind_action) == policy.NEVER:
         raise NotAllowed(_("该页面仅限工作人员"))
-    scope = scope_of(user)
-    if reach == policy.ALL or scope.everything:
-        return qs
-    q = Q(pk__in=[])
-    fields = (path_field,) if isinstance(path_field, str) else path_field
-    for p in scope.paths:
-        for f in fields:
-            q |= Q(**{f"{f}__startswith": p})
-    return qs.filter(q)
+    return within_reach(qs, user, *kind_action, *((path_field,) if isinstance(path_field, str) else path_field))
 
 
 def roll(user, *, community=None, kind: str = "", state: str = "active", year: int | None = None):

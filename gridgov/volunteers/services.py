@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import policy
+from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
 from gridgov.core.errors import CodedError
 
@@ -847,21 +848,7 @@ def statement(account: Account, limit: int = 50):
 def accounts_for(user):
     """The volunteer and issuing accounts `user` may list (points × list: own scope → the
     accounts on their grids; all → every one)."""
-    from gridgov.accounts.scope import scope_of
-
-    reach = policy.reach(user, "points", "list")
-    qs = Account.objects.select_related("node", "user")
-    if reach == policy.NEVER:
-        return qs.none()
-    if reach == policy.ALL:
-        return qs
-    scope = scope_of(user)
-    if scope.everything:
-        return qs
-    q = Q(pk__in=[])
-    for p in scope.paths:
-        q |= Q(node__path__startswith=p)
-    return qs.filter(q)
+    return within_reach(Account.objects.select_related("node", "user"), user, "points", "list", "node__path")
 
 
 def find_holders(user, q: str, limit: int = 20) -> dict:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import policy
+from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
 
 from . import wishes
@@ -222,19 +223,10 @@ def staff_list(request):
 
 def _residents_for(user):
     """The residents a worker may post for: the special-care residents of the grids in scope."""
-    from django.db.models import Q
-
-    from gridgov.accounts.scope import scope_of
     from gridgov.registry.models import Resident
 
-    qs = Resident.objects.filter(ended_on__isnull=True, grid__isnull=False).select_related("grid")
-    if policy.reach(user, "wishes", "create") != policy.ALL:
-        scope = scope_of(user)
-        if not scope.everything:
-            q = Q(pk__in=[])
-            for p in scope.paths:
-                q |= Q(grid__path__startswith=p)
-            qs = qs.filter(q)
+    qs = within_reach(Resident.objects.filter(ended_on__isnull=True, grid__isnull=False).select_related("grid"),
+                      user, "wishes", "create", "grid__path")
     care = [r for r in qs.order_by("grid__path", "name")[:2000] if r.special_care][:500]
     for r in care:
         r.care_labels = "、".join(str(_(Resident.TAGS[t])) for t in r.special_care)

@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
+from gridgov.accounts.querysets import within_reach
 from gridgov.core import audit, history
 from gridgov.core.errors import CodedError
 
@@ -202,21 +203,8 @@ def claimed_by(user):
 
 def staff_wishes(user):
     """The wishes of the grids in the user's scope (wishes × list)."""
-    from gridgov.accounts.scope import scope_of
-
-    reach = policy.reach(user, KIND, "list")
-    qs = Wish.objects.select_related("node", "claimed_by", "entered_by", "resident__house__address")
-    if reach == policy.NEVER:
-        return qs.none()
-    if reach == policy.ALL:
-        return qs
-    scope = scope_of(user)
-    if scope.everything:
-        return qs
-    q = Q(pk__in=[])
-    for p in scope.paths:
-        q |= Q(node__path__startswith=p)
-    return qs.filter(q)
+    return within_reach(Wish.objects.select_related("node", "claimed_by", "entered_by", "resident__house__address"),
+                        user, KIND, "list", "node__path")
 
 
 def get(wish_id) -> Wish:
