@@ -10,17 +10,17 @@ per wish, the ledger balancing):
 4. party (demo_party): 双报到 of members and units, vanguard posts and their holders.
 
 Each part is a module `gridgov.volunteers.demo_<part>` with
-`build(rng, start, now, progress, *, password_hash, email_domain) -> dict of counts`; a part not
-(yet) present is skipped. Runs before the points demo (build_demo_points), whose redemptions
-spend what this year earned."""
+`build(rng, start, now, progress, *, password_hash, email_domain) -> dict of counts`. Runs before
+the points demo (build_demo_points), whose redemptions spend what this year earned."""
 
-import importlib
 import random
 from datetime import timedelta
 
 from django.utils import timezone
 
-PARTS = ("teams", "activities", "wishes", "party")
+from . import demo_activities, demo_party, demo_teams, demo_wishes
+
+PARTS = (demo_teams, demo_activities, demo_wishes, demo_party)
 #: the history kinds of volunteer life: an earlier demo's rows would name the rebuilt rows' ids
 #: (the registry's own kinds, volunteers and volunteer_teams, go with the registry demo's)
 HISTORY_KINDS = ("activities", "activity_signups", "wishes", "party", "team_applications", "patrols",
@@ -39,12 +39,6 @@ def build_demo_volunteer_life(seed: int = 2024, progress=None, now=None, *, pass
     start = now - timedelta(days=365)
     counts: dict = {}
     for i, part in enumerate(PARTS):
-        try:
-            mod = importlib.import_module(f"gridgov.volunteers.demo_{part}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gridgov.volunteers.demo_{part}":
-                raise
-            continue
         rng = random.Random(seed * 31 + i)
-        counts.update(mod.build(rng, start, now, progress, password_hash=password_hash, email_domain=email_domain))
+        counts.update(part.build(rng, start, now, progress, password_hash=password_hash, email_domain=email_domain))
     return counts
