@@ -62,6 +62,10 @@ def _register():
     api.add_router("/volunteers/teams", api_teams.router)
     api.add_router("/volunteers/party", api_party.router)
     api.add_router("/volunteers/wishes", api_wishes.router)
+    from gridgov.deliberation.api import ROUTERS as deliberation_routers
+
+    for prefix, router in deliberation_routers:
+        api.add_router(prefix, router)
     from gridgov.open311.api_keys import router as apikeys_router
 
     api.add_router("/apikeys/", apikeys_router)

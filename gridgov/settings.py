@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "gridgov.open311",
     "gridgov.insight",
     "gridgov.volunteers",
+    "gridgov.deliberation",
     "gridgov.web",
     "gridgov.mobile",
     "gridgov.privacy",

@@ -75,6 +75,15 @@ data shown stays scoped by `visible_to`):
   scope; update: register a unit, end a registration, create vanguard posts and assign them.
   A party member registering themselves and a branch's secretary seeing their members are
   relations.
+* deliberation — list: the topics (议题) of the grids in scope with their supports, comments,
+  notes, meetings and decisions (/deliberation/, /api/deliberation/topics?scope=staff); create:
+  enter a topic for a resident (a letterbox slip, a home visit) or from the month's data; update:
+  choose the month's topics, move a topic through its process, decline or merge, convene
+  meetings and record votes and decisions, link the work, publish the result, edit processes;
+  moderate: release or reject a held comment. Proposing, supporting and commenting on the topics
+  of one's compound and community, a steward collecting and forwarding the proposals of their
+  buildings (楼长集), an invited party voting online and a decision's owner reporting the work
+  done are relations (deliberation.services).
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -213,6 +222,10 @@ wishes         update    N N N O O O O N N N A
 wishes         personal  N N N O O O O N N N A
 party          list      N N N O O O O N N A A
 party          update    N N N N N O O N N N A
+deliberation   list      N N N O O O O O N A A
+deliberation   create    N N N O O O O N N N A
+deliberation   update    N N N N O O O N N N A
+deliberation   moderate  N N N N O O O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

@@ -143,6 +143,12 @@ SETTINGS = [
             help=_("积分在获得当月结束后这么多个月未使用即过期；0 为永不过期")),
     Setting("VOLUNTEERS_CHECKIN_RADIUS_M", _("活动签到半径（米）"), "int", _CASES, 20, 5000,
             help=_("新发布活动的默认定位签到半径")),
+    Setting("DELIBERATION_QUORUM", _("议事会法定到会比例"), "float", _CASES, 0.01, 1,
+            help=_("到会方占受邀方的比例不低于此值，议事会方可作出决定，如 0.5 或 0.67")),
+    Setting("DELIBERATION_MAJORITY", _("议事会通过比例"), "float", _CASES, 0.01, 0.99,
+            help=_("某一方案得票超过到会方的这一比例即通过，如 0.5 为过半数")),
+    Setting("DELIBERATION_DISCUSSION_DAYS", _("每月一题讨论天数"), "int", _CASES, 1, 90,
+            help=_("选为本月议题后开放讨论的默认天数")),
     Setting("ACCOUNTS_REQUIRE_SECOND_FACTOR", _("领导和管理员须开启双重验证"), "bool", _ENV,
             env="GRIDGOV_REQUIRE_SECOND_FACTOR", default="false"),
 ]

@@ -47,6 +47,7 @@ def collect() -> dict:
         "audit_entries": AuditEntry.objects.count(),
         "points": _points(),
         "volunteer_life": _volunteer_life(),
+        "deliberation": _deliberation(),
         "other": dict(sorted(other.items())),
     }
 
@@ -85,6 +86,31 @@ def _volunteer_life() -> dict:
         "vanguard_posts": V.VanguardPost.objects.count(),
         "vanguard_duties": V.VanguardDuty.objects.count(),
         "wishes": by(V.Wish, "state"),
+    }
+
+
+def _deliberation() -> dict:
+    """Deliberation (issue 12): topics by state and the open ones by phase ("process: n. phase"),
+    meetings by state, decisions, results and ratings."""
+    from gridgov.deliberation import models as D
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    phases = {}
+    for name, pos, phase, n in (D.Topic.objects.filter(state=D.Topic.State.OPEN)
+                                .values_list("process__name", "phase__position", "phase__name")
+                                .annotate(n=Count("id")).order_by("process__name", "phase__position")):
+        phases[f"{name}: {pos}. {phase}"] = n
+    return {
+        "topics": D.Topic.objects.count(),
+        "topics_by_state": by(D.Topic, "state"),
+        "open_topics_by_phase": phases,
+        "meetings": by(D.Meeting, "state"),
+        "decisions": D.Decision.objects.count(),
+        "decisions_done": D.Decision.objects.filter(done_at__isnull=False).count(),
+        "results": D.Result.objects.count(),
+        "ratings": by(D.TopicRating, "score"),
     }
 
 
