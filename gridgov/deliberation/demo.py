@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from . import demo_effect, demo_execution, demo_meetings, demo_platform, demo_proposals, services
+from . import demo_effect, demo_execution, demo_meetings, demo_platform, demo_proposals, processes, services
 from .models import Process, Topic
 
 PARTS = (demo_proposals, demo_platform, demo_meetings, demo_execution, demo_effect)
@@ -111,6 +111,7 @@ def build_demo_deliberation(seed: int = 2024, progress=None, now=None) -> dict:
 
     ChangeRecord.objects.filter(kind__in=services.HISTORY_KINDS).delete()
     Topic.objects.all().delete()
+    processes.seed()  # (a reset of the demo wipes them with the rest)
     now = now or timezone.now()
     ctx = Context(rng=random.Random(seed * 37 + 12), now=now, start=now - timedelta(days=365), progress=progress)
     communities = _people(ctx)
