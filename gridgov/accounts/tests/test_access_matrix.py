@@ -606,6 +606,16 @@ def _try_act(c, kind, action):
 
         grid = GridNode.objects.get(name="第1社区第1网格").code
         return _post(c, "/api/volunteers/party/posts", {"name": "矩阵先锋岗", "grid": grid})
+    if (kind, action) in (("deliberation", "create"), ("deliberation", "update")):  # 平台议, on a grid of c1
+        from gridgov.deliberation import services as deliberation
+        from gridgov.geo.models import GridNode
+
+        grid = GridNode.objects.get(code="110106001001001")
+        if action == "create":  # staff enter a topic (a letterbox slip) for a resident
+            return _post(c, "/api/deliberation/platform/topics", {"title": "矩阵议题", "node": grid.code,
+                                                                  "channel": "letterbox", "person_name": "矩阵"})
+        t = deliberation.create_topic(None, title="矩阵议题", node=grid, channel="staff")  # move it one phase on
+        return _post(c, f"/api/deliberation/platform/topics/{t.pk}/advance", {"version": t.version})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -676,6 +686,7 @@ def test_every_act_has_a_door():
              ("activities", "list"), ("activities", "create"), ("activities", "update"),
              ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal"),
              ("party", "list"), ("party", "update")} | CASE_ACTS
+    doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
