@@ -606,6 +606,10 @@ def _try_act(c, kind, action):
 
         grid = GridNode.objects.get(name="第1社区第1网格").code
         return _post(c, "/api/volunteers/party/posts", {"name": "矩阵先锋岗", "grid": grid})
+    if (kind, action) == ("deliberation", "list"):  # the staff's list of topics (deliberation.api_proposals)
+        return c.get("/api/deliberation/topics", {"scope": "staff"})
+    if (kind, action) == ("deliberation", "moderate"):  # the held comments of deliberation's topics
+        return c.get("/api/deliberation/topics/held")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -675,7 +679,8 @@ def test_every_act_has_a_door():
              ("points", "list"), ("points", "update"),
              ("activities", "list"), ("activities", "create"), ("activities", "update"),
              ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal"),
-             ("party", "list"), ("party", "update")} | CASE_ACTS
+             ("party", "list"), ("party", "update"),
+             ("deliberation", "list"), ("deliberation", "moderate")} | CASE_ACTS
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
