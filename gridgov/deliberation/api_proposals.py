@@ -194,7 +194,9 @@ def comments(request, topic_id: int):
     topic, err = _call(services.get_topic, request.user, topic_id)
     if err:
         return err
-    return {"items": [proposals.comment_out(c, request.user) for c in proposals.comments_for(request.user, topic)]}
+    moderator = services.may_moderate(request.user, topic)
+    return {"items": [proposals.comment_out(c, request.user, moderator)
+                      for c in proposals.comments_for(request.user, topic)]}
 
 
 class TextIn(Schema):

@@ -680,11 +680,15 @@ def acts(user, topic: Topic) -> dict:
     }
 
 
-def comment_out(c: Comment, user=None) -> dict:
+def comment_out(c: Comment, user=None, moderator: bool | None = None) -> dict:
+    """A comment as the API shows it; the words that held it only to moderators (`moderator`:
+    whether `user` moderates the comment's topic, when the caller knows)."""
+    if moderator is None:
+        moderator = user is not None and c.state != Comment.State.VISIBLE and services.may_moderate(user, c.topic)
     return {"id": c.pk, "text": c.text, "author": c.author_name, "state": c.state,
             "state_label": str(c.get_state_display()), "at": c.at.isoformat(),
             "mine": bool(user is not None and c.author_id == getattr(user, "pk", None)),
-            "held_words": c.held_words if user is not None and services.may_moderate(user, c.topic) else []}
+            "held_words": c.held_words if moderator else []}
 
 
 def _context(user, topic: Topic, *, staff: bool) -> dict:
