@@ -616,6 +616,10 @@ def _try_act(c, kind, action):
                                                                   "channel": "letterbox", "person_name": "矩阵"})
         t = deliberation.create_topic(None, title="矩阵议题", node=grid, channel="staff")  # move it one phase on
         return _post(c, f"/api/deliberation/platform/topics/{t.pk}/advance", {"version": t.version})
+    if (kind, action) == ("deliberation", "list"):  # the staff's list of topics (deliberation.api_proposals)
+        return c.get("/api/deliberation/topics", {"scope": "staff"})
+    if (kind, action) == ("deliberation", "moderate"):  # the held comments of deliberation's topics
+        return c.get("/api/deliberation/topics/held")
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -685,7 +689,8 @@ def test_every_act_has_a_door():
              ("points", "list"), ("points", "update"),
              ("activities", "list"), ("activities", "create"), ("activities", "update"),
              ("wishes", "list"), ("wishes", "create"), ("wishes", "update"), ("wishes", "personal"),
-             ("party", "list"), ("party", "update")} | CASE_ACTS
+             ("party", "list"), ("party", "update"),
+             ("deliberation", "list"), ("deliberation", "moderate")} | CASE_ACTS
     doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
