@@ -725,7 +725,7 @@ def close(user, meeting, *, minutes, owner=None, owner_name="", deadline=None, w
 # --- the topic pages -------------------------------------------------------------------------
 
 
-def _decision_out(decision) -> dict | None:
+def decision_out(decision) -> dict | None:
     if decision is None:
         return None
     return {"id": decision.pk, "summary": decision.summary, "option": decision.option.text if decision.option_id else "",
@@ -744,7 +744,7 @@ def staff_context(user, topic) -> dict:
     decision = Decision.objects.filter(topic=topic).select_related("option").first()
     return {"meetings": {
         "rows": rows, "may_convene": may, "refusal": refusal if services.may_manage(user, topic) else "",
-        "show": bool(rows) or topic.phase.meeting, "decision": _decision_out(decision),
+        "show": bool(rows) or topic.phase.meeting, "decision": decision_out(decision),
         "suggested": suggested_parties(topic) if may else [], "parties": Invitee.Party.choices,
         "modes": Meeting.Mode.choices, "extra_rows": range(3),
     }}
@@ -762,5 +762,5 @@ def m_context(user, topic) -> dict:
         items.append({"meeting": m, "tally": tally(m) if m.state == Meeting.State.HELD else None,
                       "invited": m.pk in mine, "link": f"/m/deliberation/meetings/{m.pk}/" if m.pk in mine else ""})
     decision = Decision.objects.filter(topic=topic).select_related("option").first()
-    return {"meetings": {"items": items, "decision": _decision_out(decision),
+    return {"meetings": {"items": items, "decision": decision_out(decision),
                          "show": bool(items) or topic.phase.meeting}}
