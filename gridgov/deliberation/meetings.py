@@ -97,7 +97,7 @@ def get_meeting(user, meeting_id) -> Meeting:
 def _locked(user, meeting) -> Meeting:
     """The meeting (visible to `user`), its row locked for the transaction."""
     m = get_meeting(user, meeting)
-    return Meeting.objects.select_for_update().select_related("topic__node", "topic__phase").get(pk=m.pk)
+    return Meeting.objects.select_for_update(of=("self",)).select_related("topic__node", "topic__phase").get(pk=m.pk)
 
 
 def invitee_of(user, meeting) -> Invitee | None:
@@ -376,7 +376,11 @@ def convene(user, topic, *, title, mode=Meeting.Mode.ONSITE, place="", starts_at
     optional now (two or more before voting). Invitees with a login are told the time and place."""
     now = now or timezone.now()
     with transaction.atomic():
-        t = services.get_topic(user, getattr(topic, "pk", topic), for_update=True)
+        # visibility first (NotFound), then the row lock; services.get_topic(for_update=True) joins
+        # the nullable compound and building, which PostgreSQL refuses to lock (FOR UPDATE ... outer join)
+        t = services.get_topic(user, getattr(topic, "pk", topic))
+        t = (Topic.objects.select_for_update(of=("self",))
+             .select_related("process", "phase", "node", "community", "compound", "building").get(pk=t.pk))
         refusal = _convene_refusal(user, t)
         if refusal is not None:
             raise refusal
@@ -676,7 +680,7 @@ def close(user, meeting, *, minutes, owner=None, owner_name="", deadline=None, w
         m = _locked(user, meeting)
         _require_manage(user, m)
         _require_scheduled(m)
-        t = Topic.objects.select_for_update().select_related("phase", "node").get(pk=m.topic_id)
+        t = Topic.objects.select_for_update(of=("self",)).select_related("phase", "node").get(pk=m.topic_id)
         if Decision.objects.filter(topic=t).exists():
             raise Conflict(_("议题已形成决定，一个议题只能有一个决定"), code="decided")
         if not services.phase_open(t, "meeting"):
