@@ -150,8 +150,8 @@ def get_topic(user, topic_id, *, for_update: bool = False) -> Topic:
     if not qs.exists():
         raise NotFound(_("没有这个议题"))
     qs = Topic.objects.filter(pk=topic_id)
-    if for_update:
-        qs = qs.select_for_update()
+    if for_update:  # the topic's row only (PostgreSQL refuses to lock the nullable side of a join)
+        qs = qs.select_for_update(of=("self",))
     return qs.select_related("process", "phase", "node", "community", "compound", "building").get()
 
 
@@ -202,13 +202,13 @@ def next_phase(topic: Topic) -> Phase | None:
     return topic.process.phases.filter(position__gt=topic.phase.position).order_by("position").first()
 
 
-def phase_open(topic: Topic, flag: str) -> bool:
-    """Whether the topic is open and its phase has `flag` (and its set time has not run out, for
-    support and discussion)."""
+def phase_open(topic: Topic, flag: str, now=None) -> bool:
+    """Whether the topic is open and its phase has `flag` (and its set time has not run out at
+    `now`, for proposals, support and discussion)."""
     if topic.state != Topic.State.OPEN or not getattr(topic.phase, flag):
         return False
     if flag in ("support_open", "discussion_open", "proposals_open") and topic.phase_ends_at:
-        return timezone.now() < topic.phase_ends_at
+        return (now or timezone.now()) < topic.phase_ends_at
     return True
 
 
