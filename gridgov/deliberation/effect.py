@@ -37,6 +37,7 @@ from collections import defaultdict
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from . import conf
 from .models import Topic
@@ -379,8 +380,8 @@ def chart(result: dict) -> dict | None:
 
 
 VERDICT_LABELS = {
-    "fell": "明显下降", "rose": "明显上升", "within_noise": "在波动范围内", "too_early": "为时尚早",
-    "no_problem": "无数据问题", "not_decided": "尚未决定",
+    "fell": gettext_noop("明显下降"), "rose": gettext_noop("明显上升"), "within_noise": gettext_noop("在波动范围内"),
+    "too_early": gettext_noop("为时尚早"), "no_problem": gettext_noop("无数据问题"), "not_decided": gettext_noop("尚未决定"),
 }
 
 
