@@ -381,12 +381,35 @@ def plan_topics(ctx: Context, communities) -> list[Plan]:
     return plans
 
 
+DECLINE_REASON = "经核实不属于社区议事范围，已转相关部门答复提议人"
+
+
+def _outcome(ctx: Context, topic: Topic, plan: Plan, phase, at) -> None:
+    """The plan's end other than closing: a duplicate merged by staff into its original while it
+    is collected (proposals.merge), a topic declined at the platform (platform.decline)."""
+    from . import platform, proposals
+
+    staff = ctx.staff_of(topic)
+    try:
+        if plan.outcome == "merged" and phase.proposals_open:
+            original = ctx.topic_of(plan.merge_into)
+            if original is not None and original.state == Topic.State.OPEN:
+                proposals.merge(staff, topic, original, now=at)
+        elif plan.outcome == "declined" and phase.position >= plan.target:
+            platform.decline(staff, topic, DECLINE_REASON, now=at)
+    except services.DeliberationError:
+        return
+
+
 def walk(ctx: Context, topic: Topic, plan: Plan) -> Topic:
     at = plan.created_at
     while topic.state == Topic.State.OPEN:
         phase = topic.phase
         for part in PARTS:
             part.on_phase(ctx, topic, phase, at)
+            topic.refresh_from_db()
+        if topic.state == Topic.State.OPEN and plan.outcome:
+            _outcome(ctx, topic, plan, phase, at)
             topic.refresh_from_db()
         if topic.state != Topic.State.OPEN or phase.position >= plan.target:
             break
@@ -403,6 +426,7 @@ def build_demo_deliberation(seed: int = 2024, progress=None, now=None) -> dict:
 
     ChangeRecord.objects.filter(kind__in=services.HISTORY_KINDS).delete()
     Topic.objects.all().delete()
+    demo_proposals.drop_logins()
     processes.seed()  # (a reset of the demo wipes them with the rest)
     now = now or timezone.now()
     ctx = Context(rng=random.Random(seed * 37 + 12), now=now, start=now - timedelta(days=365), progress=progress)

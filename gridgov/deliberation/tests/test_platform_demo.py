@@ -35,4 +35,6 @@ def test_the_demo_year_has_month_topics(w):
     out = demo.build_demo_deliberation(seed=3)
     chosen = Topic.objects.exclude(month="")
     assert out["deliberation_month_topics"] == chosen.count() > 0
-    assert all(t.phase.position >= 3 or t.state != "open" for t in chosen)
+    # each in or past the first phase of its process where discussion opens (六步议事: 3; 三步议事: 1)
+    first = {t.process_id: services.first_phase(t.process, "discussion_open").position for t in chosen}
+    assert all(t.phase.position >= first[t.process_id] or t.state != "open" for t in chosen)
