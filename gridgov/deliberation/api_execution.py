@@ -29,6 +29,7 @@ from gridgov.core.errors import api_error
 from . import execution, services
 
 router = Router(tags=["deliberation"])
+API_PHOTO = "/api/deliberation/execution/photos/{pk}"
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
 
@@ -41,8 +42,8 @@ def _call(fn, *args, **kwargs):
 
 def _row(r) -> dict:
     t = r["topic"]
-    return {"topic": {"id": t.pk, "title": t.title, "community": t.community.name, "grid": t.node.name,
-                      "state": t.state}, **r["status"]}
+    return {**r["status"], "topic": {"id": t.pk, "title": t.title, "community": t.community.name,
+                                     "grid": t.node.name, "state": t.state}}
 
 
 @router.get("/decisions", response={200: dict, 403: dict})
@@ -152,7 +153,7 @@ def publish_result(request, topic_id: int, data: Form[ResultIn], photos: File[li
         return err
     files = [f.read(execution_max_upload() + 1) for f in (photos or [])]
     r, err = _call(execution.publish_result, request.user, topic, summary=data.summary, photos=files)
-    return err or execution.result_out(r, "/api/deliberation/execution/photos/")
+    return err or execution.result_out(r, API_PHOTO)
 
 
 def execution_max_upload() -> int:
@@ -169,7 +170,7 @@ def result(request, topic_id: int):
     r = execution.result_of(topic)
     if r is None:
         return Status(404, {"detail": "结果尚未公开", "code": "not_published"})
-    out = execution.result_out(r, "/api/deliberation/execution/photos/")
+    out = execution.result_out(r, API_PHOTO)
     out["ratings"] = execution.rating_summary(topic)
     mine_ = execution.my_rating(request.user, topic)
     out["my_rating"] = {"score": mine_.score, "comment": mine_.comment} if mine_ else None

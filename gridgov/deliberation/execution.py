@@ -662,12 +662,12 @@ def result_of(topic: Topic) -> Result | None:
     return Result.objects.filter(topic_id=topic.pk).prefetch_related("photos").first()
 
 
-def result_out(result: Result | None, photo_base: str = "/m/deliberation/execution/photos/") -> dict | None:
+def result_out(result: Result | None, photo_url: str = "/m/deliberation/execution/photos/{pk}/") -> dict | None:
     if result is None:
         return None
     return {"summary": result.summary, "published_at": result.published_at.isoformat(),
             "published_by": person_name(result.published_by),
-            "photos": [{"id": p.pk, "url": f"{photo_base}{p.pk}/"} for p in result.photos.all()]}
+            "photos": [{"id": p.pk, "url": photo_url.format(pk=p.pk)} for p in result.photos.all()]}
 
 
 def photo_for(user, photo_id) -> ResultPhoto:
@@ -805,7 +805,7 @@ def staff_context(user, topic) -> dict:
         })
     result = result_of(topic)
     ctx.update({
-        "x_result": result_out(result, "/deliberation/execution/photos/"),
+        "x_result": result_out(result, "/deliberation/execution/photos/{pk}/"),
         "x_may_publish": manage and services.phase_open(topic, "published") and (d is None or d.done_at is not None),
         "x_ratings": rating_summary(topic) if result else None,
         "x_rating_rows": list(TopicRating.objects.filter(topic_id=topic.pk).select_related("user")[:100]) if result else [],
