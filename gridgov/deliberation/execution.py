@@ -780,8 +780,17 @@ def rating_summary(topic: Topic) -> dict:
 # --- the topic pages ---------------------------------------------------------------------------
 
 
+#: the history's actions, as the staff page names them
+ACTIONS = {"assign": _("指定负责人"), "reassign": _("调整办理安排"), "carry_out": _("落实办理方式"),
+           "done": _("办结"), "remind": _("到期提醒")}
+
+
 def _history(decision):
-    return list(history.for_object(HKIND, decision.pk).order_by("at", "id")) if decision else []
+    """[(row, action label, who)] of the decision's history, oldest first."""
+    if not decision:
+        return []
+    return [(h, ACTIONS.get(h.action, h.action), h.actor_name or _("系统"))
+            for h in history.for_object(HKIND, decision.pk).order_by("at", "id")]
 
 
 def staff_context(user, topic) -> dict:
