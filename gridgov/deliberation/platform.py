@@ -378,7 +378,7 @@ def enter(user, *, title, body="", node, compound=None, building=None, channel=T
 def _managed(user, topic, for_update=True) -> Topic:
     """The topic locked, if `user` manages it (deliberation × update on its grid)."""
     qs = Topic.objects.select_related("process", "phase", "node", "community")
-    t = (qs.select_for_update() if for_update else qs).get(pk=topic.pk if isinstance(topic, Topic) else topic)
+    t = (qs.select_for_update(of=("self",)) if for_update else qs).get(pk=topic.pk if isinstance(topic, Topic) else topic)
     if not services.may_manage(user, t):
         raise Forbidden(_("您不能管理这个议题"))
     return t

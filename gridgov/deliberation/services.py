@@ -286,7 +286,7 @@ def advance(actor, topic: Topic, *, to: Phase | None = None, days=None, note: st
     the last phase the topic is closed. `days` sets the new phase's time (default its `days`).
     A compare-and-set on the topic's version: two staff moving it at once move it once."""
     now = now or timezone.now()
-    t = Topic.objects.select_for_update().select_related("phase", "process", "node").get(pk=topic.pk)
+    t = Topic.objects.select_for_update(of=("self",)).select_related("phase", "process", "node").get(pk=topic.pk)
     if expected_version is not None and t.version != expected_version:
         raise Conflict(_("议题已被他人更新，请刷新后再试"), code="stale")
     if not may_advance(actor, t):
