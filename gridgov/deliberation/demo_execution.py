@@ -120,7 +120,7 @@ def _other_staff(topic, case, not_user):
 
 def _finish_other(ctx, topic, d, staff, at):
     """Work the owner carries out themselves: reported done a few weeks later (if that is past)."""
-    done = at + timedelta(days=ctx.rng.randint(10, 28))
+    done = at + timedelta(days=ctx.rng.randint(3, 10))
     if done >= ctx.now:
         return
     try:

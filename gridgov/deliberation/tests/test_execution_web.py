@@ -162,7 +162,7 @@ def test_phone_mine_report_done_result_and_rating(w):
 
 
 @pytest.mark.parametrize("title, carrier", [("小区道路破损修补", "project"), ("楼道堆物清理", "activity"),
-                                            ("夜间噪音扰民", "case")])
+                                            ("夜间噪音扰民", "other")])
 def test_demo_carries_out_and_publishes(w, title, carrier):
     import random
 
