@@ -88,8 +88,12 @@ def _parse_deadline(value) -> date:
 def decision_of(topic: Topic, *, for_update: bool = False) -> Decision:
     qs = Decision.objects.filter(topic_id=topic.pk)
     if for_update:
-        qs = qs.select_for_update()
-    d = qs.select_related("owner", "case", "project", "activity").first()
+        # no joins: on PostgreSQL a row locked after waiting is re-read, but the columns of an
+        # outer join are those of the statement's snapshot (a project linked meanwhile would
+        # read as None); the related rows load afterwards, seeing what was committed
+        d = qs.select_for_update().first()
+    else:
+        d = qs.select_related("owner", "case", "project", "activity").first()
     if d is None:
         raise Conflict(_("议事会尚未形成决定"), code="no_decision")
     return d
@@ -573,7 +577,7 @@ def remind(now=None) -> int:
     start = timezone.make_aware(datetime.combine(today, time(0, 0)))
     for pk in list(qs):
         with transaction.atomic():
-            d = Decision.objects.select_for_update().select_related("topic__node", "owner").get(pk=pk)
+            d = Decision.objects.select_for_update(of=("self",)).select_related("topic__node", "owner").get(pk=pk)
             if d.done_at is not None:
                 continue
             if history.for_object(HKIND, d.pk).filter(action="remind", at__gte=start,
@@ -616,7 +620,7 @@ def publish_result(user, topic: Topic, *, summary: str, photos=(), now=None) -> 
     staff (history keeps the old summary; photos given replace the old ones)."""
     now = _now(now)
     _require_manage(user, topic)
-    t = Topic.objects.select_for_update().select_related("phase", "node").get(pk=topic.pk)
+    t = Topic.objects.select_for_update(of=("self",)).select_related("phase", "node").get(pk=topic.pk)
     if not services.phase_open(t, "published"):
         raise Conflict(_("议题不在“结果亮”阶段，不能公开结果"), code="phase")
     d = Decision.objects.filter(topic=t).first()
