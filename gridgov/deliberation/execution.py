@@ -88,8 +88,12 @@ def _parse_deadline(value) -> date:
 def decision_of(topic: Topic, *, for_update: bool = False) -> Decision:
     qs = Decision.objects.filter(topic_id=topic.pk)
     if for_update:
-        qs = qs.select_for_update(of=("self",))
-    d = qs.select_related("owner", "case", "project", "activity").first()
+        # no joins: on PostgreSQL a row locked after waiting is re-read, but the columns of an
+        # outer join are those of the statement's snapshot (a project linked meanwhile would
+        # read as None); the related rows load afterwards, seeing what was committed
+        d = qs.select_for_update().first()
+    else:
+        d = qs.select_related("owner", "case", "project", "activity").first()
     if d is None:
         raise Conflict(_("议事会尚未形成决定"), code="no_decision")
     return d

@@ -25,6 +25,16 @@ def scratch_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
+@pytest.fixture(autouse=True)
+def seeded_processes(db):
+    """The processes the migration seeds (a transactional test elsewhere may have flushed them)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("gridgov.deliberation.migrations.0002_processes").seed(apps, None)
+
+
 def jpeg(color=(20, 120, 220), exif=True) -> bytes:
     im = Image.new("RGB", (16, 12), color)
     buf = io.BytesIO()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from gridgov.deliberation import execution, services
 from gridgov.deliberation.models import Decision, Result, TopicRating
 
-from .test_execution import assigned, in_phase, jpeg, published_phase, scratch_media  # noqa: F401
+from .test_execution import assigned, in_phase, jpeg, published_phase, scratch_media, seeded_processes  # noqa: F401
 
 API = "/api/deliberation/execution"
 
