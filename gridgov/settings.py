@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "gridgov.insight",
     "gridgov.volunteers",
     "gridgov.deliberation",
+    "gridgov.property",
     "gridgov.web",
     "gridgov.mobile",
     "gridgov.privacy",

@@ -84,6 +84,12 @@ data shown stays scoped by `visible_to`):
   of one's compound and community, a steward collecting and forwarding the proposals of their
   buildings (楼长集), an invited party voting online and a decision's owner reporting the work
   done are relations (deliberation.services).
+* property — list: the property alliance of the grids in scope (projects, inspections, the
+  problem ledger, scores and rankings: /property/, /api/property/...); create: plan and conduct
+  inspections (专家点、现场查); update: re-check problems (回头看), cancel inspections and
+  problems, publish a quarter's scores. A property company's users see their own company's
+  projects, problems and scores and answer their problems: a relation (RELATIONS["property"]
+  with the company's department). The indicator system is changed by settings × update.
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -226,6 +232,9 @@ deliberation   list      N N N O O O O O N A A
 deliberation   create    N N N O O O O N N N A
 deliberation   update    N N N N O O O N N N A
 deliberation   moderate  N N N N O O O N N N A
+property       list      N N N O O O O O N A A
+property       create    N N N N N O O O N N A
+property       update    N N N N N O O O N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

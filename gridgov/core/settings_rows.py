@@ -149,6 +149,13 @@ SETTINGS = [
             help=_("某一方案得票超过到会方的这一比例即通过，如 0.5 为过半数")),
     Setting("DELIBERATION_DISCUSSION_DAYS", _("每月一题讨论天数"), "int", _CASES, 1, 90,
             help=_("选为本月议题后开放讨论的默认天数")),
+    Setting("PROPERTY_INSPECTION_WEIGHT", _("物业考评：检查得分权重"), "float", _CASES, 0, 1, group="property_weights",
+            help=_("综合得分 = 检查得分 × 此权重 + 数据得分 × 数据权重；两者之和须为 1")),
+    Setting("PROPERTY_DATA_WEIGHT", _("物业考评：数据得分权重"), "float", _CASES, 0, 1, group="property_weights"),
+    Setting("PROPERTY_COMPLAINTS_REF", _("物业考评：投诉率基准（件/千户·季度）"), "float", _CASES, 1, 1000,
+            help=_("每千户每季度物业类诉求达到此数时，诉求量一项得 0 分")),
+    Setting("PROPERTY_ESCALATE_DAYS", _("物业整改超期升级至街道（工作日）"), "int", _CASES, 1, 60,
+            help=_("整改问题超期后再过这么多个工作日仍未整改，升级至街道")),
     Setting("ACCOUNTS_REQUIRE_SECOND_FACTOR", _("领导和管理员须开启双重验证"), "bool", _ENV,
             env="GRIDGOV_REQUIRE_SECOND_FACTOR", default="false"),
 ]
@@ -240,6 +247,16 @@ def _weights_sum_to_one(values: dict):
 
 
 GROUP_CHECKS["hotline_weights"] = _weights_sum_to_one
+
+
+def _property_weights_sum_to_one(values: dict):
+    total = values["PROPERTY_INSPECTION_WEIGHT"] + values["PROPERTY_DATA_WEIGHT"]
+    if abs(total - 1) > 1e-6:
+        return _("物业考评两项权重之和须为 1（现为 %(total)s）") % {"total": f"{total:g}"}
+    return None
+
+
+GROUP_CHECKS["property_weights"] = _property_weights_sum_to_one
 
 
 #: callable(actor) raising PermissionDenied unless actor may update settings (accounts registers
