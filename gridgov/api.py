@@ -66,6 +66,10 @@ def _register():
 
     for prefix, router in deliberation_routers:
         api.add_router(prefix, router)
+    from gridgov.property.api import ROUTERS as property_routers
+
+    for prefix, router in property_routers:
+        api.add_router(prefix, router)
     from gridgov.open311.api_keys import router as apikeys_router
 
     api.add_router("/apikeys/", apikeys_router)

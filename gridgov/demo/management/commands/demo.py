@@ -68,6 +68,9 @@ class Command(BaseCommand):
         from gridgov.deliberation.demo import build_demo_deliberation  # a year of topics (after the cases and volunteers)
 
         counts.update(build_demo_deliberation(seed, progress))
+        from gridgov.property.demo import build_demo_property  # a year of the property alliance (after the cases)
+
+        counts.update(build_demo_property(seed, progress))
         counts.update(build_demo_points(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
                                         email_domain=builder.DEMO_EMAIL_DOMAIN))
         secs = time.perf_counter() - t0

@@ -1,0 +1,3 @@
+"""Phone pages of the property alliance: the ledger slice."""
+
+urlpatterns = []

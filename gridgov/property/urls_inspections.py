@@ -1,0 +1,3 @@
+"""Staff pages of the property alliance: the inspections slice."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Staff pages of the property alliance: the ledger slice."""
+
+urlpatterns = []
