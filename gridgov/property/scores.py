@@ -451,3 +451,11 @@ def pulled_down(row: dict, quarter: str) -> dict:
              for k in PARTS if row["parts"][k]["points"] < FULL[k]]
     parts.sort(key=lambda x: -x["lost"])
     return {"indicators": indicators, "parts": parts}
+
+
+def may_see(user) -> bool:
+    """Street staff with property × list somewhere, or a property company's user (its projects)."""
+    from gridgov.accounts import policy
+
+    return policy.allows(user, services.KIND, "list") or (
+        policy.holds(user, "property") and bool(getattr(user, "department", "")))
