@@ -176,7 +176,9 @@ def department_of(user) -> str:
     return ""
 
 
-def _department_members(department: str):
+def department_members(department: str):
+    """The active people with a department role (section staff, a property company's) in
+    `department`: who is told of a case, a summons or a late clock addressed to it."""
     roles = policy.RELATIONS["department"] | policy.RELATIONS["property"]
     return User.objects.filter(role__in=roles, department=department, is_active=True)
 
@@ -446,7 +448,7 @@ def _after_assignment(case, extra, now, title):
     _restart_for_handler(case, now)
     _tell(case.handler_user, "assigned", f"新事件待受理：{case.item.name}", f"{case.number} {case.text[:60]}", case, at=now)
     if not case.handler_user and case.handler_department:
-        for u in _department_members(case.handler_department):
+        for u in department_members(case.handler_department):
             _tell(u, "assigned", f"新事件待受理：{case.item.name}", case.number, case, at=now)
     for u in extra["informed"]:
         _tell(u, "informed", f"知悉：{case.item.name}", case.number, case, at=now)
@@ -1087,7 +1089,7 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
         s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours),
                                    note=mask_personal(note))
         _start_clock(case, ClockKind.SUMMON, now, cal=cal, summons=s, hours=hours)
-        for u in _department_members(dep):
+        for u in department_members(dep):
             _tell(u, "summoned", f"吹哨报到：{case.item.name if case.item else '事件'}", f"{case.number} {note}", case)
         made.append(s)
     _event(case, "summon", actor, case.state, case.state, note, {"departments": departments, "hours": hours}, at=now)
@@ -1236,7 +1238,7 @@ def _warn(clock, now):
     if target is not None:
         _tell(target, "warning", f"预警：{label}时限将至", f"{case.number} 截止 {timezone.localtime(clock.due_at):%m-%d %H:%M}", case)
     elif clock.department:
-        for u in _department_members(clock.department):
+        for u in department_members(clock.department):
             _tell(u, "warning", f"预警：{label}时限将至", case.number, case)
 
 

@@ -136,7 +136,7 @@ def _finish_case(ctx, topic, d, staff, at):
         return
     try:
         if handler is None:  # a department's case: one of its members, else the owner takes it on
-            handler = next((u for u in cases._department_members(case.handler_department)
+            handler = next((u for u in cases.department_members(case.handler_department)
                             if cases.may_handle(u, case)), None) if case.handler_department else None
         if handler is None and cases.may_be_handler(staff, case):
             cases.reroute(case, staff, handler_user=staff, note="议事决定负责人亲自办理", now=at + timedelta(hours=3))
