@@ -202,14 +202,15 @@ def register_channel(channel):
     CHANNELS[channel.name] = channel
 
 
-def queue(recipient, kind: str, title: str, body: str = "", case=None, payload=None) -> list[Notification]:
+def queue(recipient, kind: str, title: str, body: str = "", case=None, payload=None, at=None) -> list[Notification]:
     """Write outbox rows (inside the caller's transaction) and deliver them after commit. Title
-    and body often quote a note someone typed: ID and mobile numbers are masked (core.freetext)."""
+    and body often quote a note someone typed: ID and mobile numbers are masked (core.freetext).
+    `at` (default the clock) is the rows' created_at: a service acting at a given `now`."""
     from gridgov.core.freetext import mask_personal
 
     title, body = mask_personal(title), mask_personal(body)
     rows = []
-    now = timezone.now()
+    now = at or timezone.now()
     for name in conf.get_list("CASES_NOTIFY_CHANNELS"):
         channel = CHANNELS.get(name)
         if channel is None or not channel.reaches(recipient):

@@ -176,7 +176,9 @@ def department_of(user) -> str:
     return ""
 
 
-def _department_members(department: str):
+def department_members(department: str):
+    """The active people with a department role (section staff, a property company's) in
+    `department`: who is told of a case, a summons or a late clock addressed to it."""
     roles = policy.RELATIONS["department"] | policy.RELATIONS["property"]
     return User.objects.filter(role__in=roles, department=department, is_active=True)
 
@@ -282,14 +284,14 @@ def followers(case) -> list:
     return list(User.objects.filter(followed_cases__case=case, is_active=True))
 
 
-def _tell_followers(case, kind, title, body=""):
+def _tell_followers(case, kind, title, body="", at=None):
     for u in followers(case):
-        notify.queue(u, kind, title, body, case=case)
+        notify.queue(u, kind, title, body, case=case, at=at)
 
 
-def _tell(user, kind, title, body="", case=None):
+def _tell(user, kind, title, body="", case=None, at=None):
     if user is not None:
-        notify.queue(user, kind, title, body, case=case)
+        notify.queue(user, kind, title, body, case=case, at=at)
 
 
 def _community_people(case) -> list:
@@ -444,13 +446,13 @@ def _plan(case, step_from: int, now, path=None, rule=None, escalating=False) -> 
 
 def _after_assignment(case, extra, now, title):
     _restart_for_handler(case, now)
-    _tell(case.handler_user, "assigned", f"新事件待受理：{case.item.name}", f"{case.number} {case.text[:60]}", case)
+    _tell(case.handler_user, "assigned", f"新事件待受理：{case.item.name}", f"{case.number} {case.text[:60]}", case, at=now)
     if not case.handler_user and case.handler_department:
-        for u in _department_members(case.handler_department):
-            _tell(u, "assigned", f"新事件待受理：{case.item.name}", case.number, case)
+        for u in department_members(case.handler_department):
+            _tell(u, "assigned", f"新事件待受理：{case.item.name}", case.number, case, at=now)
     for u in extra["informed"]:
-        _tell(u, "informed", f"知悉：{case.item.name}", case.number, case)
-    _tell_followers(case, "progress", title, case.number)
+        _tell(u, "informed", f"知悉：{case.item.name}", case.number, case, at=now)
+    _tell_followers(case, "progress", title, case.number, at=now)
 
 
 # --- intake -----------------------------------------------------------------------------------
@@ -459,7 +461,7 @@ def _after_assignment(case, extra, now, title):
 def submit_case(
     *, reporter, channel: str, text: str, lon=None, lat=None, crs: str = "wgs84", address: str = "",
     item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None, grid=None,
-    request_extra: dict | None = None,
+    request_extra: dict | None = None, now=None,
 ) -> tuple[Case, bool]:
     """File a report; returns (case, created). Durable before returning (one transaction).
 
@@ -476,7 +478,8 @@ def submit_case(
     the street, so it is kept and waits for staff, like a report without a location (the
     street's leaders are told; `_note_waiting`). The same idempotency key with a different
     report (text, place, item, urgency, `request_extra`) is a Conflict. Text and address are
-    stored masked (core.freetext), the originals encrypted (`text_enc`, `address_enc`)."""
+    stored masked (core.freetext), the originals encrypted (`text_enc`, `address_enc`). `now`
+    (default the clock) is when it was filed: its timestamps, routing and time limits."""
     text = (text or "").strip()
     if not text:
         raise InvalidInput("text: describe the problem")
@@ -548,6 +551,7 @@ def submit_case(
                 grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
                 images, saved, held_words,
                 private={"text_enc": text_enc, "address_enc": address_enc, "intake_digest": digest, "compound": compound},
+                now=now,
             )
     except IntegrityError:
         _delete_files(saved)
@@ -610,8 +614,8 @@ def _existing(key, reporter, digest=""):
 
 
 def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved,
-            held_words=(), private=None):
-    now = timezone.now()
+            held_words=(), private=None, now=None):
+    now = now or timezone.now()
     held_reason = ("敏感词：" + "、".join(held_words))[:200] if held_words else ""
     case = Case.objects.create(
         idempotency_key=key, channel=channel, reporter=reporter, entered_by=entered_by or reporter, text=text,
@@ -627,11 +631,11 @@ def _create(key, reporter, entered_by, channel, text, item, source, confidence, 
     if reporter is not None:
         CaseFollower.objects.create(case=case, user=reporter, source="reporter", at=now)
     _event(case, "submit", entered_by or reporter, "", State.SUBMITTED, data={"channel": channel}, at=now)
-    _tell(reporter, "received", "已收到您的上报", case.number, case)
+    _tell(reporter, "received", "已收到您的上报", case.number, case, at=now)
     if held_words:
         _event(case, "hold", None, State.SUBMITTED, State.SUBMITTED, "待审核", {"words": list(held_words)}, at=now)
         for u in _community_people(case):
-            _tell(u, "moderation", "上报待审核", f"{case.number}：{held_reason}", case)
+            _tell(u, "moderation", "上报待审核", f"{case.number}：{held_reason}", case, at=now)
     else:
         _route_new(case, now)
     return case
@@ -646,12 +650,12 @@ def _route_new(case, now):
                 dispatch(case, None, note="自动派遣", now=now)
         except NoHandler as exc:
             case.refresh_from_db()
-            _note_waiting(case, exc.source_message(), stuck=True)
+            _note_waiting(case, exc.source_message(), stuck=True, now=now)
     else:
-        _note_waiting(case, "未识别事项，待人工分类" if item is None else "位置不在任何网格内，待人工派遣")
+        _note_waiting(case, "未识别事项，待人工分类" if item is None else "位置不在任何网格内，待人工派遣", now=now)
 
 
-def _note_waiting(case, why, stuck=False):
+def _note_waiting(case, why, stuck=False, now=None):
     """The case waits for a person (`why`, stored Chinese); `stuck`: nobody at all could be
     found to hand it to, so the duty leaders are told too."""
     reason = dict(case.routing_reason or {})
@@ -662,7 +666,7 @@ def _note_waiting(case, why, stuck=False):
     for u in _community_people(case) + (_duty_leaders(case) if stuck else []):
         if u.pk not in told:
             told.add(u.pk)
-            _tell(u, "needs_person", "事件待分类派遣" if not stuck else "事件无人可派，请指定经办人", f"{case.number}：{why}", case)
+            _tell(u, "needs_person", "事件待分类派遣" if not stuck else "事件无人可派，请指定经办人", f"{case.number}：{why}", case, at=now)
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -703,16 +707,16 @@ def _correct(case, actor, *, item=None, handler=None, now):
 
 
 @transaction.atomic
-def reroute(case, actor, *, item=None, handler_user=None, note="") -> Case:
+def reroute(case, actor, *, item=None, handler_user=None, note="", now=None) -> Case:
     """A staff correction: a new item (re-routed by the rules from the first step) and/or a
     named handler, who must be `may_be_handler` for the case. Kept as a `Correction` row for
-    recognition."""
+    recognition. `now` (default the clock): when, for its timestamps and fresh clocks."""
     _require(may_manage(actor, case), _("只有辖区内的网格长、社区和街道工作人员可以改派"))
     if item is None and handler_user is None:
         raise InvalidInput(_("改派：请指定新的事项或新的经办人"), code="reroute_empty")
     if handler_user is not None and not may_be_handler(handler_user, case):
         raise no_such_handler(handler_user.username)
-    now = timezone.now()
+    now = now or timezone.now()
     _correct(case, actor, item=item, handler=handler_user, now=now)
     if item is not None or case.path_id is None:
         fields, extra = _plan(case, 0, now)
@@ -803,12 +807,13 @@ def on_duty_ended(sender, duty, actor, successor, released_paths, keep_paths, **
 
 
 @transaction.atomic
-def accept(case, actor, note="") -> Case:
+def accept(case, actor, note="", *, now=None) -> Case:
+    """dispatched → accepted by its handler; `now` (default the clock): when."""
     _require(may_handle(actor, case), _("只有本事件的经办人可以受理"))
-    now = timezone.now()
+    now = now or timezone.now()
     _move(case, "accept", actor, note, now=now, handler_user=case.handler_user or actor)
     _stop_clocks(case, [ClockKind.ACCEPT], now)
-    _tell_followers(case, "progress", "事件已受理", case.number)
+    _tell_followers(case, "progress", "事件已受理", case.number, at=now)
     return case
 
 
@@ -861,14 +866,14 @@ def check_resolution(case, note, photos) -> str:
 
 
 @transaction.atomic
-def resolve(case, actor, note="", photos=()) -> Case:
+def resolve(case, actor, note="", photos=(), *, now=None) -> Case:
     """accepted/on site → resolved, with a description of what was done and, where required, a
-    photo of the result (`check_resolution`)."""
+    photo of the result (`check_resolution`); `now` (default the clock): when."""
     _require(may_handle(actor, case), _("只有本事件的经办人可以办结"))
     images = _read_photos(photos)
     if case.state in TRANSITIONS["resolve"][0]:  # (otherwise _move says why not)
         note = check_resolution(case, note, images)
-    now = timezone.now()
+    now = now or timezone.now()
     _move(case, "resolve", actor, note, now=now, resolved_by=actor, resolved_at=now)
     saved = []
     try:
@@ -879,39 +884,41 @@ def resolve(case, actor, note="", photos=()) -> Case:
     _stop_clocks(case, CASE_CLOCKS, now)
     for u in _community_people(case):
         if u.pk != actor.pk:
-            _tell(u, "verify", "事件已处置，请核查", case.number, case)
-    _tell_followers(case, "progress", "事件已处置，待核查", case.number)
+            _tell(u, "verify", "事件已处置，请核查", case.number, case, at=now)
+    _tell_followers(case, "progress", "事件已处置，待核查", case.number, at=now)
     return case
 
 
 @transaction.atomic
-def verify(case, actor, passed: bool = True, note="") -> Case:
+def verify(case, actor, passed: bool = True, note="", *, now=None) -> Case:
     """The community verifies the result; who verifies must not be who resolved. A failed
-    verification sends the case back to its handler (rework) with a fresh resolve clock."""
+    verification sends the case back to its handler (rework) with a fresh resolve clock.
+    `now` (default the clock): when."""
     if actor and case.resolved_by_id == actor.pk:
         raise NotAllowed(_("核查人不能是办结人"), code="self_verify")
     _require(may_verify(actor, case), _("只有辖区内的社区和街道工作人员可以核查"))
-    now = timezone.now()
+    now = now or timezone.now()
     if passed:
         _move(case, "verify", actor, note, now=now, verified_by=actor)
-        _tell_followers(case, "rate", "事件已办结，请评价", case.number)
+        _tell_followers(case, "rate", "事件已办结，请评价", case.number, at=now)
         from .signals import case_verified  # listeners (volunteers' points) run after the commit
 
         transaction.on_commit(lambda: case_verified.send(sender=Case, case=case), robust=True)
     else:
         _move(case, "rework", actor, note, now=now, resolved_by=None, resolved_at=None)
         _start_clock(case, ClockKind.RESOLVE, now)
-        _tell(case.handler_user, "rework", "核查未通过，请重新处置", case.number, case)
+        _tell(case.handler_user, "rework", "核查未通过，请重新处置", case.number, case, at=now)
     return case
 
 
 @transaction.atomic
-def close(case, actor, note="") -> Case:
+def close(case, actor, note="", *, now=None) -> Case:
+    """verified (or rated) → closed; `now` (default the clock): when."""
     _require(may_manage(actor, case), _("只有辖区内的工作人员可以结案"))
-    now = timezone.now()
+    now = now or timezone.now()
     _move(case, "close", actor, note, now=now, closed_at=now)
     _stop_clocks(case, [ClockKind.SUMMON], now)
-    _tell_followers(case, "progress", "事件已结案", case.number)
+    _tell_followers(case, "progress", "事件已结案", case.number, at=now)
     return case
 
 
@@ -1082,7 +1089,7 @@ def summon(case, actor, departments, note="", hours=None) -> list[Summons]:
         s = Summons.objects.create(case=case, department=dep, summoned_by=actor, at=now, due_at=cal.add_working_hours(now, hours),
                                    note=mask_personal(note))
         _start_clock(case, ClockKind.SUMMON, now, cal=cal, summons=s, hours=hours)
-        for u in _department_members(dep):
+        for u in department_members(dep):
             _tell(u, "summoned", f"吹哨报到：{case.item.name if case.item else '事件'}", f"{case.number} {note}", case)
         made.append(s)
     _event(case, "summon", actor, case.state, case.state, note, {"departments": departments, "hours": hours}, at=now)
@@ -1231,7 +1238,7 @@ def _warn(clock, now):
     if target is not None:
         _tell(target, "warning", f"预警：{label}时限将至", f"{case.number} 截止 {timezone.localtime(clock.due_at):%m-%d %H:%M}", case)
     elif clock.department:
-        for u in _department_members(clock.department):
+        for u in department_members(clock.department):
             _tell(u, "warning", f"预警：{label}时限将至", case.number, case)
 
 

@@ -50,3 +50,20 @@ def api_error(exc):
     if isinstance(exc, Http404):
         return Status(404, {"detail": "not found", "code": "not_found"})
     raise exc
+
+
+def api_call(fn, *args, **kwargs):
+    """Run a service for the JSON API: `(result, None)`, or `(None, api_error(exc))` when it
+    raised a CodedError, PermissionDenied or Http404; anything else propagates.
+
+        topic, err = api_call(services.get_topic, request.user, topic_id)
+        if err:
+            return err
+    """
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    try:
+        return fn(*args, **kwargs), None
+    except (CodedError, PermissionDenied, Http404) as exc:
+        return None, api_error(exc)

@@ -17,27 +17,19 @@ stable code} (core.errors.api_error) with 400 / 403 / 404 / 409.
 
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.accounts import policy
-from gridgov.core.errors import api_error
+from gridgov.core.errors import api_call
 
 from . import execution, services
 
 router = Router(tags=["deliberation"])
 API_PHOTO = "/api/deliberation/execution/photos/{pk}"
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except (services.DeliberationError, PermissionDenied) as exc:
-        return None, api_error(exc)
 
 
 def _row(r) -> dict:
@@ -81,13 +73,13 @@ def _owner(pk):
 
 @router.post("/topics/{topic_id}/assign", response={200: dict, **ERRORS})
 def assign(request, topic_id: int, data: AssignIn):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
-    owner, err = _call(_owner, data.owner)
+    owner, err = api_call(_owner, data.owner)
     if err:
         return err
-    d, err = _call(execution.assign, request.user, topic, owner=owner, owner_name=data.owner_name,
+    d, err = api_call(execution.assign, request.user, topic, owner=owner, owner_name=data.owner_name,
                    deadline=data.deadline, work=data.work)
     return err or execution.status(d)
 
@@ -107,11 +99,11 @@ class CarryIn(Schema):
 
 @router.post("/topics/{topic_id}/carry-out", response={200: dict, **ERRORS})
 def carry_out(request, topic_id: int, data: CarryIn):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
     details = {k: v for k, v in data.dict().items() if k != "carrier" and v not in ("", None)}
-    d, err = _call(execution.carry_out, request.user, topic, carrier=data.carrier, **details)
+    d, err = api_call(execution.carry_out, request.user, topic, carrier=data.carrier, **details)
     return err or execution.status(d)
 
 
@@ -122,19 +114,19 @@ class NoteIn(Schema):
 @router.post("/topics/{topic_id}/done", response={200: dict, **ERRORS})
 def done(request, topic_id: int, data: NoteIn):
     """The owner (or staff) reports work of carrier "other" done."""
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
-    d, err = _call(execution.report_done, request.user, topic, note=data.note)
+    d, err = api_call(execution.report_done, request.user, topic, note=data.note)
     return err or execution.status(d)
 
 
 @router.get("/topics/{topic_id}/status", response={200: dict, **ERRORS})
 def status(request, topic_id: int):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
-    d, err = _call(execution.decision_of, topic)
+    d, err = api_call(execution.decision_of, topic)
     if err:
         return err
     execution.sync(d)
@@ -148,11 +140,11 @@ class ResultIn(Schema):
 @router.post("/topics/{topic_id}/result", response={200: dict, **ERRORS})
 def publish_result(request, topic_id: int, data: Form[ResultIn], photos: File[list[UploadedFile]] = None):
     """Multipart: summary and up to 6 photos. Again: an edit (staff)."""
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
     files = [f.read(execution_max_upload() + 1) for f in (photos or [])]
-    r, err = _call(execution.publish_result, request.user, topic, summary=data.summary, photos=files)
+    r, err = api_call(execution.publish_result, request.user, topic, summary=data.summary, photos=files)
     return err or execution.result_out(r, API_PHOTO)
 
 
@@ -164,7 +156,7 @@ def execution_max_upload() -> int:
 
 @router.get("/topics/{topic_id}/result", response={200: dict, **ERRORS})
 def result(request, topic_id: int):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
     r = execution.result_of(topic)
@@ -181,7 +173,7 @@ def result(request, topic_id: int):
 @router.get("/photos/{photo_id}", response={200: None, **ERRORS})
 def photo(request, photo_id: int):
     """A result's photo: anyone who sees its topic."""
-    p, err = _call(execution.photo_for, request.user, photo_id)
+    p, err = api_call(execution.photo_for, request.user, photo_id)
     if err:
         return err
     return FileResponse(p.file.open("rb"), content_type=p.content_type or "image/jpeg")
@@ -194,10 +186,10 @@ class RateIn(Schema):
 
 @router.post("/topics/{topic_id}/ratings", response={201: dict, **ERRORS})
 def rate(request, topic_id: int, data: RateIn):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
-    r, err = _call(execution.rate, request.user, topic, score=data.score, comment=data.comment)
+    r, err = api_call(execution.rate, request.user, topic, score=data.score, comment=data.comment)
     if err:
         return err
     return Status(201, {"score": r.score, "comment": r.comment, "at": r.at.isoformat(),

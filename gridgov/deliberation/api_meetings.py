@@ -22,20 +22,13 @@ from datetime import date, datetime
 from ninja import Router, Schema
 from ninja.responses import Status
 
-from gridgov.core.errors import api_error
+from gridgov.core.errors import api_call
 
 from . import meetings, services
 from .models import Invitee, Meeting, Vote
 
 router = Router(tags=["deliberation"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except services.DeliberationError as exc:
-        return None, api_error(exc)
 
 
 def _iso(value):
@@ -72,7 +65,7 @@ def meeting_out(m: Meeting, user) -> dict:
 
 
 def _meeting(request, meeting_id):
-    return _call(meetings.get_meeting, request.user, meeting_id)
+    return api_call(meetings.get_meeting, request.user, meeting_id)
 
 
 class InviteeIn(Schema):
@@ -95,7 +88,7 @@ class ConveneIn(Schema):
 
 @router.post("", response={201: dict, **ERRORS})
 def convene(request, data: ConveneIn):
-    m, err = _call(meetings.convene, request.user, data.topic, title=data.title, mode=data.mode, place=data.place,
+    m, err = api_call(meetings.convene, request.user, data.topic, title=data.title, mode=data.mode, place=data.place,
                    starts_at=data.starts_at, ends_at=data.ends_at, invitees=[i.dict() for i in data.invitees],
                    options=data.options)
     return err or Status(201, meeting_out(m, request.user))
@@ -116,13 +109,13 @@ def detail(request, meeting_id: int):
 
 @router.post("/{meeting_id}/invitees", response={201: dict, **ERRORS})
 def invite(request, meeting_id: int, data: InviteeIn):
-    row, err = _call(meetings.invite, request.user, meeting_id, data.dict())
+    row, err = api_call(meetings.invite, request.user, meeting_id, data.dict())
     return err or Status(201, invitee_out(row))
 
 
 @router.delete("/{meeting_id}/invitees/{invitee_id}", response={200: dict, **ERRORS})
 def uninvite(request, meeting_id: int, invitee_id: int):
-    m, err = _call(meetings.uninvite, request.user, meeting_id, invitee_id)
+    m, err = api_call(meetings.uninvite, request.user, meeting_id, invitee_id)
     return err or meeting_out(m, request.user)
 
 
@@ -132,7 +125,7 @@ class OptionsIn(Schema):
 
 @router.put("/{meeting_id}/options", response={200: dict, **ERRORS})
 def options(request, meeting_id: int, data: OptionsIn):
-    _, err = _call(meetings.set_options, request.user, meeting_id, data.options)
+    _, err = api_call(meetings.set_options, request.user, meeting_id, data.options)
     if err:
         return err
     m, err = _meeting(request, meeting_id)
@@ -145,13 +138,13 @@ class AttendanceIn(Schema):
 
 @router.post("/{meeting_id}/attendance", response={200: dict, **ERRORS})
 def attendance(request, meeting_id: int, data: AttendanceIn):
-    m, err = _call(meetings.record_attendance, request.user, meeting_id, data.attendance)
+    m, err = api_call(meetings.record_attendance, request.user, meeting_id, data.attendance)
     return err or meeting_out(m, request.user)
 
 
 @router.post("/{meeting_id}/join", response={200: dict, **ERRORS})
 def join(request, meeting_id: int):
-    _, err = _call(meetings.join, request.user, meeting_id)
+    _, err = api_call(meetings.join, request.user, meeting_id)
     if err:
         return err
     m, err = _meeting(request, meeting_id)
@@ -165,7 +158,7 @@ class VoteIn(Schema):
 
 @router.post("/{meeting_id}/votes", response={201: dict, **ERRORS})
 def vote(request, meeting_id: int, data: VoteIn):
-    v, err = _call(meetings.vote, request.user, meeting_id, option=data.option, invitee=data.invitee)
+    v, err = api_call(meetings.vote, request.user, meeting_id, option=data.option, invitee=data.invitee)
     if err:
         return err
     return Status(201, {"id": v.pk, "invitee": v.invitee_id, "option": v.option_id, "at": _iso(v.at),
@@ -183,7 +176,7 @@ class CloseIn(Schema):
 
 @router.post("/{meeting_id}/close", response={200: dict, **ERRORS})
 def close(request, meeting_id: int, data: CloseIn):
-    d, err = _call(meetings.close, request.user, meeting_id, minutes=data.minutes, owner=data.owner,
+    d, err = api_call(meetings.close, request.user, meeting_id, minutes=data.minutes, owner=data.owner,
                    owner_name=data.owner_name, deadline=data.deadline, work=data.work, summary=data.summary)
     if err:
         return err
@@ -202,5 +195,5 @@ class ReasonIn(Schema):
 
 @router.post("/{meeting_id}/cancel", response={200: dict, **ERRORS})
 def cancel(request, meeting_id: int, data: ReasonIn):
-    m, err = _call(meetings.cancel, request.user, meeting_id, data.reason)
+    m, err = api_call(meetings.cancel, request.user, meeting_id, data.reason)
     return err or meeting_out(m, request.user)

@@ -22,7 +22,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 
 from gridgov.accounts import policy
-from gridgov.core.errors import api_error
+from gridgov.core.errors import api_call
 
 from . import platform, services
 from .models import POLICY_KIND as KIND
@@ -34,13 +34,6 @@ ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
 def _forbidden(action):
     return Status(403, {"detail": f"not allowed: {action} deliberation", "code": "not_allowed"})
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except services.DeliberationError as exc:
-        return None, api_error(exc)
 
 
 def _iso(dt):
@@ -72,10 +65,7 @@ def process_out(p: Process) -> dict:
 
 
 def _topic(request, topic_id):
-    try:
-        return services.get_topic(request.user, topic_id), None
-    except services.DeliberationError as exc:
-        return None, api_error(exc)
+    return api_call(services.get_topic, request.user, topic_id)
 
 
 @router.get("/board", response={200: dict, **ERRORS})
@@ -83,7 +73,7 @@ def board(request, community: str = "", month: str = "", state: str = "open"):
     if not policy.allows(request.user, KIND, "list"):
         return _forbidden("list")
     now = timezone.now()
-    out, err = _call(platform.board, request.user, community=community or None, month=month or None, state=state,
+    out, err = api_call(platform.board, request.user, community=community or None, month=month or None, state=state,
                      now=now)
     if err:
         return err
@@ -102,7 +92,7 @@ def _row(r: dict) -> dict:
 def month(request, community: str = "", month: str = ""):
     if not policy.allows(request.user, KIND, "list"):
         return _forbidden("list")
-    data, err = _call(platform.month_data, request.user, community,
+    data, err = api_call(platform.month_data, request.user, community,
                       month or platform.month_of(timezone.now()))
     if err:
         return err
@@ -136,7 +126,7 @@ def enter(request, data: EnterIn):
     """Staff enter a topic (a letterbox slip, a home visit): deliberation × create on `node`."""
     if not policy.allows(request.user, KIND, "create"):
         return _forbidden("create")
-    t, err = _call(platform.enter, request.user, title=data.title, body=data.body, node=data.node,
+    t, err = api_call(platform.enter, request.user, title=data.title, body=data.body, node=data.node,
                    compound=data.compound, building=data.building, channel=data.channel,
                    person_name=data.person_name, problem=data.problem.dict() if data.problem else None,
                    process=data.process)
@@ -156,7 +146,7 @@ class FromDataIn(Schema):
 def from_data(request, data: FromDataIn):
     if not policy.allows(request.user, KIND, "create"):
         return _forbidden("create")
-    t, err = _call(platform.from_data, request.user, community=data.community, place=data.place,
+    t, err = api_call(platform.from_data, request.user, community=data.community, place=data.place,
                    category=data.category, month=data.month, title=data.title or None, process=data.process)
     return err or Status(201, topic_out(t))
 
@@ -167,7 +157,7 @@ def _staff_act(request, topic_id, fn, *args, **kwargs):
     t, err = _topic(request, topic_id)
     if err:
         return err
-    t, err = _call(fn, request.user, t, *args, **kwargs)
+    t, err = api_call(fn, request.user, t, *args, **kwargs)
     return err or topic_out(t)
 
 
@@ -216,7 +206,7 @@ def processes(request, community: str = ""):
         return _forbidden("list")
     node = None
     if community:
-        node, err = _call(platform.community_node, community)
+        node, err = api_call(platform.community_node, community)
         if err:
             return err
     return [process_out(p) for p in platform.processes_visible(request.user, node)]
@@ -250,7 +240,7 @@ def _phases(phases):
 def create_process(request, data: ProcessIn):
     if not (policy.allows(request.user, KIND, "update") or policy.allows(request.user, "settings", "update")):
         return _forbidden("update")
-    p, err = _call(platform.create_process, request.user, name=data.name, community=data.community or None,
+    p, err = api_call(platform.create_process, request.user, name=data.name, community=data.community or None,
                    phases=_phases(data.phases), description=data.description)
     return err or Status(201, process_out(p))
 
@@ -273,7 +263,7 @@ def update_process(request, process_id: int, data: ProcessUpdateIn):
     p, err = _process(request, process_id)
     if err:
         return err
-    p, err = _call(platform.update_process, request.user, p, name=data.name, description=data.description,
+    p, err = api_call(platform.update_process, request.user, p, name=data.name, description=data.description,
                    phases=_phases(data.phases) if data.phases is not None else None)
     return err or process_out(Process.objects.prefetch_related("phases").select_related("node").get(pk=p.pk))
 
@@ -287,7 +277,7 @@ def set_default(request, process_id: int, data: DefaultIn = None):
     p, err = _process(request, process_id)
     if err:
         return err
-    p, err = _call(platform.set_default, request.user, p, (data.community if data else "") or None)
+    p, err = api_call(platform.set_default, request.user, p, (data.community if data else "") or None)
     return err or process_out(p)
 
 
@@ -296,6 +286,6 @@ def deactivate(request, process_id: int):
     p, err = _process(request, process_id)
     if err:
         return err
-    p, err = _call(platform.deactivate, request.user, p)
+    p, err = api_call(platform.deactivate, request.user, p)
     return err or process_out(p)
 

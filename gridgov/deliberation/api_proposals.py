@@ -19,13 +19,12 @@ message, "code": a stable code} (core.errors.api_error) with 400 / 403 / 404 / 4
 * POST /{id}/notes {text}, POST /{id}/merge {into}, POST /{id}/forward {note}, POST /{id}/withdraw
 * GET /{id}/duplicates        likely duplicates (stewards and staff who may merge it)"""
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from gridgov.accounts import policy
-from gridgov.core.errors import api_error as _error
+from gridgov.core.errors import api_call
 
 from . import proposals, services
 from .models import Topic
@@ -33,13 +32,6 @@ from .models import Topic
 router = Router(tags=["deliberation"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 MAX_PAGE_SIZE = 200
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except (services.DeliberationError, PermissionDenied) as exc:
-        return None, _error(exc)
 
 
 def _signed_in(request):
@@ -106,7 +98,7 @@ def propose(request, data: ProposeIn):
     refused = _signed_in(request)
     if refused:
         return refused
-    topic, err = _call(proposals.propose, request.user, title=data.title, body=data.body, token=data.token or None)
+    topic, err = api_call(proposals.propose, request.user, title=data.title, body=data.body, token=data.token or None)
     return err or Status(201, detail_out(topic, request.user))
 
 
@@ -126,7 +118,7 @@ def enter(request, data: EnterIn):
     refused = _signed_in(request)
     if refused:
         return refused
-    topic, err = _call(proposals.enter_for, request.user, title=data.title, body=data.body, building=data.building,
+    topic, err = api_call(proposals.enter_for, request.user, title=data.title, body=data.body, building=data.building,
                        node=data.node, resident=data.resident, person_name=data.person_name, channel=data.channel)
     return err or Status(201, detail_out(topic, request.user))
 
@@ -161,37 +153,37 @@ class ReasonIn(Schema):
 
 @router.post("/comments/{comment_id}/release", response={200: dict, **ERRORS})
 def release(request, comment_id: int):
-    c, err = _call(proposals.release_comment, request.user, comment_id)
+    c, err = api_call(proposals.release_comment, request.user, comment_id)
     return err or proposals.comment_out(c, request.user)
 
 
 @router.post("/comments/{comment_id}/reject", response={200: dict, **ERRORS})
 def reject(request, comment_id: int, data: ReasonIn):
-    c, err = _call(proposals.reject_comment, request.user, comment_id, data.reason)
+    c, err = api_call(proposals.reject_comment, request.user, comment_id, data.reason)
     return err or proposals.comment_out(c, request.user)
 
 
 @router.get("/{topic_id}", response={200: dict, **ERRORS})
 def detail(request, topic_id: int):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     return err or detail_out(topic, request.user)
 
 
 @router.post("/{topic_id}/support", response={200: dict, **ERRORS})
 def support(request, topic_id: int):
-    topic, err = _call(proposals.support, request.user, topic_id)
+    topic, err = api_call(proposals.support, request.user, topic_id)
     return err or detail_out(topic, request.user)
 
 
 @router.delete("/{topic_id}/support", response={200: dict, **ERRORS})
 def unsupport(request, topic_id: int):
-    topic, err = _call(proposals.unsupport, request.user, topic_id)
+    topic, err = api_call(proposals.unsupport, request.user, topic_id)
     return err or detail_out(topic, request.user)
 
 
 @router.get("/{topic_id}/comments", response={200: dict, **ERRORS})
 def comments(request, topic_id: int):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
     moderator = services.may_moderate(request.user, topic)
@@ -206,13 +198,13 @@ class TextIn(Schema):
 @router.post("/{topic_id}/comments", response={201: dict, **ERRORS})
 def add_comment(request, topic_id: int, data: TextIn):
     """201 with the comment: state "visible", or "held" (a listed word: shown to me and moderators)."""
-    c, err = _call(proposals.comment, request.user, topic_id, data.text)
+    c, err = api_call(proposals.comment, request.user, topic_id, data.text)
     return err or Status(201, proposals.comment_out(c, request.user))
 
 
 @router.post("/{topic_id}/notes", response={201: dict, **ERRORS})
 def add_note(request, topic_id: int, data: TextIn):
-    note, err = _call(proposals.add_note, request.user, topic_id, data.text)
+    note, err = api_call(proposals.add_note, request.user, topic_id, data.text)
     return err or Status(201, {"id": note.pk, "text": note.text, "author": note.author_name, "at": note.at.isoformat()})
 
 
@@ -223,7 +215,7 @@ class MergeIn(Schema):
 @router.post("/{topic_id}/merge", response={200: dict, **ERRORS})
 def merge(request, topic_id: int, data: MergeIn):
     """Merge this topic into `into`; answers the target's card."""
-    target, err = _call(proposals.merge, request.user, topic_id, data.into)
+    target, err = api_call(proposals.merge, request.user, topic_id, data.into)
     return err or detail_out(target, request.user)
 
 
@@ -233,19 +225,19 @@ class NoteIn(Schema):
 
 @router.post("/{topic_id}/forward", response={200: dict, **ERRORS})
 def forward(request, topic_id: int, data: NoteIn = None):
-    topic, err = _call(proposals.forward, request.user, topic_id, data.note if data else "")
+    topic, err = api_call(proposals.forward, request.user, topic_id, data.note if data else "")
     return err or detail_out(topic, request.user)
 
 
 @router.post("/{topic_id}/withdraw", response={200: dict, **ERRORS})
 def withdraw(request, topic_id: int):
-    topic, err = _call(proposals.withdraw, request.user, topic_id)
+    topic, err = api_call(proposals.withdraw, request.user, topic_id)
     return err or detail_out(topic, request.user)
 
 
 @router.get("/{topic_id}/duplicates", response={200: dict, **ERRORS})
 def duplicates(request, topic_id: int):
-    topic, err = _call(services.get_topic, request.user, topic_id)
+    topic, err = api_call(services.get_topic, request.user, topic_id)
     if err:
         return err
     if not proposals.may_merge(request.user, topic):

@@ -5,15 +5,15 @@ walks each demo topic through its phases; see demo.py).
   community's staff, ctx.staff_of) if it has none, a deadline 30 days on and the work; it is
   carried out as a proactive project (a road or drain problem), a volunteer activity (a clean-up)
   or, most often, a case, and done at a realistic later date: the case taken through its own
-  services (accept, resolve, verify, close) under a clock set to the demo's dates, the project's
+  services (accept, resolve, verify, close) with `now=` the demo's dates, the project's
   milestone and status completed, the activity finished. Work that would finish after the demo's
   "now" stays under way (the ledger shows it).
 * A phase with `published`: the result is published with a Chinese summary and one generated
   JPEG, and a few residents of the place rate it.
 
-Everything is booked through the services with `now=` backdated; the cases' services read the
-clock themselves, so their calls run under `_clock(at)` (django.utils.timezone.now set to the
-demo's date for the duration of the call; the demo runs in one thread)."""
+Everything is booked through the services with `now=` backdated; the hotline's project services
+read the clock themselves, so their calls run under `_clock(at)` (django.utils.timezone.now set to
+the demo's date for the duration of the call; the demo runs in one thread)."""
 
 import io
 from contextlib import contextmanager
@@ -32,7 +32,7 @@ ACTIVITY_WORDS = ("清理", "清洁", "堆物", "卫生", "垃圾", "杂物", "�
 
 @contextmanager
 def _clock(at):
-    """The wall clock of the services that read it themselves (cases, hotline) set to `at`."""
+    """The wall clock of the services that read it themselves (the hotline's projects) set to `at`."""
     with mock.patch("django.utils.timezone.now", return_value=at):
         yield
 
@@ -79,13 +79,10 @@ def _execute(ctx, topic, at):
         if not d.carrier:
             carrier = carrier_for(topic, d)
             start = at + timedelta(hours=2)
-            if carrier == Decision.Carrier.CASE:
+            if carrier == Decision.Carrier.PROJECT:
                 with _clock(start):
                     d = execution.carry_out(staff, topic, carrier=carrier, now=start)
-            elif carrier == Decision.Carrier.PROJECT:
-                with _clock(start):
-                    d = execution.carry_out(staff, topic, carrier=carrier, now=start)
-            elif carrier == Decision.Carrier.OTHER:
+            elif carrier in (Decision.Carrier.CASE, Decision.Carrier.OTHER):
                 d = execution.carry_out(staff, topic, carrier=carrier, now=start)
             else:
                 day = timezone.localdate(at) + timedelta(days=5)
@@ -139,23 +136,18 @@ def _finish_case(ctx, topic, d, staff, at):
         return
     try:
         if handler is None:  # a department's case: one of its members, else the owner takes it on
-            handler = next((u for u in cases._department_members(case.handler_department)
+            handler = next((u for u in cases.department_members(case.handler_department)
                             if cases.may_handle(u, case)), None) if case.handler_department else None
         if handler is None and cases.may_be_handler(staff, case):
-            with _clock(at + timedelta(hours=3)):
-                cases.reroute(case, staff, handler_user=staff, note="议事决定负责人亲自办理")
+            cases.reroute(case, staff, handler_user=staff, note="议事决定负责人亲自办理", now=at + timedelta(hours=3))
             handler = staff
         verifier = _other_staff(topic, case, handler) if handler is not None else None
         if verifier is None:
             return
-        with _clock(t_accept):
-            cases.accept(case, handler, "收到，按议事决定办理")
-        with _clock(t_resolve):
-            cases.resolve(case, handler, f"已按议事决定办理完毕：{d.work}"[:200])
-        with _clock(t_verify):
-            cases.verify(case, verifier, note="现场核查，已落实")
-        with _clock(t_close):
-            cases.close(case, verifier, "议事决定已落实")
+        cases.accept(case, handler, "收到，按议事决定办理", now=t_accept)
+        cases.resolve(case, handler, f"已按议事决定办理完毕：{d.work}"[:200], now=t_resolve)
+        cases.verify(case, verifier, note="现场核查，已落实", now=t_verify)
+        cases.close(case, verifier, "议事决定已落实", now=t_close)
     except cases.CaseError:
         return
     d.refresh_from_db()

@@ -5,7 +5,7 @@ explains.
 What is counted. A decided topic names its problem as gridgov.hotline.clusters names one: a
 place ("compound:12", "grid:5") and a category (a 12345 category key such as "城乡建设/物业管理",
 or a case item's "scenario/item" or its code). Its reports in a month are the tickets and cases
-clusters counts for that (place, category) pair: `_place_category_rows` over the window, the
+clusters counts for that (place, category) pair: `place_category_rows` over the window, the
 row of the topic's place and category picked out (so a case joins the tickets of its place and
 item exactly as on the topics page; nothing is counted a second way). The window is `months`
 full months before the decision's month and as many after it; the decision's month itself is
@@ -146,13 +146,13 @@ def _sources(community):
 
 def _rows(community, window: list[str], cache: dict | None = None) -> list[dict]:
     """clusters' (place, category) rows of `community` over `window` (consecutive months)."""
-    from gridgov.hotline.clusters import _place_category_rows, case_rows
+    from gridgov.hotline.clusters import case_rows, place_category_rows
 
     key = (getattr(community, "pk", None), window[0], window[-1])
     if cache is not None and key in cache:
         return cache[key]
     tickets, cases = _sources(community)
-    rows = _place_category_rows(window, tickets, case_rows(cases, window), located_only=True)
+    rows = place_category_rows(window, tickets, case_rows(cases, window), located_only=True)
     if cache is not None:
         cache[key] = rows
     return rows

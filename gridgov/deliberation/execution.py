@@ -225,7 +225,7 @@ def _carry_case(user, topic: Topic, d: Decision, now, details: dict):
     name = f"deliberation:{topic.pk}" if not d.case_id else f"deliberation:{topic.pk}:{n}"
     kw = dict(reporter=user, channel="patrol", text=text, address=place_name(topic)[:200],
               item=_case_item(topic, details.get("item", "")), urgency=details.get("urgency") or None,
-              grid=topic.node, idempotency_key=uuid.uuid5(uuid.NAMESPACE_URL, name), entered_by=user)
+              grid=topic.node, idempotency_key=uuid.uuid5(uuid.NAMESPACE_URL, name), entered_by=user, now=now)
     point = _point(topic)
     try:
         if point is not None:

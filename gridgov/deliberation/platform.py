@@ -430,7 +430,8 @@ def _days(days) -> int:
 def choose(user, topic, *, month, days=None, now=None) -> Topic:
     """Choose a topic as a month's topic (每月一题): it moves (services.advance) to the first
     later phase with discussion open, or stays if it is already in one, and discussion is open
-    for `days` from now (default DELIBERATION_DISCUSSION_DAYS). Participants are told."""
+    for `days` from now (default DELIBERATION_DISCUSSION_DAYS). Participants are told once
+    (topic_chosen, which names the phase's end; not also advance's phase message)."""
     now = _now(now)
     month = check_month(month)
     days = _days(days)
@@ -444,7 +445,7 @@ def choose(user, topic, *, month, days=None, now=None) -> Topic:
         raise Conflict(_("流程“%(name)s”在当前阶段之后没有公开讨论的阶段"), code="no_phase", name=t.process.name)
     moved = target.pk != t.phase_id
     if moved:
-        t = services.advance(user, t, to=target, days=days, now=now, note=f"每月一题 {month}")
+        t = services.advance(user, t, to=target, days=days, now=now, note=f"每月一题 {month}", notify=False)
     ends = now + timedelta(days=days)
     Topic.objects.filter(pk=t.pk).update(month=month, phase_ends_at=ends, version=F("version") + 1, updated_at=now)
     t.refresh_from_db()

@@ -117,12 +117,6 @@ def building_codes(request, compound) -> list[dict]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def phase_open(topic: Topic, flag: str, now=None) -> bool:
-    """services.phase_open at `now` (the demo books backdated acts: a phase's set time is
-    compared with the act's time, not the wall clock)."""
-    return services.phase_open(topic, flag, now)
-
-
 def _topic(user, topic, *, for_update=False) -> Topic:
     """The topic (a Topic or an id) if `user` may read it; NotFound otherwise."""
     pk = topic.pk if isinstance(topic, Topic) else topic
@@ -373,7 +367,7 @@ def support(user, topic, now=None) -> Topic:
         raise Forbidden(_("请先登录"))
     t = _topic(user, topic)
     now = now or timezone.now()
-    if not phase_open(t, "support_open", now):
+    if not services.phase_open(t, "support_open", now):
         raise Conflict(_("议题当前阶段不能附议"), code="closed")
     try:
         with transaction.atomic():
@@ -395,7 +389,7 @@ def unsupport(user, topic, now=None) -> Topic:
         raise Forbidden(_("请先登录"))
     t = _topic(user, topic)
     now = now or timezone.now()
-    if not phase_open(t, "support_open", now):
+    if not services.phase_open(t, "support_open", now):
         raise Conflict(_("议题当前阶段不能取消附议"), code="closed")
     deleted, _rows = Support.objects.filter(topic=t, user=user).delete()
     if deleted:
@@ -435,7 +429,7 @@ def comment(user, topic, text, now=None) -> Comment:
         raise Forbidden(_("请先登录"))
     t = _topic(user, topic)
     now = now or timezone.now()
-    if not phase_open(t, "discussion_open", now):
+    if not services.phase_open(t, "discussion_open", now):
         raise Conflict(_("议题当前阶段不开放讨论"), code="closed")
     text = _clean(text, MAX_COMMENT, _("评论"), "text")
     words = find_words(text)
@@ -666,9 +660,9 @@ def acts(user, topic: Topic) -> dict:
     """The acts open to `user` on this topic (the buttons)."""
     mine_support = supported(user, topic)
     return {
-        "support": phase_open(topic, "support_open") and not mine_support,
-        "unsupport": phase_open(topic, "support_open") and mine_support,
-        "comment": phase_open(topic, "discussion_open"),
+        "support": services.phase_open(topic, "support_open") and not mine_support,
+        "unsupport": services.phase_open(topic, "support_open") and mine_support,
+        "comment": services.phase_open(topic, "discussion_open"),
         "note": topic.state == Topic.State.OPEN and may_write_notes(user, topic),
         "merge": may_merge(user, topic),
         "forward": _collecting(topic) and services.may_advance(user, topic),

@@ -280,11 +280,13 @@ def may_advance(user, topic: Topic) -> bool:
 
 @transaction.atomic
 def advance(actor, topic: Topic, *, to: Phase | None = None, days=None, note: str = "", now=None,
-            expected_version: int | None = None) -> Topic:
+            expected_version: int | None = None, notify: bool = True) -> Topic:
     """Move an open topic to its next phase (or forward to `to`, a later phase of its process:
     the phases between are skipped, their guards still checked for the phase being left). From
     the last phase the topic is closed. `days` sets the new phase's time (default its `days`).
-    A compare-and-set on the topic's version: two staff moving it at once move it once."""
+    A compare-and-set on the topic's version: two staff moving it at once move it once.
+    Participants are told of the new phase after commit, unless `notify` is False (a caller
+    that tells them itself, in its own words: platform.choose)."""
     now = now or timezone.now()
     t = Topic.objects.select_for_update(of=("self",)).select_related("phase", "process", "node").get(pk=topic.pk)
     if expected_version is not None and t.version != expected_version:
@@ -311,7 +313,8 @@ def advance(actor, topic: Topic, *, to: Phase | None = None, days=None, note: st
     t.save()
     t.refresh_from_db()
     history.record(actor, "deliberation_topics", t, action, changes, grid_path=t.node.path, note=note, at=now)
-    transaction.on_commit(lambda: notify_participants(t, "topic_phase", _phase_title(t)))
+    if notify:
+        transaction.on_commit(lambda: notify_participants(t, "topic_phase", _phase_title(t)))
     return t
 
 

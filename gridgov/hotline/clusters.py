@@ -382,7 +382,7 @@ def _clusters(month, tickets_qs, crows, min_size=2, examples=3):
 # --- hot spots and recurring problems ---------------------------------------------------------
 
 
-def _place_category_rows(window: list[str], tickets_qs, crows: list[dict], located_only: bool) -> list[dict]:
+def place_category_rows(window: list[str], tickets_qs, crows: list[dict], located_only: bool) -> list[dict]:
     """One row per (place, category) pair over the months of `window`, with tickets and cases
     (`crows`, from case_rows over the window) per month; cases counted with the tickets of
     their place and item as the module's docstring says."""
@@ -465,7 +465,7 @@ def hot_spots(month: str, qs=None, limit: int = 20, *, cases=None, user=None) ->
 
 
 def _hot_spots(month, tickets_qs, crows, limit):
-    rows = _place_category_rows([month], tickets_qs, crows, located_only=False)
+    rows = place_category_rows([month], tickets_qs, crows, located_only=False)
     out = [{"place": a["place"], "name": a["name"], "category": a["category"], "category_source": a["category_source"],
             **_counts(a)} for a in rows]
     out.sort(key=lambda r: (-r["total"], r["place"], r["category"]))
@@ -494,7 +494,7 @@ def recurring_problems(month: str, qs=None, months: int = LOOKBACK, min_months: 
 
 
 def _recurring(window, tickets_qs, crows, min_months=RECUR_MONTHS, min_tickets=RECUR_TICKETS, limit=None, examples=0):
-    rows = _place_category_rows(window, tickets_qs, crows, located_only=True)
+    rows = place_category_rows(window, tickets_qs, crows, located_only=True)
     out = []
     for a in rows:
         counts = _counts(a)

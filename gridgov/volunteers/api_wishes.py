@@ -16,7 +16,6 @@ with 400 / 403 / 404 / 409.
 * POST /{id}/release, /fulfil (multipart: note, photo), /confirm, /reject {reason}, /cancel {reason}
 * GET /{id}/photo        the fulfilment photo (owner, poster, claimer, staff in scope)"""
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -28,18 +27,11 @@ from .models import Wish
 
 from ninja.responses import Status
 
-from gridgov.core.errors import api_error as _error
+from gridgov.core.errors import api_call
 
 router = Router(tags=["volunteers"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except (wishes.WishError, PermissionDenied) as exc:
-        return None, _error(exc)
 
 
 def detail_out(wish: Wish, user, names=None) -> dict:
@@ -118,9 +110,9 @@ class WishIn(Schema):
 def post(request, data: WishIn):
     """Post a wish: for myself, or with `resident` for a resident of the registry (grid workers)."""
     if data.resident is not None:
-        wish, err = _call(wishes.post_for, request.user, data.resident, data.title, data.description, data.group)
+        wish, err = api_call(wishes.post_for, request.user, data.resident, data.title, data.description, data.group)
     else:
-        wish, err = _call(wishes.post_own, request.user, data.title, data.description, data.group,
+        wish, err = api_call(wishes.post_own, request.user, data.title, data.description, data.group,
                           lon=data.lon, lat=data.lat, crs=data.crs)
     if err:
         return err
@@ -129,7 +121,7 @@ def post(request, data: WishIn):
 
 @router.get("/{wish_id}", response={200: dict, **ERRORS})
 def detail(request, wish_id: int):
-    wish, err = _call(wishes.get, wish_id)
+    wish, err = api_call(wishes.get, wish_id)
     if err:
         return err
     return detail_out(wish, request.user)
@@ -138,10 +130,10 @@ def detail(request, wish_id: int):
 @router.get("/{wish_id}/person", response={200: dict, **ERRORS})
 def person(request, wish_id: int):
     """Whose wish it is (name, address, a contact): audited when read by the claimer or staff."""
-    wish, err = _call(wishes.get, wish_id)
+    wish, err = api_call(wishes.get, wish_id)
     if err:
         return err
-    out, err = _call(wishes.person, request.user, wish)
+    out, err = api_call(wishes.person, request.user, wish)
     return err or out
 
 
@@ -153,7 +145,7 @@ class ClaimIn(Schema):
 @router.post("/{wish_id}/claim", response={200: dict, **ERRORS})
 def claim(request, wish_id: int, data: ClaimIn):
     """Claim an open wish; 409 when someone else was first."""
-    wish, err = _call(wishes.claim, request.user, wish_id, data.kind, data.unit)
+    wish, err = api_call(wishes.claim, request.user, wish_id, data.kind, data.unit)
     return err or detail_out(wish, request.user)
 
 
@@ -163,7 +155,7 @@ class ReasonIn(Schema):
 
 @router.post("/{wish_id}/release", response={200: dict, **ERRORS})
 def release(request, wish_id: int, data: ReasonIn = None):
-    wish, err = _call(wishes.release, request.user, wish_id, data.reason if data else "")
+    wish, err = api_call(wishes.release, request.user, wish_id, data.reason if data else "")
     return err or detail_out(wish, request.user)
 
 
@@ -174,32 +166,32 @@ class FulfilIn(Schema):
 @router.post("/{wish_id}/fulfil", response={200: dict, **ERRORS})
 def fulfil(request, wish_id: int, data: Form[FulfilIn], photo: File[UploadedFile] = None):
     """The claimer: multipart with `note` and `photo` (required)."""
-    wish, err = _call(wishes.fulfil, request.user, wish_id, photo.read() if photo else None, data.note)
+    wish, err = api_call(wishes.fulfil, request.user, wish_id, photo.read() if photo else None, data.note)
     return err or detail_out(wish, request.user)
 
 
 @router.post("/{wish_id}/confirm", response={200: dict, **ERRORS})
 def confirm(request, wish_id: int):
-    wish, err = _call(wishes.confirm, request.user, wish_id)
+    wish, err = api_call(wishes.confirm, request.user, wish_id)
     return err or detail_out(wish, request.user)
 
 
 @router.post("/{wish_id}/reject", response={200: dict, **ERRORS})
 def reject(request, wish_id: int, data: ReasonIn):
-    wish, err = _call(wishes.reject, request.user, wish_id, data.reason)
+    wish, err = api_call(wishes.reject, request.user, wish_id, data.reason)
     return err or detail_out(wish, request.user)
 
 
 @router.post("/{wish_id}/cancel", response={200: dict, **ERRORS})
 def cancel(request, wish_id: int, data: ReasonIn = None):
-    wish, err = _call(wishes.cancel, request.user, wish_id, data.reason if data else "")
+    wish, err = api_call(wishes.cancel, request.user, wish_id, data.reason if data else "")
     return err or detail_out(wish, request.user)
 
 
 @router.get("/{wish_id}/photo", response={200: None, **ERRORS})
 def photo(request, wish_id: int):
     """The fulfilment photo: the owner, the poster, the claimer and staff in scope."""
-    wish, err = _call(wishes.get, wish_id)
+    wish, err = api_call(wishes.get, wish_id)
     if err:
         return err
     if not wishes.may_see_photo(request.user, wish):

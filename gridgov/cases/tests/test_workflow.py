@@ -204,3 +204,34 @@ def test_visibility(people, report, street):
     services.escalate(case, p["sec"])
     services.escalate(case, p["sec"])
     assert vis(p["section"]) == {case.pk}
+
+
+def test_a_backdated_loop_stamps_every_row_at_the_given_now(people, report):
+    """submit_case, reroute, accept, resolve, verify and close take `now=`: the case, its events,
+    clocks, correction and notifications carry those times, never the wall clock."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from gridgov.cases.models import Notification
+
+    p = people
+    t0 = timezone.now().replace(microsecond=0) - timedelta(days=40)
+    times = [t0 + timedelta(hours=h) for h in range(6)]
+    case = report(now=times[0])
+    assert case.created_at == times[0] and case.number.startswith(f"{timezone.localtime(times[0]):%Y%m%d}")
+    services.reroute(case, p["sec"], handler_user=p["gl"], note="网格长办", now=times[1])
+    services.accept(case, p["gl"], now=times[2])
+    services.resolve(case, p["gl"], "已更换灯泡", now=times[3])
+    services.verify(case, p["sec"], now=times[4])
+    services.close(case, p["sec"], now=times[5])
+    case.refresh_from_db()
+    assert (case.resolved_at, case.closed_at, case.updated_at) == (times[3], times[5], times[5])
+    events = {e.action: e.at for e in CaseEvent.objects.filter(case=case)}
+    assert events == {"submit": times[0], "dispatch": times[0], "reroute": times[1], "accept": times[2],
+                      "resolve": times[3], "verify": times[4], "close": times[5]}
+    assert case.corrections.get().at == times[1]
+    assert {c.started_at for c in Clock.objects.filter(case=case)} <= {times[0], times[1]}
+    assert {c.stopped_at for c in Clock.objects.filter(case=case)} <= {times[1], times[2], times[3]}
+    stamps = set(Notification.objects.filter(case=case).values_list("created_at", flat=True))
+    assert stamps and stamps <= set(times)

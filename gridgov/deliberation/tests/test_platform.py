@@ -125,7 +125,9 @@ def test_choose_moves_to_discussion_and_sets_its_end(w, django_capture_on_commit
         t = platform.choose(staff, t, month="2024-6", now=now)
     assert t.month == "2024-06" and t.phase.name == "平台议" and t.phase.discussion_open
     assert t.phase_ends_at == now + timedelta(days=14)
-    assert Notification.objects.filter(recipient=w["user_c1"], kind="topic_chosen").exists()
+    # told once, that it was chosen (not also advance's "entered the phase")
+    told = Notification.objects.filter(recipient=w["user_c1"])
+    assert told.count() == 1 and told.get().kind == "topic_chosen"
     with pytest.raises(services.Conflict):  # already the month's topic
         platform.choose(staff, t, month="2024-06")
     # already in a discussion phase: it stays, its discussion runs for the days given
