@@ -46,7 +46,7 @@ def test_company_answers_on_the_phone_and_the_street_rechecks(w, phone, tmp_path
     expect(first).to_have_attribute("data-late", "1")
     assert axe_violations(phone) == []
     first.locator("a").click()
-    expect(phone.locator("#answer-where")).to_contain_text("已获取位置")
+    expect(phone.locator("#answer-where")).to_contain_text("已定位")
     assert axe_violations(phone) == []
     img = tmp_path / "after.png"
     img.write_bytes(photo())

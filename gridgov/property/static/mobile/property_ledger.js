@@ -9,8 +9,8 @@ if (where) {
       document.getElementById("answer-lon").value = p.lon;
       document.getElementById("answer-lat").value = p.lat;
       document.getElementById("answer-crs").value = p.crs;
-      where.textContent = gettext("已获取位置");
+      where.textContent = gettext("已定位");
     },
-    () => { where.textContent = gettext("未能获取位置，可直接提交"); },
+    () => { where.textContent = gettext("定位失败"); },
   );
 }
