@@ -282,7 +282,7 @@ def add_deduction(actor, insp: Inspection, *, indicator: Indicator, note: str, p
                                  place=(place or "").strip(), lon=lon, lat=lat, created_by=actor, created_at=now)
     for data, ctype in images:
         ProblemPhoto(deduction=d, problem=None, stage="found", content_type=ctype, size=len(data), taken_at=now,
-                     lon=lon, lat=lat, uploaded_by=actor).file.save("p.jpg", ContentFile(data), save=False)
+                     lon=lon, lat=lat, uploaded_by=actor).file.save("p.jpg", ContentFile(data), save=True)
     _insp_record(actor, insp, "deduct", {"indicator": [None, indicator.code], "points": [None, str(points)]},
                  note=note, at=now)
     return d
@@ -490,10 +490,11 @@ def recheck_problem(actor, problem: Problem, *, passed: bool, note: str = "", ph
 
 
 @transaction.atomic
-def cancel_problem(actor, problem: Problem, *, reason: str, now=None) -> Problem:
+def cancel_problem(actor, problem: Problem, *, reason: str, now=None, expected_version=None) -> Problem:
     """Withdraw a problem found in error (the deduction stays in the inspection's score)."""
     now = now or timezone.now()
     p = get_problem(actor, problem.pk, for_update=True)
+    _cas(p, expected_version)
     if not may_recheck(actor, p):
         raise Forbidden(_("您不能撤销这个问题"))
     if p.state not in Problem.OPEN_STATES:
@@ -556,3 +557,110 @@ def clock_of(problem: Problem, now=None) -> dict:
 def days_late(problem: Problem, now=None) -> int:
     now = now or timezone.now()
     return max(0, (now - problem.due_at) // timedelta(days=1))
+
+
+# --- the ledger's filters and photos (ledger slice) --------------------------------------------
+
+#: the ledger's filters (the board links here with project, quarter and late / reopened)
+LEDGER_FILTERS = ("project", "state", "late", "reopened", "escalation", "quarter", "category")
+
+
+def _flag(v) -> bool:
+    return str(v).strip().lower() in ("1", "true", "yes", "on")
+
+
+def ledger(user, *, project=None, state: str = "", late=False, reopened=False, escalation=None, quarter: str = "",
+           category: str = "", now=None):
+    """The problems `user` sees, filtered: `late` = a round went past its deadline (was_late), or
+    escalated, or open past its deadline now; `reopened` = a re-check failed at least once;
+    `quarter` = opened in that quarter ("2026Q3"); `category` = the indicator's category code;
+    `escalation` = at least that level. Open first, by deadline. PropertyError for a bad value."""
+    from django.db.models import Case, IntegerField, Q, Value, When
+
+    now = now or timezone.now()
+    qs = Problem.objects.visible_to(user)
+    if project not in (None, ""):
+        try:
+            qs = qs.filter(project_id=int(project))
+        except (TypeError, ValueError):
+            raise PropertyError(_("物业项目无效"), code="project") from None
+    if state:
+        if state not in Problem.State.values:
+            raise PropertyError(_("状态无效"), code="state")
+        qs = qs.filter(state=state)
+    if _flag(late):
+        qs = qs.filter(Q(was_late=True) | Q(escalation__gt=0) | Q(state=Problem.State.OPEN, due_at__lt=now))
+    if _flag(reopened):
+        qs = qs.filter(reopen_count__gt=0)
+    if escalation not in (None, ""):
+        try:
+            qs = qs.filter(escalation__gte=int(escalation))
+        except (TypeError, ValueError):
+            raise PropertyError(_("升级级别无效"), code="escalation") from None
+    if quarter:
+        start, end = quarter_bounds(quarter)
+        qs = qs.filter(opened_at__gte=start, opened_at__lt=end)
+    if category:
+        qs = qs.filter(indicator__category__code=category.strip())
+    open_first = Case(When(state=Problem.State.OPEN, then=Value(0)), When(state=Problem.State.ANSWERED, then=Value(1)),
+                      default=Value(2), output_field=IntegerField())
+    return (qs.select_related("project__company", "indicator__category", "compound")
+            .annotate(_open_first=open_first).order_by("_open_first", "due_at", "id"))
+
+
+def ledger_counts(qs) -> dict:
+    """{state: n} of a ledger queryset (every state present, 0 if none)."""
+    from django.db.models import Count
+
+    counts = dict.fromkeys(Problem.State.values, 0)
+    for row in qs.order_by().values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def problem_photo_for(user, pk) -> ProblemPhoto:
+    """A problem's photo, for whoever sees the problem (NotFound otherwise)."""
+    visible = Problem.objects.visible_to(user).values("pk")
+    p = ProblemPhoto.objects.filter(pk=pk, problem__in=visible).first()
+    if p is None:
+        raise NotFound(_("照片不存在或无权查看"), code="not_found")
+    return p
+
+
+def photos_by_stage(problem: Problem) -> dict:
+    """{"found": [...], "answer": [...], "recheck": [...]} of a problem's photos."""
+    out = {"found": [], "answer": [], "recheck": []}
+    for ph in problem.photos.order_by("id"):
+        out.setdefault(ph.stage, []).append(ph)
+    return out
+
+
+def awaiting_recheck(user):
+    """The answered problems `user` may re-check (their scope), oldest answer first."""
+    qs = Problem.objects.visible_to(user).filter(state=Problem.State.ANSWERED).select_related("project")
+    return [p for p in qs.order_by("answered_at", "id") if may_recheck(user, p)]
+
+
+def parse_days(raw) -> int | None:
+    """The working days of a failed re-check's new round (None: the problem's own); 1..60."""
+    if raw in (None, ""):
+        return None
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        days = 0
+    if not 1 <= days <= 60:
+        raise PropertyError(_("整改期限须为 1 至 60 个工作日"), code="days")
+    return days
+
+
+def position(lon, lat, crs: str = "wgs84"):
+    """(lon, lat) in WGS 84 of a phone's position ((None, None) when not given)."""
+    if lon in (None, "") or lat in (None, ""):
+        return None, None
+    from gridgov.geo.coords import to_wgs84
+
+    try:
+        return to_wgs84(float(lon), float(lat), crs or "wgs84")
+    except (TypeError, ValueError):
+        raise PropertyError(_("位置无效"), code="position") from None
