@@ -282,7 +282,7 @@ def add_deduction(actor, insp: Inspection, *, indicator: Indicator, note: str, p
                                  place=(place or "").strip(), lon=lon, lat=lat, created_by=actor, created_at=now)
     for data, ctype in images:
         ProblemPhoto(deduction=d, problem=None, stage="found", content_type=ctype, size=len(data), taken_at=now,
-                     lon=lon, lat=lat, uploaded_by=actor).file.save("p.jpg", ContentFile(data), save=False)
+                     lon=lon, lat=lat, uploaded_by=actor).file.save("p.jpg", ContentFile(data), save=True)
     _insp_record(actor, insp, "deduct", {"indicator": [None, indicator.code], "points": [None, str(points)]},
                  note=note, at=now)
     return d
@@ -556,3 +556,37 @@ def clock_of(problem: Problem, now=None) -> dict:
 def days_late(problem: Problem, now=None) -> int:
     now = now or timezone.now()
     return max(0, (now - problem.due_at) // timedelta(days=1))
+
+
+# --- inspections: the walk's pages and API (inspections slice) --------------------------------
+
+
+def inspection_breakdown(insp: Inspection) -> list[dict]:
+    """The score by category: [{category, code, weight, lost, kept, indicators: [{indicator, full,
+    lost, kept, deductions}]}]; an indicator never loses more than its full marks, so the kept
+    points of the categories sum to the score (the weights sum to 100)."""
+    by_ind: dict[int, list] = {}
+    for d in insp.deductions.all():
+        by_ind.setdefault(d.indicator_id, []).append(d)
+    out = []
+    cats = insp.indicator_set.categories.prefetch_related("indicators").order_by("position", "id")
+    for cat in cats:
+        rows, lost_cat = [], Decimal(0)
+        for ind in cat.indicators.all():
+            ds = by_ind.get(ind.pk, [])
+            lost = min(ind.full_marks, sum((d.points for d in ds), Decimal(0)))
+            lost_cat += lost
+            rows.append({"indicator": ind, "full": ind.full_marks, "lost": lost, "kept": ind.full_marks - lost,
+                         "deductions": ds})
+        out.append({"category": cat, "code": cat.code, "weight": cat.weight, "lost": lost_cat,
+                    "kept": cat.weight - lost_cat, "indicators": rows})
+    return out
+
+
+@transaction.atomic
+def start_unannounced(actor, project, *, lon=None, lat=None, note: str = "", now=None) -> Inspection:
+    """An unannounced visit (暗访) opened on the spot: planned for today and started at once."""
+    now = now or timezone.now()
+    insp = plan_inspection(actor, project, planned_on=timezone.localtime(now).date(), kind=Inspection.Kind.UNANNOUNCED,
+                           note=note, now=now)
+    return start_inspection(actor, insp, lon=lon, lat=lat, now=now)
