@@ -189,6 +189,7 @@ def photo_for(user, pk) -> ProblemPhoto:
 def plan(user, *, project, planned_on=None, kind=Inspection.Kind.SCHEDULED, by=Inspection.By.STAFF,
          expert_name="", expert_org="", note="", start=False, lon=None, lat=None) -> Inspection:
     """Plan an inspection of a project the user sees; `start`: an unannounced visit opened now."""
+    _may(user, "create")
     proj = project_for(user, project)
     if start:
         return services.start_unannounced(user, proj, lon=lon, lat=lat, note=note)
@@ -296,9 +297,16 @@ class PlaceIn(Schema):
     lat: float | None = None
 
 
-def _act(request, inspection_id, fn):
-    """Find the inspection the user sees, run `fn(insp)`, answer its detail."""
-    insp, err = _call(services.get_inspection, request.user, inspection_id)
+def _may(user, action):
+    """403 at once for who may never `action` (before looking anything up)."""
+    if not policy.allows(user, services.KIND, action):
+        raise services.Forbidden(_("您没有权限进行此操作"))
+
+
+def _act(request, inspection_id, fn, action="create"):
+    """Find the inspection the user sees, run `fn(insp)`, answer its detail; 403 for who may
+    never `action`."""
+    insp, err = _call(lambda: _may(request.user, action) or services.get_inspection(request.user, inspection_id))
     if err:
         return err
     out, err = _call(fn, insp)
@@ -330,7 +338,7 @@ def deduct(user, insp, *, indicator, photos=(), **fields) -> Deduction:
 @router.post("/{int:inspection_id}/deductions", response={201: dict, **ERRORS})
 def add_deduction(request, inspection_id: int, data: Form[DeductionIn], photos: File[list[UploadedFile]] = None):
     """Multipart: indicator, note, points (optional), place, lon, lat, photos (at least one)."""
-    insp, err = _call(services.get_inspection, request.user, inspection_id)
+    insp, err = _call(lambda: _may(request.user, "create") or services.get_inspection(request.user, inspection_id))
     if err:
         return err
     d, err = _call(deduct, request.user, insp, indicator=data.indicator, note=data.note,
@@ -371,5 +379,6 @@ class CancelIn(Schema):
 
 @router.post("/{int:inspection_id}/cancel", response={200: dict, **ERRORS})
 def cancel(request, inspection_id: int, data: CancelIn):
-    return _act(request, inspection_id, lambda i: services.cancel_inspection(request.user, i, reason=data.reason))
+    return _act(request, inspection_id, lambda i: services.cancel_inspection(request.user, i, reason=data.reason),
+                "update")
 
