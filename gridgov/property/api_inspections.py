@@ -330,9 +330,25 @@ class DeductionIn(Schema):
     lat: float | None = None
 
 
-def deduct(user, insp, *, indicator, photos=(), **fields) -> Deduction:
+def points_of(raw):
+    """The points typed (None: the indicator's default); PropertyError when not a number."""
+    from decimal import Decimal, InvalidOperation
+
+    raw = str(raw if raw is not None else "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise services.PropertyError(_("扣分须为数字（收到“%(raw)s”）"), code="points", raw=raw)
+    return value
+
+
+def deduct(user, insp, *, indicator, photos=(), points=None, **fields) -> Deduction:
     ind = indicator_for(insp, indicator)
-    return services.add_deduction(user, insp, indicator=ind, photos=photos, **fields)
+    return services.add_deduction(user, insp, indicator=ind, photos=photos, points=points_of(points), **fields)
 
 
 @router.post("/{int:inspection_id}/deductions", response={201: dict, **ERRORS})
@@ -342,7 +358,7 @@ def add_deduction(request, inspection_id: int, data: Form[DeductionIn], photos: 
     if err:
         return err
     d, err = _call(deduct, request.user, insp, indicator=data.indicator, note=data.note,
-                   points=data.points or None, place=data.place, lon=data.lon, lat=data.lat, photos=photos or [])
+                   points=data.points, place=data.place, lon=data.lon, lat=data.lat, photos=photos or [])
     if err:
         return err
     insp = services.get_inspection(request.user, inspection_id)
