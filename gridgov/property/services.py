@@ -664,3 +664,35 @@ def position(lon, lat, crs: str = "wgs84"):
         return to_wgs84(float(lon), float(lat), crs or "wgs84")
     except (TypeError, ValueError):
         raise PropertyError(_("位置无效"), code="position") from None
+# --- inspections: the walk's pages and API (inspections slice) --------------------------------
+
+
+def inspection_breakdown(insp: Inspection) -> list[dict]:
+    """The score by category: [{category, code, weight, lost, kept, indicators: [{indicator, full,
+    lost, kept, deductions}]}]; an indicator never loses more than its full marks, so the kept
+    points of the categories sum to the score (the weights sum to 100)."""
+    by_ind: dict[int, list] = {}
+    for d in insp.deductions.all():
+        by_ind.setdefault(d.indicator_id, []).append(d)
+    out = []
+    cats = insp.indicator_set.categories.prefetch_related("indicators").order_by("position", "id")
+    for cat in cats:
+        rows, lost_cat = [], Decimal(0)
+        for ind in cat.indicators.all():
+            ds = by_ind.get(ind.pk, [])
+            lost = min(ind.full_marks, sum((d.points for d in ds), Decimal(0)))
+            lost_cat += lost
+            rows.append({"indicator": ind, "full": ind.full_marks, "lost": lost, "kept": ind.full_marks - lost,
+                         "deductions": ds})
+        out.append({"category": cat, "code": cat.code, "weight": cat.weight, "lost": lost_cat,
+                    "kept": cat.weight - lost_cat, "indicators": rows})
+    return out
+
+
+@transaction.atomic
+def start_unannounced(actor, project, *, lon=None, lat=None, note: str = "", now=None) -> Inspection:
+    """An unannounced visit (暗访) opened on the spot: planned for today and started at once."""
+    now = now or timezone.now()
+    insp = plan_inspection(actor, project, planned_on=timezone.localtime(now).date(), kind=Inspection.Kind.UNANNOUNCED,
+                           note=note, now=now)
+    return start_inspection(actor, insp, lon=lon, lat=lat, now=now)

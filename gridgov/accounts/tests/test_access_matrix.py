@@ -620,6 +620,20 @@ def _try_act(c, kind, action):
         return c.get("/api/deliberation/topics", {"scope": "staff"})
     if (kind, action) == ("deliberation", "moderate"):  # the held comments of deliberation's topics
         return c.get("/api/deliberation/topics/held")
+    if kind == "property":  # the property alliance's inspections of c1's property project
+        from gridgov.property import services as property_services
+        from gridgov.registry.models import PropertyProject
+
+        project = PropertyProject.objects.get(name="c1物业项目")
+        if action == "list":
+            return c.get("/api/property/inspections")
+        if action == "create":  # plan an inspection
+            return _post(c, "/api/property/inspections", {"project": project.pk,
+                                                          "planned_on": timezone.localdate().isoformat()})
+        if action == "update":  # cancel someone else's planned inspection
+            insp = property_services.plan_inspection(User.objects.get(username="u_admin"), project,
+                                                     planned_on=timezone.localdate())
+            return _post(c, f"/api/property/inspections/{insp.pk}/cancel", {"reason": "矩阵"})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -692,6 +706,7 @@ def test_every_act_has_a_door():
              ("party", "list"), ("party", "update"),
              ("deliberation", "list"), ("deliberation", "moderate")} | CASE_ACTS
     doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
+    doors |= {("property", "list"), ("property", "create"), ("property", "update")}  # the inspections' doors
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
