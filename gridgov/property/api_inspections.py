@@ -22,7 +22,6 @@ message, "code": a stable code} (core.errors.api_error) with 400 / 403 / 404 / 4
 
 from datetime import date
 
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,24 +30,15 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from gridgov.accounts import policy
-from gridgov.core.errors import api_error
+from gridgov.core.errors import api_call
 
 from . import indicators, services
-from .models import Deduction, Indicator, IndicatorSet, Inspection, ProblemPhoto
+from .models import Deduction, Indicator, IndicatorSet, Inspection
 
 router = Router(tags=["property"])
 ERRORS = {400: dict, 403: dict, 404: dict, 409: dict}
 API = "/api/property/inspections"
 PHOTO_URL = API + "/photos/{pk}"
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs), None
-    except (services.PropertyError, PermissionDenied) as exc:
-        return None, api_error(exc)
-    except indicators.IndicatorError as exc:
-        return None, Status(400, {"detail": str(exc), "code": "indicators"})
 
 
 def _num(d):
@@ -178,14 +168,6 @@ def indicator_for(insp: Inspection, key) -> Indicator:
     return ind
 
 
-def photo_for(user, pk) -> ProblemPhoto:
-    p = ProblemPhoto.objects.select_related("deduction").filter(pk=pk, deduction__isnull=False).first()
-    if p is None:
-        raise services.NotFound(_("没有这张照片"))
-    services.get_inspection(user, p.deduction.inspection_id)
-    return p
-
-
 def plan(user, *, project, planned_on=None, kind=Inspection.Kind.SCHEDULED, by=Inspection.By.STAFF,
          expert_name="", expert_org="", note="", start=False, lon=None, lat=None) -> Inspection:
     """Plan an inspection of a project the user sees; `start`: an unannounced visit opened now."""
@@ -205,7 +187,7 @@ def plan(user, *, project, planned_on=None, kind=Inspection.Kind.SCHEDULED, by=I
 @router.get("", response={200: dict, **ERRORS})
 def list_(request, scope: str = "staff", project: int | None = None, quarter: str = "", state: str = "",
           page: int = 1, size: int = 50):
-    qs, err = _call(filtered, request.user, scope=scope, project=project, quarter=quarter, state=state)
+    qs, err = api_call(filtered, request.user, scope=scope, project=project, quarter=quarter, state=state)
     if err:
         return err
     size = max(1, min(size, 200))
@@ -230,7 +212,7 @@ class PlanIn(Schema):
 
 @router.post("", response={201: dict, **ERRORS})
 def plan_(request, data: PlanIn):
-    insp, err = _call(plan, request.user, **data.dict())
+    insp, err = api_call(plan, request.user, **data.dict())
     return err or Status(201, detail(request.user, insp))
 
 
@@ -238,7 +220,7 @@ def plan_(request, data: PlanIn):
 def indicators_get(request, year: int | None = None):
     if not may_see_indicators(request.user):
         return Status(403, {"detail": "not allowed: list property", "code": "not_allowed"})
-    s, err = _call(indicator_set, year or timezone.localdate().year)
+    s, err = api_call(indicator_set, year or timezone.localdate().year)
     return err or set_out(s)
 
 
@@ -273,14 +255,14 @@ def update_set(user, year, rows: list[dict]) -> IndicatorSet:
 
 @router.put("/indicators", response={200: dict, **ERRORS})
 def indicators_put(request, data: IndicatorsIn, year: int | None = None):
-    s, err = _call(update_set, request.user, year or timezone.localdate().year,
+    s, err = api_call(update_set, request.user, year or timezone.localdate().year,
                    [r.dict() for r in data.indicators])
     return err or set_out(s)
 
 
 @router.get("/photos/{int:photo_id}", response={200: None, **ERRORS})
 def photo(request, photo_id: int):
-    p, err = _call(photo_for, request.user, photo_id)
+    p, err = api_call(services.photo_for, request.user, photo_id)
     if err:
         return err
     return FileResponse(p.file.open("rb"), content_type=p.content_type or "image/jpeg")
@@ -288,7 +270,7 @@ def photo(request, photo_id: int):
 
 @router.get("/{int:inspection_id}", response={200: dict, **ERRORS})
 def get(request, inspection_id: int):
-    insp, err = _call(services.get_inspection, request.user, inspection_id)
+    insp, err = api_call(services.get_inspection, request.user, inspection_id)
     return err or detail(request.user, insp)
 
 
@@ -306,10 +288,10 @@ def _may(user, action):
 def _act(request, inspection_id, fn, action="create"):
     """Find the inspection the user sees, run `fn(insp)`, answer its detail; 403 for who may
     never `action`."""
-    insp, err = _call(lambda: _may(request.user, action) or services.get_inspection(request.user, inspection_id))
+    insp, err = api_call(lambda: _may(request.user, action) or services.get_inspection(request.user, inspection_id))
     if err:
         return err
-    out, err = _call(fn, insp)
+    out, err = api_call(fn, insp)
     if err:
         return err
     return detail(request.user, services.get_inspection(request.user, inspection_id))
@@ -354,10 +336,10 @@ def deduct(user, insp, *, indicator, photos=(), points=None, **fields) -> Deduct
 @router.post("/{int:inspection_id}/deductions", response={201: dict, **ERRORS})
 def add_deduction(request, inspection_id: int, data: Form[DeductionIn], photos: File[list[UploadedFile]] = None):
     """Multipart: indicator, note, points (optional), place, lon, lat, photos (at least one)."""
-    insp, err = _call(lambda: _may(request.user, "create") or services.get_inspection(request.user, inspection_id))
+    insp, err = api_call(lambda: _may(request.user, "create") or services.get_inspection(request.user, inspection_id))
     if err:
         return err
-    d, err = _call(deduct, request.user, insp, indicator=data.indicator, note=data.note,
+    d, err = api_call(deduct, request.user, insp, indicator=data.indicator, note=data.note,
                    points=data.points, place=data.place, lon=data.lon, lat=data.lat, photos=photos or [])
     if err:
         return err

@@ -95,7 +95,7 @@ def problems(request, project: int | None = None, state: str = "", late: bool = 
 @router.get("/photos/{photo_id}", response={200: None, **ERRORS})
 def photo(request, photo_id: int):
     """A problem's photo: whoever sees the problem."""
-    ph, err = api_call(services.problem_photo_for, request.user, photo_id)
+    ph, err = api_call(services.photo_for, request.user, photo_id)
     if err:
         return err
     return FileResponse(ph.file.open("rb"), content_type=ph.content_type or "image/jpeg")

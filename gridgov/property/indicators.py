@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.core import history
+from gridgov.core.errors import CodedError
 
 from .models import Category, IndicatorSet, Indicator
 
@@ -63,8 +64,10 @@ DEFAULT = [
 ]
 
 
-class IndicatorError(ValueError):
-    pass
+class IndicatorError(CodedError, ValueError):
+    """A set breaking its rules, or an edit refused (the API answers 400 with code "indicators")."""
+
+    code = "indicators"
 
 
 def create_default(year: int, name: str = "物业服务质量考评指标") -> IndicatorSet:

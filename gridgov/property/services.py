@@ -618,10 +618,14 @@ def ledger_counts(qs) -> dict:
     return counts
 
 
-def problem_photo_for(user, pk) -> ProblemPhoto:
-    """A problem's photo, for whoever sees the problem (NotFound otherwise)."""
-    visible = Problem.objects.visible_to(user).values("pk")
-    p = ProblemPhoto.objects.filter(pk=pk, problem__in=visible).first()
+def photo_for(user, pk) -> ProblemPhoto:
+    """A photo of the alliance (a deduction's as found, a problem's answer or re-check), for whoever
+    sees its problem or its deduction's inspection (NotFound otherwise)."""
+    from django.db.models import Q
+
+    problems = Problem.objects.visible_to(user).values("pk")
+    inspections = Inspection.objects.visible_to(user).values("pk")
+    p = ProblemPhoto.objects.filter(Q(problem__in=problems) | Q(deduction__inspection__in=inspections), pk=pk).first()
     if p is None:
         raise NotFound(_("照片不存在或无权查看"), code="not_found")
     return p

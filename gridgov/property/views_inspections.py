@@ -246,7 +246,7 @@ def _decimal(raw):
 def photo(request, pk):
     """A deduction's photo: whoever sees its inspection."""
     try:
-        p = q.photo_for(request.user, pk)
+        p = services.photo_for(request.user, pk)
     except services.NotFound:
         raise Http404(_("没有这张照片")) from None
     return FileResponse(p.file.open("rb"), content_type=p.content_type or "image/jpeg")

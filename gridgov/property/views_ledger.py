@@ -217,7 +217,7 @@ def cancel(request, pk):
 def photo(request, pk):
     """A problem's photo: whoever sees the problem."""
     try:
-        ph = services.problem_photo_for(request.user, pk)
+        ph = services.photo_for(request.user, pk)
     except services.NotFound:
         raise Http404(_("没有这张照片")) from None
     return FileResponse(ph.file.open("rb"), content_type=ph.content_type or "image/jpeg")
