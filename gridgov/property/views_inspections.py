@@ -260,7 +260,7 @@ def _m_home_context(request, error=""):
     mine = (Inspection.objects.visible_to(user).filter(state__in=(Inspection.State.PLANNED,
                                                                   Inspection.State.IN_PROGRESS))
             .filter(inspector=user).select_related("project").distinct().order_by("planned_on", "id"))
-    return {"tab": "work", "mine": list(mine), "projects": _plannable(user), "error": error}
+    return {"tab": "property", "mine": list(mine), "projects": _plannable(user), "error": error}
 
 
 @m_login_required
@@ -292,7 +292,7 @@ def _m_walk(request, insp, error="", status=200):
     for c in ctx["breakdown"]:
         for r in c["indicators"]:
             r["mine"] = by_ind.get(r["indicator"].pk, [])
-    ctx.update({"tab": "work", "error": error})
+    ctx.update({"tab": "property", "error": error})
     return render(request, "property/inspections/m_walk.html", ctx, status=status)
 
 
