@@ -90,7 +90,11 @@ REPORTS = [
 ]
 RESOLUTIONS = ["物业已派维修人员处理完毕，恢复正常使用", "已安排保洁清理完毕，并增加清运频次",
                "已更换损坏部件，经测试运行正常"]
-RATINGS = {"satisfied": 0.6, "basic": 0.25, "unsatisfied": 0.15}
+#: a problem's fate, dealt from a deck of these (fate, cards): see Year.fate
+FATES = [("in_time", 16), ("reopen", 4), ("late", 3), ("very_late", 2), ("never", 2), ("waiting", 2), ("cancel", 1)]
+#: a problem opened less than this many days before now may still be unanswered, or answered
+#: and not yet re-checked (older ones: answered very late, re-checked)
+RECENT_DAYS = 40
 
 
 def _photo(rng) -> bytes:
@@ -141,7 +145,7 @@ def _inspector(projects):
     return User.objects.filter(is_active=True, role=Role.ADMIN).order_by("id").first()
 
 
-def _company_users(projects, rng) -> dict:
+def _company_users(projects, seed) -> dict:
     """project id -> a property-staff user of its company; a company without a department or a
     user gets them (Department kind property, user `propertyN`, as departments.py)."""
     from gridgov.accounts.models import Department, Role, User
@@ -173,7 +177,7 @@ def _company_users(projects, rng) -> dict:
             taken.add(name)
             user = User(username=name, role=Role.PROPERTY_STAFF, department=dep.name, password=password,
                         display_name=org.contact_name or f"{org.name}客服", email=f"{name}@{DEMO_EMAIL_DOMAIN}")
-            phone = f"139{rng.randrange(10**7, 10**8)}"
+            phone = f"139{random.Random(seed * 7 + cid).randrange(10**7, 10**8)}"  # (not the year's rng: made once)
             user.phone_enc, user.phone_hash, user.phone_masked = (crypto.encrypt(phone), crypto.blind_index(phone),
                                                                   crypto.mask_phone(phone))
             user.save()
@@ -192,6 +196,9 @@ class Year:
         self.counts = {"property_reopened": 0, "property_escalated": 0}
         self.places = {}
         self.inds = {}
+        self.deck = []
+        #: the fates of the first recent problems (so that even a small street has them at the end)
+        self.firsts = ["waiting", "never"]
 
     def at(self, when, act, *args):
         if when < self.now:
@@ -274,24 +281,33 @@ class Year:
     # -- the ledger ---------------------------------------------------------------------------
 
     def fate(self, p):
-        """What the company and the street do with a new problem (the acts after `now` never happen)."""
+        """What the company and the street do with a new problem (the acts after `now` never
+        happen). Fates are dealt from a shuffled deck (FATES), so even a small street gets
+        every kind; a problem left unanswered or waiting for its re-check is one of the last
+        weeks (the first two such get these fates)."""
         rng = self.rng
+        if not self.deck:
+            self.deck = [f for f, n in FATES for _ in range(n)]
+            rng.shuffle(self.deck)
+        recent = self.now - p.opened_at <= timedelta(days=RECENT_DAYS)
+        fate = self.firsts.pop(0) if recent and self.firsts else self.deck.pop()
+        if not recent:
+            fate = {"never": "very_late", "waiting": "in_time"}.get(fate, fate)
         span = p.due_at - p.opened_at
-        r = rng.random()
-        if r < 0.03:
+        if fate == "cancel":
             self.at(p.opened_at + span * rng.uniform(0.1, 0.6), self.cancel, p.pk)
-        elif r < 0.10:
-            pass  # never answered: late, escalated, open at the end
-        elif r < 0.20:  # answered after the deadline: level 1
+        elif fate == "late":  # answered after the deadline: level 1
             self.at(p.due_at + timedelta(hours=rng.randint(20, 40)), self.answer, p.pk, False)
-        elif r < 0.27:  # much later: level 2, the street
+        elif fate == "very_late":  # much later: level 2, the street
             self.at(p.due_at + timedelta(days=rng.randint(6, 12), hours=rng.randint(0, 6)), self.answer, p.pk, False)
-        elif r < 0.40:  # answered in time, the re-check fails, answered again, passed
+        elif fate == "reopen":  # answered in time, the re-check fails, answered again, passed
             self.at(p.opened_at + span * rng.uniform(0.2, 0.8), self.answer, p.pk, True)
-        else:
+        elif fate == "in_time":
             self.at(p.opened_at + span * rng.uniform(0.1, 0.9), self.answer, p.pk, False)
+        elif fate == "waiting":  # answered, the re-check not yet done
+            self.at(p.opened_at + span * rng.uniform(0.1, 0.5), self.answer, p.pk, False, False)
 
-    def answer(self, when, pk, fail_first):
+    def answer(self, when, pk, fail_first, recheck=True):
         p = Problem.objects.get(pk=pk)
         if p.state != Problem.State.OPEN:
             return
@@ -300,8 +316,9 @@ class Year:
             return
         p = services.answer_problem(user, p, note=self.rng.choice(ANSWERS), photos=[_photo(self.rng)],
                                     lon=p.lon, lat=p.lat, now=when)
-        self.at(when + timedelta(days=self.rng.randint(1, 4), hours=self.rng.randint(0, 5)), self.recheck, pk,
-                fail_first and p.reopen_count == 0)
+        if recheck:
+            self.at(when + timedelta(days=self.rng.randint(1, 6), hours=self.rng.randint(0, 5)), self.recheck, pk,
+                    fail_first and p.reopen_count == 0)
 
     def recheck(self, when, pk, fail):
         p = Problem.objects.get(pk=pk)
@@ -397,7 +414,7 @@ def build_demo_property(seed: int = 2024, progress=None, now=None) -> dict:
               "property_reopened": 0, "property_escalated": 0, "property_cases": 0, "property_scores_published": 0}
     if not projects or inspector is None:
         return counts
-    answerer = _company_users(projects, rng)
+    answerer = _company_users(projects, seed)
     year = Year(rng, now, inspector, answerer)
     quarters = _quarters(now)
     cal = WorkCalendar()
