@@ -403,6 +403,9 @@ def build_demo_property(seed: int = 2024, progress=None, now=None) -> dict:
     from gridgov.cases.workcal import WorkCalendar
     from gridgov.registry.models import PropertyProject
 
+    import time as _time
+
+    t0 = _time.perf_counter()
     now = now or timezone.now()
     rng = random.Random(seed * 43 + 13)
     drop()
@@ -474,7 +477,8 @@ def build_demo_property(seed: int = 2024, progress=None, now=None) -> dict:
                   property_scores_published=published)
     if progress:
         progress(f"property alliance: {counts['property_inspections']} inspections, {counts['property_problems']} problems, "
-                 f"{ctx['cases']} resident reports, {published} scores published")
+                 f"{ctx['cases']} resident reports, {published} scores published "
+                 f"({_time.perf_counter() - t0:.1f}s)")
     return counts
 
 
