@@ -22,8 +22,8 @@ comes from the seed, so the same seed on the same day gives the same year (tests
   time, answered late (escalated to level 1, or to level 2 and the street), failed re-checks
   reopened and then passed, a few cancelled, some never answered (open and late now) and some
   answered and waiting for the re-check now (whatever would happen after `now` does not).
-* Residents' reports of the 物业 items (gridgov.demo.departments.PROPERTY_ITEMS) in the
-  projects' compounds, more for a poorer project, filed through cases.services.submit_case at
+* Residents' reports of the 物业 items (gridgov.demo.departments.PROPERTY_ITEMS, seeded by
+  `gridgov demo` before its cases; none without them) in the projects' compounds, more for a poorer project, filed through cases.services.submit_case at
   their time, most accepted and resolved by the handler the routing chose, verified, closed and
   rated by the reporter.
 * Each finished quarter's scores published (scores.publish): the board shows the announced
@@ -425,9 +425,6 @@ def build_demo_property(seed: int = 2024, progress=None, now=None) -> dict:
            "residents": list(User.objects.filter(role=Role.RESIDENT, is_active=True).order_by("id")[:200]),
            "verifiers": list(User.objects.filter(is_active=True, role__in=[Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY])
                              .order_by("id"))}
-    from gridgov.demo.departments import seed_property_items
-
-    seed_property_items()
     quality = {p.pk: rng.uniform(0.1, 0.9) for p in projects}
     for qi, q in enumerate(quarters):
         start, end = services.quarter_bounds(q)

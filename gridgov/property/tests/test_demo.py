@@ -33,8 +33,10 @@ def demo(w):
     """The property world, its buildings placed, two more projects, residents with a login
     and the case taxonomy (the 物业 items need its scenario)."""
     from gridgov.cases.taxonomy import seed_taxonomy
+    from gridgov.demo.departments import seed_property_items
 
     seed_taxonomy()
+    seed_property_items()
     street = w["street"]
     for side, (ci, gi, mi) in (("c1", (1, 1, 1)), ("c2", (2, 1, 1))):
         lon, lat = _centre(ci, gi, mi)
