@@ -400,6 +400,16 @@ def _local(d, h, m=0):
 
 
 def build_demo_property(seed: int = 2024, progress=None, now=None) -> dict:
+    """The year (see the module's text); `now` (default the clock) is the demo's today. One
+    transaction around the whole year (each service's own is a savepoint in it): a few
+    thousand service calls commit once, and a failed build leaves the last one in place."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        return _build(seed, progress, now)
+
+
+def _build(seed, progress, now) -> dict:
     from gridgov.accounts.models import Role, User
     from gridgov.cases.workcal import WorkCalendar
     from gridgov.registry.models import PropertyProject
