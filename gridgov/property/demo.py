@@ -425,7 +425,7 @@ def _build(seed, progress, now) -> dict:
     inspector = _inspector(projects)
     counts = {"property_inspections": 0, "property_deductions": 0, "property_problems": 0,
               **{f"property_problems_{s}": 0 for s in Problem.State.values}, "property_problems_late_open": 0,
-              "property_reopened": 0, "property_escalated": 0, "property_cases": 0, "property_scores_published": 0}
+              "property_reopened": 0, "property_escalated": 0, "property_alliance_cases": 0, "property_scores_published": 0}
     if not projects or inspector is None:
         return counts
     answerer = _company_users(projects, seed)
@@ -481,7 +481,7 @@ def _build(seed, progress, now) -> dict:
     for q in quarters:
         if scores.is_finished(q, now):
             published += len(scores.publish(None, q, now=min(services.quarter_bounds(q)[1] + timedelta(days=5), now)))
-    counts.update(_counts(now), property_cases=ctx["cases"], property_cases_closed=ctx["resolved"],
+    counts.update(_counts(now), property_alliance_cases=ctx["cases"], property_alliance_cases_closed=ctx["resolved"],
                   property_scores_published=published)
     if progress:
         progress(f"property alliance: {counts['property_inspections']} inspections, {counts['property_problems']} problems, "
