@@ -1004,10 +1004,10 @@ def join(case, user) -> CaseFollower:
 
 
 @transaction.atomic
-def rate(case, user, score: str, comment="") -> Rating:
+def rate(case, user, score: str, comment="", *, now=None) -> Rating:
     """A follower rates the result. An 'unsatisfied' reopens the case (same handler, fresh
     clocks) up to CASES_RATING_REOPENS times (default 1, a setting row); a later one escalates
-    it to the next step of its path."""
+    it to the next step of its path. `now` (default the clock): when."""
     if score not in Score.values:
         # the Chinese labels, and those of the active language
         labels = {**{source_text(s.label): s.value for s in Score}, **{str(s.label): s.value for s in Score}}
@@ -1023,7 +1023,7 @@ def rate(case, user, score: str, comment="") -> Rating:
     limit = conf.get_int("CASES_MAX_TEXT")
     if len(comment) > limit:
         raise InvalidInput(f"comment: 评价最多 {limit} 字，收到 {len(comment)} 字")
-    now = timezone.now()
+    now = now or timezone.now()
     # the comment is kept masked here and in the event's data; the event's note keeps the
     # comment as typed, encrypted (note_enc), for staff with the right (reveal_originals)
     masked = mask_personal(comment)

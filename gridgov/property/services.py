@@ -140,9 +140,18 @@ def community_staff(path: str) -> list:
     from gridgov.accounts.models import User
     from gridgov.accounts.scope import scope_of
 
+    from django.db.models import Q
+
+    from gridgov.accounts.models import GridAssignment
+
     community = "/".join(path.split("/")[:3]) + "/" if path.count("/") >= 3 else path
+    # the candidates: a duty in force on the community, above it or inside it (scope_of's paths)
+    parts = community.split("/")[:-1]
+    above = ["/".join(parts[:k]) + "/" for k in range(1, len(parts) + 1)]
+    duties = GridAssignment.objects.in_force().filter(Q(node__path__startswith=community) | Q(node__path__in=above))
     out = []
-    for u in User.objects.filter(is_active=True, role__in=("community_staff", "community_secretary")).order_by("id"):
+    for u in User.objects.filter(is_active=True, role__in=("community_staff", "community_secretary"),
+                                 pk__in=duties.values("user_id")).order_by("id"):
         if policy.allows(u, KIND, "update", path) and any(community.startswith(p) or p.startswith(community)
                                                          for p in scope_of(u).paths):
             out.append(u)

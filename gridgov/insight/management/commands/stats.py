@@ -48,6 +48,7 @@ def collect() -> dict:
         "points": _points(),
         "volunteer_life": _volunteer_life(),
         "deliberation": _deliberation(),
+        "property": _property(),
         "other": dict(sorted(other.items())),
     }
 
@@ -111,6 +112,31 @@ def _deliberation() -> dict:
         "decisions_done": D.Decision.objects.filter(done_at__isnull=False).count(),
         "results": D.Result.objects.count(),
         "ratings": by(D.TopicRating, "score"),
+    }
+
+
+def _property() -> dict:
+    """The property alliance (issue 13): inspections by state and kind, deductions, problems by
+    state (the open ones late now, reopened, escalated), the quarters published."""
+    from django.utils import timezone
+
+    from gridgov.property import models as P
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    return {
+        "inspections": P.Inspection.objects.count(),
+        "inspections_by_state": by(P.Inspection, "state"),
+        "submitted_by_kind": dict(P.Inspection.objects.filter(state=P.Inspection.State.SUBMITTED)
+                                  .values_list("kind").annotate(n=Count("id")).order_by("kind")),
+        "deductions": P.Deduction.objects.count(),
+        "problems": P.Problem.objects.count(),
+        "problems_by_state": by(P.Problem, "state"),
+        "problems_late": P.Problem.objects.late(timezone.now()).count(),
+        "problems_reopened": P.Problem.objects.filter(reopen_count__gt=0).count(),
+        "problems_escalated": P.Problem.objects.filter(escalation__gt=0).count(),
+        "quarters_published": sorted(set(P.ScoreSnapshot.objects.values_list("quarter", flat=True))),
     }
 
 
