@@ -16,7 +16,8 @@ def test_demo_command_builds_cases_on_the_demo_street():
     counts = json.loads(out.getvalue().splitlines()[0])
     assert Item.objects.count() == 20 + 3  # the taxonomy's, and the demo's three 物业 items
     n = Case.objects.count()
-    assert counts["cases"] + counts["property_cases"] == n and 100 < n < 400
+    # the year of cases, the departments demo's 物业 reports, the property alliance's residents' reports
+    assert counts["cases"] + counts["property_cases"] + counts["property_alliance_cases"] == n and 100 < n < 500
     assert CaseEvent.objects.filter(action="submit").count() == n
     # handled by the demo's people: grid leaders, secretaries, volunteers who grabbed tasks
     assert Case.objects.filter(handler_user__username__startswith="gl").exists()
