@@ -137,12 +137,10 @@ def company_users(project) -> list:
 def community_staff(path: str) -> list:
     """The staff serving the community of `path` who may update property records (they are told
     of late problems)."""
-    from gridgov.accounts.models import User
-    from gridgov.accounts.scope import scope_of
-
     from django.db.models import Q
 
-    from gridgov.accounts.models import GridAssignment
+    from gridgov.accounts.models import GridAssignment, User
+    from gridgov.accounts.scope import scope_of
 
     community = "/".join(path.split("/")[:3]) + "/" if path.count("/") >= 3 else path
     # the candidates: a duty in force on the community, above it or inside it (scope_of's paths)
