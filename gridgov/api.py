@@ -70,6 +70,10 @@ def _register():
 
     for prefix, router in property_routers:
         api.add_router(prefix, router)
+    from gridgov.gridwork.api import ROUTERS as gridwork_routers
+
+    for prefix, router in gridwork_routers:
+        api.add_router(prefix, router)
     from gridgov.open311.api_keys import router as apikeys_router
 
     api.add_router("/apikeys/", apikeys_router)

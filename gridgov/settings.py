@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "gridgov.volunteers",
     "gridgov.deliberation",
     "gridgov.property",
+    "gridgov.gridwork",
     "gridgov.web",
     "gridgov.mobile",
     "gridgov.privacy",

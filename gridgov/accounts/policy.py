@@ -90,6 +90,16 @@ data shown stays scoped by `visible_to`):
   problems, publish a quarter's scores. A property company's users see their own company's
   projects, problems and scores and answer their problems: a relation (RELATIONS["property"]
   with the company's department). The indicator system is changed by settings × update.
+* gridwork — list: the grid work of the grids in scope (patrols, visits, needs, daily logs,
+  highlights, monthly summaries, the quarter's assessment: /gridwork/, /api/gridwork/...);
+  create: record one's own patrols, visits and needs (a grid worker, in their grids), mark
+  highlights; update: pick the week's best highlight, annotate a summary, give a leader's mark,
+  turn a need into a service item and close it. A worker always sees their own records (the
+  record's `worker`: a relation). The assessment scheme is edited and a period published with
+  reach everywhere (administrators).
+* disputes — list: the disputes (矛盾纠纷) of the grids in scope and their ledger; create:
+  record one; update: mediate, end, follow up; personal: the parties' phone numbers. A
+  worker sees the disputes they recorded.
 
 Kinds marked RELATIONAL (cases) also grant rights through a relation to the record whatever the
 table says: a reporter or follower sees their case; the handler named on a case handles it; a
@@ -235,6 +245,13 @@ deliberation   moderate  N N N N O O O N N N A
 property       list      N N N O O O O O N A A
 property       create    N N N N N O O O N N A
 property       update    N N N N N O O O N N A
+gridwork       list      N N N N O O O N N A A
+gridwork       create    N N N O O O O N N N A
+gridwork       update    N N N N O O O N N N A
+disputes       list      N N N O O O O N N A A
+disputes       create    N N N O O O O N N N A
+disputes       update    N N N O O O O N N N A
+disputes       personal  N N N O O O O N N N A
 """
 
 _LETTER = {"N": NEVER, "O": OWN, "A": ALL}

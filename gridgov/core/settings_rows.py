@@ -156,6 +156,27 @@ SETTINGS = [
             help=_("每千户每季度物业类诉求达到此数时，诉求量一项得 0 分")),
     Setting("PROPERTY_ESCALATE_DAYS", _("物业整改超期升级至街道（工作日）"), "int", _CASES, 1, 60,
             help=_("整改问题超期后再过这么多个工作日仍未整改，升级至街道")),
+    Setting("GRIDWORK_VISIT_DAYS_ELDERLY", _("走访周期：老年人（天）"), "int", _CASES, 1, 366,
+            help=_("重点人群每人每隔这么多天应走访一次")),
+    Setting("GRIDWORK_VISIT_DAYS_FRAIL", _("走访周期：困难/体弱（天）"), "int", _CASES, 1, 366),
+    Setting("GRIDWORK_VISIT_DAYS_SICK", _("走访周期：重病/慢病（天）"), "int", _CASES, 1, 366),
+    Setting("GRIDWORK_VISIT_DAYS_DISABLED", _("走访周期：残疾人（天）"), "int", _CASES, 1, 366),
+    Setting("GRIDWORK_VISIT_DAYS_PREGNANT", _("走访周期：孕产妇（天）"), "int", _CASES, 1, 366),
+    Setting("GRIDWORK_VISIT_DAYS_ALONE", _("走访周期：独居的重点人群（天）"), "int", _CASES, 1, 366,
+            help=_("独居的重点人群按此更短的周期走访，如独居老人每周一次")),
+    Setting("GRIDWORK_GRADE_A", _("网格员考核：A 档最低分"), "float", _CASES, 0, 100, group="gridwork_grades"),
+    Setting("GRIDWORK_GRADE_B", _("网格员考核：B 档最低分"), "float", _CASES, 0, 100, group="gridwork_grades"),
+    Setting("GRIDWORK_GRADE_C", _("网格员考核：C 档最低分"), "float", _CASES, 0, 100, group="gridwork_grades"),
+    Setting("GRIDWORK_GRADE_D", _("网格员考核：D 档最低分"), "float", _CASES, 0, 100, group="gridwork_grades",
+            help=_("低于 D 档最低分为 E 档；须 A > B > C > D")),
+    Setting("GRIDWORK_MIN_SAMPLE", _("网格员考核：参与排名的最少样本"), "int", _CASES, 0, 100_000,
+            help=_("考核期内上报与应办事件合计少于此数的，只列分数、不参与排名")),
+    Setting("GRIDWORK_MIN_DAYS", _("网格员考核：参与排名的最少在岗天数"), "int", _CASES, 0, 366),
+    Setting("GRIDWORK_WORKLOAD_SPAN", _("网格员考核：工作量系数幅度"), "float", _CASES, 0, 0.5,
+            help=_("按所管网格户数和事件量调整得分：工作量为全街平均两倍及以上时乘以 1 + 此值，为零时乘以 1 − 此值")),
+    Setting("GRIDWORK_POINTS_PER_SCORE", _("网格员考核：非专职人员每分折算积分"), "float", _CASES, 0, 100,
+            help=_("发布季度考核时，非专职网格员（志愿者、楼门长）按得分乘以此数计入积分；0 为不计")),
+    Setting("GRIDWORK_FOLLOW_UP_DAYS", _("矛盾纠纷办结后回访（天）"), "int", _CASES, 1, 180),
     Setting("ACCOUNTS_REQUIRE_SECOND_FACTOR", _("领导和管理员须开启双重验证"), "bool", _ENV,
             env="GRIDGOV_REQUIRE_SECOND_FACTOR", default="false"),
 ]
@@ -257,6 +278,17 @@ def _property_weights_sum_to_one(values: dict):
 
 
 GROUP_CHECKS["property_weights"] = _property_weights_sum_to_one
+
+
+def _gridwork_grades_descend(values: dict):
+    keys = ("GRIDWORK_GRADE_A", "GRIDWORK_GRADE_B", "GRIDWORK_GRADE_C", "GRIDWORK_GRADE_D")
+    marks = [values[k] for k in keys]
+    if any(a <= b for a, b in zip(marks, marks[1:])):
+        return _("考核档次分数须逐档降低：A > B > C > D")
+    return None
+
+
+GROUP_CHECKS["gridwork_grades"] = _gridwork_grades_descend
 
 
 #: callable(actor) raising PermissionDenied unless actor may update settings (accounts registers
