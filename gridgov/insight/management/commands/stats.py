@@ -49,6 +49,7 @@ def collect() -> dict:
         "volunteer_life": _volunteer_life(),
         "deliberation": _deliberation(),
         "property": _property(),
+        "gridwork": _gridwork(),
         "other": dict(sorted(other.items())),
     }
 
@@ -137,6 +138,34 @@ def _property() -> dict:
         "problems_reopened": P.Problem.objects.filter(reopen_count__gt=0).count(),
         "problems_escalated": P.Problem.objects.filter(escalation__gt=0).count(),
         "quarters_published": sorted(set(P.ScoreSnapshot.objects.values_list("quarter", flat=True))),
+    }
+
+
+def _gridwork() -> dict:
+    """Grid work (issue 14): patrols and their points, visits and the special-care residents
+    checked, needs by state, daily logs by state, disputes by state and risk with the open ones,
+    highlights and the weeks' picks, the periods published."""
+    from gridgov.gridwork import models as G
+
+    def by(model, field):
+        return dict(model.objects.values_list(field).annotate(n=Count("id")).order_by(field))
+
+    return {
+        "patrols": G.Patrol.objects.count(),
+        "patrols_by_state": by(G.Patrol, "state"),
+        "patrol_points": G.PatrolPoint.objects.count(),
+        "visits": G.Visit.objects.count(),
+        "visit_residents": G.VisitResident.objects.count(),
+        "needs_by_state": by(G.Need, "state"),
+        "daily_logs_by_state": by(G.DailyLog, "state"),
+        "disputes": G.Dispute.objects.count(),
+        "disputes_by_state": by(G.Dispute, "state"),
+        "disputes_by_risk": by(G.Dispute, "risk"),
+        "mediation_sessions": G.MediationSession.objects.count(),
+        "highlights": G.Highlight.objects.count(),
+        "highlights_picked": G.Highlight.objects.filter(picked_at__isnull=False).count(),
+        "leader_marks": G.LeaderMark.objects.count(),
+        "periods_published": sorted(G.AssessmentSnapshot.objects.values_list("period", flat=True)),
     }
 
 
