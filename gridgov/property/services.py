@@ -705,13 +705,17 @@ def parse_days(raw) -> int | None:
 
 
 def position(lon, lat, crs: str = "wgs84"):
-    """(lon, lat) in WGS 84 of a phone's position ((None, None) when not given)."""
+    """(lon, lat) in WGS 84 of a phone's position (a form's lon / lat / crs: "wgs84", "gcj02" or
+    "bd09"); (None, None) when not given; PropertyError for a value that is no position."""
     if lon in (None, "") or lat in (None, ""):
         return None, None
     from gridgov.geo.coords import to_wgs84
 
     try:
-        return to_wgs84(float(lon), float(lat), crs or "wgs84")
+        lon, lat = float(lon), float(lat)
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError("out of range")
+        return to_wgs84(lon, lat, crs or "wgs84")
     except (TypeError, ValueError):
         raise PropertyError(_("位置无效"), code="position") from None
 # --- inspections: the walk's pages and API (inspections slice) --------------------------------

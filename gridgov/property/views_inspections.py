@@ -47,17 +47,8 @@ def _plannable(user):
 
 
 def _point(post):
-    """(lon, lat) in WGS 84 from a form's hidden lon / lat / crs (the phone's location), or (None, None)."""
-    from gridgov.geo.coords import to_wgs84
-
-    try:
-        lon, lat = float(post.get("lon", "")), float(post.get("lat", ""))
-    except ValueError:
-        return None, None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return None, None
-    crs = post.get("crs") if post.get("crs") in ("wgs84", "gcj02") else "wgs84"
-    return to_wgs84(lon, lat, crs)
+    """(lon, lat) in WGS 84 of a form's hidden lon / lat / crs (the phone's location), or (None, None)."""
+    return services.position(post.get("lon"), post.get("lat"), post.get("crs", "wgs84"))
 
 
 def _files(request):
@@ -276,8 +267,8 @@ def m_home(request):
 @require_POST
 def m_unannounced(request):
     """An unannounced visit of a project: planned for today and started here and now."""
-    lon, lat = _point(request.POST)
     try:
+        lon, lat = _point(request.POST)
         insp = inspections.plan(request.user, project=request.POST.get("project", ""), start=True, lon=lon, lat=lat)
     except services.PropertyError as exc:
         return render(request, "property/inspections/m_home.html", _m_home_context(request, str(exc)),
@@ -315,18 +306,20 @@ def _m_act(request, pk, fn):
 @m_login_required
 @require_POST
 def m_start(request, pk):
-    lon, lat = _point(request.POST)
-    return _m_act(request, pk, lambda i: services.start_inspection(request.user, i, lon=lon, lat=lat)) or redirect(
-        f"/m/property/inspections/{pk}/")
+    def act(insp):
+        lon, lat = _point(request.POST)
+        return services.start_inspection(request.user, insp, lon=lon, lat=lat)
+
+    return _m_act(request, pk, act) or redirect(f"/m/property/inspections/{pk}/")
 
 
 @m_login_required
 @require_POST
 def m_deduct(request, pk):
     p = request.POST
-    lon, lat = _point(p)
 
     def act(insp):
+        lon, lat = _point(p)
         return inspections.deduct(request.user, insp, indicator=p.get("indicator", ""), note=p.get("note", ""),
                         points=p.get("points"), place=p.get("place", ""), lon=lon, lat=lat, photos=_files(request))
 
