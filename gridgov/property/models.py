@@ -259,7 +259,11 @@ class ProblemEvent(models.Model):
 
 
 class ProblemPhoto(models.Model):
-    """A photo of a problem: as found (`found`), the company's answer (`answer`), the re-check (`recheck`)."""
+    """A photo of a problem: as found (`found`), the company's answer (`answer`), the re-check (`recheck`).
+
+    A deduction's photos (`found`) are stored here before its problem exists: `problem` null and
+    `deduction` set while the inspection runs; submitting it opens the problem and sets `problem`
+    (the deduction stays set)."""
 
     problem = models.ForeignKey(Problem, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
     deduction = models.ForeignKey(Deduction, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
