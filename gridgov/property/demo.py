@@ -200,6 +200,8 @@ class Year:
         self.deck = []
         #: the fates of the first recent problems (so that even a small street has them at the end)
         self.firsts = ["waiting", "never"]
+        #: the escalation sweeps' recipients, looked up once for the year (nobody joins or leaves in it)
+        self.recipients = services.Recipients()
 
     def at(self, when, act, *args):
         if when < self.now:
@@ -338,7 +340,7 @@ class Year:
             services.cancel_problem(self.inspector, p, reason=self.rng.choice(CANCELS), now=when)
 
     def sweep(self, when):
-        self.counts["property_escalated"] += services.escalate_late(now=when)
+        self.counts["property_escalated"] += services.escalate_late(now=when, recipients=self.recipients)
 
     # -- residents' reports ---------------------------------------------------------------------
 

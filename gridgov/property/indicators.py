@@ -70,17 +70,40 @@ class IndicatorError(CodedError, ValueError):
     code = "indicators"
 
 
+def _build(indicator_set: IndicatorSet, rows) -> IndicatorSet:
+    """Fill an empty set with categories and indicators. `rows`: (code, name, weight or None for
+    the sum of its indicators' full marks, [dict of Indicator fields]) per category, in order."""
+    for pos, (code, name, weight, items) in enumerate(rows):
+        items = list(items)
+        if weight is None:
+            weight = sum((D(i["full_marks"]) for i in items), D(0))
+        cat = Category.objects.create(indicator_set=indicator_set, code=code, name=name, weight=weight,
+                                      position=pos)
+        Indicator.objects.bulk_create([Indicator(category=cat, **{"position": ipos, **item})
+                                       for ipos, item in enumerate(items)])
+    return indicator_set
+
+
+def _default_rows():
+    for code, name, items in DEFAULT:
+        yield code, name, None, [
+            {"code": icode, "name": iname, "full_marks": D(full), "method": method, "step": D(step),
+             "rectify_days": days, "criteria": criteria, "evidence": evidence}
+            for icode, iname, full, method, step, days, criteria, evidence in items]
+
+
+COPIED = ("code", "name", "full_marks", "method", "step", "criteria", "evidence", "rectify_days", "position")
+
+
+def _rows_of(source: IndicatorSet):
+    for cat in source.categories.prefetch_related("indicators").order_by("position", "id"):
+        yield cat.code, cat.name, cat.weight, [{f: getattr(i, f) for f in COPIED} for i in cat.indicators.all()]
+
+
 def create_default(year: int, name: str = "物业服务质量考评指标") -> IndicatorSet:
     """The default set for `year` (5 categories, 25 sub-indicators, 100 points)."""
     with transaction.atomic():
-        s = IndicatorSet.objects.create(year=year, name=name)
-        for pos, (code, cname, items) in enumerate(DEFAULT):
-            cat = Category.objects.create(indicator_set=s, code=code, name=cname, position=pos,
-                                          weight=sum(D(i[2]) for i in items))
-            for ipos, (icode, iname, full, method, step, days, criteria, evidence) in enumerate(items):
-                Indicator.objects.create(category=cat, code=icode, name=iname, full_marks=D(full), method=method,
-                                         step=D(step), rectify_days=days, criteria=criteria, evidence=evidence,
-                                         position=ipos)
+        s = _build(IndicatorSet.objects.create(year=year, name=name), _default_rows())
         check_set(s)
     return s
 
@@ -88,15 +111,7 @@ def create_default(year: int, name: str = "物业服务质量考评指标") -> I
 def copy_set(source: IndicatorSet, year: int) -> IndicatorSet:
     """A new year's set, the same rules as `source` (to change for the new year)."""
     with transaction.atomic():
-        s = IndicatorSet.objects.create(year=year, name=source.name, note=source.note)
-        for cat in source.categories.all():
-            new = Category.objects.create(indicator_set=s, code=cat.code, name=cat.name, weight=cat.weight,
-                                          position=cat.position)
-            for i in cat.indicators.all():
-                Indicator.objects.create(category=new, code=i.code, name=i.name, full_marks=i.full_marks,
-                                         method=i.method, step=i.step, criteria=i.criteria, evidence=i.evidence,
-                                         rectify_days=i.rectify_days, position=i.position)
-    return s
+        return _build(IndicatorSet.objects.create(year=year, name=source.name, note=source.note), _rows_of(source))
 
 
 def set_for(year: int, *, create: bool = True) -> IndicatorSet | None:

@@ -221,6 +221,10 @@ class Problem(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     #: 0 in time; 1 late (the company's manager and the community told); 2 later still (the street)
     escalation = models.PositiveSmallIntegerField(default=0)
+    #: when a level-1 problem rises to level 2 (PROPERTY_ESCALATE_DAYS working days after `due_at`):
+    #: set when it reaches level 1, cleared when a failed re-check starts a new round; the clock
+    #: filters on it
+    escalate_at = models.DateTimeField(null=True, blank=True)
     #: whether any round went past its deadline before it was answered (counts against the project)
     was_late = models.BooleanField(default=False)
     reopen_count = models.PositiveSmallIntegerField(default=0)
@@ -255,7 +259,11 @@ class ProblemEvent(models.Model):
 
 
 class ProblemPhoto(models.Model):
-    """A photo of a problem: as found (`found`), the company's answer (`answer`), the re-check (`recheck`)."""
+    """A photo of a problem: as found (`found`), the company's answer (`answer`), the re-check (`recheck`).
+
+    A deduction's photos (`found`) are stored here before its problem exists: `problem` null and
+    `deduction` set while the inspection runs; submitting it opens the problem and sets `problem`
+    (the deduction stays set)."""
 
     problem = models.ForeignKey(Problem, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
     deduction = models.ForeignKey(Deduction, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")

@@ -427,23 +427,24 @@ def pulled_down(row: dict, quarter: str) -> dict:
     n = row["n_inspections"] or 0
     indicators = []
     if n:
-        lost = (Deduction.objects.filter(inspection__project_id=row["project"], inspection__state=Inspection.State.SUBMITTED,
-                                         inspection__submitted_at__gte=start, inspection__submitted_at__lt=end)
-                .values("inspection_id", "inspection__indicator_set_id", "indicator_id").annotate(points=Sum("points"))
-                .order_by())
-        set_full = {}
+        lost = list(Deduction.objects.filter(
+            inspection__project_id=row["project"], inspection__state=Inspection.State.SUBMITTED,
+            inspection__submitted_at__gte=start, inspection__submitted_at__lt=end)
+            .values("inspection_id", "inspection__indicator_set_id", "indicator_id").annotate(points=Sum("points"))
+            .order_by())
+        # the sets' indicators in one query: the deducted ones' names, each set's full marks
+        sets = {x["inspection__indicator_set_id"] for x in lost}
+        inds, set_full = {}, defaultdict(lambda: Decimal(0))
+        for ind in Indicator.objects.filter(category__indicator_set__in=sets).select_related("category"):
+            inds[ind.pk] = ind
+            set_full[ind.category.indicator_set_id] += ind.full_marks
         per = defaultdict(lambda: Decimal(0))
-        inds = {}
         for x in lost:
             sid = x["inspection__indicator_set_id"]
-            if sid not in set_full:
-                set_full[sid] = sum(Indicator.objects.filter(category__indicator_set=sid)
-                                    .values_list("full_marks", flat=True), Decimal(0)) or Decimal(100)
-            if x["indicator_id"] not in inds:
-                inds[x["indicator_id"]] = Indicator.objects.select_related("category").get(pk=x["indicator_id"])
             ind = inds[x["indicator_id"]]
             # an indicator loses at most its full marks; the score is out of 100
-            per[(ind.code, ind.name, ind.category.name)] += min(x["points"], ind.full_marks) * 100 / set_full[sid]
+            per[(ind.code, ind.name, ind.category.name)] += min(x["points"], ind.full_marks) * 100 / (
+                set_full[sid] or Decimal(100))
         for (code, name, cat), pts in sorted(per.items(), key=lambda kv: (-kv[1], kv[0][0]))[:5]:
             indicators.append({"code": code, "name": name, "category": cat, "points": d2(pts / n)})
     parts = [{"part": k, "points": row["parts"][k]["points"], "full": FULL[k],

@@ -482,7 +482,7 @@ def recheck_problem(actor, problem: Problem, *, passed: bool, note: str = "", ph
         action = "pass"
     else:
         p.days = int(days or p.days)
-        p.state, p.answered_at, p.escalation = Problem.State.OPEN, None, 0
+        p.state, p.answered_at, p.escalation, p.escalate_at = Problem.State.OPEN, None, 0, None
         p.due_at = _deadline(now, p.days)
         p.reopen_count = F("reopen_count") + 1
         action = "fail"
@@ -517,30 +517,69 @@ def cancel_problem(actor, problem: Problem, *, reason: str, now=None, expected_v
     return p
 
 
-def escalate_late(now=None) -> int:
+class Recipients:
+    """Who is told of a problem, looked up once and kept: a company's users by its department, the
+    community staff by grid path, the street's staff. The clock makes one per run (a sweep over
+    many late problems asks the same few questions); the demo keeps one for its year."""
+
+    def __init__(self):
+        self._company: dict[str, list] = {}
+        self._community: dict[str, list] = {}
+        self._street: list | None = None
+
+    def company(self, project) -> list:
+        key = company_department(project)
+        if key not in self._company:
+            self._company[key] = company_users(project)
+        return list(self._company[key])
+
+    def community(self, path: str) -> list:
+        if path not in self._community:
+            self._community[path] = community_staff(path)
+        return list(self._community[path])
+
+    def street(self) -> list:
+        if self._street is None:
+            self._street = street_staff()
+        return list(self._street)
+
+
+def escalate_late(now=None, recipients: Recipients | None = None) -> int:
     """The clock: an open problem past its deadline rises a level (1: the company's users and the
-    community are told; 2, PROPERTY_ESCALATE_DAYS working days later still: the street). Each
-    step is one compare-and-set update, so two sweeps at once escalate once. Returns the steps."""
+    community are told, and `escalate_at` is set PROPERTY_ESCALATE_DAYS working days after the
+    deadline; 2, at `escalate_at` when still open: the street). One step per problem per run; each
+    step is one compare-and-set update, so two sweeps at once escalate once. The due problems are
+    found in SQL, the work calendar built once and the recipients looked up once per run (or kept
+    in `recipients`). Returns the steps."""
+    from django.db.models import Q
+
+    from gridgov.cases.workcal import WorkCalendar
+
     from . import conf
 
     now = now or timezone.now()
-    step_days = conf.get_int("PROPERTY_ESCALATE_DAYS")
+    recipients = recipients if recipients is not None else Recipients()
+    cal = step_days = None
     n = 0
-    for p in Problem.objects.late(now).filter(escalation__lt=2).select_related("project__company__department"):
-        level = 1 if p.escalation == 0 else 2
-        if level == 2 and _deadline(p.due_at, step_days) > now:
-            continue
+    due = Q(escalation=0) | Q(escalation=1, escalate_at__lte=now)
+    for p in list(Problem.objects.late(now).filter(due).select_related("project__company__department")):
+        level = p.escalation + 1
+        escalate_at = p.escalate_at
+        if level == 1:
+            if cal is None:
+                cal, step_days = WorkCalendar(), conf.get_int("PROPERTY_ESCALATE_DAYS")
+            escalate_at = cal.add_working_days(p.due_at, step_days)
         with transaction.atomic():
             done = Problem.objects.filter(pk=p.pk, version=p.version, escalation=p.escalation,
                                           state=Problem.State.OPEN).update(
-                escalation=level, was_late=True, version=F("version") + 1)
+                escalation=level, escalate_at=escalate_at, was_late=True, version=F("version") + 1)
             if not done:
                 continue
-            p.refresh_from_db()
+            p.escalation, p.escalate_at, p.was_late, p.version = level, escalate_at, True, p.version + 1
             _event(p, None, "escalate", Problem.State.OPEN, at=now, level=level)
-            users = company_users(p.project) + community_staff(p.grid_path)
+            users = recipients.company(p.project) + recipients.community(p.grid_path)
             if level == 2:
-                users += street_staff()
+                users += recipients.street()
             title = f"整改问题 {p.number} 已超期" + ("（升级至街道）" if level == 2 else "")
             _notify(users, "property_late", title, p.description, {"problem": p.pk})
         n += 1
@@ -666,13 +705,17 @@ def parse_days(raw) -> int | None:
 
 
 def position(lon, lat, crs: str = "wgs84"):
-    """(lon, lat) in WGS 84 of a phone's position ((None, None) when not given)."""
+    """(lon, lat) in WGS 84 of a phone's position (a form's lon / lat / crs: "wgs84", "gcj02" or
+    "bd09"); (None, None) when not given; PropertyError for a value that is no position."""
     if lon in (None, "") or lat in (None, ""):
         return None, None
     from gridgov.geo.coords import to_wgs84
 
     try:
-        return to_wgs84(float(lon), float(lat), crs or "wgs84")
+        lon, lat = float(lon), float(lat)
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise ValueError("out of range")
+        return to_wgs84(lon, lat, crs or "wgs84")
     except (TypeError, ValueError):
         raise PropertyError(_("位置无效"), code="position") from None
 # --- inspections: the walk's pages and API (inspections slice) --------------------------------

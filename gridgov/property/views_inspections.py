@@ -9,7 +9,8 @@ yet frozen).
 Phone (/m/property/inspections/): my planned and running inspections and an unannounced visit
 started from a project (plan + start); walking one: start (the phone's location), the indicators
 by category with criteria and evidence, a deduction per finding (note, points, photo, location),
-the running score, submit. Views validate and call gridgov.property.services / indicators."""
+the running score, submit. Views validate and call gridgov.property.inspections / services /
+indicators."""
 
 from datetime import date
 
@@ -25,8 +26,7 @@ from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
 from gridgov.core import history
 
-from . import api_inspections as q
-from . import indicators, services
+from . import indicators, inspections, services
 from .models import Indicator, Inspection
 
 m_login_required = login_required(login_url="/m/login/")
@@ -47,17 +47,8 @@ def _plannable(user):
 
 
 def _point(post):
-    """(lon, lat) in WGS 84 from a form's hidden lon / lat / crs (the phone's location), or (None, None)."""
-    from gridgov.geo.coords import to_wgs84
-
-    try:
-        lon, lat = float(post.get("lon", "")), float(post.get("lat", ""))
-    except ValueError:
-        return None, None
-    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-        return None, None
-    crs = post.get("crs") if post.get("crs") in ("wgs84", "gcj02") else "wgs84"
-    return to_wgs84(lon, lat, crs)
+    """(lon, lat) in WGS 84 of a form's hidden lon / lat / crs (the phone's location), or (None, None)."""
+    return services.position(post.get("lon"), post.get("lat"), post.get("crs", "wgs84"))
 
 
 def _files(request):
@@ -65,7 +56,7 @@ def _files(request):
 
 
 def _page_context(request, insp: Inspection) -> dict:
-    deductions = list(q.deductions_of(insp))
+    deductions = list(inspections.deductions_of(insp))
     breakdown = services.inspection_breakdown(insp)
     score = insp.score if insp.score is not None else services.inspection_score(insp)
     open_ = insp.state in (Inspection.State.PLANNED, Inspection.State.IN_PROGRESS)
@@ -90,8 +81,9 @@ def _list_context(request, error: str = "") -> dict:
     scope = _scope(request.user)
     filters = {"project": g.get("project", ""), "quarter": g.get("quarter", "").strip(), "state": g.get("state", "")}
     try:
-        rows = q.filtered(request.user, scope=scope, project=int(filters["project"]) if filters["project"].isdigit()
-                          else None, quarter=filters["quarter"], state=filters["state"])
+        project = int(filters["project"]) if filters["project"].isdigit() else None
+        rows = inspections.filtered(request.user, scope=scope, project=project, quarter=filters["quarter"],
+                                    state=filters["state"])
         rows = list(rows[:300])
     except services.PropertyError as exc:
         rows, error = [], error or str(exc)
@@ -116,7 +108,7 @@ def plan(request):
     except ValueError:
         planned_on = None
     try:
-        insp = q.plan(request.user, project=p.get("project", ""), planned_on=planned_on,
+        insp = inspections.plan(request.user, project=p.get("project", ""), planned_on=planned_on,
                       kind=p.get("kind", Inspection.Kind.SCHEDULED), by=p.get("by", Inspection.By.STAFF),
                       expert_name=p.get("expert_name", ""), expert_org=p.get("expert_org", ""),
                       note=p.get("note", ""))
@@ -177,11 +169,11 @@ def _indicator_rows(s, posted=None):
 @staff_required
 def indicator_page(request):
     """The indicator system of a year: the rules, and the form to change a year not yet frozen."""
-    if not q.may_see_indicators(request.user):
+    if not inspections.may_see_indicators(request.user):
         raise PermissionDenied(_("您没有权限查看物业考评指标"))
     year = request.GET.get("year") or request.POST.get("year") or str(timezone.localdate().year)
     try:
-        s = q.indicator_set(year)
+        s = inspections.indicator_set(year)
     except services.PropertyError:
         raise Http404(_("该年度没有指标体系")) from None
     may_edit = s.frozen_at is None and policy.allows(request.user, "settings", "update")
@@ -275,9 +267,9 @@ def m_home(request):
 @require_POST
 def m_unannounced(request):
     """An unannounced visit of a project: planned for today and started here and now."""
-    lon, lat = _point(request.POST)
     try:
-        insp = q.plan(request.user, project=request.POST.get("project", ""), start=True, lon=lon, lat=lat)
+        lon, lat = _point(request.POST)
+        insp = inspections.plan(request.user, project=request.POST.get("project", ""), start=True, lon=lon, lat=lat)
     except services.PropertyError as exc:
         return render(request, "property/inspections/m_home.html", _m_home_context(request, str(exc)),
                       status=exc.status)
@@ -314,19 +306,21 @@ def _m_act(request, pk, fn):
 @m_login_required
 @require_POST
 def m_start(request, pk):
-    lon, lat = _point(request.POST)
-    return _m_act(request, pk, lambda i: services.start_inspection(request.user, i, lon=lon, lat=lat)) or redirect(
-        f"/m/property/inspections/{pk}/")
+    def act(insp):
+        lon, lat = _point(request.POST)
+        return services.start_inspection(request.user, insp, lon=lon, lat=lat)
+
+    return _m_act(request, pk, act) or redirect(f"/m/property/inspections/{pk}/")
 
 
 @m_login_required
 @require_POST
 def m_deduct(request, pk):
     p = request.POST
-    lon, lat = _point(p)
 
     def act(insp):
-        return q.deduct(request.user, insp, indicator=p.get("indicator", ""), note=p.get("note", ""),
+        lon, lat = _point(p)
+        return inspections.deduct(request.user, insp, indicator=p.get("indicator", ""), note=p.get("note", ""),
                         points=p.get("points"), place=p.get("place", ""), lon=lon, lat=lat, photos=_files(request))
 
     return _m_act(request, pk, act) or redirect(f"/m/property/inspections/{pk}/?added=1#score")
@@ -336,7 +330,7 @@ def m_deduct(request, pk):
 @require_POST
 def m_remove(request, pk, did):
     def act(insp):
-        q.remove(request.user, insp, did)
+        inspections.remove(request.user, insp, did)
 
     return _m_act(request, pk, act) or redirect(f"/m/property/inspections/{pk}/#score")
 

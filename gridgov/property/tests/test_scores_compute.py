@@ -60,6 +60,16 @@ def test_a_deduction_lowers_the_composite_by_wi_times_its_points(w):
     assert down["parts"] == []
 
 
+def test_what_pulled_it_down_reads_the_sets_indicators_in_one_query(w, django_assert_num_queries):
+    insp = inspection(w, "c2", deductions=[("C1", 2, "楼道堆物"), ("C2", 1, "满溢"), ("D3", 1, "路灯不亮"),
+                                          ("E2", 2, "飞线充电")], now=at(2026, 4, 7, 10))
+    b = row_of(scores.compute(Q2), w["project_c2"])
+    with django_assert_num_queries(2):  # the deductions by indicator, the sets' indicators
+        down = scores.pulled_down(b, Q2)
+    assert [x["code"] for x in down["indicators"]] == ["C1", "E2", "C2", "D3"]
+    assert b["inspection_score"] == insp.score == Decimal("94.00")
+
+
 def test_complaints_at_the_reference_rate_give_0_complaint_points(w):
     houses(w, "c1", 25)
     houses(w, "c1", 5, use="commercial")  # not households
