@@ -193,31 +193,16 @@ def _clean_points(points, now) -> list[tuple[datetime, float, float, float | Non
     return out
 
 
-def _append(patrol: Patrol, points, now) -> int:
-    """Append check-ins to `patrol` (locked by the caller): the points later than its last one,
-    placed in their finest grids; distance, count and grids updated. Returns how many were kept."""
+def _route(pts, last=None):
+    """(point rows without a patrol, grid paths in order, metres) of cleaned points `pts`
+    following `last` (at, lon, lat) or nothing: legs faster than MAX_SPEED_MS are GPS noise."""
     from gridgov.geo.locator import get_locator
     from gridgov.geo.spatial import haversine_m
 
-    pts = _clean_points(points, now)
-    last = patrol.points.order_by("-at", "-id").first()
-    if last is not None:
-        pts = [p for p in pts if p[0] > last.at]
-    # one point per instant (a batch repeating a time keeps the first)
-    dedup, seen = [], set()
-    for p in pts:
-        if p[0] not in seen:
-            seen.add(p[0])
-            dedup.append(p)
-    pts = dedup
-    if not pts:
-        return 0
-    refs = get_locator().finest_many([p[1] for p in pts], [p[2] for p in pts])
-    rows, paths = [], list(patrol.grid_paths or [])
-    prev = (last.at, last.lon, last.lat) if last is not None else None
-    distance = 0.0
+    refs = get_locator().finest_many([p[1] for p in pts], [p[2] for p in pts]) if pts else []
+    rows, paths, distance, prev = [], [], 0.0, last
     for (at, x, y, acc), ref in zip(pts, refs):
-        rows.append(PatrolPoint(patrol=patrol, at=at, lon=x, lat=y, accuracy_m=acc, grid_id=ref.id if ref else None))
+        rows.append(PatrolPoint(at=at, lon=x, lat=y, accuracy_m=acc, grid_id=ref.id if ref else None))
         if ref is not None and ref.path not in paths:
             paths.append(ref.path)
         if prev is not None:
@@ -226,7 +211,32 @@ def _append(patrol: Patrol, points, now) -> int:
             if dt > 0 and d / dt <= MAX_SPEED_MS:
                 distance += d
         prev = (at, x, y)
+    return rows, paths, distance
+
+
+def _new_points(pts, after=None):
+    """The points later than `after` (a re-sent batch), one per instant."""
+    out, seen = [], set()
+    for p in pts:
+        if (after is None or p[0] > after) and p[0] not in seen:
+            seen.add(p[0])
+            out.append(p)
+    return out
+
+
+def _append(patrol: Patrol, points, now) -> int:
+    """Append check-ins to `patrol` (locked by the caller): the points later than its last one,
+    placed in their finest grids; distance, count and grids updated. Returns how many were kept."""
+    last = patrol.points.order_by("-at", "-id").first()
+    pts = _new_points(_clean_points(points, now), last.at if last is not None else None)
+    if not pts:
+        return 0
+    rows, new_paths, distance = _route(pts, (last.at, last.lon, last.lat) if last is not None else None)
+    for r in rows:
+        r.patrol = patrol
     PatrolPoint.objects.bulk_create(rows)
+    paths = list(patrol.grid_paths or [])
+    paths += [p for p in new_paths if p not in paths]
     patrol.distance_m = round(patrol.distance_m + distance, 1)
     patrol.point_count += len(rows)
     patrol.grid_paths = paths
@@ -311,6 +321,67 @@ def record_patrol(worker, points, started_at, ended_at, note: str = "", *, now=N
         _record(worker, p, "upload", {"state": [None, "ended"], "distance_m": p.distance_m,
                                       "point_count": p.point_count}, grid_path=node.path, at=now)
     return p
+
+
+def _history_rows(actor, objs, action, changes_of, paths, ats):
+    """core.history rows for a batch (one per record, as history.record writes them)."""
+    from gridgov.core.models import ChangeRecord
+
+    name = getattr(actor, "display_name", "") or getattr(actor, "username", "")
+    ChangeRecord.objects.bulk_create([
+        ChangeRecord(at=at, actor=actor, actor_name=name, kind=HISTORY_KIND, object_id=str(o.pk),
+                     object_repr=str(o)[:200], grid_path=path, action=action, changes=changes_of(o), note="")
+        for o, path, at in zip(objs, paths, ats)], batch_size=1000)
+
+
+def record_patrols(worker, patrols, *, now=None) -> list[Patrol]:
+    """Book many whole patrols of one worker at once (the batch path of `record_patrol`: a phone
+    that was offline for days; the demo's year): each {"started_at", "ended_at", "points", "note"},
+    in the grid the worker served that day (the duty history). Patrols already booked (same
+    start) are skipped. One transaction; one history row per patrol."""
+    now = _now(now)
+    items = []
+    for it in patrols:
+        st, en = _as_datetime(it["started_at"], None), _as_datetime(it["ended_at"], None)
+        if st is None or en is None or en < st or en > now + timedelta(minutes=5):
+            raise DayError(_("巡查的开始和结束时间无效"), code="times")
+        items.append((st, en, it.get("note", ""), _new_points(_clean_points(it.get("points") or [], st))))
+    if not items:
+        return []
+    first, last = min(local_day(i[0]) for i in items), max(local_day(i[0]) for i in items)
+    spans = [s for s in periods.spans(periods.Period("batch", "batch", first, last), users=[worker.pk])]
+    nodes = {}
+    with transaction.atomic():
+        done = set(Patrol.objects.filter(worker=worker, started_at__in=[i[0] for i in items])
+                   .exclude(state=Patrol.State.CANCELLED).values_list("started_at", flat=True))
+        objs, point_rows = [], []
+        for st, en, note, pts in items:
+            if st in done:
+                continue
+            d = local_day(st)
+            span = periods.span_at(spans, d)
+            if span is None:
+                raise Forbidden(_("您当日没有网格职责"), code="no_duty")
+            if span.node_id not in nodes:
+                _require(worker, "create", span.path)
+                nodes[span.node_id] = span.path
+            rows, paths, distance = _route(pts)
+            objs.append(Patrol(worker=worker, grid_id=span.node_id, grid_path=span.path, started_at=st, day=d,
+                               state=Patrol.State.ENDED, ended_at=en, note=(note or "").strip(),
+                               distance_m=round(distance, 1), point_count=len(rows), grid_paths=paths))
+            point_rows.append(rows)
+            done.add(st)
+        Patrol.objects.bulk_create(objs, batch_size=500)
+        flat = []
+        for p, rows in zip(objs, point_rows):
+            for r in rows:
+                r.patrol = p
+            flat.extend(rows)
+        PatrolPoint.objects.bulk_create(flat, batch_size=2000)
+        _history_rows(worker, objs, "upload", lambda o: {"state": [None, "ended"], "distance_m": o.distance_m,
+                                                          "point_count": o.point_count},
+                      [o.grid_path for o in objs], [now] * len(objs))
+    return objs
 
 
 def active_patrol(worker) -> Patrol | None:
@@ -410,6 +481,48 @@ def record_visit(worker, house, outcome: str = Visit.Outcome.MET, met: str = "",
         _record(worker, visit, "visit", {"residents": [r.pk for r, _c in checked], "needs": len(heard),
                                          "outcome": outcome}, grid_path=path, at=now)
     return visit
+
+
+def record_visits(worker, visits, *, now=None) -> list[Visit]:
+    """Book many visits of one worker at once (the batch path of `record_visit`: a phone's
+    offline queue; the demo's year): each {"house", "at", "outcome", "met", "note", "residents":
+    [(resident, concern)], "needs": [(kind, text, resident)]}, checked as `record_visit` checks
+    one. One transaction; one history row per visit."""
+    from gridgov.core.freetext import mask_personal
+
+    now = _now(now)
+    allowed, objs, vrs, needs = set(), [], [], []
+    for it in visits:
+        house, at = it["house"], _as_datetime(it.get("at"), now)
+        path = house.grid.path if house.grid_id else ""
+        if path not in allowed:
+            _require(worker, "create", path)
+            allowed.add(path)
+        outcome = it.get("outcome") or Visit.Outcome.MET
+        if outcome not in Visit.Outcome.values:
+            raise DayError(_("走访结果无效"), code="outcome")
+        checked = [(r, c) for r, c in it.get("residents") or ()]
+        heard = [(k or Need.Kind.OTHER, (t or "").strip(), r) for k, t, r in it.get("needs") or () if (t or "").strip()]
+        for r in [r for r, _c in checked] + [r for _k, _t, r in heard if r is not None]:
+            if r.house_id != house.pk:
+                raise DayError(_("%(name)s 不是该房屋的居民"), code="resident", name=r.name)
+        lon, lat = _house_point(house)
+        objs.append(Visit(worker=worker, house=house, grid_id=house.grid_id, grid_path=path, at=at, day=local_day(at),
+                          outcome=outcome, met=mask_personal((it.get("met") or "").strip())[:200],
+                          note=mask_personal((it.get("note") or "").strip()), lon=lon, lat=lat, created_at=now))
+        vrs.append(checked)
+        needs.append(heard)
+    with transaction.atomic():
+        Visit.objects.bulk_create(objs, batch_size=500)
+        VisitResident.objects.bulk_create([
+            VisitResident(visit=v, resident=r, groups=list(r.special_care), concern=(c or "")[:200], at=v.at, worker=worker)
+            for v, checked in zip(objs, vrs) for r, c in checked], batch_size=2000)
+        Need.objects.bulk_create([
+            Need(visit=v, worker=worker, resident=r, grid_path=v.grid_path, kind=k, text=mask_personal(t), heard_at=v.at)
+            for v, heard in zip(objs, needs) for k, t, r in heard], batch_size=1000)
+        _history_rows(worker, objs, "visit", lambda o: {"outcome": o.outcome}, [o.grid_path for o in objs],
+                      [o.at for o in objs])
+    return objs
 
 
 def _need_locked(need) -> Need:
