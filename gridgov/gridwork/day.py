@@ -102,6 +102,18 @@ def _require(user, action: str, path: str):
         raise Forbidden(_("您没有权限进行此操作"))
 
 
+def _require_record(user, path: str, day: date):
+    """`user` may record on `path` for `day`: gridwork × create over the grid now, or (a record
+    booked late: an offline phone, a worker since moved on) a duty on the grid that day."""
+    if policy.allows(user, KIND, "create", path):
+        return
+    if policy.reach(user, KIND, "create") != policy.NEVER:
+        one = periods.Period(day.isoformat(), "day", day, day)
+        if any(path.startswith(s.path) for s in periods.spans(one, users=[user.pk])):
+            return
+    raise Forbidden(_("您没有权限进行此操作"))
+
+
 def _check_version(obj, expected):
     if expected is not None and int(expected) != obj.version:
         raise Conflict(_("记录已被他人修改，请刷新后重试"), code="stale")
@@ -310,7 +322,7 @@ def record_patrol(worker, points, started_at, ended_at, note: str = "", *, now=N
         raise DayError(_("巡查的结束时间不能晚于现在"), code="times")
     day = local_day(started_at)
     node = serving_node(worker, day)
-    _require(worker, "create", node.path)
+    _require_record(worker, node.path, day)
     with transaction.atomic():
         same = Patrol.objects.filter(worker=worker, started_at=started_at).exclude(state=Patrol.State.CANCELLED).first()
         if same is not None:
@@ -362,8 +374,9 @@ def record_patrols(worker, patrols, *, now=None) -> list[Patrol]:
             span = periods.span_at(spans, d)
             if span is None:
                 raise Forbidden(_("您当日没有网格职责"), code="no_duty")
-            if span.node_id not in nodes:
-                _require(worker, "create", span.path)
+            if span.node_id not in nodes:  # the duty of the day places it
+                if policy.reach(worker, KIND, "create") == policy.NEVER:
+                    raise Forbidden(_("您没有权限进行此操作"))
                 nodes[span.node_id] = span.path
             rows, paths, distance = _route(pts)
             objs.append(Patrol(worker=worker, grid_id=span.node_id, grid_path=span.path, started_at=st, day=d,
@@ -437,7 +450,7 @@ def record_visit(worker, house, outcome: str = Visit.Outcome.MET, met: str = "",
         raise DayError(_("请选择走访的房屋"), code="house")
     grid = house.grid
     path = grid.path if grid is not None else ""
-    _require(worker, "create", path)
+    _require_record(worker, path, local_day(now))
     if outcome not in Visit.Outcome.values:
         raise DayError(_("走访结果无效"), code="outcome")
     if patrol is not None and patrol.worker_id != worker.pk:
@@ -495,9 +508,9 @@ def record_visits(worker, visits, *, now=None) -> list[Visit]:
     for it in visits:
         house, at = it["house"], _as_datetime(it.get("at"), now)
         path = house.grid.path if house.grid_id else ""
-        if path not in allowed:
-            _require(worker, "create", path)
-            allowed.add(path)
+        if (path, local_day(at)) not in allowed:
+            _require_record(worker, path, local_day(at))
+            allowed.add((path, local_day(at)))
         outcome = it.get("outcome") or Visit.Outcome.MET
         if outcome not in Visit.Outcome.values:
             raise DayError(_("走访结果无效"), code="outcome")
@@ -733,7 +746,7 @@ def save_log(worker, day: date, notes: str = "", photos=(), version=None, *, now
     path = _log_path(worker, day)
     if not path:
         raise Forbidden(_("您当日没有网格职责"), code="no_duty")
-    _require(worker, "create", path)
+    _require_record(worker, path, day)
     images = _clean_photos(photos)
     with transaction.atomic():
         log = DailyLog.objects.select_for_update().filter(worker=worker, day=day).first()
