@@ -12,7 +12,7 @@ one-by-one services for the needs and the daily logs).
   Some visits find nobody at home or are by phone; one visit in six hears a need.
 * Needs: of the heard ones, about a third become cases (need_to_case, channel patrol), a third
   service items (most of them done), some closed with a reply, the latest left heard.
-* Daily logs: submitted for most working days of the last six weeks (LOG_DAYS) on which the worker
+* Daily logs: submitted for most working days of the last three weeks (LOG_DAYS) on which the worker
   patrolled (the figures frozen), a few left as drafts.
 
 `build` first drops what an earlier build made (the day's rows, their history and the cases filed
@@ -28,7 +28,7 @@ from . import day as svc
 from .models import DailyLog, LogPhoto, Need, Patrol, PatrolPoint, Visit, VisitResident
 
 #: daily logs are written for the working days of this many last days (each gathers the day)
-LOG_DAYS = 42
+LOG_DAYS = 21
 HISTORY_ACTIONS = ("start", "end", "cancel", "upload", "visit", "to_case", "to_service", "done", "close", "save",
                    "submit")
 MET = ["本人", "老伴", "女儿", "儿子", "保姆", "邻居", "本人及家属"]
