@@ -634,6 +634,13 @@ def _try_act(c, kind, action):
             insp = property_services.plan_inspection(User.objects.get(username="u_admin"), project,
                                                      planned_on=timezone.localdate())
             return _post(c, f"/api/property/inspections/{insp.pk}/cancel", {"reason": "矩阵"})
+    if (kind, action) in (("gridwork", "list"), ("gridwork", "create")):  # the grid worker's day
+        from gridgov.registry.models import House
+
+        if action == "list":  # the scope's patrols (one's own need no right: scope=mine)
+            return c.get("/api/gridwork/day/patrols", {"scope": "staff"})
+        house = House.objects.get(address__code="MC1101")  # a household visit in c1
+        return _post(c, "/api/gridwork/day/visits", {"house": house.pk, "note": "矩阵走访"})
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -707,6 +714,7 @@ def test_every_act_has_a_door():
              ("deliberation", "list"), ("deliberation", "moderate")} | CASE_ACTS
     doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
     doors |= {("property", "list"), ("property", "create"), ("property", "update")}  # the inspections' doors
+    doors |= {("gridwork", "list"), ("gridwork", "create")}  # the day's doors (patrols, visits)
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
