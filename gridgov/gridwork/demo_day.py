@@ -4,15 +4,15 @@ one-by-one services for the needs and the daily logs).
 
 * Patrols: every grid worker on duty (the duty history: a worker who left stops, a successor
   starts) patrols on most working days (a diligence of 60–95 % per worker), one patrol a day of
-  6–15 check-ins walking through their grid (points inside the grid's polygon, a few minutes
+  4–9 check-ins walking through their grid (points inside the grid's polygon, a few minutes
   apart), between 8:30 and 16:00.
 * Visits: each worker covers 60–95 % of the special-care residents of their grid each quarter
   (one visit to the house checks everyone of it), the living-alone ones monthly over the last
   three months (more diligent workers nearly weekly); a few of the residents most overdue today.
-  Some visits find nobody at home or are by phone; one visit in six hears a need.
+  Some visits find nobody at home or are by phone; one visit in twenty hears a need.
 * Needs: of the heard ones, about a third become cases (need_to_case, channel patrol), a third
   service items (most of them done), some closed with a reply, the latest left heard.
-* Daily logs: submitted for most working days of the last three weeks (LOG_DAYS) on which the worker
+* Daily logs: submitted for most working days of the last two weeks (LOG_DAYS) on which the worker
   patrolled (the figures frozen), a few left as drafts.
 
 `build` first drops what an earlier build made (the day's rows, their history and the cases filed
@@ -27,8 +27,10 @@ from django.utils import timezone
 from . import day as svc
 from .models import DailyLog, LogPhoto, Need, Patrol, PatrolPoint, Visit, VisitResident
 
+#: the share of visits (somebody met) that hear a need
+NEED_RATE = 0.05
 #: daily logs are written for the working days of this many last days (each gathers the day)
-LOG_DAYS = 21
+LOG_DAYS = 10
 HISTORY_ACTIONS = ("start", "end", "cancel", "upload", "visit", "to_case", "to_service", "done", "close", "save",
                    "submit")
 MET = ["本人", "老伴", "女儿", "儿子", "保姆", "邻居", "本人及家属"]
@@ -154,7 +156,7 @@ def _build(seed, progress, now) -> dict:
             start = _aware(d, 8, 30) + timedelta(minutes=rng.randint(0, 420))
             if start > now - timedelta(hours=2):
                 continue
-            pts = walker.walk(rng, s.node_id, start, rng.randint(6, 15))
+            pts = walker.walk(rng, s.node_id, start, rng.randint(4, 9))
             if not pts:
                 continue
             end = pts[-1][3] + timedelta(minutes=rng.randint(2, 10))
@@ -210,7 +212,7 @@ def _build(seed, progress, now) -> dict:
             outcome = rng.choices(["met", "nobody", "phone"], [85, 8, 7])[0]
             checked = [(r, rng.choice(CONCERNS)) for r in rs] if outcome != "nobody" else []
             needs = []
-            if outcome != "nobody" and rng.random() < 1 / 6:
+            if outcome != "nobody" and rng.random() < NEED_RATE:
                 kind, text = rng.choice(NEEDS)
                 needs.append((kind, text, rng.choice(rs)))
             per_worker.setdefault(s.user_id, []).append({
