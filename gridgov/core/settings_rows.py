@@ -170,7 +170,7 @@ SETTINGS = [
     Setting("GRIDWORK_GRADE_D", _("网格员考核：D 档最低分"), "float", _CASES, 0, 100, group="gridwork_grades",
             help=_("低于 D 档最低分为 E 档；须 A > B > C > D")),
     Setting("GRIDWORK_MIN_SAMPLE", _("网格员考核：参与排名的最少样本"), "int", _CASES, 0, 100_000,
-            help=_("考核期内上报与应办事件合计少于此数的，只列分数、不参与排名")),
+            help=_("考核期内上报、应办时限与办结事件合计少于此数的，只列分数、不参与排名")),
     Setting("GRIDWORK_MIN_DAYS", _("网格员考核：参与排名的最少在岗天数"), "int", _CASES, 0, 366),
     Setting("GRIDWORK_WORKLOAD_SPAN", _("网格员考核：工作量系数幅度"), "float", _CASES, 0, 0.5,
             help=_("按所管网格户数和事件量调整得分：工作量为全街平均两倍及以上时乘以 1 + 此值，为零时乘以 1 − 此值")),

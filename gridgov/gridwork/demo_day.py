@@ -203,7 +203,8 @@ def _build(seed, progress, now) -> dict:
                         plans.append((d, house, rs, rng.random()))
         per_worker = {}
         for d, house, rs, luck in sorted(plans, key=lambda p: (p[0], p[1].pk)):
-            s = periods.span_at(grid_spans, d)
+            covering = [x for x in grid_spans if x.covers(d)]  # the grid's workers share its houses
+            s = covering[house.pk % len(covering)] if covering else None
             if s is None or luck > diligence[s.user_id]:
                 continue
             at = _aware(d, 9) + timedelta(minutes=rng.randint(0, 480))
