@@ -199,7 +199,7 @@ def test_grades_follow_the_thresholds(w):
 
 
 def test_an_old_quarter_recomputed_after_new_events_is_the_same(w):
-    gw, sec, res = w["gw_c1g1"], w["sec_c1"], w["resident"]
+    gw, sec = w["gw_c1g1"], w["sec_c1"]
     t = world.when(2026, 3, 20, 9)
     c = _handled_case(w, t, accept_after=timedelta(minutes=1), resolve_after=timedelta(minutes=10))
     r = file(gw, world.when(2026, 3, 2))
