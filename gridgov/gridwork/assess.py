@@ -42,7 +42,7 @@ from gridgov.core import history
 from gridgov.core.errors import CodedError
 
 from . import periods
-from .formulas import FORMULAS, SAMPLE, Context
+from .formulas import FORMULAS, SAMPLE, Context, PathIndex
 from .models import AssessmentSnapshot, LeaderMark, PointsTerm
 from .scheme import indicators, scheme_for
 
@@ -121,17 +121,7 @@ def _workload(ctx: Context) -> list[tuple[float, float]]:
     from gridgov.registry.models import House
 
     spans = ctx.spans
-    by_path = defaultdict(list)
-    for i, s in enumerate(spans):
-        by_path[s.path].append(i)
-    depths = sorted({p.count("/") for p in by_path})
-
-    def owners(path):
-        for d in depths:
-            cut = "/".join(path.split("/")[:d]) + "/"
-            if cut in by_path:
-                yield from by_path[cut]
-
+    owners = PathIndex(ctx)
     out = [[0.0, 0.0] for _ in spans]
     houses = (House.objects.filter(ended_on__isnull=True).exclude(occupancy="vacant")
               .values_list("grid__path").annotate(n=Count("id")))

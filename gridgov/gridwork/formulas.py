@@ -13,7 +13,7 @@ grids mid-quarter has each act counted for the grid they served that day); a fig
 | on_time 按时办结率 | the worker's time limits (cases.Clock accept, arrive, resolve with handler_user = the worker) met: stopped at or before due | the time limits settled in the span: due, or stopped earlier, by `as_of` | num / den |
 | rework 返工率 (low is good) | of the cases the worker resolved in the span (a resolve event by them), those sent back afterwards (rework by the verifier, reopen by the resident) by `as_of` | the cases resolved | 1 − num / den |
 | satisfaction 群众满意率 | Σ ratings of the span on cases the worker resolved: satisfied 1, basically satisfied HOTLINE_BASIC_WEIGHT, unsatisfied 0 | the ratings | num / den |
-| visit_coverage 重点人群走访覆盖率 (duties that visit: GRIDWORK_FIELD_DUTIES) | Σ over the special-care residents of the span's grids of min(days the worker visited them, visits due) | Σ visits due: the span's days / the resident's interval (GRIDWORK_VISIT_DAYS_*; living alone: _ALONE) / the workers sharing the grid (1 + the other field spans' days on it in the span / the span's days) | num / den |
+| visit_coverage 重点人群走访覆盖率 (duties that visit: GRIDWORK_FIELD_DUTIES) | Σ over the special-care residents of the span's grids of min(days the worker visited them, visits due) | Σ visits due: the span's days / the resident's interval (the shortest GRIDWORK_VISIT_DAYS_<GROUP> of theirs; living alone: at most _ALONE — day.interval_of) / the workers sharing the grid (1 + the other field spans' days on it in the span / the span's days) | num / den |
 | patrol_coverage 巡查覆盖率 (the same duties) | working days of the span with an ended patrol of the worker | working days of the span | num / den |
 | disputes 矛盾纠纷化解率 | disputes recorded in the span's grids in the span and agreed by `as_of` | disputes recorded | num / den |
 | leader_mark 领导评价 | the leader's mark of the period / 100 (given after it; as it stands, its changes have history) | 1 when marked | num / den |
@@ -199,16 +199,30 @@ def satisfaction(ctx: Context) -> list[list[float]]:
     return out
 
 
-def interval_days(tags, settings: dict) -> int | None:
-    """Days between two visits of a resident with `tags` (None: not special-care)."""
+def interval_table(settings: dict) -> dict:
+    """The visit intervals in force (day.interval_of's table) from the settings read."""
     from gridgov.registry.models import Resident
 
-    groups = [t for t in tags or () if t in Resident.SPECIAL_CARE]
-    if not groups:
-        return None
-    if "living_alone" in tags:
-        return int(settings["GRIDWORK_VISIT_DAYS_ALONE"])
-    return min(int(settings[f"GRIDWORK_VISIT_DAYS_{g.upper()}"]) for g in groups)
+    table = {g: int(settings[f"GRIDWORK_VISIT_DAYS_{g.upper()}"]) for g in Resident.SPECIAL_CARE}
+    table["alone"] = int(settings["GRIDWORK_VISIT_DAYS_ALONE"])
+    return table
+
+
+class PathIndex:
+    """Which spans' grids hold a path: a look-up by the path's prefixes, not a scan of the spans."""
+
+    def __init__(self, ctx, keep=lambda span: True):
+        self.by_path = defaultdict(list)
+        for i, s in enumerate(ctx.spans):
+            if keep(s):
+                self.by_path[s.path].append(i)
+        self.depths = sorted({p.count("/") for p in self.by_path})
+
+    def __call__(self, path: str):
+        parts = (path or "").split("/")
+        for d in self.depths:
+            if d < len(parts):
+                yield from self.by_path.get("/".join(parts[:d]) + "/", ())
 
 
 def _special_residents(ctx) -> list[tuple[int, str, list, date | None]]:
@@ -218,11 +232,13 @@ def _special_residents(ctx) -> list[tuple[int, str, list, date | None]]:
     paths = sorted({s.path for s in ctx.spans})
     if not paths:
         return []
-    cond = Q()
+    cond, care = Q(), Q()
     for p in paths:
         cond |= Q(grid__path__startswith=p)
+    for g in Resident.SPECIAL_CARE:
+        care |= Q(tags__icontains=f'"{g}"')
     out = []
-    qs = (Resident.objects.filter(cond).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=ctx.period.first))
+    qs = (Resident.objects.filter(cond).filter(care).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=ctx.period.first))
           .values_list("pk", "grid__path", "tags", "ended_on"))
     for pk, path, tags, ended in qs.iterator(chunk_size=5000):
         if any(t in Resident.SPECIAL_CARE for t in tags or ()):
@@ -231,6 +247,7 @@ def _special_residents(ctx) -> list[tuple[int, str, list, date | None]]:
 
 
 def visit_coverage(ctx: Context) -> list[list[float]]:
+    from .day import interval_of
     from .models import VisitResident
 
     out = _blank(ctx)
@@ -242,27 +259,22 @@ def visit_coverage(ctx: Context) -> list[list[float]]:
     for uid, rid, at in (VisitResident.objects.filter(worker_id__in=ctx.users, at__gte=ctx.start, at__lt=ctx.stop)
                          .values_list("worker_id", "resident_id", "at").iterator(chunk_size=5000)):
         visited[(uid, rid)].add(timezone.localtime(at).date())
-    by_path = defaultdict(list)
-    for s_index, s in enumerate(ctx.spans):
-        if ctx.fields(s):
-            by_path[s.path].append(s_index)
-    share = _shares(ctx, by_path)
+    index = PathIndex(ctx, ctx.fields)
+    share = _shares(ctx, index.by_path)
+    table = interval_table(ctx.settings)
     for rid, path, tags, ended in residents:
-        every = interval_days(tags, ctx.settings)
-        for p, indexes in by_path.items():
-            if not path.startswith(p):
+        every = interval_of(tags, table)
+        for i in index(path):
+            s = ctx.spans[i]
+            last = min(s.last, ended) if ended else s.last
+            days = (last - s.first).days + 1
+            if days <= 0:
                 continue
-            for i in indexes:
-                s = ctx.spans[i]
-                last = min(s.last, ended) if ended else s.last
-                days = (last - s.first).days + 1
-                if days <= 0:
-                    continue
-                due = days / every / share[i]
-                done = sum(1 for d in visited.get((s.user_id, rid), ()) if s.first <= d <= last)
-                out[i][1] += due
-                out[i][0] += min(done, due)
-                _note(ctx, i, "resident", rid, done > 0)
+            due = days / every / share[i]
+            done = sum(1 for d in visited.get((s.user_id, rid), ()) if s.first <= d <= last)
+            out[i][1] += due
+            out[i][0] += min(done, due)
+            _note(ctx, i, "resident", rid, done > 0)
     return out
 
 
@@ -298,12 +310,14 @@ def patrol_coverage(ctx: Context) -> list[list[float]]:
             days[uid].add(day)
             ids[(uid, day)].append(pk)
     last_day = timezone.localtime(ctx.stop - timedelta(microseconds=1)).date()
+    workdays = {ctx.period.first + timedelta(days=k) for k in range(ctx.period.days)}
+    workdays = {d for d in workdays if cal.is_workday(d)}
     for i, s in enumerate(ctx.spans):
         if not ctx.fields(s):
             continue
         d, end = s.first, min(s.last, last_day)
         while d <= end:
-            if cal.is_workday(d):
+            if d in workdays:
                 out[i][1] += 1
                 if d in days.get(s.user_id, ()):
                     out[i][0] += 1
@@ -329,10 +343,12 @@ def disputes(ctx: Context) -> list[list[float]]:
     for chunk in _chunks([r[0] for r in rows]):
         agreed.update(DisputeEvent.objects.filter(dispute_id__in=chunk, to_state=Dispute.State.AGREED,
                                                   at__lt=ctx.as_of).values_list("dispute_id", flat=True))
+    index = PathIndex(ctx)
     for pk, path, at in rows:
         day = timezone.localtime(at).date()
-        for i, s in enumerate(ctx.spans):
-            if path.startswith(s.path) and s.covers(day):
+        for i in index(path):
+            s = ctx.spans[i]
+            if s.covers(day):
                 out[i][1] += 1
                 out[i][0] += pk in agreed
                 _note(ctx, i, "dispute", pk, pk in agreed)
