@@ -66,6 +66,10 @@ def _build(seed, progress, now) -> dict:
                                                       user__is_active=True)
               .select_related("user", "node").order_by("node__path", "user_id")):
         secretaries.setdefault(a.node.path, a.user)
+    from gridgov.geo.levels import level_index
+    from gridgov.geo.models import GridNode
+
+    grids = set(GridNode.objects.filter(level__gte=level_index("grid")).values_list("pk", flat=True))
     workers = list(User.objects.filter(role=Role.GRID_WORKER, is_active=True).order_by("username"))
     paid = rng.sample(workers, max(1, int(len(workers) * POINTS_SHARE))) if workers else []
     for u in paid:
@@ -77,7 +81,7 @@ def _build(seed, progress, now) -> dict:
         if at > now:
             continue
         for s in periods.spans(q, duties=["worker"]):
-            if s.path.count("/") < 3 or rng.random() < 0.1:
+            if s.node_id not in grids or rng.random() < 0.1:
                 continue
             sec = secretaries.get(community_prefix(s.path))
             u = next((x for x in workers if x.pk == s.user_id), None)

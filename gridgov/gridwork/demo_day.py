@@ -134,7 +134,11 @@ def _build(seed, progress, now) -> dict:
     cal = WorkCalendar()
     first = today.replace(year=today.year - 1) + timedelta(days=1)
     year = periods.Period("demo", "year", first, today)
-    spans = [s for s in periods.spans(year, duties=["worker"]) if s.path.count("/") == 4]  # level-2 grids
+    from gridgov.geo.levels import level_index
+    from gridgov.geo.models import GridNode
+
+    grids = set(GridNode.objects.filter(level=level_index("grid")).values_list("pk", flat=True))
+    spans = [s for s in periods.spans(year, duties=["worker"]) if s.node_id in grids]  # workers of the grids
     workers = {u.pk: u for u in User.objects.filter(pk__in={s.user_id for s in spans}, is_active=True)}
     spans = [s for s in spans if s.user_id in workers]
     workdays = [first + timedelta(days=i) for i in range((today - first).days + 1)]

@@ -225,9 +225,10 @@ def _workers(user):
 
 
 def _grids(user):
+    from gridgov.geo.levels import level_index
     from gridgov.geo.models import GridNode
 
-    qs = GridNode.objects.filter(level=2).order_by("path")
+    qs = GridNode.objects.filter(level=level_index("grid")).order_by("path")
     paths = svc.scope_paths(user)
     if paths is not None:
         from django.db.models import Q
