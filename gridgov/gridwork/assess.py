@@ -381,3 +381,27 @@ def _pay_points(actor, p, data, now) -> int:
                              reason=f"{p.key} 网格考核 {w['score']} 分")
             paid += t.amount if t else 0
     return paid
+
+
+def set_points_term(actor, user, since, until=None, note: str = "", *, now=None) -> PointsTerm:
+    """Enrol `user` as a non-salaried worker paid by points from `since` (to `until`, open while
+    empty), or change their current term (administrators: gridwork × update everywhere)."""
+    from gridgov.accounts import policy
+
+    if policy.reach(actor, "gridwork", "update") != policy.ALL:
+        raise PermissionDenied(_("只有街道管理员可以设置按积分发放岗位津贴的人员"))
+    if until is not None and until < since:
+        raise AssessError(_("结束日期不能早于开始日期"), code="bad_dates")
+    now = now or timezone.now()
+    with transaction.atomic():
+        term = PointsTerm.objects.select_for_update().filter(user=user, until__isnull=True).first()
+        before = {"since": str(term.since), "until": None, "note": term.note} if term else {}
+        if term is None:
+            term = PointsTerm.objects.create(user=user, since=since, until=until, note=note[:200], created_at=now)
+        else:
+            term.since, term.until, term.note = since, until, note[:200]
+            term.save(update_fields=["since", "until", "note"])
+        history.record(actor, "gridwork", term, "points_term", {"since": [before.get("since"), str(since)],
+                                                                  "until": [before.get("until"), str(until) if until else None]},
+                       at=now)
+    return term

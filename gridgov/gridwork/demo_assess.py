@@ -29,7 +29,7 @@ def drop():
     LeaderMark.objects.all().delete()
     AssessmentSnapshot.objects.all().delete()
     PointsTerm.objects.all().delete()
-    ChangeRecord.objects.filter(kind="gridwork", action__in=["leader_mark", "publish", "republish"]).delete()
+    ChangeRecord.objects.filter(kind="gridwork", action__in=["leader_mark", "publish", "republish", "points_term"]).delete()
     for t in Transfer.objects.filter(key__startswith="award:gridwork:"):
         # undo the payment: the ledger keeps balances; an earlier build's awards are reversed by
         # deleting them with their movements and restoring the balances
@@ -73,7 +73,7 @@ def _build(seed, progress, now) -> dict:
     workers = list(User.objects.filter(role=Role.GRID_WORKER, is_active=True).order_by("username"))
     paid = rng.sample(workers, max(1, int(len(workers) * POINTS_SHARE))) if workers else []
     for u in paid:
-        PointsTerm.objects.create(user=u, since=first, note="兼职网格员，岗位津贴按考核积分发放", created_at=now)
+        assess.set_points_term(admin, u, first, note="兼职网格员，岗位津贴按考核积分发放", now=now)
     counts = {"gridwork_points_terms": len(paid), "gridwork_leader_marks": 0, "gridwork_periods_published": 0}
     for q in quarters + [periods.period_of(today, "quarter")]:
         marked_on = min(q.last + timedelta(days=3), today)

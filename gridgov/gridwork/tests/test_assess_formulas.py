@@ -276,3 +276,16 @@ def test_publish_keeps_the_result_and_pays_points_once(w):
     assess.publish(w["admin"], Q1, now=world.when(2026, 4, 7))  # republished: nothing paid twice
     assert paid.count() == 1 and AssessmentSnapshot.objects.count() == 1
     assert LeaderMark.objects.count() == 0
+
+
+def test_points_terms_are_set_by_the_street(w):
+    from gridgov.core.models import ChangeRecord
+
+    with pytest.raises(Exception):
+        assess.set_points_term(w["staff_c1"], w["gw_c1g1"], date(2026, 1, 1))
+    t = assess.set_points_term(w["admin"], w["gw_c1g1"], date(2026, 1, 1), note="兼职")
+    t2 = assess.set_points_term(w["admin"], w["gw_c1g1"], date(2026, 1, 1), until=date(2026, 6, 30))
+    assert t2.pk == t.pk and t2.until == date(2026, 6, 30)
+    assert ChangeRecord.objects.filter(kind="gridwork", action="points_term").count() == 2
+    with pytest.raises(assess.AssessError):
+        assess.set_points_term(w["admin"], w["gw_c1g2"], date(2026, 2, 1), until=date(2026, 1, 1))
