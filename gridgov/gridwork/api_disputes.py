@@ -17,6 +17,7 @@ phones are masked everywhere but in /phones (disputes × personal, every read au
 
 from ninja import Router, Schema
 
+from gridgov.accounts import policy
 from gridgov.core.errors import api_call
 
 from . import disputes as svc
@@ -159,6 +160,7 @@ def detail(request, key: str):
 
 @router.get("/{key}/phones", response={200: dict, **ERRORS})
 def phones(request, key: str):
+    policy.api_require(request, svc.KIND, "personal")
     d, err = api_call(svc.get_dispute, request.user, key)
     if err:
         return err
@@ -167,6 +169,8 @@ def phones(request, key: str):
 
 
 def _act(request, key, fn, *args, **kwargs):
+    if policy.reach(request.user, svc.KIND, "update") == policy.NEVER:  # no right anywhere: 403, not 404
+        policy.api_require(request, svc.KIND, "create")
     d, err = api_call(svc.get_dispute, request.user, key)
     if err:
         return err

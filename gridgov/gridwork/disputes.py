@@ -512,7 +512,7 @@ def ledger(user, *, community: str = "", grid: str = "", state: str = "", kind: 
     from django.db.models import BooleanField, Case, Value, When
 
     now = _now(now)
-    if not policy.allows(user, KIND, "list") and policy.reach(user, KIND, "create") == policy.NEVER:
+    if not policy.allows(user, KIND, "list"):
         raise Forbidden(_("您没有权限查看纠纷台账"))
     qs = annotated(Dispute.objects.visible_to(user))
     if community:
