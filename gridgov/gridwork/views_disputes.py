@@ -121,14 +121,14 @@ def _record(request, template, done):
             messages.error(request, str(exc))
         else:
             messages.success(request, _("已登记纠纷 %(n)s") % {"n": d.number})
-            return redirect(done, d.pk)
+            return redirect(f"{done}{d.pk}/")
     return render(request, template, {"form": form, "kinds": Dispute.Kind.choices, "risks": Dispute.Risk.choices,
                                       "grids": _grids(user)[:500], "roles": ("申请人", "被申请人", "当事人")})
 
 
 @staff_required
 def new(request):
-    return _record(request, "gridwork/disputes/new.html", "gridwork-disputes:detail")
+    return _record(request, "gridwork/disputes/new.html", "/gridwork/disputes/")
 
 
 def _detail_ctx(user, d, phones=None, base="/gridwork/disputes/"):
@@ -190,13 +190,13 @@ def _act(request, pk, act, done):
         messages.success(request, _do(request, d, act))
     except svc.DisputeError as exc:
         messages.error(request, str(exc))
-    return redirect(done, d.pk)
+    return redirect(f"{done}{d.pk}/")
 
 
 @staff_required
 @require_POST
 def act(request, pk, act):
-    return _act(request, pk, act, "gridwork-disputes:detail")
+    return _act(request, pk, act, "/gridwork/disputes/")
 
 
 # --- phone -----------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def m_index(request):
 
 @m_login_required
 def m_new(request):
-    return _record(request, "gridwork/disputes/m_new.html", "m-gridwork-disputes:detail")
+    return _record(request, "gridwork/disputes/m_new.html", "/m/gridwork/disputes/")
 
 
 @m_login_required
@@ -236,4 +236,4 @@ def m_detail(request, pk):
 @m_login_required
 @require_POST
 def m_act(request, pk, act):
-    return _act(request, pk, act, "m-gridwork-disputes:detail")
+    return _act(request, pk, act, "/m/gridwork/disputes/")
