@@ -641,6 +641,21 @@ def _try_act(c, kind, action):
             return c.get("/api/gridwork/day/patrols", {"scope": "staff"})
         house = House.objects.get(address__code="MC1101")  # a household visit in c1
         return _post(c, "/api/gridwork/day/visits", {"house": house.pk, "note": "矩阵走访"})
+    if kind == "disputes":  # disputes (矛盾纠纷) on a grid of c1
+        from gridgov.geo.models import GridNode
+        from gridgov.gridwork import disputes
+
+        grid = GridNode.objects.get(code="110106001001001")
+        if action == "list":
+            return c.get("/api/gridwork/disputes/")
+        if action == "create":
+            return _post(c, "/api/gridwork/disputes/", {"kind": "neighbour", "summary": "矩阵纠纷", "grid": grid.pk,
+                                                        "parties": [{"name": "矩阵", "phone": "13800000000"}]})
+        d = disputes.record_dispute(User.objects.get(username="u_admin"), "neighbour", "矩阵纠纷",
+                                    [("矩阵", "13800000000", "", None)], grid=grid)
+        if action == "update":  # someone else's dispute: raise its risk
+            return _post(c, f"/api/gridwork/disputes/{d.pk}/risk", {"risk": "medium"})
+        return c.get(f"/api/gridwork/disputes/{d.pk}/phones")  # personal: the parties' clear phones
     raise AssertionError(f"no door probed for {kind} × {action}: add one")
 
 
@@ -715,6 +730,7 @@ def test_every_act_has_a_door():
     doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
     doors |= {("property", "list"), ("property", "create"), ("property", "update")}  # the inspections' doors
     doors |= {("gridwork", "list"), ("gridwork", "create")}  # the day's doors (patrols, visits)
+    doors |= {("disputes", "list"), ("disputes", "create"), ("disputes", "update"), ("disputes", "personal")}
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
 
