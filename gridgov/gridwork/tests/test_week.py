@@ -87,3 +87,27 @@ def test_summaries_are_scoped_and_notes_compare_and_set(w, street):
     with pytest.raises(PermissionDenied):
         week.annotate(w["gw_c2g1"], "grid", street["c1g1"].path, "2026-03", "越权")
     assert week.summary(gw, "worker", gw.pk, "2026-03")["note"]["text"] == "补充说明"
+
+
+def test_the_week_api(w, street):
+    from .world_day import client, post
+
+    gw, sec = w["gw_c1g1"], w["sec_c1"]
+    r = post(client(gw), "/api/gridwork/week/highlights", {"week": "2026-01-08", "title": "入户发现燃气隐患"})
+    assert r.status_code == 201, r.content
+    hid = r.json()["id"]
+    assert r.json()["week"] == "2026-01-05"
+    assert post(client(gw), f"/api/gridwork/week/highlights/{hid}/pick", {}).status_code == 403
+    assert post(client(sec), f"/api/gridwork/week/highlights/{hid}/pick", {}).json()["picked"] is True
+    assert client(w["gw_c2g1"]).get("/api/gridwork/week/highlights").json() == []
+    rows = client(sec).get("/api/gridwork/week/summaries", {"month": "2026-01", "subject": "grid"}).json()["rows"]
+    assert {x["key"] for x in rows} == {street["c1g1"].path, street["c1g2"].path}
+    assert client(sec).get("/api/gridwork/week/summaries", {"month": "2026-Q1"}).status_code == 400
+    r = post(client(sec), "/api/gridwork/week/summaries/note", {"subject": "grid", "key": street["c1g1"].path,
+                                                                 "month": "2026-01", "text": "本月亮点突出"})
+    assert r.status_code == 200 and r.json()["version"] == 1
+    one = client(sec).get("/api/gridwork/week/summaries/one", {"subject": "grid", "key": street["c1g1"].path,
+                                                                "month": "2026-01"}).json()
+    assert one["note"]["text"] == "本月亮点突出" and one["figures"]["highlights"] == 1 and one["figures"]["picked"] == 1
+    assert client(gw).get("/api/gridwork/week/summaries/one", {"subject": "grid", "key": street["c1g1"].path,
+                                                               "month": "2026-01"}).status_code == 404
