@@ -1,7 +1,11 @@
-"""Phone pages of grid work: the week slice."""
+"""Phone pages of grid work: the week (/m/gridwork/week/: mark a highlight of my week, my month so far)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_week as v
 
 app_name = "m-gridwork-week"
 
-urlpatterns = []
+urlpatterns = [
+    path("", v.m_week, name="week"),
+]

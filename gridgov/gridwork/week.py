@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from gridgov.accounts import policy
 from gridgov.accounts.models import community_prefix
@@ -145,15 +146,15 @@ def unpick(actor, h: Highlight, *, now=None) -> Highlight:
 
 #: the figures of a summary, in the order shown, with their Chinese labels
 FIGURES = (
-    ("patrols", "巡查次数"), ("patrol_days", "巡查天数"), ("patrol_km", "巡查里程（公里）"),
-    ("visits", "入户走访"), ("residents_visited", "走访重点人群（人）"),
-    ("needs", "收集需求"), ("needs_case", "转为事件"), ("needs_service", "转为服务事项"),
-    ("needs_done", "需求办结"), ("reports", "上报事件"), ("cases", "辖区事件"),
-    ("cases_closed", "已办结"), ("cases_open", "办理中"), ("cases_rejected", "不予受理/合并"),
-    ("cases_reopened", "重办"), ("limits_met", "按时"), ("limits_late", "超时"),
-    ("disputes", "矛盾纠纷登记"), ("disputes_agreed", "调解成功"), ("disputes_open", "未办结纠纷"),
-    ("ratings", "评价"), ("satisfied", "满意"), ("basic", "基本满意"), ("unsatisfied", "不满意"),
-    ("satisfaction", "满意率"), ("highlights", "亮点"), ("picked", "周最佳"),
+    ("patrols", gettext_noop("巡查次数")), ("patrol_days", gettext_noop("巡查天数")), ("patrol_km", gettext_noop("巡查里程（公里）")),
+    ("visits", gettext_noop("入户走访")), ("residents_visited", gettext_noop("走访重点人群（人）")),
+    ("needs", gettext_noop("收集需求")), ("needs_case", gettext_noop("转为事件")), ("needs_service", gettext_noop("转为服务事项")),
+    ("needs_done", gettext_noop("需求办结")), ("reports", gettext_noop("上报事件")), ("cases", gettext_noop("辖区事件")),
+    ("cases_closed", gettext_noop("已办结")), ("cases_open", gettext_noop("办理中")), ("cases_rejected", gettext_noop("不予受理/合并")),
+    ("cases_reopened", gettext_noop("重办")), ("limits_met", gettext_noop("按时")), ("limits_late", gettext_noop("超时")),
+    ("disputes", gettext_noop("矛盾纠纷登记")), ("disputes_agreed", gettext_noop("调解成功")), ("disputes_open", gettext_noop("未办结纠纷")),
+    ("ratings", gettext_noop("评价")), ("satisfied", gettext_noop("满意")), ("basic", gettext_noop("基本满意")), ("unsatisfied", gettext_noop("不满意")),
+    ("satisfaction", gettext_noop("满意率")), ("highlights", gettext_noop("亮点")), ("picked", gettext_noop("周最佳")),
 )
 
 

@@ -111,3 +111,23 @@ def test_the_week_api(w, street):
     assert one["note"]["text"] == "本月亮点突出" and one["figures"]["highlights"] == 1 and one["figures"]["picked"] == 1
     assert client(gw).get("/api/gridwork/week/summaries/one", {"subject": "grid", "key": street["c1g1"].path,
                                                                "month": "2026-01"}).status_code == 404
+
+
+def test_the_week_pages(w, street):
+    from .world_day import client
+
+    gw, sec = w["gw_c1g1"], w["sec_c1"]
+    h = week.mark_highlight(gw, gw, date(2026, 1, 8), "帮独居老人修水管")
+    page = client(sec).get("/gridwork/week/", {"week": "2026-01-05"})
+    assert page.status_code == 200 and "帮独居老人修水管" in page.content.decode()
+    r = client(sec).post(f"/gridwork/week/highlights/{h.pk}/pick/")
+    assert r.status_code == 302 and Highlight.objects.get(pk=h.pk).picked_at
+    month = client(sec).get("/gridwork/week/month/", {"month": "2026-01", "subject": "grid"})
+    assert month.status_code == 200 and street["c1g1"].name in month.content.decode()
+    url = f"/gridwork/week/summary/?subject=grid&key={street['c1g1'].path}&month=2026-01"
+    assert client(sec).post(url, {"text": "亮点突出", "version": 0}).status_code == 302
+    assert "亮点突出" in client(sec).get(url).content.decode()
+    assert client(w["gw_c2g1"]).get(url).status_code == 404
+    phone = client(gw).post("/m/gridwork/week/", {"week": "2026-01-12", "title": "清理楼道"})
+    assert phone.status_code == 302 and Highlight.objects.filter(title="清理楼道", worker=gw).exists()
+    assert client(gw).get("/m/gridwork/week/").status_code == 200
