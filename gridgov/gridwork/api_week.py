@@ -15,6 +15,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import Router, Schema
+from ninja.responses import Status
 
 from gridgov.accounts.models import User
 from gridgov.core.errors import api_call
@@ -69,10 +70,10 @@ class HighlightIn(Schema):
 def mark(request, body: HighlightIn):
     worker = request.user if body.worker in (None, request.user.pk) else User.objects.filter(pk=body.worker).first()
     if worker is None:
-        return 404, {"detail": "没有该网格员", "code": "not_found"}
+        return Status(404, {"detail": "没有该网格员", "code": "not_found"})
     h, err = api_call(svc.mark_highlight, request.user, worker, body.week, body.title, body.text, body.ref_kind,
                       body.ref_id)
-    return err or (201, highlight_out(h))
+    return err or Status(201, highlight_out(h))
 
 
 def _visible(request, pk) -> Highlight:
@@ -106,7 +107,7 @@ def summaries(request, month: str, subject: str = "worker", under: str = ""):
     if err:
         return err
     if subject not in ("worker", "grid", "community"):
-        return 400, {"detail": "subject: 应为 worker、grid 或 community", "code": "subject"}
+        return Status(400, {"detail": "subject: 应为 worker、grid 或 community", "code": "subject"})
     return {"month": p.key, "subject": subject, "figures": [{"key": k, "label": label} for k, label in svc.FIGURES],
             "rows": svc.summaries(request.user, p, subject, under)}
 
@@ -119,7 +120,7 @@ def one(request, subject: str, key: str, month: str):
     try:
         return svc.summary(request.user, subject, key, p)
     except PermissionDenied:
-        return 404, {"detail": "没有该月汇总或无权查看", "code": "not_found"}
+        return Status(404, {"detail": "没有该月汇总或无权查看", "code": "not_found"})
 
 
 class NoteIn(Schema):
