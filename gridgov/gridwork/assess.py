@@ -405,3 +405,71 @@ def set_points_term(actor, user, since, until=None, note: str = "", *, now=None)
                                                                   "until": [before.get("until"), str(until) if until else None]},
                        at=now)
     return term
+
+
+# --- what a user may see of a result ----------------------------------------------------------
+
+
+def for_user(user, data: dict) -> dict:
+    """`data` (an assess() result or a snapshot) narrowed to what `user` may see: everything with
+    gridwork × list everywhere; the workers with a span in their scope and the grids and
+    communities in it with list in their own scope; only their own row otherwise (no grids)."""
+    from gridgov.accounts.scope import scope_of
+
+    reach = policy_reach(user, "list")
+    if reach == "all":
+        return data
+    out = {**data}
+    if reach == "own":
+        scope = scope_of(user)
+        out["workers"] = [w for w in data["workers"]
+                          if w["user_id"] == user.pk or any(scope.covers_path(s["path"]) for s in w["spans"])]
+        out["grids"] = [g for g in data["grids"] if scope.covers_path(g["path"])]
+        out["communities"] = [c for c in data["communities"] if scope.covers_path(c["path"])]
+    else:
+        out["workers"] = [w for w in data["workers"] if w["user_id"] == user.pk]
+        out["grids"], out["communities"] = [], []
+    return out
+
+
+def policy_reach(user, action: str) -> str:
+    from gridgov.accounts import policy
+
+    return policy.reach(user, "gridwork", action)
+
+
+def may_see_worker(user, data: dict, user_id: int) -> bool:
+    return any(w["user_id"] == user_id for w in for_user(user, data)["workers"])
+
+
+def published(period) -> AssessmentSnapshot | None:
+    return AssessmentSnapshot.objects.filter(period=_period(period).key).first()
+
+
+def describe(rows) -> list[tuple[str, int, str, str]]:
+    """(kind, id, a short label, the page) of evidence rows [(kind, id)], fetched per kind at once."""
+    from gridgov.cases.models import Case, Clock, Rating
+    from gridgov.registry.models import Resident
+
+    from .models import Dispute, Patrol
+
+    ids = defaultdict(list)
+    for kind, pk in rows:
+        ids[kind].append(pk)
+    label = {}
+    for c in Case.objects.filter(pk__in=ids["case"]).only("pk", "number", "text"):
+        label[("case", c.pk)] = (f"{c.number} {c.text[:30]}", f"/cases/{c.pk}/")
+    for k in Clock.objects.filter(pk__in=ids["clock"]).select_related("case"):
+        met = k.stopped_at is not None and k.stopped_at <= k.due_at
+        label[("clock", k.pk)] = (f"{k.case.number} {k.get_kind_display()} {'按时' if met else '超时'}",
+                                  f"/cases/{k.case_id}/")
+    for r in Rating.objects.filter(pk__in=ids["rating"]).select_related("case"):
+        label[("rating", r.pk)] = (f"{r.case.number} {r.get_score_display()}", f"/cases/{r.case_id}/")
+    for r in Resident.objects.filter(pk__in=ids["resident"]).only("pk", "name", "tags"):
+        label[("resident", r.pk)] = (f"{r.name} {'、'.join(str(x) for x in r.tag_labels)}",
+                                     f"/residents/{r.pk}/")
+    for p in Patrol.objects.filter(pk__in=ids["patrol"]).only("pk", "day", "distance_m"):
+        label[("patrol", p.pk)] = (f"{p.day} {p.distance_m / 1000:.1f} km", f"/gridwork/day/patrols/{p.pk}/")
+    for d in Dispute.objects.filter(pk__in=ids["dispute"]).only("pk", "number", "summary"):
+        label[("dispute", d.pk)] = (f"{d.number} {d.summary[:30]}", f"/gridwork/disputes/{d.pk}/")
+    return [(kind, pk, *label.get((kind, pk), (f"{kind} {pk}", ""))) for kind, pk in rows]
