@@ -306,6 +306,8 @@ def set_leader_mark(actor, worker, period, mark, note: str = "", *, now=None) ->
     from gridgov.accounts import policy
 
     p = _period(period)
+    if not policy.allows(actor, "gridwork", "update"):
+        raise PermissionDenied(_("无权评价该网格员"))
     spans = periods.spans(p, users=[worker.pk])
     if not spans:
         raise AssessError(_("%(name)s 在 %(period)s 没有网格职务"), code="no_duty", name=str(worker), period=p.key)

@@ -641,6 +641,16 @@ def _try_act(c, kind, action):
             return c.get("/api/gridwork/day/patrols", {"scope": "staff"})
         house = House.objects.get(address__code="MC1101")  # a household visit in c1
         return _post(c, "/api/gridwork/day/visits", {"house": house.pk, "note": "矩阵走访"})
+    if (kind, action) == ("gridwork", "update"):  # a leader's mark of c1's grid worker this quarter
+        from gridgov.gridwork import periods
+
+        from gridgov.geo.models import GridNode
+
+        quarter = periods.period_of(timezone.localdate(), "quarter").key
+        worker, made = User.objects.get_or_create(username="u_marked", defaults={"role": "grid_worker"})
+        if made:  # a grid worker on a grid of c1
+            GridAssignment.objects.create(user=worker, node=GridNode.objects.get(code="110106001001001"), duty="worker")
+        return _post(c, "/api/gridwork/assess/marks", {"period": quarter, "user": worker.pk, "mark": 85})
     if kind == "disputes":  # disputes (矛盾纠纷) on a grid of c1
         from gridgov.geo.models import GridNode
         from gridgov.gridwork import disputes
@@ -730,6 +740,7 @@ def test_every_act_has_a_door():
     doors |= {("deliberation", "create"), ("deliberation", "update")}  # deliberation: the platform's doors
     doors |= {("property", "list"), ("property", "create"), ("property", "update")}  # the inspections' doors
     doors |= {("gridwork", "list"), ("gridwork", "create")}  # the day's doors (patrols, visits)
+    doors |= {("gridwork", "update")}  # the assessment's: a leader's mark
     doors |= {("disputes", "list"), ("disputes", "create"), ("disputes", "update"), ("disputes", "personal")}
     assert set(ACTS) == doors, "a cell of the policy table has no door probed here"
 
