@@ -1,7 +1,11 @@
-"""Phone pages of grid work: the assess slice."""
+"""Phone pages of grid work: my assessment (/m/gridwork/assess/: this quarter so far and the last)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_assess as v
 
 app_name = "m-gridwork-assess"
 
-urlpatterns = []
+urlpatterns = [
+    path("", v.m_mine, name="mine"),
+]
