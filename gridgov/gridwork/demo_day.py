@@ -115,13 +115,13 @@ class _Walker:
         return out
 
 
-def build(seed: int = 2024, progress=None, now=None) -> dict:
+def build(seed: int = 2024, progress=None, now=None, scale: float = 1.0) -> dict:
     """The year (see the module's text) up to `now` (default the clock), in one transaction."""
     with transaction.atomic():
-        return _build(seed, progress, now)
+        return _build(seed, progress, now, scale)
 
 
-def _build(seed, progress, now) -> dict:
+def _build(seed, progress, now, scale=1.0) -> dict:
     from gridgov.accounts.models import User
     from gridgov.cases.workcal import WorkCalendar
 
@@ -141,6 +141,10 @@ def _build(seed, progress, now) -> dict:
     spans = [s for s in periods.spans(year, duties=["worker"]) if s.node_id in grids]  # workers of the grids
     workers = {u.pk: u for u in User.objects.filter(pk__in={s.user_id for s in spans}, is_active=True)}
     spans = [s for s in spans if s.user_id in workers]
+    if scale < 1:  # a smaller demo street (`gridgov demo --scale`): the year of a share of the grids
+        keep = sorted({s.path for s in spans})
+        keep = set(keep[:: max(1, round(1 / scale))])
+        spans = [s for s in spans if s.path in keep]
     workdays = [first + timedelta(days=i) for i in range((today - first).days + 1)]
     workdays = [d for d in workdays if cal.is_workday(d)]
     walker = _Walker()

@@ -34,12 +34,12 @@ def drop():
     ChangeRecord.objects.filter(kind="gridwork", action__in=["highlight", "pick", "unpick", "withdraw", "note"]).delete()
 
 
-def build(seed: int = 2024, progress=None, now=None) -> dict:
+def build(seed: int = 2024, progress=None, now=None, scale: float = 1.0) -> dict:
     with transaction.atomic():
-        return _build(seed, progress, now)
+        return _build(seed, progress, now, scale)
 
 
-def _build(seed, progress, now) -> dict:
+def _build(seed, progress, now, scale=1.0) -> dict:
     from gridgov.accounts.models import GridAssignment, Role, User, community_prefix
 
     say = progress or (lambda msg: None)
@@ -68,7 +68,7 @@ def _build(seed, progress, now) -> dict:
     while monday + timedelta(days=4) <= today:
         for community, cspans in sorted(by_community.items()):
             live = [s for s in cspans if s.covers(monday) and users[s.user_id].is_active]
-            if not live:
+            if not live or (scale < 1 and rng.random() > scale):  # a smaller street: fewer weeks
                 continue
             made = []
             for _ in range(rng.choice((1, 1, 2, 2, 3))):

@@ -73,7 +73,7 @@ class Command(BaseCommand):
         counts.update(build_demo_property(seed, progress))
         from gridgov.gridwork.demo import build_demo_gridwork  # a year of grid work (after the cases)
 
-        counts.update(build_demo_gridwork(seed, progress))
+        counts.update(build_demo_gridwork(seed, progress, scale=scale))
         counts.update(build_demo_points(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
                                         email_domain=builder.DEMO_EMAIL_DOMAIN))
         secs = time.perf_counter() - t0
