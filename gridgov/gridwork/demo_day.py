@@ -115,6 +115,13 @@ class _Walker:
         return out
 
 
+def _stable(*parts) -> int:
+    """A number from names that a rebuild keeps (ids change when the demo is rebuilt)."""
+    import zlib
+
+    return zlib.crc32("|".join(parts).encode())
+
+
 def build(seed: int = 2024, progress=None, now=None, scale: float = 1.0) -> dict:
     """The year (see the module's text) up to `now` (default the clock), in one transaction."""
     with transaction.atomic():
@@ -155,7 +162,7 @@ def _build(seed, progress, now, scale=1.0) -> dict:
 
     # -- patrols -------------------------------------------------------------------------------
     for k, s in enumerate(spans):
-        rng = random.Random(seed * 7919 + s.user_id * 31 + k)
+        rng = random.Random(seed * 7919 + _stable(workers[s.user_id].username, s.path) * 31 + k)
         dil = diligence.setdefault(s.user_id, rng.uniform(0.6, 0.95))
         items = []
         for d in workdays:
@@ -212,7 +219,7 @@ def _build(seed, progress, now, scale=1.0) -> dict:
         per_worker = {}
         for d, house, rs, luck in sorted(plans, key=lambda p: (p[0], p[1].pk)):
             covering = [x for x in grid_spans if x.covers(d)]  # the grid's workers share its houses
-            s = covering[house.pk % len(covering)] if covering else None
+            s = covering[_stable(house.address.code) % len(covering)] if covering else None
             if s is None or luck > diligence[s.user_id]:
                 continue
             at = _aware(d, 9) + timedelta(minutes=rng.randint(0, 480))
@@ -272,7 +279,7 @@ def _build(seed, progress, now, scale=1.0) -> dict:
     # -- daily logs (the last LOG_DAYS) --------------------------------------------------------
     since = today - timedelta(days=LOG_DAYS)
     for uid in sorted(patrol_days):
-        rng = random.Random(seed * 3571 + uid)
+        rng = random.Random(seed * 3571 + _stable(workers[uid].username))
         for d in sorted(x for x in patrol_days[uid] if since <= x < today):
             if rng.random() > 0.85:
                 continue

@@ -58,7 +58,8 @@ def _build(seed, progress, now, scale=1.0) -> dict:
               .select_related("user", "node").order_by("node__path", "user_id")):
         secretaries.setdefault(a.node.path, a.user)
     leaders = {}
-    for a in GridAssignment.objects.in_force().filter(duty="leader", user__is_active=True).select_related("user", "node"):
+    for a in (GridAssignment.objects.in_force().filter(duty="leader", user__is_active=True).select_related("user", "node")
+              .order_by("node__path", "user__username")):
         leaders.setdefault(a.node.path, a.user)
     by_community = {}
     for s in spans:
