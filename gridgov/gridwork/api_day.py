@@ -82,6 +82,16 @@ def _filter_days(qs, day="", since="", until=""):
     return qs
 
 
+def _listed(request, model, scope, worker, grid, day, since, until):
+    """A list of patrols or visits: the user's own or the scope's, filtered by worker, grid and days."""
+    qs = _filter_days(_scoped(request, model, scope), day, since, until).select_related("worker", "grid")
+    if worker:
+        qs = qs.filter(worker_id=worker)
+    if grid:
+        qs = qs.filter(grid_path__startswith=grid)
+    return qs
+
+
 # --- patrols ---------------------------------------------------------------------------------
 
 
@@ -183,15 +193,7 @@ def cancel(request, patrol_id: int, data: CancelIn):
 @router.get("/patrols", response={200: dict, **ERRORS})
 def patrols(request, scope: str = "mine", worker: int | None = None, grid: str = "", day: str = "", since: str = "",
             until: str = ""):
-    def run():
-        qs = _filter_days(_scoped(request, Patrol, scope), day, since, until).select_related("worker", "grid")
-        if worker:
-            qs = qs.filter(worker_id=worker)
-        if grid:
-            qs = qs.filter(grid_path__startswith=grid)
-        return qs
-
-    qs, err = api_call(run)
+    qs, err = api_call(_listed, request, Patrol, scope, worker, grid, day, since, until)
     if err:
         return err
     qs = qs.exclude(state=Patrol.State.CANCELLED) if scope == "staff" else qs
@@ -310,17 +312,10 @@ def visit_detail_out(v: Visit) -> dict:
 @router.get("/visits", response={200: dict, **ERRORS})
 def visits(request, scope: str = "mine", worker: int | None = None, grid: str = "", day: str = "", since: str = "",
            until: str = ""):
-    def run():
-        qs = _filter_days(_scoped(request, Visit, scope), day, since, until).select_related("worker", "house__address")
-        if worker:
-            qs = qs.filter(worker_id=worker)
-        if grid:
-            qs = qs.filter(grid_path__startswith=grid)
-        return qs
-
-    qs, err = api_call(run)
+    qs, err = api_call(_listed, request, Visit, scope, worker, grid, day, since, until)
     if err:
         return err
+    qs = qs.select_related("house__address")
     return {"count": qs.count(), "items": [visit_out(v) for v in qs[:MAX_ROWS]]}
 
 

@@ -34,9 +34,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
 from gridgov.core import history
-from gridgov.core.errors import CodedError
 
 from . import conf, periods
+from .errors import Conflict, Forbidden, GridworkError, NotFound  # noqa: F401 (the modules' errors)
 from .models import POLICY_KIND, DailyLog, LogPhoto, Need, Patrol, PatrolPoint, Visit, VisitResident
 
 KIND = POLICY_KIND
@@ -51,23 +51,8 @@ HANDLING_ACTIONS = ("accept", "grab", "arrive", "resolve", "verify", "rework", "
 NEED_CASE_NS = uuid.UUID("6b1f0c2e-4d1a-5e7b-9a3c-0d2e1f4a5b6c")
 
 
-class DayError(CodedError):
-    status = 400
-
-
-class NotFound(DayError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(DayError):
-    status = 403
-    code = "not_allowed"
-
-
-class Conflict(DayError):
-    status = 409
-    code = "conflict"
+#: the day's errors are grid work's (gridwork.errors)
+DayError = GridworkError
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -30,9 +30,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts import policy
 from gridgov.core import audit, crypto
-from gridgov.core.errors import CodedError
 
 from . import conf, periods
+from .errors import Conflict, Forbidden, GridworkError, NotFound  # noqa: F401 (the modules' errors)
 from .models import DISPUTES_KIND, Dispute, DisputeEvent, DisputeParty, MediationSession
 
 KIND = DISPUTES_KIND
@@ -48,23 +48,8 @@ RISK_ORDER = {Dispute.Risk.LOW: 0, Dispute.Risk.MEDIUM: 1, Dispute.Risk.HIGH: 2}
 MAX_PARTIES = 20
 
 
-class DisputeError(CodedError):
-    status = 400
-
-
-class NotFound(DisputeError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(DisputeError):
-    status = 403
-    code = "not_allowed"
-
-
-class Conflict(DisputeError):
-    status = 409
-    code = "conflict"
+#: disputes' errors are grid work's (gridwork.errors)
+DisputeError = GridworkError
 
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -300,7 +300,7 @@ def patrol_coverage(ctx: Context) -> list[list[float]]:
     from .models import Patrol
 
     out = _blank(ctx)
-    cal = ctx.settings.get("_calendar") or WorkCalendar()
+    cal = WorkCalendar()
     days = defaultdict(set)
     ids = defaultdict(list)
     for pk, uid, day, ended in (Patrol.objects.filter(worker_id__in=ctx.users, state=Patrol.State.ENDED,

@@ -29,20 +29,15 @@ from django.utils.translation import gettext_noop
 from gridgov.accounts import policy
 from gridgov.accounts.models import community_prefix
 from gridgov.core import history
-from gridgov.core.errors import CodedError
 
 from . import periods
+from .errors import Conflict, GridworkError
 from .models import POLICY_KIND as KIND
 from .models import Dispute, DisputeEvent, Highlight, Need, Patrol, SummaryNote, Visit, VisitResident
 
 
-class WeekError(CodedError):
-    pass
-
-
-class Conflict(WeekError):
-    status = 409
-    code = "conflict"
+#: the week's errors are grid work's (gridwork.errors)
+WeekError = GridworkError
 
 
 REF_KINDS = ("case", "visit", "dispute", "patrol")

@@ -8,6 +8,7 @@ from io import StringIO
 from unittest import mock
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -154,7 +155,7 @@ def test_disputes_and_leader_mark(w, street):
     assert fig(data, "gw_c1g1", "disputes") == (1, 3)
     assert fig(data, "gw_c1g1", "leader_mark") == (0.86, 1)
     assert fig(data, "gw_c2g1", "disputes") == (0, 0)  # none in c2g1: not applicable
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         assess.set_leader_mark(w["gw_c1g2"], w["gw_c1g1"], Q1, 99)  # a worker may not mark a colleague
 
 
@@ -265,7 +266,7 @@ def test_publish_keeps_the_result_and_pays_points_once(w):
     for d in range(5, 12):
         file(w["gw_c1g1"], world.when(2026, 1, d))
     PointsTerm.objects.create(user=w["gw_c1g1"], since=date(2025, 1, 1), created_at=world.when(2025, 1, 1))
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         assess.publish(w["staff_c1"], Q1)  # the street publishes
     snap = assess.publish(w["admin"], Q1, now=world.when(2026, 4, 6))
     assert AssessmentSnapshot.objects.get(period=Q1).data["workers"] == snap.data["workers"]
@@ -281,7 +282,7 @@ def test_publish_keeps_the_result_and_pays_points_once(w):
 def test_points_terms_are_set_by_the_street(w):
     from gridgov.core.models import ChangeRecord
 
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         assess.set_points_term(w["staff_c1"], w["gw_c1g1"], date(2026, 1, 1))
     t = assess.set_points_term(w["admin"], w["gw_c1g1"], date(2026, 1, 1), note="兼职")
     t2 = assess.set_points_term(w["admin"], w["gw_c1g1"], date(2026, 1, 1), until=date(2026, 6, 30))
