@@ -77,7 +77,10 @@ def _fresh_setting_rows():
     """Each test starts without a cached copy of the setting rows (a rolled-back test's rows
     must not linger in this process's cache: core.settings_rows)."""
     from gridgov.core import settings_rows
+    from gridgov.geo import levels
 
     settings_rows.clear_cache()
+    levels.forget()
     yield
     settings_rows.clear_cache()
+    levels.forget()

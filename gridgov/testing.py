@@ -61,6 +61,24 @@ def make_small_street():
     return nodes
 
 
+def make_district():
+    """The small street under a district (geo.services.add_root), with a second street east of
+    it: one community, one grid. Returns the nodes of make_small_street plus district, s2,
+    s2c1, s2c1g1 (re-read: the first street's nodes moved one level down)."""
+    from gridgov.geo import services
+
+    first = make_small_street()
+    district = services.add_root(code="110106", name="测试区", kind="district")
+    nodes = {k: GridNode.objects.get(pk=n.pk) for k, n in first.items()}
+    nodes["district"] = district
+    x0 = LON0 + DLON
+    s2 = _node("110106002000000", "第二街道", 1, district, box(x0, LAT0, x0 + DLON / 2, LAT0 + DLAT), "street")
+    c = _node("110106002001000", "第二街道第1社区", 2, s2, box(x0, LAT0, x0 + DLON / 2, LAT0 + DLAT), "community")
+    g = _node("110106002001001", "第二街道第1社区第1网格", 3, c, box(x0, LAT0, x0 + DLON / 2, LAT0 + DLAT), "grid")
+    nodes.update(s2=s2, s2c1=c, s2c1g1=g)
+    return nodes
+
+
 def make_user(username, role=Role.GRID_WORKER, nodes=(), duty=Duty.WORKER, password="a-long-test-password-1"):
     user = User.objects.create_user(username=username, password=password, role=role, display_name=username)
     for node in nodes:

@@ -38,10 +38,11 @@ COMMUNITY_GRANTS = (Role.GRID_WORKER, Role.GRID_LEADER, Role.COMMUNITY_STAFF, Ro
 
 
 def community_prefix(path: str) -> str:
-    """The path of the community (level 1) a grid node path lies in; the street's own path for
-    the street node."""
-    codes = [c for c in (path or "").strip("/").split("/") if c]
-    return "/" + "/".join(codes[:2]) + "/" if codes else ""
+    """The path of the community a grid node path lies in; the street's own path for the street
+    node ('' above the streets). The levels follow geo.levels."""
+    from gridgov.core.levels import community_path
+
+    return community_path(path)
 
 
 class UserQuerySet(models.QuerySet):

@@ -311,7 +311,17 @@ def reach(user, kind: str, action: str) -> str:
         raise KeyError(f"no policy for {kind!r} × {action!r}")
     if user.is_superuser:
         return ALL
-    return POLICY.get((user.role, kind, action), NEVER)
+    r = POLICY.get((user.role, kind, action), NEVER)
+    if r == ALL and user.role in STREET_WIDE:
+        from .scope import scope_of
+
+        if not scope_of(user).everything:
+            return OWN  # a street's leader under a district: "all" is their street (accounts.scope)
+    return r
+
+
+#: the roles whose "all" is the whole street (accounts.models.STREET_WIDE_ROLES)
+STREET_WIDE = frozenset({"leader", "admin"})
 
 
 _KNOWN = {(None, k, a) for (_, k, a) in POLICY}

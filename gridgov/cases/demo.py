@@ -33,6 +33,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
+from gridgov.geo import levels as gl
 from gridgov.accounts.models import Duty, GridAssignment, Role, User
 from gridgov.geo.models import GridNode
 
@@ -326,7 +327,7 @@ class _Builder:
         if key not in self._handlers:
             if by_grid:  # as routing.resolve_handler, from assignments read once
                 duty = Duty.LEADER if level == HandlerLevel.GRID_LEADER else Duty.SECRETARY
-                chain = [n for n in reversed(grid.chain) if level == HandlerLevel.GRID_LEADER or n.level <= 1]
+                chain = [n for n in reversed(grid.chain) if level == HandlerLevel.GRID_LEADER or gl.street_level() <= n.level <= gl.community_level()]
                 node = next((n for n in chain if (n.pk, duty) in self.assigned), None)
                 user = self.assigned[(node.pk, duty)] if node else None
                 if level == HandlerLevel.GRID_LEADER:
@@ -370,7 +371,7 @@ def build_demo_cases(seed: int = 2024, months: int = 12, scale: float = 1.0, pro
     if not nodes:
         raise ValueError("no grids in the database: build the demo street first")
     parents = {n.parent_id for n in nodes}
-    leaves = [n for n in nodes if n.pk not in parents and n.level > 0]
+    leaves = [n for n in nodes if n.pk not in parents and n.level > gl.street_level()]
     by_id = {n.pk: n for n in nodes}
     geoms = shapely.from_wkt([n.geom_wkt for n in leaves])
     weights_leaf = np.array([max(n.area_m2 or 1.0, 1.0) for n in leaves]) ** 0.5  # denser where it is built up

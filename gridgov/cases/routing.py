@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.departments import PROPERTY_PLACEHOLDER
 from gridgov.accounts.models import Duty, GridAssignment, Role, User
@@ -201,7 +202,7 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compo
         via = f"网格长：{node.name}（{node.code}）" if user else "该网格及上级均未指定网格长"
         return {"level": level, "user": user, "department": "", "via": via}
     if level == HandlerLevel.COMMUNITY_SECRETARY:
-        community = [n for n in chain if n.level <= 1]
+        community = [n for n in chain if gl.street_level() <= n.level <= gl.community_level()]
         user, node = _assigned(community, Duty.SECRETARY, exclude)
         via = f"社区书记：{node.name}（{node.code}）" if user else "所在社区未指定书记"
         return {"level": level, "user": user, "department": "", "via": via}
@@ -228,7 +229,7 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compo
     if level == HandlerLevel.PRINCIPAL_LEADER:
         a = (
             GridAssignment.objects.in_force()
-            .filter(node__level=0, duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
+            .filter(node__level=gl.street_level(), duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
             .select_related("user")
             .order_by("id")
             .first()
@@ -291,14 +292,14 @@ def _top(grid: GridNode | None) -> GridNode | None:
     """The top of the grid path of `grid` (the root of its tree, whatever its level), or the
     first root when there is no grid."""
     if grid is not None:
-        chain = _chain(grid)
-        return chain[-1]
+        chain = _chain(grid)  # the grid up to the root
+        return next((n for n in chain if n.level == gl.street_level()), chain[-1])
     return GridNode.objects.filter(parent__isnull=True).order_by("code").first()
 
 
 def community_of(grid: GridNode | None) -> GridNode | None:
     """The community (level 1) the grid lies in, or None (a case placed on the top itself)."""
-    return next((n for n in _chain(grid) if n.level == 1), None)
+    return next((n for n in _chain(grid) if n.level == gl.community_level()), None)
 
 
 def duty_leaders(grid: GridNode | None) -> list[User]:

@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.core.errors import CodedError
 from gridgov.accounts import policy
 from gridgov.accounts.departments import NoSuchDepartment, require_active
@@ -299,7 +300,7 @@ def _community_people(case) -> list:
     grid path (`routing.duty_leaders`)."""
     if case.grid_id:
         codes = [c for c in case.grid_path.strip("/").split("/") if c]
-        nodes = GridNode.objects.filter(code__in=codes, level__lte=1, level__gte=1)
+        nodes = GridNode.objects.filter(code__in=codes, level=gl.community_level())
         ids = GridAssignment.objects.in_force().filter(node__in=nodes, duty__in=[Duty.SECRETARY, Duty.STAFF]).values("user")
         people = list(User.objects.filter(pk__in=ids, is_active=True))
         if people:

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from . import demo_effect, demo_execution, demo_meetings, demo_platform, demo_proposals, processes, services
 from .models import Process, Topic
+from gridgov.geo import levels as gl
 
 PARTS = (demo_proposals, demo_platform, demo_meetings, demo_execution, demo_effect)
 COMMUNITIES = 5
@@ -102,7 +103,7 @@ def _people(ctx: Context):
     from gridgov.accounts.models import GridAssignment, Role, User
     from gridgov.geo.models import GridNode
 
-    communities = list(GridNode.objects.filter(level=1).order_by("path"))
+    communities = list(GridNode.objects.filter(level=gl.community_level()).order_by("path"))
     for ga in (GridAssignment.objects.in_force()
                .filter(user__is_active=True, user__role__in=[Role.COMMUNITY_SECRETARY, Role.COMMUNITY_STAFF])
                .select_related("node", "user").order_by("user__role", "id")):

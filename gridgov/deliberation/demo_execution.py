@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from . import execution, services
 from .models import Decision, Result, TopicRating
+from gridgov.geo import levels as gl
 
 #: what a topic's words say about its carrier
 PROJECT_WORDS = ("道路", "路面", "破损", "坑洼", "排水", "下水", "积水", "管道", "井盖")
@@ -108,7 +109,7 @@ def _other_staff(topic, case, not_user):
                .exclude(user=not_user).select_related("user").order_by("node__level", "id")):
         if cases.may_verify(ga.user, case) and cases.may_manage(ga.user, case):
             return ga.user
-    for ga in GridAssignment.objects.in_force().filter(user__is_active=True, node__level=0).exclude(user=not_user) \
+    for ga in GridAssignment.objects.in_force().filter(user__is_active=True, node__level=gl.street_level()).exclude(user=not_user) \
             .select_related("user").order_by("id"):
         if cases.may_verify(ga.user, case) and cases.may_manage(ga.user, case):
             return ga.user

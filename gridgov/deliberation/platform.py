@@ -33,6 +33,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.core import history
 
@@ -80,7 +81,7 @@ def communities_for(user):
     from gridgov.accounts.scope import scope_of
     from gridgov.geo.models import GridNode
 
-    qs = GridNode.objects.filter(level=1).order_by("code")
+    qs = GridNode.objects.filter(level=gl.community_level()).order_by("code")
     reach = policy.reach(user, KIND, "list")
     if reach == policy.NEVER:
         return []
@@ -103,7 +104,7 @@ def community_node(value):
         node = GridNode.objects.filter(code=text).first()
         if node is None and text.isdigit() and len(text) <= 12:
             node = GridNode.objects.filter(pk=int(text)).first()
-    if node is None or node.level != 1:
+    if node is None or node.level != gl.community_level():
         raise NotFound(_("没有这个社区"))
     return node
 

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
 from gridgov.accounts.querysets import within_reach
@@ -27,7 +28,7 @@ m_login_required = login_required(login_url="/m/login/")
 def _communities(user):
     from gridgov.geo.models import GridNode
 
-    return list(within_reach(GridNode.objects.filter(level=1), user, services.KIND, "list", "path").order_by("code"))
+    return list(within_reach(GridNode.objects.filter(level=gl.community_level()), user, services.KIND, "list", "path").order_by("code"))
 
 
 def _rows(items):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
 
@@ -139,7 +140,7 @@ def _enter_context(request, **extra):
 
     communities = platform.communities_for(request.user)
     paths = [c.path for c in communities]
-    nodes = [n for n in GridNode.objects.filter(level__gte=1).order_by("path")
+    nodes = [n for n in GridNode.objects.filter(level__gte=gl.community_level()).order_by("path")
              if any(n.path.startswith(p) for p in paths) and policy.allows(request.user, KIND, "create", n.path)][:500]
     compounds = list(Compound.objects.filter(community__in=communities).select_related("community").order_by(
         "community__code", "name")[:500])

@@ -81,6 +81,9 @@ class GeoVersion(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.PositiveBigIntegerField(default=0)
     token = models.CharField(max_length=32, default="", blank=True)
+    #: the names of the levels above the street, root first: [] for one street, ["district"] for a
+    #: district of streets (geo.levels reads it; geo.services.add_root sets it)
+    above = models.JSONField(default=list, blank=True)
 
     @classmethod
     def bump(cls):

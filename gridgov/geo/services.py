@@ -13,7 +13,7 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from .coords import CRS_NAMES, to_wgs84_np
-from .levels import level_index, level_names
+from .levels import level_index, level_names, street_level
 from .locator import invalidate_locator
 from .models import GeoVersion, GridNode
 from .signals import grid_path_moved
@@ -41,7 +41,8 @@ def save_node(node: GridNode, geom: BaseGeometry | None = None) -> GridNode:
     if old_path and old_path != node.path:
         for child in GridNode.objects.filter(path__startswith=old_path).exclude(pk=node.pk).order_by("level"):
             child.save()
-        # records that copy a grid path (cases) follow their grid
+        # records that copy a grid path (cases, tickets' places, patrols, history) follow their grid
+        repath(old_path, node.path)
         grid_path_moved.send(sender=GridNode, old_prefix=old_path, new_prefix=node.path)
     GeoVersion.bump()
     invalidate_locator()
@@ -221,18 +222,140 @@ def reading_order(points: list[tuple[float, float]], heights: list[float]) -> li
 
 
 def child_code(parent: GridNode | None, level: int, seq: int) -> str:
-    """The code of the `seq`-th (1-based) child of `parent` at `level` (docs/architecture.md)."""
+    """The code of the `seq`-th (1-based) child of `parent` at `level` (docs/architecture.md): the
+    national administrative division codes (6-digit county, 3-digit street or town, 3-digit
+    community or village) and the grid's sequence after them; finer levels append 3 digits."""
     if not 1 <= seq <= 999:
         raise ValueError(f"sequence {seq} out of 001..999")
-    if level == 0:
-        return f"{settings.GRID_DISTRICT_CODE}{seq:03d}000000"
-    if level in (1, 2):
+    street = street_level()
+    if level < street:
+        raise ValueError("the codes of the levels above the streets are given, not generated; give a code field")
+    if level == street:
+        county = parent.code[:6] if parent is not None else settings.GRID_DISTRICT_CODE
+        return f"{county}{seq:03d}000000"
+    if level in (street + 1, street + 2):
         if len(parent.code) != 15 or not parent.code.isdigit():
             raise ValueError(
                 f"parent {parent.code} does not follow the 15-digit code scheme, so codes cannot be generated; give a code field"
             )
-        return parent.code[:9] + f"{seq:03d}000" if level == 1 else parent.code[:12] + f"{seq:03d}"
+        return parent.code[:9] + f"{seq:03d}000" if level == street + 1 else parent.code[:12] + f"{seq:03d}"
     return f"{parent.code}{seq:03d}"
+
+
+# --- a root above the streets ---------------------------------------------------------------
+
+
+class RootError(ValueError):
+    pass
+
+
+def path_fields():
+    """(model, field name) of every stored copy of a grid path in the project: the character
+    fields named `path` or `*_path` (GridNode's own `path` aside), found from the models so that
+    a new app's copies follow their grids without registering anywhere."""
+    from django.apps import apps
+    from django.db import models
+
+    out = []
+    for model in apps.get_models():
+        if model is GridNode or model._meta.proxy or not model._meta.managed:
+            continue
+        for f in model._meta.concrete_fields:
+            if isinstance(f, models.CharField) and not f.choices and (f.name == "path" or f.name.endswith("_path")):
+                out.append((model, f.name))
+    return out
+
+
+def path_list_fields():
+    """(model, field name) of the JSON lists of grid paths (`*_paths`)."""
+    from django.apps import apps
+    from django.db import models
+
+    return [(m, f.name) for m in apps.get_models() for f in m._meta.concrete_fields
+            if isinstance(f, models.JSONField) and f.name.endswith("_paths")]
+
+
+def repath(old_prefix: str, new_prefix: str) -> int:
+    """Every stored copy of a path under `old_prefix` now reads `new_prefix` instead (inside the
+    caller's transaction); returns the rows changed."""
+    from django.db.models import CharField, F, Value
+    from django.db.models.functions import Concat, Substr
+
+    n = 0
+    for model, name in path_fields():
+        n += model._base_manager.filter(**{f"{name}__startswith": old_prefix}).update(
+            **{name: Concat(Value(new_prefix), Substr(F(name), len(old_prefix) + 1), output_field=CharField())})
+    for model, name in path_list_fields():
+        batch = []
+        for obj in model._base_manager.exclude(**{name: []}).exclude(**{f"{name}__isnull": True}).only("pk", name).iterator(2000):
+            paths = getattr(obj, name)
+            if isinstance(paths, list) and any(isinstance(p, str) and p.startswith(old_prefix) for p in paths):
+                setattr(obj, name, [new_prefix + p[len(old_prefix):] if isinstance(p, str) and p.startswith(old_prefix) else p
+                                    for p in paths])
+                batch.append(obj)
+        model._base_manager.bulk_update(batch, [name], batch_size=1000)
+        n += len(batch)
+    return n
+
+
+def add_root(*, code: str, name: str, kind: str = "district", actor=None) -> GridNode:
+    """Put a district (or a city) above the streets of a one-street install, in one transaction:
+    the new root's code is the county's 6 digits followed by zeros; every node moves one level
+    down and every stored grid path gains the root's code in front; the leaders and
+    administrators who served the street with no duty get a duty on it (their scope stays the
+    street: accounts.scope); the scheme's level names record the new level. Refused when the
+    install already has a root above its streets or a street lies outside the county."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    from gridgov.accounts.models import STREET_WIDE_ROLES, Duty, GridAssignment, User
+    from gridgov.core import history
+
+    code, name, kind = (code or "").strip(), (name or "").strip(), (kind or "district").strip()
+    if len(code) == 6 and code.isdigit():
+        code += "0" * 9
+    if len(code) != 15 or not code.isdigit() or code[6:] != "0" * 9:
+        raise RootError(f"code {code!r}: give the county's 6-digit administrative division code (e.g. 110106)")
+    if not name:
+        raise RootError("name: give the district's or city's name")
+    if kind not in ("district", "city"):
+        raise RootError(f"kind {kind!r}: district or city")
+    with transaction.atomic():
+        GeoVersion.objects.get_or_create(pk=1)
+        gv = GeoVersion.objects.select_for_update().get(pk=1)
+        if gv.above:
+            raise RootError(f"the grids already have a root above the streets ({', '.join(gv.above)})")
+        roots = list(GridNode.objects.filter(parent__isnull=True).order_by("code"))
+        if not roots:
+            raise RootError("there are no grids to put under a root; import the streets first")
+        outside = [r.code for r in roots if not r.code.startswith(code[:6])]
+        if outside:
+            raise RootError(f"streets {', '.join(outside)} do not lie in county {code[:6]}")
+        if GridNode.objects.filter(code=code).exists():
+            raise RootError(f"code {code} is taken")
+        street_ids = [r.pk for r in roots]
+        GridNode.objects.update(level=F("level") + 1)
+        repath("/", f"/{code}/")
+        GridNode.objects.update(path=Concat(Value(f"/{code}"), F("path")))
+        geoms = [g for g in shapely.from_wkt([r.geom_wkt for r in roots if r.geom_wkt]) if g is not None]
+        root = GridNode(code=code, name=name[:100], level=0, kind=kind, parent=None)
+        root = save_node(root, shapely.union_all(geoms) if geoms else None)
+        GridNode.objects.filter(pk__in=street_ids).update(parent=root)
+        served = set(GridAssignment.objects.in_force().values_list("user_id", flat=True))
+        if len(roots) == 1:
+            for u in User.objects.filter(role__in=STREET_WIDE_ROLES, is_active=True).exclude(pk__in=served):
+                GridAssignment.objects.create(user=u, node=roots[0], duty=Duty.STAFF)
+        gv.above = [kind]
+        gv.save(update_fields=["above"])
+        GeoVersion.bump()
+        history.record(actor, "grids", root, "create", {"root": code, "streets": [r.code for r in roots]},
+                       grid_path=root.path, note="a root above the streets")
+        from gridgov.core import levels as core_levels
+
+        core_levels.forget()
+        transaction.on_commit(core_levels.forget)
+        transaction.on_commit(invalidate_locator)
+    return root
 
 
 def _parse_features(data, name_field, code_field, crs, errors, warnings) -> list[_Feature]:

@@ -28,6 +28,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.core import audit, crypto
 
@@ -92,8 +93,7 @@ def _save(d: Dispute, *fields):
 
 def community_path(path: str) -> str:
     """The path of the community (level 1) of a grid path ("/S/C1/G1/" → "/S/C1/")."""
-    parts = [p for p in (path or "").split("/") if p]
-    return "/" + "/".join(parts[:2]) + "/" if len(parts) >= 2 else (path or "")
+    return gl.community_path(path) or (path or "")
 
 
 def grid_of_path(path: str) -> str:
@@ -199,7 +199,7 @@ def _escalation_recipients(d: Dispute) -> list:
                .select_related("user").order_by("id"))
     people += [a.user for a in sec]
     street = list(GridAssignment.objects.in_force()
-                  .filter(node__level=0, user__role=Role.LEADER, user__is_active=True).select_related("user")
+                  .filter(node__level=gl.street_level(), node__path=gl.street_path(cpath), user__role=Role.LEADER, user__is_active=True).select_related("user")
                   .order_by("id"))
     leaders = [a.user for a in street] or list(User.objects.filter(role=Role.LEADER, is_active=True).order_by("id"))
     people += leaders

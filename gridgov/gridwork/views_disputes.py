@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
 
@@ -54,7 +55,7 @@ def _communities(user):
     from gridgov.geo.models import GridNode
 
     paths = _user_paths(user)
-    qs = GridNode.objects.filter(level=1).order_by("code")
+    qs = GridNode.objects.filter(level=gl.community_level()).order_by("code")
     return qs if paths is None else qs.filter(path__in=[svc.community_path(p) for p in paths])
 
 
@@ -88,7 +89,7 @@ def _grids(user):
 
     from gridgov.geo.models import GridNode
 
-    qs = GridNode.objects.filter(level__gte=2).order_by("path")
+    qs = GridNode.objects.filter(level__gte=gl.grid_level()).order_by("path")
     paths = _user_paths(user)
     if paths is None:
         return qs

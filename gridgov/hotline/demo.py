@@ -24,6 +24,7 @@ import shapely
 from django.db import transaction
 from django.utils import timezone
 
+from gridgov.geo import levels as gl
 from gridgov.geo.models import GridNode
 
 from .models import AddressMatch, CategorySource, Ticket
@@ -125,13 +126,12 @@ def build_demo_tickets(seed, years=2, scale=1.0, progress=None) -> int:
     if not nodes:
         raise ValueError("no grids in the database: create the street first")
     parents = {n["parent_id"] for n in nodes}
-    leaves = [n for n in nodes if n["id"] not in parents and n["level"] > 0]
+    leaves = [n for n in nodes if n["id"] not in parents and n["level"] > gl.street_level()]
     by_path = {n["path"]: n for n in nodes}
     street = min(nodes, key=lambda n: n["level"])
 
     def community(n):
-        parts = n["path"].strip("/").split("/")
-        return by_path.get("/" + "/".join(parts[:2]) + "/", n) if len(parts) >= 2 else n
+        return by_path.get(gl.community_path(n["path"]), n)
 
     from gridgov.registry.models import Compound
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from gridgov.geo import levels as gl
 from gridgov.geo.models import GridNode
 
 from .addressing import AddressIndex, decide
@@ -791,7 +792,7 @@ def place_ticket(user, ticket: Ticket, grid: GridNode) -> Ticket:
     from gridgov.accounts import policy
 
     _require_ticket_update(user, ticket)
-    if grid.level < 1 or not policy.allows(user, "tickets", "update", grid.path):
+    if grid.level < gl.community_level() or not policy.allows(user, "tickets", "update", grid.path):
         raise PermissionDenied("grid not in your scope")
     t = Ticket.objects.select_for_update().get(pk=ticket.pk)
     before = _place_label(t)

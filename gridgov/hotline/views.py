@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
 from gridgov.geo.models import GridNode
@@ -326,7 +327,7 @@ def ticket_grid(request, pk):
     if request.method != "POST":
         return render(request, "hotline/_grid_form.html", {"t": t, "nodes": _nodes(user)})
     code = request.POST.get("grid", "").strip()
-    grid = GridNode.objects.visible_to(user).filter(code=code, level__gte=1).first() if code else None
+    grid = GridNode.objects.visible_to(user).filter(code=code, level__gte=gl.community_level()).first() if code else None
     if grid is None:
         return _queue_error(request, user, t, _("请选择您辖区内的社区或网格。"))
     try:
@@ -365,7 +366,7 @@ def _grid_choices(nodes, grid):
     community's (and the place itself, if finer); else all the user sees."""
     if grid is None:
         return nodes
-    community = next((n for n in nodes if n.level == 1 and grid.path.startswith(n.path)), None)
+    community = next((n for n in nodes if n.level == gl.community_level() and grid.path.startswith(n.path)), None)
     near = [n for n in nodes if community is not None and n.path.startswith(community.path)]
     return near + ([grid] if grid not in near else [])
 
@@ -453,7 +454,7 @@ def project_create(request):
     title = post.get("title", "").strip()
     if not title:
         return _form_result(request, back, _("请填写项目名称。"))
-    grid = GridNode.objects.visible_to(user).filter(code=post.get("grid", "").strip(), level__gte=1).first()
+    grid = GridNode.objects.visible_to(user).filter(code=post.get("grid", "").strip(), level__gte=gl.community_level()).first()
     if grid is None:
         return _form_result(request, back, _("请选择您辖区内的社区或网格。"))
     compound = None

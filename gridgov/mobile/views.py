@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from shapely import wkt
 from shapely.geometry import mapping
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.views import LoginView
 from gridgov.cases import services
@@ -94,7 +95,7 @@ def _outline():
     """The street and its communities as light GeoJSON for the pin map (public boundaries, no
     basemap needed); None when no territory is loaded."""
     feats = []
-    for node in GridNode.objects.filter(level__lte=1).exclude(geom_wkt="").order_by("level", "code")[:50]:
+    for node in GridNode.objects.filter(level__gte=gl.street_level(), level__lte=gl.community_level()).exclude(geom_wkt="").order_by("level", "code")[:50]:
         geom = wkt.loads(node.geom_wkt).simplify(0.0002, preserve_topology=True)
         feats.append({"type": "Feature", "properties": {"name": node.name, "level": node.level}, "geometry": mapping(geom)})
     return {"type": "FeatureCollection", "features": feats} if feats else None

@@ -26,6 +26,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from gridgov.geo import levels as gl
 from gridgov.cases import services as case_services
 from gridgov.cases.models import OPEN_STATES, Case, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
 from gridgov.core import crypto, history
@@ -431,7 +432,7 @@ class Context:
 
     def community_name(self, grid_path: str) -> str | None:
         if self._communities is None:
-            self._communities = dict(GridNode.objects.filter(level=1).values_list("code", "name"))
+            self._communities = dict(GridNode.objects.filter(level=gl.community_level()).values_list("code", "name"))
         for code in (grid_path or "").strip("/").split("/"):
             if code in self._communities:
                 return self._communities[code]

@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from . import scores, services
 from .models import Deduction, IndicatorSet, Indicator, Inspection, Problem, ProblemEvent, ProblemPhoto, ScoreSnapshot
+from gridgov.geo import levels as gl
 
 EXPERT_ORG = "第三方评估机构"
 PROPERTY_SECTION = "社区建设"
@@ -137,7 +138,7 @@ def _inspector(projects):
 
     policy = services.policy
     paths = [services.project_path(p) for p in projects]
-    duties = (GridAssignment.objects.in_force().filter(user__is_active=True, user__role=Role.SECTION_STAFF, node__level=0)
+    duties = (GridAssignment.objects.in_force().filter(user__is_active=True, user__role=Role.SECTION_STAFF, node__level=gl.street_level())
               .select_related("user").order_by("user__username"))
     # the section in charge of property management first (社区建设办公室 in the demo)
     for u in sorted((ga.user for ga in duties), key=lambda u: PROPERTY_SECTION not in (u.department or "")):

@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.core import history
 from gridgov.core.errors import CodedError
@@ -166,7 +167,7 @@ def street_staff() -> list:
     for u in User.objects.filter(is_active=True, role__in=("section_staff", "admin")).order_by("id"):
         if policy.reach(u, KIND, "update") == policy.ALL:
             out.append(u)
-        elif policy.reach(u, KIND, "update") == policy.OWN and any(p.count("/") <= 2 for p in scope_of(u).paths):
+        elif policy.reach(u, KIND, "update") == policy.OWN and any(len(gl.codes_of(p)) <= gl.street_level() + 1 for p in scope_of(u).paths):
             out.append(u)
     return out
 

@@ -31,6 +31,7 @@ from typing import Any, Callable
 from django.db import transaction
 from django.utils.translation import gettext_noop  # kind labels: translated where shown
 
+from gridgov.geo import levels as gl
 from gridgov.accounts.scope import scope_of
 from gridgov.core import crypto
 from gridgov.core.tabular import TableError, Workbook, open_table, write_csv
@@ -306,7 +307,7 @@ def p_grids(value, ctx):
 
 def p_community(value, ctx):
     node = ctx.grid(str(value).strip())
-    if node.level != 1:
+    if node.level != gl.community_level():
         raise CellError("应为社区（村）的编码或名称")
     return node
 
@@ -389,7 +390,8 @@ class Context:
 
     def community_of(self, node):
         codes = [c for c in node.path.strip("/").split("/") if c]
-        return self.grid_by_code.get(codes[1]) if len(codes) > 1 else None
+        k = gl.community_level()
+        return self.grid_by_code.get(codes[k]) if len(codes) > k else None
 
     def locate(self, lon, lat):
         ref = locate_grid(lon, lat)

@@ -16,6 +16,7 @@ import math
 from django.db.models import Q
 
 from .models import Building, Compound, Organization, PropertyProject
+from gridgov.geo import levels as gl
 
 #: how far (metres) from a compound's nearest building a point still lies in that compound
 COMPOUND_RADIUS_M = 120.0
@@ -52,9 +53,9 @@ def company_department_at(compound) -> str:
 def _community(grid):
     if grid is None:
         return None
-    if grid.level <= 1:
-        return grid if grid.level == 1 else None
-    return next((n for n in grid.ancestors() if n.level == 1), None)
+    if grid.level <= gl.community_level():
+        return grid if grid.level == gl.community_level() else None
+    return next((n for n in grid.ancestors() if n.level == gl.community_level()), None)
 
 
 def _metres(lon1, lat1, lon2, lat2) -> float:

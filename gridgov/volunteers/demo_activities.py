@@ -9,6 +9,7 @@ reason), no-shows, a few cancelled activities, and the coming weeks' activities 
 from datetime import timedelta
 
 from django.db import transaction
+from gridgov.geo import levels as gl
 
 #: (title, kind, place) by team kind; the communities' and branches' own below
 TITLES = {
@@ -35,7 +36,7 @@ def build(rng, start, now, progress, *, password_hash, email_domain) -> dict:
     from . import activities as act
     from .models import Activity, SignUp
 
-    communities = list(GridNode.objects.filter(level=1).order_by("path"))
+    communities = list(GridNode.objects.filter(level=gl.community_level()).order_by("path"))
     if not communities:
         return {}
     # who organises: the team's leader, the branch's secretary, else the community's staff
@@ -44,7 +45,7 @@ def build(rng, start, now, progress, *, password_hash, email_domain) -> dict:
             user__is_active=True, user__role__in=[Role.COMMUNITY_STAFF, Role.COMMUNITY_SECRETARY]
     ).select_related("node", "user").order_by("user__role", "id"):
         for c in communities:
-            if ga.node.path.startswith(c.path) and ga.node.level <= 2:
+            if ga.node.path.startswith(c.path) and ga.node.level <= gl.grid_level():
                 staff.setdefault(c.pk, ga.user)
     fallback = User.objects.filter(is_active=True, role=Role.ADMIN).order_by("id").first()
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q
+from gridgov.geo import levels as gl
 
 POST_NAMES = ["垃圾分类督导岗", "文明养犬劝导岗", "平安巡逻岗", "邻里调解岗", "为老服务岗", "消防安全宣传岗",
               "楼门议事引导岗", "政策宣讲岗"]
@@ -36,7 +37,7 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
     from . import party
     from .models import PartyRegistration, ServiceRecord, VanguardPost
 
-    communities = {c.path: c for c in GridNode.objects.filter(level=1)}
+    communities = {c.path: c for c in GridNode.objects.filter(level=gl.community_level())}
     if not communities:
         return {}
     admin = User.objects.filter(is_active=True).filter(Q(role=Role.ADMIN) | Q(is_superuser=True)).order_by("id").first()
@@ -153,7 +154,7 @@ def build(rng, start, now, progress, *, password_hash: str, email_domain: str) -
         by_c: dict = {}
         for uid, (u, c, r) in registered.items():
             by_c.setdefault(c.pk, []).append(u)
-        grids = list(GridNode.objects.filter(level=2).order_by("path"))
+        grids = list(GridNode.objects.filter(level=gl.grid_level()).order_by("path"))
         held: dict = {}
         for g in grids:
             c = community_of(g)

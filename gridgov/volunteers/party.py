@@ -26,6 +26,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
@@ -82,19 +83,20 @@ def communities():
     """The communities (level 1) one may register with."""
     from gridgov.geo.models import GridNode
 
-    return GridNode.objects.filter(level=1).order_by("path")
+    return GridNode.objects.filter(level=gl.community_level()).order_by("path")
 
 
 def community_of(node):
     """The community (level 1) at or above `node` (None above the communities)."""
     from gridgov.geo.models import GridNode
 
-    if node is None or node.level < 1:
+    k = gl.community_level()
+    if node is None or node.level < k:
         return None
-    if node.level == 1:
+    if node.level == k:
         return node
-    codes = [c for c in node.path.strip("/").split("/") if c]
-    return GridNode.objects.filter(code=codes[1], level=1).first() if len(codes) > 1 else None
+    codes = gl.codes_of(node.path)
+    return GridNode.objects.filter(code=codes[k], level=k).first() if len(codes) > k else None
 
 
 def _as_community(node_or_id):
@@ -147,7 +149,7 @@ def home_of(user):
         vol = Volunteer.objects.filter(user=user, grid__isnull=False).select_related("grid").first()
         grid = vol.grid if vol else None
     community = community_of(grid)
-    return community, (grid if grid is not None and community is not None and grid.level > 1 else None), resident
+    return community, (grid if grid is not None and community is not None and grid.level > gl.community_level() else None), resident
 
 
 # --- 亮身份 -----------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def register_member(user, *, community=None, unit_name: str = "", party_org=None
     now = now or timezone.now()
     if resident is not None:
         home, grid = community_of(resident.grid), resident.grid
-        grid = grid if grid is not None and grid.level > 1 else None
+        grid = grid if grid is not None and grid.level > gl.community_level() else None
     else:
         home, grid, resident = home_of(user)
     if community in (None, ""):
@@ -377,7 +379,7 @@ def create_post(actor, *, name: str, node, description: str = "", party_org=None
     now = now or timezone.now()
     if not isinstance(node, GridNode):
         node = GridNode.objects.filter(code=str(node)).first()
-    if node is None or node.level < 1:
+    if node is None or node.level < gl.community_level():
         raise PartyError(_("请选择先锋岗所在的网格"), code="node")
     if not policy.allows(actor, "party", "update", node.path):
         raise NotAllowed(_("只能在自己负责的网格设岗"))
@@ -646,7 +648,7 @@ def _unregistered_members(user, community=None) -> list[dict]:
     from gridgov.geo.models import GridNode
 
     codes = {r["resident__grid__path"].strip("/").split("/")[1] for r in rows if r["resident__grid__path"].count("/") > 2}
-    by_code = {n.code: n for n in GridNode.objects.filter(code__in=codes, level=1)}
+    by_code = {n.code: n for n in GridNode.objects.filter(code__in=codes, level=gl.community_level())}
     out = []
     for r in rows:
         parts = r["resident__grid__path"].strip("/").split("/")

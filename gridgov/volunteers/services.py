@@ -20,6 +20,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
@@ -197,11 +198,12 @@ def _community(node):
     from gridgov.geo.models import GridNode
 
     if node is None:
-        return GridNode.objects.filter(level=1).order_by("path").first() or GridNode.objects.order_by("level", "path").first()
-    if node.level <= 1:
+        return GridNode.objects.filter(level=gl.community_level()).order_by("path").first() or GridNode.objects.order_by("level", "path").first()
+    k = gl.community_level()
+    if node.level <= k:
         return node
-    codes = [c for c in node.path.strip("/").split("/") if c]
-    return GridNode.objects.filter(code=codes[1]).first() if len(codes) > 1 else node
+    codes = gl.codes_of(node.path)
+    return GridNode.objects.filter(code=codes[k]).first() if len(codes) > k else node
 
 
 def issuing_account(node) -> Account:

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.models import Role
 from gridgov.core import history
@@ -842,7 +843,7 @@ def hours_report(user, by: str = "team", start: date | None = None, end: date | 
                          "records": r["n"], "people": r["people"]})
     else:
         # by the node of the service (a few hundred nodes), folded into their communities here
-        communities = {n.pk: n for n in GridNode.objects.filter(level=1)}
+        communities = {n.pk: n for n in GridNode.objects.filter(level=gl.community_level())}
         paths = sorted(((n.path, n) for n in communities.values()), key=lambda x: -len(x[0]))
         node_paths = dict(GridNode.objects.values_list("pk", "path"))
 
@@ -923,7 +924,7 @@ def export_xlsx(user, start: date | None = None, end: date | None = None, per: s
 def _community_names():
     from gridgov.geo.models import GridNode
 
-    return sorted(GridNode.objects.filter(level=1).values_list("path", "name"), key=lambda x: -len(x[0]))
+    return sorted(GridNode.objects.filter(level=gl.community_level()).values_list("path", "name"), key=lambda x: -len(x[0]))
 
 
 def _community_from(path, communities) -> str:

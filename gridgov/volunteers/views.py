@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 
 from . import services
@@ -180,7 +181,7 @@ def edit_rule(request, key):
 def _community_nodes():
     from gridgov.geo.models import GridNode
 
-    return list(GridNode.objects.filter(level=1).order_by("path"))
+    return list(GridNode.objects.filter(level=gl.community_level()).order_by("path"))
 
 
 def _require_list(user):

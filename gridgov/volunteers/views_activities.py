@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.scope import scope_of
 
@@ -324,7 +325,7 @@ def staff_list(request):
     if not policy.allows(request.user, "activities", "list"):
         raise PermissionDenied(_("该页面仅限工作人员"))
     g = request.GET
-    community = GridNode.objects.filter(level=1, code=g.get("community")).first() if g.get("community") else None
+    community = GridNode.objects.filter(level=gl.community_level(), code=g.get("community")).first() if g.get("community") else None
     team = int(g["team"]) if (g.get("team") or "").isdigit() else None
     error = ""
     try:
@@ -333,7 +334,7 @@ def staff_list(request):
     except act.ActivityError as exc:
         rows, error = [], exc.message
     scope = scope_of(request.user)
-    communities = list(GridNode.objects.filter(level=1).order_by("path"))
+    communities = list(GridNode.objects.filter(level=gl.community_level()).order_by("path"))
     if not scope.everything and policy.reach(request.user, "activities", "list") != policy.ALL:
         communities = [c for c in communities if any(c.path.startswith(p) or p.startswith(c.path) for p in scope.paths)]
     q = Q(pk__in=[])

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.querysets import within_reach
 from gridgov.core import history
@@ -44,7 +45,7 @@ def _groups():
 def _communities():
     from gridgov.geo.models import GridNode
 
-    return list(GridNode.objects.filter(level=1).order_by("code"))
+    return list(GridNode.objects.filter(level=gl.community_level()).order_by("code"))
 
 
 def _cards(qs):

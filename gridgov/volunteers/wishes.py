@@ -34,6 +34,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.querysets import within_reach
 from gridgov.core import audit, history
@@ -151,16 +152,17 @@ def community_names() -> dict:
     """{code: name} of the communities (level 1), for cards in a list (one query for all)."""
     from gridgov.geo.models import GridNode
 
-    return dict(GridNode.objects.filter(level=1).values_list("code", "name"))
+    return dict(GridNode.objects.filter(level=gl.community_level()).values_list("code", "name"))
 
 
 def _community_name(node, names=None) -> str:
     if names is not None:
         codes = [c for c in node.path.strip("/").split("/") if c]
-        if node.level == 1:
+        k = gl.community_level()
+        if node.level == k:
             return node.name
-        if len(codes) > 1 and codes[1] in names:
-            return names[codes[1]]
+        if len(codes) > k and codes[k] in names:
+            return names[codes[k]]
     community = _community(node)
     return community.name if community else ""
 

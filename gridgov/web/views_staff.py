@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts import services as staff
 from gridgov.accounts.models import Department, Duty, GridAssignment, Role, User
@@ -82,7 +83,7 @@ def _grids(user):
     top = min(nodes.values_list("level", flat=True), default=None)
     if top is None:
         return []
-    return list(nodes.filter(level__lte=max(top, 1) + 1).order_by("path").values_list("code", "name")[:500])
+    return list(nodes.filter(level__lte=max(top, gl.community_level()) + 1).order_by("path").values_list("code", "name")[:500])
 
 
 def _departments():
