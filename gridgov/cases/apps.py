@@ -7,6 +7,9 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self):
+        from gridgov.geo.signals import levels_shifted
+
+        levels_shifted.connect(_shift_rule_levels, dispatch_uid="cases-shift-rule-levels")
         # residents' sign-in codes (accounts.signin, a layer below) go out through the notifications
         from gridgov.accounts import signin
 
@@ -29,3 +32,12 @@ class CasesConfig(AppConfig):
         department_renamed.connect(departments.rename, dispatch_uid="cases-department-rename")
         department_references.connect(departments.references, dispatch_uid="cases-department-references")
 
+
+
+def _shift_rule_levels(sender, shift, **kwargs):
+    """Routing rules name the level of a case's finest grid; a root above the streets deepens it."""
+    from django.db.models import F
+
+    from .models import RoutingRule
+
+    RoutingRule.objects.filter(grid_level__isnull=False).update(grid_level=F("grid_level") + shift)

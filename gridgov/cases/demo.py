@@ -323,7 +323,8 @@ class _Builder:
 
     def _level(self, level, grid, item):
         by_grid = level in (HandlerLevel.GRID_LEADER, HandlerLevel.COMMUNITY_SECRETARY)
-        key = (level, grid.pk if by_grid else None, None if by_grid else item.department)
+        # the other levels per department, and per street under a district (its own leaders)
+        key = (level, grid.pk if by_grid else gl.street_path(grid.path), None if by_grid else item.department)
         if key not in self._handlers:
             if by_grid:  # as routing.resolve_handler, from assignments read once
                 duty = Duty.LEADER if level == HandlerLevel.GRID_LEADER else Duty.SECRETARY

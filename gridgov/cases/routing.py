@@ -191,6 +191,20 @@ def _assigned(nodes, duty, exclude=None):
     return None, None
 
 
+def _street_leaders(grid: GridNode | None):
+    """The active leaders of the street `grid` lies in: every leader on a one-street install; under
+    a district, those with a duty on that street (else on the district itself)."""
+    leaders = User.objects.filter(role=Role.LEADER, is_active=True).order_by("id")
+    if grid is None or not gl.multi_street():
+        return leaders
+    street = gl.street_path(grid.path)
+    here = GridAssignment.objects.in_force().filter(node__path=street).values("user")
+    if leaders.filter(pk__in=here).exists():
+        return leaders.filter(pk__in=here)
+    above = GridAssignment.objects.in_force().filter(node__level__lt=gl.street_level()).values("user")
+    return leaders.filter(pk__in=above)
+
+
 def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compound=None) -> dict:
     """{'level', 'user', 'department', 'via'}; user None when nobody fills the level. `exclude`:
     a person who may not fill a grid leader's or community secretary's level (one leaving);
@@ -221,7 +235,7 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compo
         user = User.objects.filter(role=Role.SECTION_STAFF, department=department, is_active=True).order_by("id").first()
         return {"level": level, "user": user, "department": department, "via": f"事项责任科室：{department}"}
     if level == HandlerLevel.LEADER_IN_CHARGE:
-        leaders = User.objects.filter(role=Role.LEADER, is_active=True).order_by("id")
+        leaders = _street_leaders(grid)
         user = leaders.filter(department=department).first() if department else None
         via = f"分管{department}的领导" if user else "未找到分管领导，交任一街道领导"
         user = user or leaders.first()
@@ -229,12 +243,13 @@ def resolve_handler(level: str, grid: GridNode | None, item, exclude=None, compo
     if level == HandlerLevel.PRINCIPAL_LEADER:
         a = (
             GridAssignment.objects.in_force()
-            .filter(node__level=gl.street_level(), duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True)
+            .filter(node__level=gl.street_level(), duty=Duty.SECRETARY, user__role=Role.LEADER, user__is_active=True,
+                    **({"node__path": gl.street_path(grid.path)} if grid is not None and gl.multi_street() else {}))
             .select_related("user")
             .order_by("id")
             .first()
         )
-        user = a.user if a else User.objects.filter(role=Role.LEADER, is_active=True).order_by("id").first()
+        user = a.user if a else _street_leaders(grid).first()
         via = "街道主要领导（街道书记）" if a else ("未指定主要领导，交任一街道领导" if user else "未配置街道领导")
         return {"level": level, "user": user, "department": "", "via": via}
     raise ValueError(f"unknown handler level {level!r}")

@@ -117,6 +117,18 @@ def plan_grids(seed: int = 2024):
     return build_tree(seed, n_level1=N.N_COMMUNITIES + N.N_VILLAGES, n_grids=N_GRIDS)
 
 
+def _shifted(cell, dx: float):
+    """A copy of the cell tree moved `dx` degrees east (the tree of plan_grids is cached: never
+    modify it)."""
+    from dataclasses import replace
+
+    from shapely import affinity
+
+    copy = replace(cell, geom=affinity.translate(cell.geom, xoff=dx))
+    copy.children = [_shifted(c, dx) for c in cell.children]
+    return copy
+
+
 def _fill_geom(node: GridNode, geom):
     node.geom_wkt = geom.wkt
     node.min_lon, node.min_lat, node.max_lon, node.max_lat = geom.bounds
@@ -145,13 +157,19 @@ class Nodes:
         return self
 
 
-def build_grids(seed: int = 2024, progress=None) -> Nodes:
-    """Save the street's grid hierarchy (street, 19 communities/villages, 144 grids, micro-grids)."""
+def build_grids(seed: int = 2024, progress=None, *, number: str = STREET_NUMBER, name: str = STREET_NAME,
+                parent: GridNode | None = None, shift_lon: float = 0.0, level1: tuple | None = None) -> Nodes:
+    """Save the street's grid hierarchy (street, 19 communities/villages, 144 grids, micro-grids).
+    A district's further streets (gridgov.demo.district) give their own number and name, the
+    district as `parent`, and a shift east so that the streets lie side by side."""
     progress = progress or Progress(quiet=True)
     tree = plan_grids(seed)
+    if shift_lon:
+        tree = _shifted(tree, shift_lon)
+    base = parent.level + 1 if parent is not None else 0
     progress("grid polygons planned")
     rng = random.Random(seed * 7 + 1)
-    communities, villages, source = N.level1_names()
+    communities, villages, source = level1 or N.level1_names()
     cells1 = tree.children
     # villages take the two largest cells (they are the least dense); communities the rest, shuffled
     by_area = sorted(range(len(cells1)), key=lambda i: -cells1[i].area_m2)
@@ -160,8 +178,8 @@ def build_grids(seed: int = 2024, progress=None) -> Nodes:
     rng.shuffle(names)
     vnames = list(villages)
     district = settings.GRID_DISTRICT_CODE
-    street = GridNode(code=f"{district}{STREET_NUMBER}000000", name=STREET_NAME, level=0, kind="street", parent=None)
-    street.path = f"/{street.code}/"
+    street = GridNode(code=f"{district}{number}000000", name=name, level=base, kind="street", parent=parent)
+    street.path = f"{parent.path if parent is not None else '/'}{street.code}/"
     _fill_geom(street, tree.geom)
     street.save()
     geoms = {street.pk: tree.geom}
@@ -169,9 +187,9 @@ def build_grids(seed: int = 2024, progress=None) -> Nodes:
     pending = []
     for i, cell in enumerate(cells1):
         is_village = i in village_idx
-        name = vnames.pop(0) if is_village else names.pop(0)
+        cname = vnames.pop(0) if is_village else names.pop(0)
         n = GridNode(
-            code=f"{district}{STREET_NUMBER}{i + 1:03d}000", name=name, level=1,
+            code=f"{district}{number}{i + 1:03d}000", name=cname, level=base + 1,
             kind="village" if is_village else "community", parent=street,
         )
         n.path = f"{street.path}{n.code}/"
@@ -185,7 +203,7 @@ def build_grids(seed: int = 2024, progress=None) -> Nodes:
         for j, cell in enumerate(cell1.children):
             short = n1.name.removesuffix("社区")
             g = GridNode(
-                code=f"{n1.code[:12]}{j + 1:03d}", name=f"{short}第{N.cn_number(j + 1)}网格", level=2, kind="grid", parent=n1
+                code=f"{n1.code[:12]}{j + 1:03d}", name=f"{short}第{N.cn_number(j + 1)}网格", level=base + 2, kind="grid", parent=n1
             )
             g.path = f"{n1.path}{g.code}/"
             _fill_geom(g, cell.geom)
@@ -196,7 +214,7 @@ def build_grids(seed: int = 2024, progress=None) -> Nodes:
     pending3 = []
     for g, cellg in pending2:
         for k, cell in enumerate(cellg.children):
-            m = GridNode(code=f"{g.code}{k + 1:03d}", name=f"{g.name}{k + 1}号微网格", level=3, kind="microgrid", parent=g)
+            m = GridNode(code=f"{g.code}{k + 1:03d}", name=f"{g.name}{k + 1}号微网格", level=base + 3, kind="microgrid", parent=g)
             m.path = f"{g.path}{m.code}/"
             _fill_geom(m, cell.geom)
             pending3.append((m, cell))
@@ -204,7 +222,7 @@ def build_grids(seed: int = 2024, progress=None) -> Nodes:
     for m, cell in pending3:
         geoms[m.pk] = cell.geom
     GeoVersion.bump()
-    progress(f"grid nodes: 1 street, {len(level1)} communities/villages, {len(grids)} grids, {len(micro)} micro-grids (names: {source})")
+    progress(f"grid nodes: 1 street ({name}), {len(level1)} communities/villages, {len(grids)} grids, {len(micro)} micro-grids (names: {source})")
     return Nodes(street, list(level1), list(grids), list(micro), geoms, source).index()
 
 
@@ -878,6 +896,10 @@ def wipe(progress=None):
     User.objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}").delete()
     for level in range(GridNode.objects.order_by("-level").values_list("level", flat=True).first() or 0, -1, -1):
         GridNode.objects.filter(level=level)._raw_delete(GridNode.objects.db)
+    GeoVersion.objects.filter(pk=1).update(above=[])  # no district above a rebuilt street
+    from gridgov.core import levels
+
+    levels.forget()
     GeoVersion.bump()
     progress("previous data wiped")
 

@@ -11,6 +11,7 @@ import random
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
+from gridgov.geo import levels as gl
 
 #: (duty, why) of the people who left: three grid workers and a grid leader
 LEAVERS = (("worker", "退休"), ("worker", "调往其他街道"), ("worker", "辞职"), ("leader", "调任社区工作"))
@@ -31,7 +32,7 @@ def build_duty_history(seed: int = 2024, progress=None) -> dict:
     today = timezone.localdate()
     made = []
     for i, (duty, why) in enumerate(LEAVERS):
-        current = list(GridAssignment.objects.filter(duty=duty, node__level=2, until__isnull=True, since=FIRST_DAY)
+        current = list(GridAssignment.objects.filter(duty=duty, node__level=gl.grid_level(), until__isnull=True, since=FIRST_DAY)
                        .select_related("user", "node").order_by("node__code", "id"))
         if not current:
             continue

@@ -16,7 +16,7 @@ from .coords import CRS_NAMES, to_wgs84_np
 from .levels import level_index, level_names, street_level
 from .locator import invalidate_locator
 from .models import GeoVersion, GridNode
-from .signals import grid_path_moved
+from .signals import grid_path_moved, levels_shifted
 from .spatial import area_m2
 from .tiling import DEFAULT_TOLERANCE_M2
 
@@ -341,6 +341,7 @@ def add_root(*, code: str, name: str, kind: str = "district", actor=None) -> Gri
         root = GridNode(code=code, name=name[:100], level=0, kind=kind, parent=None)
         root = save_node(root, shapely.union_all(geoms) if geoms else None)
         GridNode.objects.filter(pk__in=street_ids).update(parent=root)
+        levels_shifted.send(sender=GridNode, shift=1)
         served = set(GridAssignment.objects.in_force().values_list("user_id", flat=True))
         if len(roots) == 1:
             for u in User.objects.filter(role__in=STREET_WIDE_ROLES, is_active=True).exclude(pk__in=served):

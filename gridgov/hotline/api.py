@@ -180,11 +180,16 @@ def _month(month: str) -> str:
 
 
 @router.get("/rates")
-def get_rates(request, month: str, level: int = 1):
-    """Response, resolution, satisfaction and composite rates of the street and of each community
-    (level 1) or grid (level 2), with changes, ranking, rising categories and dragging tickets."""
+def get_rates(request, month: str, level: str = "community"):
+    """Response, resolution, satisfaction and composite rates of what the user sees and of each
+    unit of `level`: `street` (a district's streets ranked against each other, 0), `community`
+    (1) or `grid` (2), with changes, ranking, rising categories and dragging tickets."""
     _staff(request)
-    return rates.monthly_report(_month(month), request.user, level)
+    try:
+        unit = rates.unit_level(level)
+    except ValueError as e:
+        raise HttpError(422, str(e)) from None
+    return rates.monthly_report(_month(month), request.user, unit)
 
 
 @router.get("/rates/cell", response={200: dict, 404: dict})

@@ -138,15 +138,33 @@ def _pct_change(a: int, b: int):
     return None if not b else (a - b) / b
 
 
+#: the units a report ranks, by their level below the street's (the street itself is 0)
+UNIT_LEVELS = {"street": 0, "community": 1, "grid": 2}
+
+
+def unit_level(value) -> int:
+    """The level of the ranked units, counted from the street: "street" or 0 (the streets of a
+    district, ranked against each other), "community" or 1, "grid" or 2. ValueError otherwise."""
+    text = str(value if value is not None else "").strip() or "1"
+    rel = UNIT_LEVELS.get(text, int(text) if text.isdigit() else None)
+    if rel not in (0, 1, 2):
+        raise ValueError(f"level {value!r}: street, community or grid (0, 1, 2)")
+    return rel
+
+
 def unit_rates(month: str, user=None, level: int = 1, settings: RateSettings | None = None) -> dict:
-    """Rates of the street (everything the user sees) and of each visible node of `level`
-    (1 = community, 2 = grid) for `month`, with month-on-month and year-on-year changes and the
-    ranking (units under the minimum sample are not ranked)."""
+    """Rates of everything the user sees and of each visible unit of `level` (counted from the
+    street: 0 = the streets of a district, 1 = community, 2 = grid) for `month`, with
+    month-on-month and year-on-year changes and the ranking (units under the minimum sample are
+    not ranked)."""
+    from gridgov.geo import levels as gl
+
     check_month(month)
+    level = unit_level(level)
     s = settings or RateSettings.current()
     months = [month, add_months(month, -1), add_months(month, -12)]
     agg = _aggregate(_tickets(user), months)
-    units = list(_nodes(user).filter(level=level).order_by("code").values("id", "code", "name", "path"))
+    units = list(_nodes(user).filter(level=gl.street_level() + level).order_by("code").values("id", "code", "name", "path"))
     all_nodes = {n["id"]: n["path"] for n in GridNode.objects.values("id", "path")}
     unit_by_path = {u["path"]: u for u in units}
 

@@ -70,17 +70,25 @@ def _alert(text, status=200):
 # --- the monthly report ----------------------------------------------------------------------
 
 
+def _unit_level(request) -> int:
+    """The report's units from ?level= (street, community, grid or 0, 1, 2); communities otherwise."""
+    try:
+        return rates.unit_level(request.GET.get("level"))
+    except ValueError:
+        return 1
+
+
 @staff_required
 def monthly_report(request, month=None):
     try:
         month = rates.check_month(month or request.GET.get("month") or _default_month())
     except rates.MonthError as exc:
         return _bad_month(request, exc, "/hotline/report/")
-    level = 2 if request.GET.get("level") == "2" else 1
+    level = _unit_level(request)
     report = rates.monthly_report(month, request.user, level)
     topics = clusters.month_topics(month, limit=5, user=request.user)  # tickets and cases in the user's scope
     return render(request, "hotline/monthly_report.html", {
-        "r": report, "topics": topics, "month": month, "level": level,
+        "r": report, "topics": topics, "month": month, "level": level, "by_street": gl.multi_street(),
         "prev_month": rates.add_months(month, -1), "next_month": rates.add_months(month, 1),
     })
 
@@ -91,7 +99,7 @@ def monthly_report_xlsx(request, month):
         month = rates.check_month(month)
     except rates.MonthError as exc:
         return _bad_month(request, exc, "/hotline/report/")
-    level = 2 if request.GET.get("level") == "2" else 1
+    level = _unit_level(request)
     buf = io.BytesIO()
     rates.export_xlsx(rates.monthly_report(month, request.user, level), buf)
     resp = HttpResponse(buf.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

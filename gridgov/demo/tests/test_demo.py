@@ -197,3 +197,39 @@ def test_credit_codes_and_id_numbers_carry_valid_checks():
         code = builder.credit_code(rng, "91")
         assert len(code) == 18
         assert (sum(chars.index(c) * k for c, k in zip(code, w)) + chars.index(code[17])) % 31 == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_a_district_of_streets():
+    """`gridgov demo --streets 2`: the district above the demo street and a second street beside
+    it, each with its own communities, staff, cases and tickets; each street's leader sees their
+    street, the district's leader both, and the 12345 report ranks the two streets."""
+    from gridgov.accounts.scope import scope_of
+    from gridgov.core import levels
+    from gridgov.geo.tiling import check_tiling
+    from gridgov.hotline import rates
+
+    build(streets=2)
+    district = GridNode.objects.get(parent__isnull=True)
+    assert (district.code, district.kind, levels.above()) == ("110106000000000", "district", ["district"])
+    streets = list(GridNode.objects.filter(parent=district).order_by("code"))
+    assert [s.code for s in streets] == ["110106001000000", "110106005000000"]
+    names_by_street = [set(GridNode.objects.filter(parent=s).values_list("name", flat=True)) for s in streets]
+    assert len(names_by_street[0]) == len(names_by_street[1]) == 19 and not names_by_street[0] & names_by_street[1]
+    assert not check_tiling(1.0)
+    for s in streets:
+        assert Case.objects.filter(grid_path__startswith=s.path).exists()
+        assert Ticket.objects.filter(grid__path__startswith=s.path).exists()
+    d_leader, s_leader = User.objects.get(username="district_leader"), User.objects.get(username="s001_leader")
+    assert scope_of(d_leader).everything and scope_of(s_leader).paths == (streets[0].path,)
+    assert Case.objects.visible_to(d_leader).count() == Case.objects.count()
+    mine = Case.objects.visible_to(s_leader)
+    assert mine.exists() and not mine.exclude(grid_path__startswith=streets[0].path).exclude(handler_user=s_leader).exists()
+    month = Ticket.objects.order_by("-month").values_list("month", flat=True).first()
+    r = rates.unit_rates(month, d_leader, level="street")
+    assert {u["code"] for u in r["units"]} == {s.code for s in streets}
+    build(reset=True, no_tickets=True, no_cases=True)  # a rebuild is one street again, with no district
+    levels.forget()
+    assert levels.above() == [] and list(GridNode.objects.filter(parent__isnull=True).values_list("code", flat=True)) == [
+        "110106005000000"]

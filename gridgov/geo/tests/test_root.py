@@ -118,3 +118,27 @@ def test_each_street_sees_its_own_and_the_district_sees_all():
     # the second street's report went to its own community's secretary, and is theirs to handle
     assert cases.may_handle(s2_sec, in_s2) or in_s2.assignee_id in (None, s2_sec.pk)
     assert not cases.may_manage(s1_leader, in_s2) and cases.may_manage(s2_leader, in_s2)
+
+
+def test_routing_follows_the_street():
+    """A case's principal leader and leader in charge are its own street's; routing rules that
+    name a grid level still match the same grids after the root was added."""
+    from gridgov.cases import routing
+    from gridgov.cases.models import HandlerLevel, RoutingPath, RoutingRule
+
+    seed_taxonomy()
+    make_small_street()
+    path = RoutingPath.objects.create(code="test", name="测试路径", steps=[["grid_leader"]])
+    rule = RoutingRule.objects.create(grid_level=3, path=path, priority=1)
+    services.add_root(code="110106", name="测试区")
+    rule.refresh_from_db()
+    assert rule.grid_level == 4  # the micro-grids, one level deeper
+    n = {k: GridNode.objects.get(code=c) for k, c in (("street", "110106001000000"), ("c1g1", "110106001001001"))}
+    district = GridNode.objects.get(code="110106000000000")
+    s2 = services.save_node(GridNode(code="110106002000000", name="第二街道", level=1, parent=district, kind="street"))
+    g2 = services.save_node(GridNode(code="110106002001001", name="第二街道网格", level=2, parent=s2, kind="grid"))
+    s1_leader = make_user("s1_leader", Role.LEADER, [n["street"]], Duty.SECRETARY)
+    s2_leader = make_user("s2_leader", Role.LEADER, [s2], Duty.SECRETARY)
+    for level in (HandlerLevel.PRINCIPAL_LEADER, HandlerLevel.LEADER_IN_CHARGE):
+        assert routing.resolve_handler(level, g2, None)["user"] == s2_leader
+        assert routing.resolve_handler(level, n["c1g1"], None)["user"] == s1_leader

@@ -128,3 +128,33 @@ def test_settings_admin_only(street, client):
     assert r.status_code == 200 and r.json()["response_weight"] == 0.3
     r = client.put("/api/hotline/settings", {"response_weight": 0.5}, content_type="application/json")
     assert r.status_code == 422 and "sum to 1" in r.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_streets_of_a_district_are_ranked_against_each_other():
+    """Under a district, the report ranks the streets (level "street"), with the minimum sample
+    rule; a street's leader sees their own street only."""
+    from gridgov.accounts.models import Duty
+    from gridgov.testing import make_district
+
+    n = make_district()
+    for i, (c, s, sat) in enumerate(C1_MARCH, start=1):  # the first street: 12 valid, composite 0.815
+        ticket(f"A{i}", "2024-03", n["c1g1m1"], contacted=c, solved=s, satisfaction=sat)
+    for i in range(12):  # the second street: 12 valid, all good
+        ticket(f"B{i}", "2024-03", n["s2c1g1"])
+    d_leader = make_user("d_leader", Role.LEADER, [n["district"]], Duty.SECRETARY)
+    r = rates.unit_rates("2024-03", d_leader, level="street")
+    assert [(u["name"], u["rank"]) for u in sorted(r["units"], key=lambda u: u["rank"])] == [("第二街道", 1), ("测试街道", 2)]
+    assert r["street"]["counts"]["valid"] == 24  # the district: everything the leader sees
+    for i in range(12, 20):
+        ticket(f"B{i}", "2024-03", n["s2c1g1"], valid=False)
+    RateSettings.objects.create(pk=1, min_sample=13)
+    r = rates.unit_rates("2024-03", d_leader, level=0)
+    assert all(u["rank"] is None and u["note"] == "样本不足" for u in r["units"])
+    s2_leader = make_user("s2_leader", Role.LEADER, [n["s2"]], Duty.SECRETARY)
+    mine = rates.unit_rates("2024-03", s2_leader, level="street")
+    assert [u["name"] for u in mine["units"]] == ["第二街道"] and mine["street"]["counts"]["all"] == 20
+    # the communities of the district (level 1 below each street) are ranked together too
+    assert {u["name"] for u in rates.unit_rates("2024-03", d_leader)["units"]} == {"第1社区", "第2社区", "第二街道第1社区"}
+    with pytest.raises(ValueError):
+        rates.unit_level("county")

@@ -17,16 +17,23 @@ class Command(BaseCommand):
         parser.add_argument("--reset", action="store_true", help="wipe grids, base data and demo users first")
         parser.add_argument("--scale", type=float, default=1.0, help="share of the full street's population and compounds (e.g. 0.01 for tests)")
         parser.add_argument("--seed", type=int, default=2024, help="same seed, same street")
+        parser.add_argument("--streets", type=int, default=1, metavar="N",
+                            help="a district of N demo streets (default 1: the demo street alone, with no district above it)")
         parser.add_argument("--admin-password", default=builder.ADMIN_PASSWORD, help="password of the 'admin' user")
         parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
         parser.add_argument("--no-tickets", action="store_true", help="skip the two years of 12345 hotline tickets")
         parser.add_argument("--no-cases", action="store_true", help="skip the demo cases, the tickets' too (the taxonomy is still seeded)")
 
-    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, no_cases=False, **opts):
+    def handle(self, *args, if_empty, reset, scale, seed, admin_password, quiet, no_tickets=False, no_cases=False, streets=1,
+               **opts):
         from gridgov.geo.models import GridNode
 
         if not 0 < scale <= 5:
             raise CommandError(f"--scale must be in (0, 5], got {scale}")
+        from gridgov.demo.district import MAX_STREETS
+
+        if not 1 <= streets <= MAX_STREETS:
+            raise CommandError(f"--streets must be in 1..{MAX_STREETS}, got {streets}")
         if GridNode.objects.exists():
             if if_empty:
                 self.stdout.write("Grid nodes already exist: demo street not built (use --reset to rebuild).")
@@ -44,8 +51,12 @@ class Command(BaseCommand):
         progress = builder.Progress(quiet=quiet, stream=self.stderr._out)
         result = builder.build(seed=seed, scale=scale, reset=reset, progress=progress, admin_password=admin_password)
         counts = result["counts"]
+        if streets > 1:  # the district above the demo street, and its other streets (before their years)
+            from gridgov.demo.district import build_district
+
+            counts.update(build_district(streets, seed, progress))
         if not no_tickets:
-            counts["hotline_tickets"] = self._tickets(seed, scale, progress)
+            counts["hotline_tickets"] = self._tickets(seed, scale * streets, progress)
         from gridgov.cases.taxonomy import seed_taxonomy
 
         seed_taxonomy()
@@ -54,7 +65,7 @@ class Command(BaseCommand):
             # a year of cases from the other channels, and the hotline case of every ticket
             from gridgov.hotline.demo import build_demo_cases_with_tickets
 
-            made = build_demo_cases_with_tickets(seed, months=12, scale=scale, progress=progress)
+            made = build_demo_cases_with_tickets(seed, months=12, scale=scale * streets, progress=progress)
             counts["cases"], counts["case_events"], counts["hotline_cases"] = made["cases"], made["events"], made["hotline_cases"]
             from gridgov.demo.duties import hand_over_demo_cases
 
