@@ -316,10 +316,17 @@ def reach(user, kind: str, action: str) -> str:
         from .scope import scope_of
 
         if not scope_of(user).everything:
-            return OWN  # a street's leader under a district: "all" is their street (accounts.scope)
+            # a street's leader under a district: "all" is their street (accounts.scope); what is
+            # not a record of a grid (settings, routing, words, ...) is the district's to change
+            if kind in INSTALL_WIDE and action not in ("list", "read"):
+                return NEVER
+            return OWN
     return r
 
 
+#: kinds that are the install's, not a grid's: under a district only its own leaders and
+#: administrators change them (a street's read them)
+INSTALL_WIDE = frozenset({"routing", "words", "settings", "taxonomy", "departments", "apikeys"})
 #: the roles whose "all" is the whole street (accounts.models.STREET_WIDE_ROLES)
 STREET_WIDE = frozenset({"leader", "admin"})
 

@@ -157,9 +157,10 @@ def community_staff(path: str) -> list:
     return out
 
 
-def street_staff() -> list:
+def street_staff(grid_path: str = "") -> list:
     """Who hears of a problem late twice over: the users with `property` × update everywhere or
-    over the street (section staff of the street's grid)."""
+    over the street of `grid_path` (section staff of the street's grid; under a district, of that
+    street or of the district)."""
     from gridgov.accounts.models import User
     from gridgov.accounts.scope import scope_of
 
@@ -167,7 +168,9 @@ def street_staff() -> list:
     for u in User.objects.filter(is_active=True, role__in=("section_staff", "admin")).order_by("id"):
         if policy.reach(u, KIND, "update") == policy.ALL:
             out.append(u)
-        elif policy.reach(u, KIND, "update") == policy.OWN and any(len(gl.codes_of(p)) <= gl.street_level() + 1 for p in scope_of(u).paths):
+        elif policy.reach(u, KIND, "update") == policy.OWN and any(
+                len(gl.codes_of(p)) <= gl.street_level() + 1 and (not grid_path or grid_path.startswith(p))
+                for p in scope_of(u).paths):
             out.append(u)
     return out
 
@@ -526,7 +529,7 @@ class Recipients:
     def __init__(self):
         self._company: dict[str, list] = {}
         self._community: dict[str, list] = {}
-        self._street: list | None = None
+        self._street: dict[str, list] = {}
 
     def company(self, project) -> list:
         key = company_department(project)
@@ -539,10 +542,11 @@ class Recipients:
             self._community[path] = community_staff(path)
         return list(self._community[path])
 
-    def street(self) -> list:
-        if self._street is None:
-            self._street = street_staff()
-        return list(self._street)
+    def street(self, grid_path: str = "") -> list:
+        key = gl.street_path(grid_path) if grid_path else ""
+        if key not in self._street:
+            self._street[key] = street_staff(key)
+        return list(self._street[key])
 
 
 def escalate_late(now=None, recipients: Recipients | None = None) -> int:
@@ -580,7 +584,7 @@ def escalate_late(now=None, recipients: Recipients | None = None) -> int:
             _event(p, None, "escalate", Problem.State.OPEN, at=now, level=level)
             users = recipients.company(p.project) + recipients.community(p.grid_path)
             if level == 2:
-                users += recipients.street()
+                users += recipients.street(p.grid_path)
             title = f"整改问题 {p.number} 已超期" + ("（升级至街道）" if level == 2 else "")
             _notify(users, "property_late", title, p.description, {"problem": p.pk})
         n += 1

@@ -142,3 +142,19 @@ def test_routing_follows_the_street():
     for level in (HandlerLevel.PRINCIPAL_LEADER, HandlerLevel.LEADER_IN_CHARGE):
         assert routing.resolve_handler(level, g2, None)["user"] == s2_leader
         assert routing.resolve_handler(level, n["c1g1"], None)["user"] == s1_leader
+
+
+def test_a_streets_administrator_under_a_district():
+    """A street's administrator manages their street's records but not what is the district's
+    (settings, routing, the sensitive words); the district's administrator does both."""
+    from gridgov.accounts import policy
+
+    n = make_district()
+    s2_admin = make_user("s2_admin", Role.ADMIN, [n["s2"]], Duty.STAFF)
+    d_admin = make_user("d_admin", Role.ADMIN, [n["district"]], Duty.STAFF)
+    assert policy.allows(s2_admin, "residents", "update", n["s2c1g1"].path)
+    assert not policy.allows(s2_admin, "residents", "update", n["c1g1"].path)
+    for kind in ("settings", "routing", "words"):
+        assert policy.allows(s2_admin, kind, "list") and not policy.allows(s2_admin, kind, "update")
+        assert policy.allows(d_admin, kind, "update")
+    assert policy.allows(s2_admin, "insight", "read")
