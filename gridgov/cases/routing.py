@@ -328,6 +328,8 @@ def duty_leaders(grid: GridNode | None) -> list[User]:
         return people
     roles = [r for r in policy.ROLES if policy.POLICY.get((r, "cases", "update")) == policy.ALL]
     users = User.objects.filter(role__in=roles, is_active=True).order_by("id")
+    if gl.multi_street():  # under a district: those whose streets hold the grid (or the district's)
+        users = [u for u in users if _may_manage_at(u, path)]
     return sorted(users, key=lambda u: roles.index(u.role))
 
 

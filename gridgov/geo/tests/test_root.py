@@ -158,3 +158,36 @@ def test_a_streets_administrator_under_a_district():
         assert policy.allows(s2_admin, kind, "list") and not policy.allows(s2_admin, kind, "update")
         assert policy.allows(d_admin, kind, "update")
     assert policy.allows(s2_admin, "insight", "read")
+
+
+def test_the_doors_keep_each_street_to_its_own(client):
+    """Through the API and the pages: the case list, the dashboard and the 12345 report answer a
+    street's leader for their street and the district's leader for both."""
+    seed_taxonomy()
+    n = make_district()
+    s1_leader = make_user("s1_leader", Role.LEADER, [n["street"]], Duty.SECRETARY)
+    d_leader = make_user("d_leader", Role.LEADER, [n["district"]], Duty.SECRETARY)
+    resident = make_user("res", Role.RESIDENT)
+    for _ in range(2):
+        _case(resident, LON0 + DLON * 0.1, LAT0 + DLAT * 0.9)
+    far = _case(resident, LON0 + DLON * 1.2, LAT0 + DLAT * 0.5)
+
+    def ids(user):
+        client.force_login(user)
+        r = client.get("/api/cases/", HTTP_HOST="127.0.0.1")
+        assert r.status_code == 200
+        return {c["id"] for c in r.json()}
+
+    def total(user):
+        client.force_login(user)
+        r = client.get("/api/insight/stats", HTTP_HOST="127.0.0.1")
+        assert r.status_code == 200
+        return r.json()["summary"]["total"]
+
+    assert far.pk not in ids(s1_leader) and len(ids(s1_leader)) == 2
+    assert far.pk in ids(d_leader) and len(ids(d_leader)) == 3
+    assert (total(s1_leader), total(d_leader)) == (2, 3)
+    client.force_login(s1_leader)
+    assert client.get(f"/api/cases/{far.pk}", HTTP_HOST="127.0.0.1").status_code == 404
+    r = client.get("/hotline/report/2024-03/?level=street", HTTP_HOST="127.0.0.1")
+    assert r.status_code == 200 and "测试街道" in r.content.decode() and "第二街道" not in r.content.decode()
