@@ -63,28 +63,13 @@ def evidence(request, period: str, user: int, formula: str, which: str = "den"):
         return err
     if which not in ("num", "den"):
         return Status(400, {"detail": "which: 应为 num 或 den", "code": "which"})
-    if not _sees(request.user, p, user):
+    if not assess.may_see(request.user, p, user):
         return Status(404, {"detail": "没有该网格员的考核或无权查看", "code": "not_found"})
     rows, err = api_call(assess.evidence, p, user, formula, which)
     if err:
         return err
     return {"period": p.key, "user": user, "formula": formula, "which": which, "count": len(rows),
             "rows": [dict(zip(("kind", "id", "label", "url"), r)) for r in assess.describe(rows)]}
-
-
-def _sees(user, p, user_id) -> bool:
-    if user.pk == user_id:
-        return True
-    spans = assess.assessed_spans(p, users=[user_id])
-    reach = assess.policy_reach(user, "list")
-    if reach == "all":
-        return bool(spans)
-    if reach == "own":
-        from gridgov.accounts.scope import scope_of
-
-        scope = scope_of(user)
-        return any(scope.covers_path(s.path) for s in spans)
-    return False
 
 
 class MarkIn(Schema):

@@ -277,9 +277,11 @@ def _apply_workload(workers, s):
 # --- evidence ---------------------------------------------------------------------------------
 
 
-def evidence(period, user_id: int, formula: str, which: str = "den") -> list[tuple[str, int]]:
+def evidence(period, user_id: int, formula: str, which: str = "den", *, figure: bool = False):
     """The records behind one worker's figure: [(kind, id)] with kind case, clock, rating,
-    resident, patrol or dispute; `which` "num" (counted in the numerator) or "den"."""
+    resident, patrol or dispute; `which` "num" (counted in the numerator) or "den". With
+    `figure`, also the worker's numerator and denominator: ([...], {"numerator", "denominator"}),
+    computed for that worker alone (never the whole street's assessment)."""
     if formula not in FORMULAS:
         raise AssessError(_("没有指标 %(f)s"), code="bad_formula", f=formula)
     p = _period(period)
@@ -288,11 +290,31 @@ def evidence(period, user_id: int, formula: str, which: str = "den") -> list[tup
     ctx = Context(p, _as_of(p, None, now), spans,
                   {**settings_at(_settings_moment(p, now)), "_field_duties": _split("GRIDWORK_FIELD_DUTIES")},
                   evidence={})
-    FORMULAS[formula][0](ctx)
+    values = FORMULAS[formula][0](ctx)
     out = []
     for i in range(len(spans)):
         out.extend(ctx.evidence.get((i, which), ()))
-    return out
+    if not figure:
+        return out
+    return out, {"numerator": round(sum(v[0] for v in values), 4), "denominator": round(sum(v[1] for v in values), 4)}
+
+
+def may_see(user, period, user_id: int) -> bool:
+    """Whether `user` may see `user_id`'s assessment for `period`: their own, or a worker who
+    served in the user's reach of gridwork × list in the period."""
+    if user.pk == user_id:
+        return True
+    p = _period(period)
+    spans = assessed_spans(p, users=[user_id])
+    reach = policy_reach(user, "list")
+    if reach == "all":
+        return bool(spans)
+    if reach == "own":
+        from gridgov.accounts.scope import scope_of
+
+        scope = scope_of(user)
+        return any(scope.covers_path(s.path) for s in spans)
+    return False
 
 
 # --- changes ----------------------------------------------------------------------------------

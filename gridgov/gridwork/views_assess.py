@@ -145,14 +145,21 @@ def evidence(request):
         user_id = int(request.GET.get("user", ""))
     except ValueError:
         raise Http404 from None
-    data, _snap = _result(request.user, p)
-    row = next((w for w in data["workers"] if w["user_id"] == user_id), None)
-    if row is None or formula not in FORMULAS or which not in ("num", "den"):
+    if formula not in FORMULAS or which not in ("num", "den") or not assess.may_see(request.user, p, user_id):
         raise Http404
-    rows = assess.describe(assess.evidence(p, user_id, formula, which))
+    worker = User.objects.filter(pk=user_id).first()
+    if worker is None:
+        raise Http404
+    found, figure = assess.evidence(p, user_id, formula, which, figure=True)  # this worker alone
+    rows = assess.describe(found)
+    row = {"user_id": worker.pk, "name": str(worker)}
+    snap = assess.published(p)  # a published period shows the figure as announced
+    announced = next((w for w in snap.data["workers"] if w["user_id"] == user_id), None) if snap else None
+    if announced is not None:
+        row, figure = announced, announced["indicators"].get(formula, figure)
     return render(request, "gridwork/assess/evidence.html", {
         "p": p, "row": row, "formula": formula, "name": FORMULAS[formula][1], "which": which, "rows": rows[:2000],
-        "total": len(rows), "figure": row["indicators"].get(formula)})
+        "total": len(rows), "figure": figure})
 
 
 @login_required

@@ -59,3 +59,20 @@ def test_worker_evidence_scheme_and_phone_pages(w):
     assert not Scheme.objects.filter(name="越权").exists()
     phone = client(gw).get("/m/gridwork/assess/")
     assert phone.status_code == 200 and "我的考核" in phone.content.decode()
+
+
+def test_the_evidence_page_computes_one_worker_not_the_street(w, monkeypatch):
+    """The evidence of one figure is that worker's formula alone: the street's assessment is never
+    computed for it, and a worker outside the user's reach is a 404."""
+    from gridgov.gridwork import assess
+
+    gw, c = w["gw_c1g1"], client(w["staff_c1"])
+
+    def whole_street(*a, **kw):
+        raise AssertionError("the whole street's assessment was computed")
+
+    monkeypatch.setattr(assess, "assess", whole_street)
+    ev = c.get("/gridwork/evidence/", {"period": Q1, "user": gw.pk, "formula": "valid_reports", "which": "den"})
+    assert ev.status_code == 200 and ev.content.decode().count("/cases/") == 3
+    assert "gw_c1g1" in ev.content.decode() and "3" in ev.content.decode()
+    assert c.get("/gridwork/evidence/", {"period": Q1, "user": w["gw_c2g1"].pk, "formula": "valid_reports"}).status_code == 404
