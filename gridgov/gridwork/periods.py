@@ -22,10 +22,9 @@ class PeriodError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class Period:
-    key: str
-    kind: str  # quarter, half, year, month, week
+class _Days:
+    """Days `first`..`last` (both included) and their bounds as aware datetimes (end exclusive)."""
+
     first: date
     last: date
 
@@ -40,6 +39,15 @@ class Period:
     @property
     def end(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min))
+
+
+@dataclass(frozen=True)
+class Period(_Days):
+    key: str
+    kind: str  # quarter, half, year, month, week
+    first: date
+    last: date
+
 
     def __str__(self):
         return self.key
@@ -110,7 +118,7 @@ def week_of(day: date) -> date:
 
 
 @dataclass(frozen=True)
-class Span:
+class Span(_Days):
     """A duty clipped to a period: `user_id` served `node` (path `path`) from `first` to `last`."""
 
     user_id: int
@@ -120,17 +128,6 @@ class Span:
     first: date
     last: date
 
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-    @property
-    def start(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.first, time.min))
-
-    @property
-    def end(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min))
 
     def covers(self, day: date) -> bool:
         return self.first <= day <= self.last
