@@ -17,12 +17,16 @@ from django.db.models.functions import ExtractHour, Substr, TruncMonth
 from django.utils import timezone
 
 from gridgov.cases.models import OPEN_STATES, Breach, Case, Channel, Clock, ClockKind, ClockState, Rating, Score
+from gridgov.geo import levels as gl
 from gridgov.geo.models import GridNode
 from gridgov.hotline.rates import MonthError, check_month
 
-CODE_LEN = 15  # street, community and grid codes (docs/architecture.md); paths are "/street/community/grid/…"
-COMMUNITY_AT = 1 + (CODE_LEN + 1) + 1  # 1-based position of the community code in a path
-GRID_AT = COMMUNITY_AT + CODE_LEN + 1
+CODE_LEN = 15  # street, community and grid codes (docs/architecture.md); paths are "/…/street/community/grid/…"
+
+
+def _code_at(level: int) -> int:
+    """1-based position in a path of the code of the node at `level` (core.levels)."""
+    return 1 + level * (CODE_LEN + 1) + 1
 
 
 class FilterError(ValueError):
@@ -134,12 +138,17 @@ def _by_path_part(user, f: Filters, skip: str, at: int) -> list[dict]:
     return [{"key": r["code"], "label": names.get(r["code"], r["code"]), "n": r["n"]} for r in rows if len(r["code"] or "") == CODE_LEN]
 
 
+def by_street(user, f: Filters) -> list[dict]:
+    """Under a district or a city: the cases per street (no filter of its own)."""
+    return _by_path_part(user, f, "", _code_at(gl.street_level()))
+
+
 def by_community(user, f: Filters) -> list[dict]:
-    return _by_path_part(user, f, "community", COMMUNITY_AT)
+    return _by_path_part(user, f, "community", _code_at(gl.community_level()))
 
 
 def by_grid(user, f: Filters) -> list[dict]:
-    return _by_path_part(user, f, "grid", GRID_AT)
+    return _by_path_part(user, f, "grid", _code_at(gl.grid_level()))
 
 
 def compliance(user, f: Filters) -> list[dict]:
@@ -245,22 +254,29 @@ def summary(user, f: Filters) -> dict:
     )
 
 
-def dashboard(user, f: Filters, screen: bool = False, now=None) -> dict:
-    data = {
-        "filters": f.as_dict(),
-        "summary": summary(user, f),
-        "by_month": by_month(user, f),
-        "by_hour": by_hour(user, f),
-        "by_item": by_item(user, f),
-        "by_channel": by_channel(user, f),
-        "by_community": by_community(user, f),
-        "by_grid": by_grid(user, f)[:30],
-        "compliance": compliance(user, f),
-        "overdue": overdue(user, f, now=now),
-        "satisfaction": satisfaction(user, f),
-        "hotspots": hotspots(user, f),
-        "tickets_by_month": tickets_by_month(user),
-    }
+#: the breakdowns the rollups can give (gridgov.insight.rollup.figures), each with its computation
+#: from the cases, which `raw_figures` runs when they cannot answer (and the rollup test compares)
+RAW = {"summary": summary, "by_month": by_month, "by_hour": by_hour, "by_item": by_item, "by_channel": by_channel,
+       "by_street": by_street, "by_community": by_community, "by_grid": by_grid, "compliance": compliance,
+       "satisfaction": satisfaction, "hotspots": hotspots}
+
+
+def raw_figures(user, f: Filters) -> dict:
+    """Every breakdown computed from the cases the user sees."""
+    return {k: fn(user, f) for k, fn in RAW.items() if k != "by_street" or gl.multi_street()}
+
+
+def dashboard(user, f: Filters, screen: bool = False, now=None, use_rollups: bool = True) -> dict:
+    """Every figure of the dashboard: from the rollups where they answer exactly (rollup.figures),
+    else from the cases; the overdue cases (a moment's state) and the 12345 months always live."""
+    from . import rollup
+
+    figs = (rollup.figures(user, f) if use_rollups else None) or {}
+    for k, fn in RAW.items():
+        if figs.get(k) is None and (k != "by_street" or gl.multi_street()):
+            figs[k] = fn(user, f)
+    data = {"filters": f.as_dict(), **figs, "overdue": overdue(user, f, now=now), "tickets_by_month": tickets_by_month(user)}
+    data["by_grid"] = data["by_grid"][:30]
     return data
 
 

@@ -87,6 +87,10 @@ class Command(BaseCommand):
         counts.update(build_demo_gridwork(seed, progress, scale=scale))
         counts.update(build_demo_points(seed, progress, password_hash=builder._password_hash(builder.DEMO_PASSWORD),
                                         email_domain=builder.DEMO_EMAIL_DOMAIN))
+        from gridgov.insight import rollup  # the dashboards' rollups of the year just written
+
+        counts["rollup_rows"] = rollup.rebuild()
+        progress(f"dashboard rollups: {counts['rollup_rows']:,} rows")
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(

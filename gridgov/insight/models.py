@@ -1,0 +1,67 @@
+"""The dashboards' rollups: the cases' figures summed per month and grid, kept beside the cases
+so that a dashboard reads a few thousand rows, not every case (gridgov.insight.rollup)."""
+
+from django.db import models
+
+
+class CaseRollup(models.Model):
+    """The cases created in `month` (local time) in the grid at `grid_path` (the path cut at the
+    grid level: micro-grids sum into their grid; '' for cases with no grid), of one item and one
+    channel: counts by outcome, time limits kept and missed per kind, ratings per score."""
+
+    month = models.CharField(max_length=7)
+    grid_path = models.CharField(max_length=400, blank=True)
+    item_id = models.BigIntegerField(null=True, blank=True)
+    channel = models.CharField(max_length=12)
+    n = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    accept_total = models.PositiveIntegerField(default=0)
+    accept_late = models.PositiveIntegerField(default=0)
+    arrive_total = models.PositiveIntegerField(default=0)
+    arrive_late = models.PositiveIntegerField(default=0)
+    resolve_total = models.PositiveIntegerField(default=0)
+    resolve_late = models.PositiveIntegerField(default=0)
+    summon_total = models.PositiveIntegerField(default=0)
+    summon_late = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    basic = models.PositiveIntegerField(default=0)
+    unsatisfied = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "grid_path"])]
+
+
+class HourRollup(models.Model):
+    """Cases created in `month` at local `hour` in the grid at `grid_path` (cut at the grid level)."""
+
+    month = models.CharField(max_length=7)
+    grid_path = models.CharField(max_length=400, blank=True)
+    hour = models.PositiveSmallIntegerField()
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "grid_path"])]
+
+
+class SpotRollup(models.Model):
+    """Cases created in `month` in the finest grid `grid_id` (the map's hot spots)."""
+
+    month = models.CharField(max_length=7)
+    grid_id = models.BigIntegerField()
+    grid_path = models.CharField(max_length=400, blank=True)
+    n = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "grid_path"])]
+
+
+class RollupState(models.Model):
+    """How far the rollups have read: the last case and case event folded in. A refresh
+    recomputes the months of every case created or changed (an event) since."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_case = models.BigIntegerField(default=0)
+    last_event = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
