@@ -2,6 +2,7 @@
 
 DATABASE_URL       default: SQLite at $GRIDGOV_DATA_DIR/gridgov.sqlite3
 REDIS_URL          default: none (huey on SQLite, local-memory cache)
+DATABASE_REPLICA_URL default: none; a read replica for dashboards and reports (docs/deployment.md)
 GRIDGOV_DATA_DIR   default: ./var
 GRIDGOV_SECRET_KEY default: generated once into the key file ($GRIDGOV_KEY_FILE)
 GRIDGOV_KEY_FILE   default: $GRIDGOV_DATA_DIR/secret.json (keep it apart from the database:
@@ -156,6 +157,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+
+# A read replica for dashboards and reports (gridgov.core.dbrouter): reads under replica_reads()
+# go there; everything else, and every write, to default.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"], conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["gridgov.core.dbrouter.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

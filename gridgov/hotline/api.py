@@ -13,6 +13,7 @@ from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
 from gridgov.accounts.policy import api_require
+from gridgov.core.dbrouter import reads_from_replica
 from gridgov.geo.models import GridNode
 
 from . import clusters, rates, services
@@ -180,6 +181,7 @@ def _month(month: str) -> str:
 
 
 @router.get("/rates")
+@reads_from_replica
 def get_rates(request, month: str, level: str = "community"):
     """Response, resolution, satisfaction and composite rates of what the user sees and of each
     unit of `level`: `street` (a district's streets ranked against each other, 0), `community`

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from gridgov.core.dbrouter import reads_from_replica
 from gridgov.geo import levels as gl
 from gridgov.accounts import policy
 from gridgov.accounts.decorators import staff_required
@@ -79,6 +80,7 @@ def _unit_level(request) -> int:
 
 
 @staff_required
+@reads_from_replica
 def monthly_report(request, month=None):
     try:
         month = rates.check_month(month or request.GET.get("month") or _default_month())
@@ -94,6 +96,7 @@ def monthly_report(request, month=None):
 
 
 @staff_required
+@reads_from_replica
 def monthly_report_xlsx(request, month):
     try:
         month = rates.check_month(month)

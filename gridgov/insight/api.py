@@ -24,6 +24,7 @@ from gridgov.accounts.models import Duty, GridAssignment
 from gridgov.accounts.policy import api_require
 from gridgov.accounts.scope import may_see_personal_data
 from gridgov.cases.models import OPEN_STATES, Case, Clock, ClockState
+from gridgov.core.dbrouter import reads_from_replica
 from gridgov.geo import services as geo_services
 from gridgov.geo import tiling
 from gridgov.geo.coords import to_wgs84_np, wgs84_to_gcj02_np
@@ -497,6 +498,7 @@ def _filters(request):
 
 
 @router.get("/stats")
+@reads_from_replica
 def dashboard_stats(request, screen: bool = False):
     """Every figure of the dashboard under the cross-filter in the query string
     (month=YYYY-MM, hour, item, channel, community, grid); `screen` is accepted for the big
@@ -506,6 +508,7 @@ def dashboard_stats(request, screen: bool = False):
 
 
 @router.get("/topics")
+@reads_from_replica
 def dashboard_topics(request):
     """The month's topics (near-duplicate 12345 tickets and cases of the other channels), hot
     spots and recurring problems, five of each with two examples: the month filter's month,
@@ -515,6 +518,7 @@ def dashboard_topics(request):
 
 
 @router.get("/stats.xlsx")
+@reads_from_replica
 def dashboard_export(request, only: str = ""):
     """The same figures as a workbook, one sheet per chart (or only one: only=by_item, ...;
     only=topics: the month's topics, recurring problems and hot spots)."""
