@@ -3,6 +3,8 @@
 DATABASE_URL       default: SQLite at $GRIDGOV_DATA_DIR/gridgov.sqlite3
 REDIS_URL          default: none (huey on SQLite, local-memory cache)
 DATABASE_REPLICA_URL default: none; a read replica for dashboards and reports (docs/deployment.md)
+GRIDGOV_S3_BUCKET  default: none (photos and exports under GRIDGOV_DATA_DIR); with GRIDGOV_S3_ENDPOINT_URL,
+                   GRIDGOV_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: an S3-compatible store
 GRIDGOV_DATA_DIR   default: ./var
 GRIDGOV_SECRET_KEY default: generated once into the key file ($GRIDGOV_KEY_FILE)
 GRIDGOV_KEY_FILE   default: $GRIDGOV_DATA_DIR/secret.json (keep it apart from the database:
@@ -201,7 +203,25 @@ MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # finished exports (registry.exporters.storage): without an "exports" entry, files under
+    # $GRIDGOV_DATA_DIR/exports readable by the owner only
 }
+# Several machines: uploaded photos and finished exports in an S3-compatible object store
+# (django-storages), private, served only through the pages that check who may see them.
+S3_BUCKET = os.environ.get("GRIDGOV_S3_BUCKET", "")
+if S3_BUCKET:
+    _S3 = {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": os.environ.get("GRIDGOV_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("GRIDGOV_S3_REGION") or None,
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_S3, "location": "media"}}
+    STORAGES["exports"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {**_S3, "location": "exports"}}
 # Production serves the compressed copies `gridgov serve` collects into STATIC_ROOT; only
 # development finds files in the apps directly.
 WHITENOISE_USE_FINDERS = DEBUG

@@ -92,7 +92,9 @@ def case_out(case, user, detail=False, level=None) -> dict:
              "note": e.note, **({"data": e.data} if view.staff else {})}
             for e in view.events
         ]
-        out["photos"] = [{"url": p.file.url, "stage": p.stage, "content_type": p.content_type} for p in case.photos.all()]
+        # through the page that checks who may see the case (never the store's own address)
+        out["photos"] = [{"url": f"/cases/{case.pk}/photos/{p.pk}/", "stage": p.stage, "content_type": p.content_type}
+                         for p in case.photos.all()]
         out["ratings"] = [{"score": r.score, "comment": r.comment, "round": r.round, "at": r.at.isoformat()} for r in view.ratings]
         if view.staff:
             out["routing_reason"] = case.routing_reason

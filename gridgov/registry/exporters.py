@@ -29,12 +29,12 @@ registry.tasks.export_task); `gridgov export` starts one and runs it in its own 
 
 import json
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -90,8 +90,24 @@ def exports_dir() -> Path:
     return d
 
 
+def storage():
+    """Where finished exports are kept: the `exports` storage (settings.STORAGES): files under
+    $GRIDGOV_DATA_DIR/exports on one machine, the object store when several share the work."""
+    from django.core.files.storage import FileSystemStorage, storages
+
+    if "exports" in settings.STORAGES:
+        return storages["exports"]
+    return FileSystemStorage(location=exports_dir(), file_permissions_mode=0o600, directory_permissions_mode=0o700)
+
+
 def file_path(job: ExportJob) -> Path | None:
-    return exports_dir() / job.file if job.file else None
+    """The local path of a finished job's file (None without one, or on an object store)."""
+    if not job.file:
+        return None
+    try:
+        return Path(storage().path(job.file))
+    except NotImplementedError:
+        return None
 
 
 def expires_at(job: ExportJob):
@@ -222,12 +238,13 @@ def run_job(job_id, *, batch: int | None = None, on_progress=None) -> ExportJob 
             state=ExportJob.RUNNING, started_at=now, updated_at=now):
         return None
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
-    name = f"{job.pk}.xlsx"
-    final = exports_dir() / name
-    part = exports_dir() / f"{job.pk}.part"
+    part = exports_dir() / f"{job.pk}.part"  # written here, then kept by the exports storage
+    name = None
     try:
         stats = _write(job, part, batch or PROGRESS_BATCH, on_progress)
-        os.replace(part, final)
+        with open(part, "rb") as fh:
+            name = storage().save(f"{job.pk}.xlsx", File(fh))
+        part.unlink(missing_ok=True)
         with transaction.atomic():
             done = ExportJob.objects.filter(pk=job.pk, state=ExportJob.RUNNING).update(
                 state=ExportJob.DONE, file=name, rows_done=stats["count"], rows_total=stats["count"],
@@ -235,12 +252,12 @@ def run_job(job_id, *, batch: int | None = None, on_progress=None) -> ExportJob 
             if done:
                 _audit(job, stats)
         if not done:  # no longer ours (failed by `purge` as stale): no file, no audit
-            final.unlink(missing_ok=True)
+            storage().delete(name)
     except ExportRefused as exc:
-        _fail(job, exc.code, part, final)
+        _fail(job, exc.code, part, name)
     except Exception:
         log.exception("export job %s failed", job.pk)
-        _fail(job, "internal", part, final)
+        _fail(job, "internal", part, name)
     job.refresh_from_db()
     return job
 
@@ -296,19 +313,20 @@ def _audit(job: ExportJob, stats: dict) -> None:
     )
 
 
-def _fail(job: ExportJob, code: str, *paths: Path) -> None:
-    for p in paths:
-        p.unlink(missing_ok=True)
+def _fail(job: ExportJob, code: str, part: Path, name: str | None = None) -> None:
+    part.unlink(missing_ok=True)
+    if name:
+        storage().delete(name)
     ExportJob.objects.filter(pk=job.pk, state=ExportJob.RUNNING).update(
         state=ExportJob.FAILED, error=code, finished_at=timezone.now())
 
 
 def retire(job: ExportJob) -> None:
     """Delete a finished job's file now (it is expired from then on)."""
-    path = file_path(job)
+    name = job.file
     if ExportJob.objects.filter(pk=job.pk, state=ExportJob.DONE).update(state=ExportJob.EXPIRED, file=""):
-        if path is not None:
-            path.unlink(missing_ok=True)
+        if name:
+            storage().delete(name)
     job.refresh_from_db()
 
 
@@ -324,15 +342,30 @@ def purge(now=None) -> dict:
         state=ExportJob.FAILED, error="interrupted", finished_at=now)
     out["not_run"] = ExportJob.objects.filter(state=ExportJob.QUEUED, created_at__lt=now - ttl()).update(
         state=ExportJob.FAILED, error="not_run", finished_at=now)
-    d = exports_dir()
     live = set(ExportJob.objects.filter(state__in=(ExportJob.RUNNING, ExportJob.DONE)).values_list("pk", flat=True))
     live = {str(pk) for pk in live}
     cutoff = (now - STALE).timestamp()
-    for p in d.iterdir():
-        if p.stem not in live and p.stat().st_mtime < cutoff:
+    seen = set()
+    for p in exports_dir().iterdir():  # this machine's unfinished parts (and the files, on one machine)
+        seen.add(p.name)
+        if p.stem.split("_")[0] not in live and p.stat().st_mtime < cutoff:
             p.unlink(missing_ok=True)
             out["stray"] += 1
+    st = storage()
+    for name in st.listdir("")[1]:
+        if name in seen and file_path_of(name) is not None:
+            continue
+        if name.split(".")[0].split("_")[0] not in live and st.get_modified_time(name).timestamp() < cutoff:
+            st.delete(name)
+            out["stray"] += 1
     return out
+
+
+def file_path_of(name: str) -> Path | None:
+    try:
+        return Path(storage().path(name))
+    except NotImplementedError:
+        return None
 
 
 def export_xlsx(kind: str, user, out, grid: str = "", on_progress=None) -> dict:
@@ -345,12 +378,12 @@ def export_xlsx(kind: str, user, out, grid: str = "", on_progress=None) -> dict:
     job = run_job(job.pk, on_progress=on_progress)
     if job.state != ExportJob.DONE:
         raise PermissionDenied(error_message(job)) if job.error in ("revoked", "grid") else RuntimeError(error_message(job))
-    src = file_path(job)
-    if hasattr(out, "write"):
-        with open(src, "rb") as fh:
+    with storage().open(job.file, "rb") as fh:
+        if hasattr(out, "write"):
             shutil.copyfileobj(fh, out)
-    else:
-        shutil.copyfile(src, out)
+        else:
+            with open(out, "wb") as dst:
+                shutil.copyfileobj(fh, dst)
     retire(job)
     return {"count": job.rows_done, "revealed": job.revealed_rows}
 
@@ -363,12 +396,11 @@ def open_for(user, job: ExportJob):
     spec = get_spec(job.kind)
     if not policy.allows(user, spec.kind, "export") or (job.revealed_rows and not policy.allows(user, spec.kind, "personal")):
         raise PermissionDenied(f"not allowed: export {job.kind}")
-    path = file_path(job)
-    if job.state != ExportJob.DONE or path is None:
+    if job.state != ExportJob.DONE or not job.file:
         return None
     try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
+        fh = storage().open(job.file, "rb")
+    except (FileNotFoundError, OSError):
         return None
     if user.pk != job.requested_by_id:
         audit.record(user, "export_download", object_type=spec.model._meta.label_lower, object_id=str(job.pk),
