@@ -33,6 +33,32 @@ class CaseRollup(models.Model):
         indexes = [models.Index(fields=["month", "grid_path"])]
 
 
+class GridMonthRollup(models.Model):
+    """CaseRollup summed over items and channels: one row per month and grid, what a dashboard
+    without an item or channel filter reads (a district's year: twelve rows per grid)."""
+
+    month = models.CharField(max_length=7)
+    grid_path = models.CharField(max_length=400, blank=True)
+    n = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    accept_total = models.PositiveIntegerField(default=0)
+    accept_late = models.PositiveIntegerField(default=0)
+    arrive_total = models.PositiveIntegerField(default=0)
+    arrive_late = models.PositiveIntegerField(default=0)
+    resolve_total = models.PositiveIntegerField(default=0)
+    resolve_late = models.PositiveIntegerField(default=0)
+    summon_total = models.PositiveIntegerField(default=0)
+    summon_late = models.PositiveIntegerField(default=0)
+    satisfied = models.PositiveIntegerField(default=0)
+    basic = models.PositiveIntegerField(default=0)
+    unsatisfied = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "grid_path"])]
+
+
 class HourRollup(models.Model):
     """Cases created in `month` at local `hour` in the grid at `grid_path` (cut at the grid level)."""
 

@@ -27,8 +27,9 @@ from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Channel, 
 from gridgov.geo import levels as gl
 from gridgov.geo.models import GridNode
 
-from .models import CaseRollup, HourRollup, RollupState, SpotRollup
+from .models import CaseRollup, GridMonthRollup, HourRollup, RollupState, SpotRollup
 
+TABLES = (CaseRollup, GridMonthRollup, HourRollup, SpotRollup)
 KINDS = [k.value for k in ClockKind]
 SCORES = [s.value for s in Score]
 MEASURES = ["n", "open", "closed", "escalated", *[f"{k}_{x}" for k in KINDS for x in ("total", "late")], *SCORES]
@@ -81,9 +82,15 @@ def compute_month(month: str) -> int:
     for r in cases.annotate(h=ExtractHour("created_at")).values("grid_path", "h").annotate(k=Count("id")):
         hours[(_cut(r["grid_path"]), r["h"])] += r["k"]
     spots = cases.filter(grid__isnull=False).values("grid_id", "grid_path").annotate(k=Count("id"))
+    by_grid: dict[str, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
+    for (p, _i, _c), m in rows.items():
+        for k, v in m.items():
+            by_grid[p][k] += v
     with transaction.atomic():
-        for model in (CaseRollup, HourRollup, SpotRollup):
+        for model in TABLES:
             model.objects.filter(month=month).delete()
+        GridMonthRollup.objects.bulk_create([GridMonthRollup(month=month, grid_path=p, **m) for p, m in by_grid.items()],
+                                            batch_size=2000)
         CaseRollup.objects.bulk_create([CaseRollup(month=month, grid_path=p, item_id=i, channel=c, **m)
                                         for (p, i, c), m in rows.items()], batch_size=2000)
         HourRollup.objects.bulk_create([HourRollup(month=month, grid_path=p, hour=h, n=k) for (p, h), k in hours.items()],
@@ -126,7 +133,7 @@ def rebuild(progress=None) -> int:
     top_event = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     months = _months(Case.objects.all())
     with transaction.atomic():
-        for model in (CaseRollup, HourRollup, SpotRollup):
+        for model in TABLES:
             model.objects.exclude(month__in=months).delete()
     n = 0
     for i, month in enumerate(months, 1):
@@ -198,10 +205,10 @@ def figures(user, f) -> dict | None:
     refresh()
     items = dict(Item.objects.values_list("code", "pk"))
     by_id = {pk: code for code, pk in items.items()}
-    rows = CaseRollup.objects
-
     def sums(skip, *group):
-        qs = rows.filter(_filter(f, skip, territory, items))
+        # without an item or channel filter (the usual load), the month × grid rows suffice
+        cube = (f.item and skip != "item") or (f.channel and skip != "channel") or "item_id" in group or "channel" in group
+        qs = (CaseRollup if cube else GridMonthRollup).objects.filter(_filter(f, skip, territory, items))
         return qs.values(*group).annotate(**{f"s_{m}": Sum(m) for m in MEASURES}) if group else \
             qs.aggregate(**{f"s_{m}": Sum(m) for m in MEASURES})
 
