@@ -55,7 +55,16 @@ def _cut(path: str) -> str:
 
 
 def compute_month(month: str) -> int:
-    """Replace the rows of `month` with sums of the cases created in it; returns the rows written."""
+    """Replace the rows of `month` with sums of the cases created in it; returns the rows written.
+    One at a time (a lock on the state row): two refreshes at once never add a month twice, and
+    the later one reads what the earlier one committed."""
+    RollupState.objects.get_or_create(pk=1)
+    with transaction.atomic():
+        RollupState.objects.select_for_update().get(pk=1)
+        return _compute_month(month)
+
+
+def _compute_month(month: str) -> int:
     start, end = month_bounds(month)
     cases = Case.objects.filter(created_at__gte=start, created_at__lt=end)
     rows: dict[tuple, dict] = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
@@ -86,17 +95,17 @@ def compute_month(month: str) -> int:
     for (p, _i, _c), m in rows.items():
         for k, v in m.items():
             by_grid[p][k] += v
-    with transaction.atomic():
-        for model in TABLES:
-            model.objects.filter(month=month).delete()
-        GridMonthRollup.objects.bulk_create([GridMonthRollup(month=month, grid_path=p, **m) for p, m in by_grid.items()],
-                                            batch_size=2000)
-        CaseRollup.objects.bulk_create([CaseRollup(month=month, grid_path=p, item_id=i, channel=c, **m)
-                                        for (p, i, c), m in rows.items()], batch_size=2000)
-        HourRollup.objects.bulk_create([HourRollup(month=month, grid_path=p, hour=h, n=k) for (p, h), k in hours.items()],
-                                       batch_size=2000)
-        SpotRollup.objects.bulk_create([SpotRollup(month=month, grid_id=r["grid_id"], grid_path=r["grid_path"], n=r["k"])
-                                        for r in spots], batch_size=2000)
+    # inside compute_month's transaction
+    for model in TABLES:
+        model.objects.filter(month=month).delete()
+    GridMonthRollup.objects.bulk_create([GridMonthRollup(month=month, grid_path=p, **m) for p, m in by_grid.items()],
+                                        batch_size=2000)
+    CaseRollup.objects.bulk_create([CaseRollup(month=month, grid_path=p, item_id=i, channel=c, **m)
+                                    for (p, i, c), m in rows.items()], batch_size=2000)
+    HourRollup.objects.bulk_create([HourRollup(month=month, grid_path=p, hour=h, n=k) for (p, h), k in hours.items()],
+                                   batch_size=2000)
+    SpotRollup.objects.bulk_create([SpotRollup(month=month, grid_id=r["grid_id"], grid_path=r["grid_path"], n=r["k"])
+                                    for r in spots], batch_size=2000)
     return len(rows)
 
 

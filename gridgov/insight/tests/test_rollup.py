@@ -130,3 +130,15 @@ def test_what_the_rollups_cannot_answer_is_computed_from_the_cases(world):
     assert rollup.figures(world["worker"], Filters()) is None
     data = stats.dashboard(world["worker"], Filters())
     assert data["summary"]["total"] == Case.objects.visible_to(world["worker"]).count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_at_once_never_count_a_month_twice(world):
+    """Concurrent recomputations of a month (two workers, or a worker and a dashboard read) take
+    turns on the state row: the month ends up summed once."""
+    from gridgov.testing import race
+
+    rollup.rebuild()
+    results = race(lambda i: rollup.compute_month("2025-02"), 4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    _same(world, "leader")
