@@ -190,7 +190,7 @@ def _filter(f, skip: str, territory: Q, items: dict) -> Q:
         q &= Q(item_id=items.get(f.item, -1))
     if f.channel and skip != "channel":
         q &= Q(channel=f.channel)
-    for dim in ("community", "grid"):
+    for dim in ("street", "community", "grid"):
         code = getattr(f, dim)
         if code and skip != dim:
             q &= Q(grid_path__contains=f"/{code}/")
@@ -200,7 +200,7 @@ def _filter(f, skip: str, territory: Q, items: dict) -> Q:
 def serves(f) -> bool:
     """Whether the rollups can answer this filter: no hour; community and grid codes at or above
     the grid level (a grid's code has 15 characters; a micro-grid's more)."""
-    return f.hour is None and len(f.grid or "") <= 15 and len(f.community or "") <= 15
+    return f.hour is None and all(len(c or "") <= 15 for c in (f.grid, f.community, f.street))
 
 
 def figures(user, f) -> dict | None:
@@ -234,7 +234,7 @@ def figures(user, f) -> dict | None:
                              for r in item_rows), key=lambda r: (-r["n"], r["key"]))
     channels = {r["channel"]: r["s_n"] for r in sums("channel", "channel")}
     out["by_channel"] = [{"key": c.value, "label": str(c.label), "n": channels.get(c.value, 0) or 0} for c in Channel]
-    for key, skip, level in (("by_street", "", gl.street_level()), ("by_community", "community", gl.community_level()),
+    for key, skip, level in (("by_street", "street", gl.street_level()), ("by_community", "community", gl.community_level()),
                              ("by_grid", "grid", gl.grid_level())):
         if key == "by_street" and not gl.multi_street():
             continue

@@ -41,8 +41,9 @@ class Filters:
     channel: str = ""
     community: str = ""  # community code
     grid: str = ""  # grid code
+    street: str = ""  # street code (under a district or a city)
 
-    DIMENSIONS = ("month", "hour", "item", "channel", "community", "grid")
+    DIMENSIONS = ("month", "hour", "item", "channel", "street", "community", "grid")
 
     @classmethod
     def from_query(cls, q) -> "Filters":
@@ -65,7 +66,7 @@ class Filters:
         if channel and channel not in Channel.values:
             raise FilterError(f"channel: {channel!r}; use one of {', '.join(Channel.values)}")
         f.channel = channel
-        for name in ("item", "community", "grid"):
+        for name in ("item", "street", "community", "grid"):
             v = (q.get(name) or "").strip()
             if v and (len(v) > 40 or not v.replace("-", "").replace("_", "").isalnum()):
                 raise FilterError(f"{name}: {v!r} is not a code")
@@ -90,6 +91,8 @@ class Filters:
             q &= Q(**{f"{p}item__code": self.item})
         if self.channel and skip != "channel":
             q &= Q(**{f"{p}channel": self.channel})
+        if self.street and skip != "street":
+            q &= Q(**{f"{p}grid_path__contains": f"/{self.street}/"})
         if self.community and skip != "community":
             q &= Q(**{f"{p}grid_path__contains": f"/{self.community}/"})
         if self.grid and skip != "grid":
@@ -140,7 +143,7 @@ def _by_path_part(user, f: Filters, skip: str, at: int) -> list[dict]:
 
 def by_street(user, f: Filters) -> list[dict]:
     """Under a district or a city: the cases per street (no filter of its own)."""
-    return _by_path_part(user, f, "", _code_at(gl.street_level()))
+    return _by_path_part(user, f, "street", _code_at(gl.street_level()))
 
 
 def by_community(user, f: Filters) -> list[dict]:
@@ -234,7 +237,7 @@ def topics(user, f: Filters, limit: int = 5, examples: int = 2) -> dict:
     from gridgov.hotline.models import Ticket
 
     tickets, cases = Ticket.objects.visible_to(user), cases_for(user)
-    for code in (f.community, f.grid):
+    for code in (f.street, f.community, f.grid):
         if code:
             tickets = tickets.filter(grid__path__contains=f"/{code}/")
             cases = cases.filter(grid_path__contains=f"/{code}/")

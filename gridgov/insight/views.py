@@ -5,6 +5,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from gridgov.accounts.decorators import staff_required
+from gridgov.geo import levels as gl
 from gridgov.geo.coords import wgs84_to_gcj02
 from gridgov.geo.models import GridNode
 
@@ -38,9 +39,11 @@ def map_page(request):
 
 @staff_required
 def dashboard(request):
-    return render(request, "insight/dashboard.html", {"config": {**_config(request, shift=False), "screen": False}})
+    return render(request, "insight/dashboard.html", {"config": {**_config(request, shift=False), "screen": False},
+                                                      "by_street": gl.multi_street()})
 
 
 @staff_required
 def screen(request):
-    return render(request, "insight/screen.html", {"config": {**_config(request, shift=False), "screen": True, "refresh_s": 60}})
+    return render(request, "insight/screen.html", {"config": {**_config(request, shift=False), "screen": True, "refresh_s": 60},
+                                                   "by_street": gl.multi_street()})

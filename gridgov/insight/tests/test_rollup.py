@@ -73,7 +73,8 @@ def _filters(w):
     item = w["items"][0].code
     return [Filters(), Filters(month="2025-02"), Filters(item=item), Filters(channel="patrol"),
             Filters(community=w["c1"].code), Filters(grid=w["c1g2"].code), Filters(month="2025-03", channel="resident"),
-            Filters(community=w["c2"].code, item=item), Filters(grid=w["s2c1g1"].code)]
+            Filters(community=w["c2"].code, item=item), Filters(grid=w["s2c1g1"].code), Filters(street=w["s2"].code),
+            Filters(street=w["street"].code, channel="patrol")]
 
 
 def _same(w, who):
@@ -119,6 +120,10 @@ def test_a_dashboard_read_is_never_stale(world, client):
     after = client.get("/api/insight/stats", HTTP_HOST="127.0.0.1").json()
     assert after["summary"]["total"] == before + 1 == Case.objects.count()
     assert {r["key"] for r in after["by_street"]} == {world["street"].code, world["s2"].code}
+    s2 = client.get(f"/api/insight/stats?street={world['s2'].code}", HTTP_HOST="127.0.0.1").json()
+    assert s2["summary"]["total"] == Case.objects.filter(grid_path__startswith=world["s2"].path).count()
+    page = client.get("/dashboard/", HTTP_HOST="127.0.0.1")
+    assert page.status_code == 200 and 'id="c-street"' in page.content.decode()
 
 
 def test_what_the_rollups_cannot_answer_is_computed_from_the_cases(world):

@@ -6,8 +6,8 @@
   var gettext = window.gettext || function (s) { return s; };
   var interpolate = window.interpolate || function (f, o) { return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); };
   var LANG = document.documentElement.lang || "zh-CN";
-  var DIMS = ["month", "hour", "item", "channel", "community", "grid"];
-  var LABELS = { month: gettext("月份"), hour: gettext("时段"), item: gettext("事项"), channel: gettext("渠道"), community: gettext("社区"), grid: gettext("网格") };
+  var DIMS = ["month", "hour", "item", "channel", "street", "community", "grid"];
+  var LABELS = { month: gettext("月份"), hour: gettext("时段"), item: gettext("事项"), channel: gettext("渠道"), street: gettext("街道"), community: gettext("社区"), grid: gettext("网格") };
 
   document.addEventListener("DOMContentLoaded", function () {
     if (typeof echarts === "undefined") return;
@@ -109,9 +109,9 @@
     }
     function render(d) {
       labels = {};
-      ["item", "channel", "community", "grid"].forEach(function (k) {
+      ["item", "channel", "street", "community", "grid"].forEach(function (k) {
         labels[k] = {};
-        d["by_" + k].forEach(function (r) { labels[k][r.key] = r.label; });
+        (d["by_" + k] || []).forEach(function (r) { labels[k][r.key] = r.label; });
       });
       chips(d.filters);
       var k = document.getElementById("kpis");
@@ -132,6 +132,7 @@
       bars("c-hour", "hour", d.by_hour.map(function (r) { return { key: r.key, label: interpolate(gettext("%(hour)s时"), { hour: r.key }, true), n: r.n }; }));
       bars("c-channel", "channel", d.by_channel);
       bars("c-item", "item", d.by_item, { horizontal: true });
+      if (d.by_street) bars("c-street", "street", d.by_street, { horizontal: true });  // a district's streets
       bars("c-community", "community", d.by_community, { horizontal: true });
       bars("c-grid", "grid", d.by_grid, { horizontal: true });
       var cc = chart("c-compliance");
@@ -226,7 +227,7 @@
     function loadTopics() {
       if (!document.getElementById("topics")) return Promise.resolve();
       var p = new URLSearchParams();
-      ["month", "community", "grid"].forEach(function (d) { if (filters[d]) p.set(d, filters[d]); });
+      ["month", "street", "community", "grid"].forEach(function (d) { if (filters[d]) p.set(d, filters[d]); });
       var key = p.toString();
       if (key === topicsKey) return Promise.resolve();
       topicsKey = key;
