@@ -215,11 +215,11 @@ def figures(user, f) -> dict | None:
     items = dict(Item.objects.values_list("code", "pk"))
     by_id = {pk: code for code, pk in items.items()}
     def sums(skip, *group):
+        """Every measure summed (no group), or the count per group."""
         # without an item or channel filter (the usual load), the month × grid rows suffice
         cube = (f.item and skip != "item") or (f.channel and skip != "channel") or "item_id" in group or "channel" in group
         qs = (CaseRollup if cube else GridMonthRollup).objects.filter(_filter(f, skip, territory, items))
-        return qs.values(*group).annotate(**{f"s_{m}": Sum(m) for m in MEASURES}) if group else \
-            qs.aggregate(**{f"s_{m}": Sum(m) for m in MEASURES})
+        return qs.values(*group).annotate(s_n=Sum("n")) if group else qs.aggregate(**{f"s_{m}": Sum(m) for m in MEASURES})
 
     total = {m: v or 0 for m, v in ((k[2:], v) for k, v in sums("").items())}
     out = {"summary": {"total": total["n"], "open": total["open"], "closed": total["closed"], "escalated": total["escalated"]}}
@@ -255,9 +255,10 @@ def figures(user, f) -> dict | None:
     if f.item or f.channel:
         out["hotspots"] = None
     else:
-        counts = dict(SpotRollup.objects.filter(_filter(f, "", territory, items)).values("grid_id")
-                      .annotate(k=Sum("n")).values_list("grid_id", "k"))
-        nodes = GridNode.objects.filter(pk__in=list(counts)).values("id", "code", "name", "center_lon", "center_lat", "area_m2")
+        spots = SpotRollup.objects.filter(_filter(f, "", territory, items))
+        counts = dict(spots.values("grid_id").annotate(k=Sum("n")).values_list("grid_id", "k"))
+        nodes = GridNode.objects.filter(pk__in=spots.values("grid_id")).values("id", "code", "name", "center_lon", "center_lat",
+                                                                                "area_m2")
         out["hotspots"] = sorted((
             {"code": n["code"], "name": n["name"], "lon": n["center_lon"], "lat": n["center_lat"], "n": counts[n["id"]],
              "per_km2": round(counts[n["id"]] / (n["area_m2"] / 1e6), 1) if n["area_m2"] else None}
