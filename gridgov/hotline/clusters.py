@@ -20,8 +20,9 @@ its norm, shared ones are hashed into DIMS columns); two texts whose cosine simi
 SIMILARITY (0.35, chosen on the 4,326 public messages: paraphrases of one complaint score
 0.4–0.8, different complaints below 0.2) are linked:
 
-* two tickets of the same level-1 category (the 12345 taxonomy), anywhere, their IDF taken
-  over that category's tickets (as before cases were counted);
+* two tickets of the same level-1 category (the 12345 taxonomy), anywhere in the street (in an
+  install of several streets, within one street: `part_of`), their IDF taken over that
+  category's tickets (as before cases were counted);
 * a case and a ticket at the same place;
 * two cases of the same item (the cases taxonomy; unclassified cases among themselves) at the
   same place.
@@ -70,6 +71,16 @@ HOTLINE = "hotline"  # the channel of the tickets' own cases
 CATEGORY_SOURCES = {"hotline": "12345分类", "cases": "事件事项"}
 
 _STRIP = re.compile(r"[\s\d\W_]+", re.UNICODE)
+
+
+def part_of(path: str | None) -> str:
+    """The part of the install a report at grid `path` is counted in: its street's path in an
+    install of several streets ('' for one placed in no street), '' in an install of one street.
+    Near-duplicate tickets are linked within one part only, so that every answer is the union
+    of its streets' answers (what the dashboards' topic rollups keep, gridgov.insight.rollup)."""
+    from gridgov.geo import levels as gl
+
+    return gl.street_path(path or "") if gl.multi_street() else ""
 
 
 def _grams(text: str) -> Counter:
@@ -206,12 +217,15 @@ def case_rows(cases, months: list[str]) -> list[dict]:
         .values("id", "number", "text", "address", "grid_id", "grid__name", "grid_path", "item_id", "item__code",
                 "item__name", "item__scenario__name", "created_at")
     )
+    from gridgov.geo import levels as gl
+
     compounds = _compounds_by_community() if rows else {}
+    at = gl.community_level()
     for r in rows:
         r["month"] = timezone.localtime(r["created_at"]).strftime("%Y-%m")
-        parts = (r["grid_path"] or "").strip("/").split("/")
+        parts = gl.codes_of(r["grid_path"])
         r["compound_id"] = r["compound_name"] = None
-        own = compounds.get(parts[1] if len(parts) > 1 else "", ())
+        own = compounds.get(parts[at] if len(parts) > at else "", ())
         for where in (r["address"] or "", (r["text"] or "")[:MAX_CHARS]):  # the address, else the text
             found = next(((pk, name) for pk, name in own if name in where), None)
             if found:
@@ -314,6 +328,22 @@ def _mix(ticket_samples: list, case_samples: list, k: int) -> list:
     return head + case_samples[: k - len(head)]
 
 
+def _samples(ticket_samples: list, case_samples: list, k: int, keep: bool = False) -> dict:
+    """A row's `examples` and `samples` (up to `k`, `_mix`), or with `keep` the first `k` samples
+    of each kind, from which `with_examples` gives the same for any smaller `k`."""
+    if keep:
+        return {"ticket_samples": ticket_samples[:k], "case_samples": case_samples[:k]}
+    samples = _mix(ticket_samples, case_samples, k)
+    return {"examples": [s["text"] for s in samples], "samples": samples}
+
+
+def with_examples(row: dict, k: int) -> dict:
+    """A row computed with `keep` as it would have been computed with `k` examples."""
+    row = dict(row)
+    t, c = row.pop("ticket_samples", None), row.pop("case_samples", None)
+    return {**row, **_samples(t, c, k)} if t is not None else row
+
+
 # --- clusters ---------------------------------------------------------------------------------
 
 
@@ -325,23 +355,31 @@ def month_clusters(month: str, qs=None, min_size: int = 2, examples: int = 3, *,
     return _clusters(month, tickets_qs, case_rows(cases_qs, [month]), min_size, examples)
 
 
-def _clusters(month, tickets_qs, crows, min_size=2, examples=3):
+def _clusters(month, tickets_qs, crows, min_size=2, examples=3, keep=False):
     tickets = list(tickets_qs.filter(month=month).select_related("grid", "matched_address__compound")
                    .order_by("received_at", "id"))
     nt = len(tickets)
     links = _Links(nt + len(crows))
     by_cat = defaultdict(list)
     for i, t in enumerate(tickets):
-        by_cat[t.category_l1 or "未分类"].append(i)
+        by_cat[(part_of(t.grid.path if t.grid_id else ""), t.category_l1 or "未分类")].append(i)
     for idx in by_cat.values():
         for g in similarity_groups([tickets[i].content for i in idx]):
             for x in g[1:]:
                 links.union(idx[g[0]], idx[x])
-    with_tickets, with_cases = _same_place_links(tickets, crows)
-    for j, i in with_tickets:
-        links.union(nt + j, i)
-    for j, k in with_cases:
-        links.union(nt + j, nt + k)
+    # links at one place, part by part (the IDF over the part's texts: `part_of`)
+    t_parts, c_parts = defaultdict(list), defaultdict(list)
+    for i, t in enumerate(tickets):
+        t_parts[part_of(t.grid.path if t.grid_id else "")].append(i)
+    for j, c in enumerate(crows):
+        c_parts[part_of(c["grid_path"])].append(j)
+    for p in sorted(set(c_parts)):
+        ti, cj = t_parts.get(p, []), c_parts[p]
+        with_tickets, with_cases = _same_place_links([tickets[i] for i in ti], [crows[j] for j in cj])
+        for j, i in with_tickets:
+            links.union(nt + cj[j], ti[i])
+        for j, k in with_cases:
+            links.union(nt + cj[j], nt + cj[k])
     out = []
     for group in links.groups():
         if len(group) < min_size:
@@ -359,9 +397,6 @@ def _clusters(month, tickets_qs, crows, min_size=2, examples=3):
         else:
             cats = Counter(c["category"] for c in cs)
             key = f"{month}:{cs[0]['item__code'] or UNCLASSIFIED_CASE}:case-{cs[0]['id']}"
-        samples = _mix([{"kind": "ticket", "id": t.id, "text": t.content[:160]} for t in ts[:examples]],
-                       [{"kind": "case", "id": c["id"], "number": c["number"], "text": (c["text"] or "")[:160]}
-                        for c in cs[:examples]], examples)
         out.append({
             "key": key,
             "category": cats.most_common(1)[0][0],
@@ -370,8 +405,9 @@ def _clusters(month, tickets_qs, crows, min_size=2, examples=3):
             "cases": len(cs),
             "total": len(group),
             "places": sorted(places.values(), key=lambda p: -(p["tickets"] + p["cases"]))[:5],
-            "examples": [s["text"] for s in samples],
-            "samples": samples,
+            **_samples([{"kind": "ticket", "id": t.id, "text": t.content[:160]} for t in ts[:examples]],
+                       [{"kind": "case", "id": c["id"], "number": c["number"], "text": (c["text"] or "")[:160]}
+                        for c in cs[:examples]], examples, keep),
             "ticket_ids": [t.id for t in ts],
             "case_ids": [c["id"] for c in cs],
         })
@@ -493,7 +529,8 @@ def recurring_problems(month: str, qs=None, months: int = LOOKBACK, min_months: 
     return _recurring(window, tickets_qs, case_rows(cases_qs, window), min_months, min_tickets, limit, examples)
 
 
-def _recurring(window, tickets_qs, crows, min_months=RECUR_MONTHS, min_tickets=RECUR_TICKETS, limit=None, examples=0):
+def _recurring(window, tickets_qs, crows, min_months=RECUR_MONTHS, min_tickets=RECUR_TICKETS, limit=None, examples=0,
+               keep=False):
     rows = place_category_rows(window, tickets_qs, crows, located_only=True)
     out = []
     for a in rows:
@@ -519,17 +556,16 @@ def _recurring(window, tickets_qs, crows, min_months=RECUR_MONTHS, min_tickets=R
         if examples:
             tickets = _ticket_examples(tickets_qs, window, a, examples) if r["tickets"] else []
             recent = a["case_samples"][::-1][:examples]
-            samples = _mix(tickets, [{"kind": "case", "id": c["id"], "number": c["number"], "text": (c["text"] or "")[:160]}
-                                     for c in recent], examples)
-            r["examples"] = [s["text"] for s in samples]
-            r["samples"] = samples
+            r.update(_samples(tickets, [{"kind": "case", "id": c["id"], "number": c["number"], "text": (c["text"] or "")[:160]}
+                                        for c in recent], examples, keep))
     return out
 
 
-def month_topics(month: str, qs=None, limit: int = 10, *, cases=None, user=None, examples: int = 3) -> dict:
+def month_topics(month: str, qs=None, limit: int = 10, *, cases=None, user=None, examples: int = 3,
+                 keep: bool = False) -> dict:
     """What `gridgov hotline topics` proposes: the largest near-duplicate clusters (the month's
     topics), the hot spots and the recurring problems, over the month's tickets and cases
-    (`sources` says which)."""
+    (`sources` says which). With `keep`, rows keep their samples by kind (`with_examples`)."""
     tickets_qs, cases_qs = sources(qs, cases, user)
     window = [add_months(month, -k) for k in range(LOOKBACK - 1, -1, -1)]
     crows = case_rows(cases_qs, window)  # loaded once for the three
@@ -538,7 +574,7 @@ def month_topics(month: str, qs=None, limit: int = 10, *, cases=None, user=None,
         "month": month,
         "tickets": tickets_qs.filter(month=month).count(),
         "cases": len(this_month),
-        "topics": _clusters(month, tickets_qs, this_month, examples=examples)[:limit],
+        "topics": _clusters(month, tickets_qs, this_month, examples=examples, keep=keep)[:limit],
         "hot_spots": _hot_spots(month, tickets_qs, this_month, limit),
-        "recurring": _recurring(window, tickets_qs, crows, limit=limit, examples=examples),
+        "recurring": _recurring(window, tickets_qs, crows, limit=limit, examples=examples, keep=keep),
     }

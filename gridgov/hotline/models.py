@@ -83,6 +83,7 @@ class Ticket(models.Model):
             models.Index(fields=["month", "community"]),
             models.Index(fields=["month", "grid"]),
             models.Index(fields=["address_match"]),
+            models.Index(fields=["updated_at"]),  # the topic rollups' watermark
         ]
 
     def __str__(self):

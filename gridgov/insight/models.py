@@ -91,3 +91,36 @@ class RollupState(models.Model):
     last_case = models.BigIntegerField(default=0)
     last_event = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+
+
+class TopicRollup(models.Model):
+    """The month's topics, hot spots and recurring problems (gridgov.hotline.clusters) over one
+    part of the install: one street's tickets and cases (`part` its path), or '' for those placed
+    in no street (the whole install when it has one street). Rows keep the TOPICS_KEEP largest of
+    each list with their samples by kind; a dashboard merges the parts it may see.
+
+    `stale`: a ticket or case of the month or of the five months before it (the recurring
+    problems' window) changed after `computed_at`; `version` counts the marks, so that a
+    computation that read older rows never clears a newer mark (compare-and-set)."""
+
+    month = models.CharField(max_length=7)
+    part = models.CharField(max_length=400, blank=True)
+    data = models.JSONField(default=dict)
+    size = models.PositiveIntegerField(default=0)  # tickets and cases read to compute it
+    stale = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "part"], name="topic_rollup_month_part")]
+        indexes = [models.Index(fields=["stale", "month"])]
+
+
+class TopicState(models.Model):
+    """How far the topic rollups have looked for changes: the last case, case event and ticket
+    update (tickets write no events; `Ticket.updated_at`) marked."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_case = models.BigIntegerField(default=0)
+    last_event = models.BigIntegerField(default=0)
+    tickets_at = models.DateTimeField(null=True, blank=True)

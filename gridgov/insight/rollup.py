@@ -13,13 +13,18 @@ restore that wrote cases without events.
 cannot answer exactly: an hour filter, a filter on a grid finer than the grid level, a user whose
 scope lies below the grid level, or a user who sees cases outside their grids (a case they
 handle elsewhere); `stats` then computes from the cases as before. `stats.dashboard` is the one
-caller; the test in insight/tests/test_rollup.py compares every figure both ways on random data."""
+caller; the test in insight/tests/test_rollup.py compares every figure both ways on random data.
+
+**Topics** (the month's near-duplicate topics, hot spots and recurring problems) are kept per
+month and street in TopicRollup, recomputed by the worker when their tickets or cases change;
+`topics(user, f, month)` merges a user's streets (see the section below and
+insight/tests/test_topic_rollup.py)."""
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import ExtractHour, TruncMonth
 from django.utils import timezone
 
@@ -27,7 +32,7 @@ from gridgov.cases.models import OPEN_STATES, Breach, Case, CaseEvent, Channel, 
 from gridgov.geo import levels as gl
 from gridgov.geo.models import GridNode
 
-from .models import CaseRollup, GridMonthRollup, HourRollup, RollupState, SpotRollup
+from .models import CaseRollup, GridMonthRollup, HourRollup, RollupState, SpotRollup, TopicRollup, TopicState
 
 TABLES = (CaseRollup, GridMonthRollup, HourRollup, SpotRollup)
 KINDS = [k.value for k in ClockKind]
@@ -264,3 +269,200 @@ def figures(user, f) -> dict | None:
              "per_km2": round(counts[n["id"]] / (n["area_m2"] / 1e6), 1) if n["area_m2"] else None}
             for n in nodes if counts[n["id"]]), key=lambda r: (-r["n"], r["code"]))
     return out
+
+
+# --- the topics ----------------------------------------------------------------------------------
+#
+# The month's topics, hot spots and recurring problems (gridgov.hotline.clusters) cost a reading
+# of every ticket and case of six months and a text comparison: a street's month takes a second
+# or two. They are kept per month and part (a street; `clusters.part_of`) in TopicRollup: the
+# worker recomputes the parts whose tickets or cases changed (`refresh_topics`, every minute), a
+# dashboard merges the parts its user sees (`topics`). A part read while stale is recomputed at
+# once when it is small (TOPICS_INLINE tickets and cases), else shown as computed, with its time.
+
+TOPICS_KEEP = 30  # the largest topics, hot spots and recurring problems kept per part
+TOPICS_EXAMPLES = 3  # samples of each kind kept per row
+TOPICS_INLINE = 3000  # a stale part this small is recomputed on read
+
+
+def topic_parts() -> list[str]:
+    """Every part of the install: each street's path and '' (what lies in no street), or ['']."""
+    if not gl.multi_street():
+        return [""]
+    return sorted(GridNode.objects.filter(level=gl.street_level()).values_list("path", flat=True)) + [""]
+
+
+def _part_sources(part: str):
+    """(tickets, cases) of one part, what `clusters.part_of` puts in it."""
+    from gridgov.hotline.models import Ticket
+
+    tickets, cases = Ticket.objects.all(), Case.objects.all()
+    if part:
+        return tickets.filter(grid__path__startswith=part), cases.filter(grid_path__startswith=part)
+    if gl.multi_street():
+        above = gl.street_level()
+        return (tickets.filter(Q(grid__isnull=True) | Q(grid__level__lt=above)),
+                cases.filter(Q(grid__isnull=True) | Q(grid__level__lt=above)))
+    return tickets, cases
+
+
+def compute_topics(month: str, part: str, now=None) -> TopicRollup:
+    """Recompute one part's month and keep it; a mark made meanwhile keeps it stale."""
+    from gridgov.hotline import clusters
+
+    row = TopicRollup.objects.filter(month=month, part=part).first()
+    version = row.version if row else 0
+    tickets, cases = _part_sources(part)
+    data = clusters.month_topics(month, tickets, limit=TOPICS_KEEP, cases=cases, examples=TOPICS_EXAMPLES, keep=True)
+    size = data["tickets"] + data["cases"]
+    values = {"data": data, "size": size, "computed_at": now or timezone.now()}
+    if row is None:
+        try:
+            with transaction.atomic():
+                row = TopicRollup.objects.create(month=month, part=part, **values)
+        except IntegrityError:  # computed at the same time elsewhere: ours is as new
+            row = TopicRollup.objects.get(month=month, part=part)
+            TopicRollup.objects.filter(pk=row.pk).update(**values)
+    elif not TopicRollup.objects.filter(pk=row.pk, version=version).update(stale=False, **values):
+        TopicRollup.objects.filter(pk=row.pk).update(**values)  # marked meanwhile: stays stale
+    row.refresh_from_db()  # what a later read gets (the JSON's own types)
+    return row
+
+
+def mark_topics(now=None) -> int:
+    """Mark stale the topic rows that the tickets and cases changed since the last mark could
+    alter (their part, their month and the five after it); returns the rows marked."""
+    from gridgov.hotline import clusters
+    from gridgov.hotline.models import Ticket
+    from gridgov.hotline.rates import add_months
+
+    state, _ = TopicState.objects.get_or_create(pk=1)
+    top_case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    top_event = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    top_ticket = Ticket.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
+    pairs: set[tuple[str, str]] = set()
+    if top_case != state.last_case or top_event != state.last_event:
+        changed = Case.objects.filter(
+            Q(pk__gt=state.last_case, pk__lte=top_case)
+            | Q(pk__in=CaseEvent.objects.filter(pk__gt=state.last_event, pk__lte=top_event).values("case_id")))
+        for m, path in changed.annotate(m=TruncMonth("created_at")).values_list("m", "grid_path").distinct():
+            pairs.add((_month_key(m), clusters.part_of(path)))
+    if top_ticket is not None and (state.tickets_at is None or top_ticket > state.tickets_at):
+        changed = Ticket.objects.all()
+        if state.tickets_at is not None:
+            # a minute back: a ticket written in a transaction that committed after the last mark
+            changed = changed.filter(updated_at__gt=state.tickets_at - timedelta(minutes=1))
+        for m, path in changed.values_list("month", "grid__path").distinct():
+            pairs.add((m, clusters.part_of(path)))
+    marked = 0
+    by_part: dict[str, set] = defaultdict(set)
+    for m, part in pairs:
+        by_part[part].update(add_months(m, k) for k in range(clusters.LOOKBACK))
+    for part, months in by_part.items():
+        marked += TopicRollup.objects.filter(part=part, month__in=months).update(stale=True, version=F("version") + 1)
+    # a mark that ran meanwhile may be set back a little: the next one marks its rows again, no harm
+    TopicState.objects.filter(pk=1).update(last_case=max(top_case, state.last_case), last_event=max(top_event, state.last_event),
+                                           tickets_at=top_ticket or state.tickets_at)
+    return marked
+
+
+def refresh_topics(budget_seconds: float = 50.0, now=None) -> list[tuple[str, str]]:
+    """Recompute the stale topic rows, the newest months first, until `budget_seconds` have
+    passed (the rest waits for the next run); returns the (month, part) recomputed."""
+    import time
+
+    mark_topics(now=now)
+    start, done = time.monotonic(), []
+    for month, part in TopicRollup.objects.filter(stale=True).order_by("-month", "part").values_list("month", "part"):
+        if time.monotonic() - start > budget_seconds:
+            break
+        compute_topics(month, part, now=now)
+        done.append((month, part))
+    return done
+
+
+def rebuild_topics(months: int = 1, progress=None) -> int:
+    """Drop the topic rows and compute, for every part, the latest `months` months with tickets
+    and with cases (what a dashboard opens on: `stats.topics_month`); older months are computed
+    when first read. Returns the rows computed."""
+    from gridgov.hotline.models import Ticket
+    from gridgov.hotline.rates import add_months
+
+    TopicRollup.objects.all().delete()
+    mark_topics()
+    top = Case.objects.order_by("-created_at").values_list("created_at", flat=True).first()
+    latest = {m for m in (Ticket.objects.order_by("-month").values_list("month", flat=True).first(),
+                          _month_key(top) if top else None) if m}
+    wanted = sorted({add_months(m, -k) for m in latest for k in range(months)}, reverse=True)
+    todo = [(m, p) for m in wanted for p in topic_parts()]
+    for i, (month, part) in enumerate(todo, 1):
+        compute_topics(month, part)
+        if progress:
+            progress(f"topics {i}/{len(todo)} {month} {part or '-'}")
+    return len(todo)
+
+
+def _topic_territory(user, f) -> list[str] | None:
+    """The parts whose union is exactly what `user` sees under `f`, or None (computed live): a
+    community or grid filter, a user who sees less than whole streets, or who sees cases
+    outside their streets (one they handle elsewhere)."""
+    from gridgov.accounts import policy
+    from gridgov.accounts.scope import scope_of
+
+    if f.community or f.grid:
+        return None
+    reaches = {policy.reach(user, "cases", "read"), policy.reach(user, "tickets", "read")}
+    scope = scope_of(user)
+    if reaches == {policy.ALL} or (scope.everything and policy.NEVER not in reaches):
+        parts = topic_parts()
+    elif reaches == {policy.OWN} and gl.multi_street() and scope.paths and all(
+            len(gl.codes_of(p)) == gl.street_level() + 1 for p in scope.paths):
+        q = Q()
+        for p in scope.paths:
+            q |= Q(grid_path__startswith=p)
+        if Case.objects.visible_to(user).exclude(q).exists():
+            return None
+        parts = sorted(scope.paths)
+    else:
+        return None
+    if f.street:
+        if not gl.multi_street():
+            return None
+        path = GridNode.objects.filter(code=f.street, level=gl.street_level()).values_list("path", flat=True).first()
+        return [p for p in parts if p == path]
+    return parts
+
+
+def topics(user, f, month: str, limit: int = 5, examples: int = 2) -> dict | None:
+    """The month's topics, hot spots and recurring problems that `user` sees under `f`, merged
+    from the topic rows of their parts (as `clusters.month_topics` over the same tickets and
+    cases gives them); None when the rows cannot answer (`_topic_territory`, or more rows or
+    samples asked than are kept)."""
+    from gridgov.hotline import clusters
+
+    if limit > TOPICS_KEEP or examples > TOPICS_EXAMPLES:
+        return None
+    parts = _topic_territory(user, f)
+    if parts is None:
+        return None
+    mark_topics()
+    rows = {r.part: r for r in TopicRollup.objects.filter(month=month, part__in=parts)}
+    for p in parts:
+        r = rows.get(p)
+        if r is None or (r.stale and r.size <= TOPICS_INLINE):
+            rows[p] = compute_topics(month, p)
+    data = [rows[p].data for p in parts]
+
+    def merged(key, order):
+        return [clusters.with_examples(r, examples) for r in sorted((r for d in data for r in d[key]), key=order)[:limit]]
+
+    return {
+        "month": month,
+        "tickets": sum(d["tickets"] for d in data),
+        "cases": sum(d["cases"] for d in data),
+        "topics": merged("topics", lambda c: (-c["total"], c["key"])),
+        "hot_spots": merged("hot_spots", lambda r: (-r["total"], r["place"], r["category"])),
+        "recurring": merged("recurring", lambda r: (-r["total"], r["place"], r["category"])),
+        "computed_at": min((rows[p].computed_at for p in parts), default=None),
+        "stale": any(rows[p].stale for p in parts),
+    }

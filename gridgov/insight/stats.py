@@ -228,11 +228,27 @@ def topics_month(user) -> str:
     return timezone.localtime(last).strftime("%Y-%m") if last else ""
 
 
-def topics(user, f: Filters, limit: int = 5, examples: int = 2) -> dict:
+def topics(user, f: Filters, limit: int = 5, examples: int = 2, use_rollups: bool = True) -> dict:
     """The month's topics (near-duplicate clusters), hot spots and recurring problems over the
     12345 tickets and the other channels' cases the user may see (gridgov.hotline.clusters), for
     the filter's month (default `topics_month`) and its community or grid; the other filters
-    (hour, item, channel) do not apply: tickets have no item nor channel of the cases'."""
+    (hour, item, channel) do not apply: tickets have no item nor channel of the cases'. Read
+    from the topic rollups when they answer (rollup.topics: with `computed_at` and `stale`),
+    else computed (`live_topics`)."""
+    from . import rollup
+
+    month = f.month or topics_month(user)
+    if not month:
+        return {"month": "", "tickets": 0, "cases": 0, "topics": [], "hot_spots": [], "recurring": []}
+    kept = rollup.topics(user, f, month, limit=limit, examples=examples) if use_rollups else None
+    if kept is not None:
+        kept["computed_at"] = kept["computed_at"].isoformat() if kept["computed_at"] else None
+        return kept
+    return live_topics(user, f, month, limit=limit, examples=examples)
+
+
+def live_topics(user, f: Filters, month: str, limit: int = 5, examples: int = 2) -> dict:
+    """`topics` computed from the tickets and cases (what the topic rollups keep)."""
     from gridgov.hotline import clusters
     from gridgov.hotline.models import Ticket
 
@@ -241,9 +257,6 @@ def topics(user, f: Filters, limit: int = 5, examples: int = 2) -> dict:
         if code:
             tickets = tickets.filter(grid__path__contains=f"/{code}/")
             cases = cases.filter(grid_path__contains=f"/{code}/")
-    month = f.month or topics_month(user)
-    if not month:
-        return {"month": "", "tickets": 0, "cases": 0, "topics": [], "hot_spots": [], "recurring": []}
     return clusters.month_topics(month, tickets, limit=limit, cases=cases, examples=examples)
 
 

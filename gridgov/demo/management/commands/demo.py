@@ -91,6 +91,8 @@ class Command(BaseCommand):
 
         counts["rollup_rows"] = rollup.rebuild()
         progress(f"dashboard rollups: {counts['rollup_rows']:,} rows")
+        counts["topic_rollups"] = rollup.rebuild_topics()  # the latest month's topics, per street
+        progress(f"topic rollups: {counts['topic_rollups']} parts")
         secs = time.perf_counter() - t0
         self.stdout.write(json.dumps(counts, ensure_ascii=False))
         self.stdout.write(

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "The dashboards' rollups: `rebuild` recomputes every month from the cases; `refresh` folds in what changed."
+    help = ("The dashboards' rollups: `rebuild` recomputes every month from the cases (and the topics of the latest "
+            "month); `refresh` folds in what changed.")
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["rebuild", "refresh"])
@@ -20,6 +21,11 @@ class Command(BaseCommand):
                 lambda msg: print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True))
             n = rollup.rebuild(progress)
             self.stdout.write(f"rollups rebuilt: {n:,} rows in {time.perf_counter() - t0:.1f}s")
+            t1 = time.perf_counter()
+            k = rollup.rebuild_topics(progress=progress)
+            self.stdout.write(f"topic rollups rebuilt: {k:,} parts of the latest month in {time.perf_counter() - t1:.1f}s")
         else:
             months = rollup.refresh()
             self.stdout.write(f"rollups refreshed: {', '.join(months) or 'nothing changed'}")
+            done = rollup.refresh_topics()
+            self.stdout.write(f"topic rollups refreshed: {', '.join(f'{m} {p or chr(45)}' for m, p in done) or 'nothing stale'}")

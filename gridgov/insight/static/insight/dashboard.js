@@ -206,6 +206,10 @@
     function renderTopics(t) {
       document.getElementById("topics-month").textContent = t.month
         ? interpolate(gettext("（%(month)s：12345工单%(tickets)s件，其他渠道事件%(cases)s件）"), t, true) : gettext("（暂无12345工单）");
+      if (t.stale && t.computed_at) {  // kept by the worker, which is recomputing it
+        document.getElementById("topics-month").textContent += interpolate(gettext("（%(time)s的结果，正在更新）"),
+          { time: new Date(t.computed_at).toLocaleTimeString() }, true);
+      }
       document.getElementById("recurring-window").textContent = t.month ? interpolate(gettext("（截至%(month)s）"), t, true) : "";
       fill("topics", t.topics, [
         function (tr, c) { td(tr, c.category); },
