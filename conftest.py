@@ -15,6 +15,17 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    """The recogniser's and the word filter's per-process caches (read at most once a second)
+    are not carried from one test's rolled-back rows into the next test."""
+    from gridgov.cases import moderation, recognize
+
+    recognize.forget()
+    moderation.forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """A request with Accept-Language: en leaves English active in the thread (LocaleMiddleware
     activates a language and never deactivates it): the next test starts in the default again."""

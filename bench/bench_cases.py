@@ -1,4 +1,5 @@
-"""Cases: intake (locate, recognise, route, store, clocks, outbox) and the SLA sweep.
+"""Cases: intake (locate, recognise, route, store, clocks, outbox), the same with deferred intake
+(acknowledged once stored; the worker's routing measured apart), and the SLA sweep.
 
 Baselines measured in the same run: a bare `Case.objects.create` (what intake costs on top of one
 insert), and a sweep that only warns (claim + event + notification) against one that breaches
@@ -55,6 +56,16 @@ def run():
         for i, (x, y) in enumerate(points):
             Case.objects.create(channel="resident", reporter=reporter, text=TEXTS[i % len(TEXTS)], lon=x, lat=y, created_at=now, updated_at=now)
 
+    def deferred():  # GRIDGOV_INTAKE=deferred: acknowledged once stored, routed by the worker
+        for i, (x, y) in enumerate(points):
+            services.submit_case(reporter=reporter, channel="resident", text=TEXTS[i % len(TEXTS)], lon=x, lat=y, defer=True)
+
+    def worker():  # what the worker then does for each (huey's queue is not drained here)
+        from gridgov.cases.models import Case
+
+        for pk in Case.objects.filter(intake_pending=True).values_list("pk", flat=True):
+            services.finish_intake(pk)
+
     secs, _ = timed(intake)
     base, _ = timed(bare)
     report("cases: submit_case (full intake)", N / secs, "cases/s", "bare Case insert", N / base)
@@ -64,3 +75,10 @@ def run():
     busy, counts = timed(services.sweep, start + dt.timedelta(minutes=16))  # accept and arrive due
     report(f"cases: sweep breach+escalate ({counts['escalated']}/{counts['breached']})", counts["breached"] / busy, "clocks/s",
            f"sweep warn only ({warned['warned']})", warned["warned"] / warn)
+
+    # after the sweep (whose figures count the first N cases' clocks only)
+    acked, _ = timed(deferred)
+    base2, _ = timed(bare)
+    report("cases: submit_case, deferred intake (acknowledged)", N / acked, "cases/s", "bare Case insert", N / base2)
+    routed, _ = timed(worker)
+    report("cases: the worker routing deferred reports", N / routed, "cases/s", "bare Case insert", N / base2)

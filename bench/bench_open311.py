@@ -1,16 +1,17 @@
-"""Open311 intake over HTTP: POST requests.json against `gridgov serve` at concurrency 1, 4, 8.
+"""Open311 intake over HTTP: POST requests.json against `gridgov serve` at concurrency 1, 4, 8,
+with inline intake (routed in the request) and deferred intake (GRIDGOV_INTAKE=deferred: stored,
+answered, routed by the worker after).
 
 The server runs in a subprocess (`gridgov serve --no-worker`, gunicorn gthread) on the same
 scratch database as this process (GRIDGOV_DATA_DIR, or DATABASE_URL). Each level sends N
 form-encoded POSTs from a thread pool, one keep-alive http.client connection per thread, on
-loopback only. Baseline, in the same run and database: N plain `Case.objects.create` rows
-through the ORM in this process (what one request costs beyond a bare insert: HTTP, key check,
-locating, recognition is skipped (service_code given), routing, clocks, events, outbox)."""
+loopback only. Baseline, in the same run, server and clients: N trivial GETs of the same door
+(the service list; /api/health, which reads nothing, printed beside it).
+A bare ORM insert is printed for scale."""
 
 import http.client
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,56 @@ def _inserts(n):
     return time.perf_counter() - t0, lat
 
 
+GET = "/open311/v2/services.json"  # the door's own trivial GET: the service list, with the client's key
+
+
+def _get_all(port, n, concurrency, path):
+    """GET `path` n times (the trivial request through the same server and clients)."""
+    import threading
+
+    local = threading.local()
+
+    def one(_):
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        t0 = time.perf_counter()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"GET answered {resp.status}")
+        return (time.perf_counter() - t0) * 1000
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        lat = list(pool.map(one, range(n)))
+    return time.perf_counter() - t0, lat
+
+
+def _serve(env, log):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridgov", "serve", "--no-worker", "--no-collectstatic", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_up(port, proc)
+    except Exception:
+        _stop(proc)
+        raise
+    return port, proc
+
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def run():
     from django.conf import settings
     from django.db import connection
@@ -120,35 +171,36 @@ def run():
 
     _street()
     _, key = services.create_key(f"bench-{os.getpid()}-{time.time_ns()}", rate_per_minute=0)
-    port = _free_port()
-    log = open(os.path.join(tempfile.gettempdir(), f"gridgov-bench-open311-{port}.log"), "w")
-    env = {**os.environ, "GRIDGOV_DATA_DIR": str(settings.DATA_DIR)}
-    if connection.vendor == "postgresql" and not env.get("DATABASE_URL"):  # pragma: no cover
+    if connection.vendor == "postgresql" and not os.environ.get("DATABASE_URL"):  # pragma: no cover
         raise RuntimeError("the server needs the same database: set DATABASE_URL")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gridgov", "serve", "--no-worker", "--no-collectstatic", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_up(port, proc)
-        db = connection.vendor
-        before = Case.objects.filter(channel="api").count()
-        _post_all(port, _bodies(key, 20, 0), 2)  # warm the workers
-        for c in LEVELS:
-            secs, lat = _post_all(port, _bodies(key, N, c), c)
-            bsecs, blat = _inserts(N)
-            report(f"open311 POST c={c} ({db})", N / secs, "req/s", "plain Case insert, ORM, 1 thread", N / bsecs)
-            for p in (50, 95, 99):
-                report(f"open311 POST c={c} p{p} latency", _pct(lat, p), "ms", f"plain insert p{p}", _pct(blat, p), higher_is_better=False)
-        made = Case.objects.filter(channel="api").count() - before
-        expected = 20 + len(LEVELS) * N * 2
-        if made != expected:
-            raise RuntimeError(f"expected {expected} new api cases (requests + baseline rows), found {made}")
-    finally:
-        proc.terminate()
+    db = connection.vendor
+    get = f"{GET}?{urllib.parse.urlencode({'api_key': key})}"
+    before = Case.objects.filter(channel="api").count()
+    # each intake mode on a server of its own (GRIDGOV_INTAKE: routed in the request, or by the
+    # worker after it; this server runs no worker, so deferred reports stay pending)
+    for mode in ("inline", "deferred"):
+        env = {**os.environ, "GRIDGOV_DATA_DIR": str(settings.DATA_DIR), "GRIDGOV_INTAKE": mode}
+        log = open(os.path.join(tempfile.gettempdir(), f"gridgov-bench-open311-{mode}-{os.getpid()}.log"), "w")
+        port, proc = _serve(env, log)
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            _post_all(port, _bodies(key, 20, 0), 2)  # warm the workers
+            _get_all(port, 20, 2, get)
+            hsecs, _ = _get_all(port, N, 8, "/api/health")
+            report(f"GET /api/health c=8 ({mode} server)", N / hsecs, "req/s", f"GET {GET}", N / _get_all(port, N, 8, get)[0])
+            for c in LEVELS:
+                secs, lat = _post_all(port, _bodies(key, N, c), c)
+                gsecs, glat = _get_all(port, N, c, get)
+                report(f"open311 POST c={c} ({db}, {mode} intake)", N / secs, "req/s", f"GET {GET}, same server and clients",
+                       N / gsecs)
+                for p in (50, 95):
+                    report(f"open311 POST c={c} p{p} latency ({mode})", _pct(lat, p), "ms", f"GET p{p}", _pct(glat, p),
+                           higher_is_better=False)
+        finally:
+            _stop(proc)
+            log.close()
+    bsecs, _ = _inserts(N)
+    report(f"open311: a bare Case insert ({db}, ORM, 1 thread)", N / bsecs, "rows/s", "the same", N / bsecs)
+    made = Case.objects.filter(channel="api").count() - before
+    expected = 2 * (20 + len(LEVELS) * N) + N
+    if made != expected:
+        raise RuntimeError(f"expected {expected} new api cases (requests + baseline rows), found {made}")

@@ -6,6 +6,8 @@ DATABASE_REPLICA_URL default: none; a read replica for dashboards and reports (d
 GRIDGOV_S3_BUCKET  default: none (photos and exports under GRIDGOV_DATA_DIR); with GRIDGOV_S3_ENDPOINT_URL,
                    GRIDGOV_S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: an S3-compatible store
 GRIDGOV_DATA_DIR   default: ./var
+GRIDGOV_INTAKE     default: inline (a report is routed before it is acknowledged); deferred: acknowledged
+                   once stored, routed by the worker just after (for a district's or a city's volume)
 GRIDGOV_SECRET_KEY default: generated once into the key file ($GRIDGOV_KEY_FILE)
 GRIDGOV_KEY_FILE   default: $GRIDGOV_DATA_DIR/secret.json (keep it apart from the database:
                    docs/deployment.md; `gridgov check --deploy` warns when it sits beside it)
@@ -209,6 +211,10 @@ STORAGES = {
 # Several machines: uploaded photos and finished exports in an S3-compatible object store
 # (django-storages), private, served only through the pages that check who may see them.
 S3_BUCKET = os.environ.get("GRIDGOV_S3_BUCKET", "")
+
+# New reports through the API and Open311: routed in the request (inline), or stored and
+# acknowledged, then routed by the worker (deferred; gridgov.cases.services.finish_intake)
+INTAKE_DEFERRED = os.environ.get("GRIDGOV_INTAKE", "inline").strip().lower() == "deferred"
 if S3_BUCKET:
     _S3 = {
         "bucket_name": S3_BUCKET,

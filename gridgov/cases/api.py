@@ -3,6 +3,7 @@
 a reporter or follower reads or rates their case), and a case the user may not see answers 404
 like a missing one."""
 
+from django.conf import settings
 from django.db.models import Q
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
@@ -142,7 +143,7 @@ def submit(request, data: Form[SubmitIn], photos: File[list[UploadedFile]] = Non
     result, err = _call(
         services.submit_case, reporter=request.user, channel=_channel_for(request.user, data.channel), text=data.text,
         lon=data.lon, lat=data.lat, crs=data.crs, address=data.address, item=data.item or None, urgency=data.urgency or None,
-        photos=photos or [], idempotency_key=key,
+        photos=photos or [], idempotency_key=key, defer=settings.INTAKE_DEFERRED,
     )
     if err:
         return err

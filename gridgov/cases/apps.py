@@ -30,6 +30,18 @@ class CasesConfig(AppConfig):
         from . import departments
 
         department_renamed.connect(departments.rename, dispatch_uid="cases-department-rename")
+
+        # the recogniser's and the word filter's caches follow what this process saves
+        from django.db.models.signals import post_delete, post_save
+
+        from . import moderation, recognize
+        from .models import Correction, Item, SensitiveWord
+
+        for model in (Item, Correction):
+            post_save.connect(recognize.forget, sender=model, dispatch_uid=f"cases-recognizer-{model.__name__}")
+            post_delete.connect(recognize.forget, sender=model, dispatch_uid=f"cases-recognizer-del-{model.__name__}")
+        post_save.connect(moderation.forget, sender=SensitiveWord, dispatch_uid="cases-words")
+        post_delete.connect(moderation.forget, sender=SensitiveWord, dispatch_uid="cases-words-del")
         department_references.connect(departments.references, dispatch_uid="cases-department-references")
 
 

@@ -416,12 +416,15 @@ class Case(models.Model):
     # dispatched nor published until a moderator releases or rejects it (services.moderate)
     held = models.BooleanField(default=False, db_index=True)
     held_reason = models.CharField(max_length=200, blank=True)
+    # stored and acknowledged, not yet routed (deferred intake: services.finish_intake)
+    intake_pending = models.BooleanField(default=False)
 
     objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["item", "state", "created_at"]), models.Index(fields=["lat", "lon"])]
+        indexes = [models.Index(fields=["item", "state", "created_at"]), models.Index(fields=["lat", "lon"]),
+                   models.Index(fields=["created_at"], condition=models.Q(intake_pending=True), name="cases_intake_pending")]
 
     def __str__(self):
         return f"{self.number or self.pk} {self.item or ''} {self.get_state_display()}"

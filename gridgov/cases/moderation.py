@@ -7,6 +7,7 @@ digit is dropped — so "傻 逼", "傻.逼", "傻＊逼" and "ＦＵＣＫ" all
 post: `services.submit_case` stores it with `held=True`, acknowledges it as received, and
 dispatches nothing until a moderator releases or rejects it (`services.moderate`)."""
 
+import time
 import unicodedata
 
 DEFAULT_WORDS = [
@@ -23,10 +24,26 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
 
 
+#: the active words are read at most once per CHECK_INTERVAL seconds per process; a word saved
+#: or deleted in this process, and `forget()`, make the next call read them
+CHECK_INTERVAL = 1.0
+_words: dict = {}
+
+
+def forget(**kwargs):
+    """Make the next `active_words()` read the table (a signal receiver too)."""
+    _words.clear()
+
+
 def active_words() -> list[str]:
     from .models import SensitiveWord
 
-    return list(SensitiveWord.objects.filter(active=True).values_list("word", flat=True))
+    now = time.monotonic()
+    if "list" in _words and now - _words["at"] < CHECK_INTERVAL:
+        return _words["list"]
+    words = list(SensitiveWord.objects.filter(active=True).values_list("word", flat=True))
+    _words.update(list=words, at=now)
+    return words
 
 
 def find_words(*texts: str, words=None) -> list[str]:

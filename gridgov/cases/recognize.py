@@ -16,6 +16,7 @@ database), so several processes stay consistent."""
 import math
 import re
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -78,6 +79,7 @@ class Recognizer:
         self.idf = {g: math.log((1 + n) / (1 + d)) + 1 for g, d in df.items()}
         self.entries = []
         self.items = {it.pk: it for it in items}
+        self.by_code = {it.code: it for it in items}
         for it in items:
             vec = {g: (1 + math.log(tf)) * self.idf[g] for g, tf in counted[it.pk].items()}
             norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
@@ -143,7 +145,22 @@ def _version():
     return (items["n"], items["at"], items["top"], Correction.objects.aggregate(m=Max("id"))["m"])
 
 
+#: seconds between reads of the items' and corrections' version (as the locator's grids): a
+#: report does not pay two queries for it; items and corrections saved in this process, and
+#: `forget()`, make the next call read it
+CHECK_INTERVAL = 1.0
+
+
+def forget(**kwargs):
+    """Make the next `get_recognizer()` read the version (a signal receiver too)."""
+    _cache.pop("checked", None)
+
+
 def get_recognizer() -> Recognizer:
+    now = time.monotonic()
+    model = _cache.get("model")
+    if model is not None and now - _cache.get("checked", float("-inf")) < CHECK_INTERVAL:
+        return model
     version = _version()
     with _lock:
         if _cache.get("version") != version:
@@ -151,7 +168,14 @@ def get_recognizer() -> Recognizer:
             corrections = list(Correction.objects.filter(new_item__isnull=False).values_list("new_item_id", "text"))
             _cache["model"] = Recognizer(items, corrections)
             _cache["version"] = version
+        _cache["checked"] = now
         return _cache["model"]
+
+
+def active_item(code: str):
+    """The active item with `code`, or None, from the recogniser's rows (read at most once a
+    second: a report naming its item costs no query for it)."""
+    return get_recognizer().by_code.get(code)
 
 
 def recognize_item(text: str):

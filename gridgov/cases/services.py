@@ -19,9 +19,12 @@ list, and nobody on site after 15 minutes sends the case to the community secret
 clock is claimed with a compare-and-set, so concurrent or repeated sweeps act once."""
 
 import hashlib
+import logging
 import math
 import hmac
 import json
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -74,6 +77,8 @@ from .models import (
 from .photos import PhotoError, clean_image, read_photos, sniff_image  # noqa: F401 (clean_image, sniff_image: public here too)
 from .recognize import jaccard, recognize_item
 from .workcal import WorkCalendar
+
+log = logging.getLogger(__name__)
 
 S = State
 TRANSITIONS: dict[str, tuple[frozenset, str]] = {
@@ -462,9 +467,14 @@ def _after_assignment(case, extra, now, title):
 def submit_case(
     *, reporter, channel: str, text: str, lon=None, lat=None, crs: str = "wgs84", address: str = "",
     item=None, urgency: str | None = None, photos=(), idempotency_key=None, entered_by=None, grid=None,
-    request_extra: dict | None = None, now=None,
+    request_extra: dict | None = None, now=None, defer: bool = False,
 ) -> tuple[Case, bool]:
     """File a report; returns (case, created). Durable before returning (one transaction).
+
+    `defer` (the doors pass settings.INTAKE_DEFERRED): the case is stored with its history row,
+    marked `intake_pending`, and acknowledged; its compound, the reporter as follower and their
+    receipt, routing, time limits (from its filing time) and the handler's notice follow in the
+    worker within a second or two (`finish_intake`; the SLA sweep finishes any run that was lost).
 
     A retried submission with the same `idempotency_key` returns the first case (created
     False), also when two arrive at once (unique key; the loser reads the winner's row). The
@@ -516,20 +526,27 @@ def submit_case(
         if existing:
             return existing, False
     if isinstance(item, str):
-        found = Item.objects.filter(code=item, active=True).first()
+        from .recognize import active_item
+
+        found = active_item(item)
         if found is None:
             raise InvalidInput(f"item: no active item with code {item!r}")
         item = found
 
     given_grid = grid
     refs = get_locator().locate(*wgs) if wgs else []
-    grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
+    if defer and refs:  # the locator's own row has all the new case and its answer read (code, name, path)
+        r = refs[-1]
+        grid = GridNode(id=r.id, code=r.code, name=r.name, level=r.level, path=r.path)
+    else:
+        grid = GridNode.objects.filter(pk=refs[-1].id).first() if refs else None
     if wgs and grid is None and channel != Channel.HOTLINE:
         raise InvalidInput(f"location: 位置不在本街道的网格内（{wgs[0]:.6f},{wgs[1]:.6f}），请重新选点")
     images = _read_photos(photos)
     held_words = moderation.find_words(text, address)
     place_grid = grid if grid is not None else (given_grid if not wgs else None)
-    compound = compound_at(lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, address=address, grid=place_grid)
+    compound = None if defer else compound_at(lon=wgs[0] if wgs else None, lat=wgs[1] if wgs else None, address=address,
+                                              grid=place_grid)
     text, text_enc = protect(text)
     address, address_enc = protect(address)
     method = "locator" if wgs else "none"
@@ -546,13 +563,15 @@ def submit_case(
 
     saved: list[str] = []
     try:
-        with transaction.atomic():
+        # a savepoint (two round trips inside a caller's transaction) only where a unique key can
+        # collide: the idempotency key, whose loser reads the winner's row below
+        with transaction.atomic(savepoint=key is not None):
             case = _create(
                 key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address,
                 grid, {"grid": grid_reason, "item": item_reason, "urgency": "reporter" if urgency else "item default"},
                 images, saved, held_words,
                 private={"text_enc": text_enc, "address_enc": address_enc, "intake_digest": digest, "compound": compound},
-                now=now,
+                now=now, defer=defer,
             )
     except IntegrityError:
         _delete_files(saved)
@@ -615,10 +634,11 @@ def _existing(key, reporter, digest=""):
 
 
 def _create(key, reporter, entered_by, channel, text, item, source, confidence, urgency, wgs, crs, address, grid, reason, images, saved,
-            held_words=(), private=None, now=None):
+            held_words=(), private=None, now=None, defer=False):
     now = now or timezone.now()
     held_reason = ("敏感词：" + "、".join(held_words))[:200] if held_words else ""
     case = Case.objects.create(
+        intake_pending=bool(defer),
         idempotency_key=key, channel=channel, reporter=reporter, entered_by=entered_by or reporter, text=text,
         item=item, item_source=source, item_confidence=confidence,
         urgency=urgency or (item.default_urgency if item else Urgency.NORMAL),
@@ -629,17 +649,78 @@ def _create(key, reporter, entered_by, channel, text, item, source, confidence, 
     case.number = f"{timezone.localtime(now):%Y%m%d}{case.pk:06d}"
     case.save(update_fields=["number"])
     _store_photos(case, images, "report", saved)
-    if reporter is not None:
-        CaseFollower.objects.create(case=case, user=reporter, source="reporter", at=now)
     _event(case, "submit", entered_by or reporter, "", State.SUBMITTED, data={"channel": channel}, at=now)
-    _tell(reporter, "received", "已收到您的上报", case.number, case, at=now)
+    if not defer:  # deferred: the worker adds them (finish_intake)
+        _follow_and_receipt(case, reporter, now)
     if held_words:
         _event(case, "hold", None, State.SUBMITTED, State.SUBMITTED, "待审核", {"words": list(held_words)}, at=now)
         for u in _community_people(case):
             _tell(u, "moderation", "上报待审核", f"{case.number}：{held_reason}", case, at=now)
-    else:
+    elif not defer:
         _route_new(case, now)
+    if defer:
+        transaction.on_commit(_schedule_intake)
     return case
+
+
+#: deferred intake: a process queues at most one finishing run per INTAKE_BATCH_SECONDS, to
+#: start INTAKE_BATCH_SECONDS + INTAKE_MARGIN after it was queued; it finishes every report
+#: stored before it starts, so every report committed before the next run is queued is in it
+INTAKE_BATCH_SECONDS = 0.5
+INTAKE_MARGIN = 0.2
+_intake_lock = threading.Lock()
+_intake_next = [0.0]
+
+
+def _schedule_intake():
+    """After a deferred report commits: see that a finishing run is queued to start after it."""
+    t = time.monotonic()
+    with _intake_lock:
+        if t < _intake_next[0]:
+            return  # the run queued less than INTAKE_BATCH_SECONDS ago starts after this commit
+        _intake_next[0] = t + INTAKE_BATCH_SECONDS
+    try:
+        from .tasks import finish_intake_task
+
+        finish_intake_task.schedule(delay=INTAKE_BATCH_SECONDS + INTAKE_MARGIN)
+    except Exception:  # the queue being down must not fail a stored report: the sweep finishes it
+        log.exception("could not queue the routing of deferred reports")
+        with _intake_lock:
+            _intake_next[0] = 0.0
+
+
+def _follow_and_receipt(case, reporter, now):
+    """The reporter follows the case and is told it was received."""
+    if reporter is not None:
+        CaseFollower.objects.create(case=case, user=reporter, source="reporter", at=now)
+    _tell(reporter, "received", "已收到您的上报", case.number, case, at=now)
+
+
+def finish_intake(case_id: int) -> bool:
+    """Route a report stored with `defer` (its compound, the rule table, time limits from its
+    filing time, the notices, the reporter's receipt), once: under a lock on the case, a second
+    call (another run, the sweep) finds it done. Returns whether it did the work."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().filter(pk=case_id, intake_pending=True).first()
+        if case is None:
+            return False
+        compound = compound_at(lon=case.lon, lat=case.lat, address=case.address, grid=case.grid)
+        Case.objects.filter(pk=case.pk).update(intake_pending=False, compound=compound)
+        case.intake_pending, case.compound = False, compound
+        _follow_and_receipt(case, case.reporter, case.created_at)
+        if not case.held and case.state == State.SUBMITTED:
+            _route_new(case, case.created_at)
+    return True
+
+
+def finish_pending_intake(older_than_seconds: float = 30, now=None) -> int:
+    """Finish the deferred reports stored at least `older_than_seconds` ago, oldest first, up to
+    1,000: the worker's run (0 s) and the SLA sweep's catch-up (30 s: a run that was lost or a
+    worker that was down). Returns how many it finished."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=older_than_seconds)
+    ids = list(Case.objects.filter(intake_pending=True, created_at__lte=cutoff).order_by("created_at")
+               .values_list("pk", flat=True)[:1000])
+    return sum(finish_intake(pk) for pk in ids)
 
 
 def _route_new(case, now):

@@ -1,4 +1,4 @@
-"""Background work (huey): the SLA sweep every minute, and outbox delivery after commit."""
+"""Background work (huey): the SLA sweep every minute, outbox delivery and deferred intake after commit."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -8,9 +8,18 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 def sla_sweep_every_minute():
     from . import notify, services
 
+    services.finish_pending_intake()  # deferred reports whose task was lost
     result = services.sweep()
     notify.deliver()  # retries of notifications that failed before
     return result
+
+
+@db_task(retries=3, retry_delay=5)
+def finish_intake_task():
+    """Route the reports stored with deferred intake (services.finish_pending_intake; each once)."""
+    from . import services
+
+    return services.finish_pending_intake(older_than_seconds=0)
 
 
 @db_task()

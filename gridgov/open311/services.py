@@ -21,11 +21,13 @@ import secrets
 import uuid
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from gridgov.cases.recognize import active_item
 from gridgov.geo import levels as gl
 from gridgov.cases import services as case_services
 from gridgov.cases.models import OPEN_STATES, Case, Channel, Clock, ClockKind, ClockState, HandlerLevel, Item, State, Urgency
@@ -121,12 +123,16 @@ def set_rate(key: ApiKey, rate_per_minute: int, by=None) -> ApiKey:
     return key
 
 
-def authenticate(raw: str | None) -> ApiKey:
-    """The key row for `raw`, or Open311Error 403. Constant-time comparison of the digests."""
+def authenticate(raw: str | None, request=None) -> ApiKey:
+    """The key row for `raw`, or Open311Error 403. Constant-time comparison of the digests.
+    With the `request`, the key the rate limiter already checked for it (`key_of`) is taken
+    as it is, not read again."""
     if not raw:
         raise Open311Error(403, "api_key is required to create a service request")
-    parts = raw.strip().split("_", 2)
-    key = ApiKey.objects.filter(prefix=parts[1]).first() if len(parts) == 3 and parts[0] == KEY_PREFIX else None
+    key = getattr(request, "_open311_key", None) if request is not None else None
+    if key is None:
+        parts = raw.strip().split("_", 2)
+        key = ApiKey.objects.filter(prefix=parts[1]).first() if len(parts) == 3 and parts[0] == KEY_PREFIX else None
     if key is None or not hmac.compare_digest(key.secret_hash, _digest(raw.strip())) or key.revoked:
         raise Open311Error(403, "invalid api_key -- cannot create a service request")
     if not key.can_submit:
@@ -157,9 +163,12 @@ def key_of(request) -> ApiKey | None:
     `X-API-Key` header), else None. Only under /open311/: a key means nothing elsewhere."""
     if not request.path.startswith("/open311/"):
         return None
+    if hasattr(request, "_open311_key"):  # asked once per request (the limiter, then the view)
+        return request._open311_key
     post = request.method == "POST"
     raw = (request.POST.get("api_key") if post else request.GET.get("api_key")) or request.headers.get("X-API-Key")
-    return valid_key(raw, submit=post)
+    request._open311_key = valid_key(raw, submit=post)
+    return request._open311_key
 
 
 def check_rate(key: ApiKey, now=None) -> None:
@@ -295,7 +304,7 @@ def submit(key: ApiKey, data, *, idempotency_key: str | None = None) -> tuple[Op
     code = (data.get("service_code") or "").strip()
     if not code:
         raise bad("service_code was not provided")
-    item = Item.objects.filter(code=code, active=True).first()
+    item = active_item(code)
     if item is None:
         raise Open311Error(404, f"service_code {code!r} was not found")
     attributes = parse_attributes(data)
@@ -330,7 +339,7 @@ def submit(key: ApiKey, data, *, idempotency_key: str | None = None) -> tuple[Op
             case, created = case_services.submit_case(
                 reporter=None, channel=Channel.API, text=description or item.name, lon=where["lon"], lat=where["lat"],
                 crs="wgs84", address=where["address"], item=item, urgency=urgency, idempotency_key=idem,
-                request_extra=extra,
+                request_extra=extra, defer=settings.INTAKE_DEFERRED,
             )
             if not created:
                 existing = Open311Request.objects.filter(case=case).select_related("case").first()

@@ -79,7 +79,7 @@ def service_definition(request, code, fmt):
 def requests(request, fmt):
     if request.method == "POST":
         raw = request.POST.get("api_key") or request.headers.get("X-API-Key")
-        key = services.authenticate(raw)
+        key = services.authenticate(raw, request)
         services.check_rate(key)
         req, created = services.submit(key, request.POST, idempotency_key=request.headers.get("Idempotency-Key"))
         body = [{
