@@ -367,18 +367,32 @@ def mark_topics(now=None) -> int:
 
 
 def refresh_topics(budget_seconds: float = 50.0, now=None) -> list[tuple[str, str]]:
-    """Recompute the stale topic rows, the newest months first, until `budget_seconds` have
-    passed (the rest waits for the next run); returns the (month, part) recomputed."""
+    """Recompute the stale topic rows, the newest months first, then compute the missing ones
+    of the last twelve months, until `budget_seconds` have passed (the rest waits for the next
+    run); returns the (month, part) computed."""
     import time
 
     mark_topics(now=now)
     start, done = time.monotonic(), []
-    for month, part in TopicRollup.objects.filter(stale=True).order_by("-month", "part").values_list("month", "part"):
-        if time.monotonic() - start > budget_seconds:
+    todo = list(TopicRollup.objects.filter(stale=True).order_by("-month", "part").values_list("month", "part"))
+    todo += _missing_topics()  # then the year's months not kept yet (a dashboard opens any of them)
+    for month, part in todo:
+        if done and time.monotonic() - start > budget_seconds:  # one at least per run
             break
         compute_topics(month, part, now=now)
         done.append((month, part))
     return done
+
+
+def _missing_topics(months: int = 12) -> list[tuple[str, str]]:
+    """(month, part) of the last `months` months with tickets or cases that have no topic row."""
+    from gridgov.hotline.models import Ticket
+
+    have = set(GridMonthRollup.objects.values_list("month", flat=True).distinct())
+    have |= set(Ticket.objects.values_list("month", flat=True).distinct())
+    recent = sorted(have, reverse=True)[:months]
+    kept = set(TopicRollup.objects.filter(month__in=recent).values_list("month", "part"))
+    return [(m, p) for m in recent for p in topic_parts() if (m, p) not in kept]
 
 
 def rebuild_topics(months: int = 1, progress=None) -> int:

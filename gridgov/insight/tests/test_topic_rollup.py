@@ -136,7 +136,8 @@ def test_a_big_stale_part_is_shown_as_computed_until_the_worker_recomputes_it(wo
                         updated_at=datetime(2025, 4, 28, 9, tzinfo=TZ))
     shown = rollup.topics(leader, Filters(), "2025-04")
     assert shown["stale"] and shown["cases"] == before["cases"]
-    assert rollup.refresh_topics() == [("2025-04", world["s2"].path)]  # the worker: only the part that changed
+    done = rollup.refresh_topics()  # the worker: the part that changed, then the months not kept yet
+    assert done[0] == ("2025-04", world["s2"].path) and ("2025-04", world["street"].path) not in done
     _same(leader, Filters(month="2025-04"))
     assert rollup.topics(leader, Filters(), "2025-04")["stale"] is False
 
@@ -181,4 +182,8 @@ def test_the_api_answers_from_the_rollups_with_their_time(world, client):
 def test_rebuild_computes_the_latest_month_of_every_part(world):
     assert rollup.rebuild_topics() == 3
     assert set(TopicRollup.objects.values_list("month", flat=True)) == {"2025-04"}
+    # the worker then keeps the other months of the year, within its budget
+    assert rollup.refresh_topics(budget_seconds=0) == [("2025-03", world["street"].path)]  # one at least, newest first
+    assert len(rollup.refresh_topics()) == 8
     assert rollup.refresh_topics() == []
+    assert TopicRollup.objects.count() == 12
