@@ -31,7 +31,17 @@ def _config(request, shift=True):
 
 @staff_required
 def map_page(request):
-    return render(request, "insight/map.html", {"config": _config(request)})
+    return render(request, "insight/map.html", {"config": {**_config(request), "street_level": gl.street_level()},
+                                                 "levels": grid_layers()})
+
+
+def grid_layers() -> list[dict]:
+    """The map's grid layers: the streets when the install has several, then every level below
+    the street by its configured name; the streets (or the communities) and the next level
+    shown at first."""
+    top = gl.street_level() if gl.multi_street() else gl.community_level()
+    return [{"name": gl.level_names()[i], "label": gl.level_label(i), "checked": i <= top + 1}
+            for i in range(top, gl.finest_level() + 1)]
 
 
 # the dashboards' hot-spot map has no basemap: it stays in WGS-84 whatever the tiles are

@@ -274,3 +274,26 @@ def test_ticket_hot_spots_layer(world):
     # a grid worker of c1g1 sees only the hot spots of their grid
     fc = client_for(world["gw"]).get("/api/insight/layers/tickets", {"month": "2025-04"}).json()
     assert [f["properties"]["code"] for f in fc["features"]] == [s["c1g1m1"].code]
+
+
+def _map_layers(user):
+    import re
+
+    html = client_for(user).get("/map/").content.decode()
+    return re.findall(r'data-level="(\w+)"( checked)?', html)
+
+
+def test_the_map_offers_the_configured_levels(world):
+    assert _map_layers(world["lead"]) == [("community", " checked"), ("grid", " checked"), ("microgrid", "")]
+
+
+def test_the_map_offers_the_streets_under_a_district(db):
+    from gridgov.accounts.models import Duty
+    from gridgov.testing import make_district
+
+    n = make_district()
+    district_lead = make_user("district_lead", Role.LEADER)
+    GridAssignment.objects.create(user=district_lead, node=n["district"], duty=Duty.SECRETARY)
+    assert _map_layers(district_lead) == [("street", " checked"), ("community", " checked"), ("grid", ""), ("microgrid", "")]
+    r = client_for(district_lead).get("/api/insight/layers/grids", {"level": "street"})
+    assert {f["properties"]["code"] for f in r.json()["features"]} == {n["street"].code, n["s2"].code}

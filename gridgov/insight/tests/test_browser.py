@@ -80,7 +80,7 @@ def test_map_edit_a_grid_boundary(page, demo):
     page.goto("/map/")
     page.wait_for_selector("#map[data-ready='1']")
     page.uncheck("input[data-layer=cases]")
-    page.uncheck("input[data-layer=grids][data-level='1']")
+    page.uncheck("input[data-layer=grids][data-level='community']")
     page.locator("#map path.leaflet-interactive").first.dispatch_event("click")
     expect(page.locator("#card #edit-grid")).to_be_visible()
     code = page.locator("#card dd").first.inner_text()

@@ -7,7 +7,9 @@
   var interpolate = window.interpolate || function (f, o) { return f.replace(/%\((\w+)\)s/g, function (m, k) { return String(o[k]); }); };
   var LANG = document.documentElement.lang || "zh-CN";
   var COLORS = { running: "#2e7d32", warned: "#c77700", overdue: "#d84315", breached: "#b71c1c", none: "#546e7a" };
+  // by the level counted from the street (0: the street; communities 1, grids 2, micro-grids 3)
   var GRID_STYLE = {
+    0: { color: "#5b2a86", weight: 3.5, fillOpacity: 0.01 },
     1: { color: "#b3261e", weight: 2.5, fillOpacity: 0.02 },
     2: { color: "#1f5fa8", weight: 1.5, fillOpacity: 0.04 },
     3: { color: "#3b7d4f", weight: 1, dashArray: "4 3", fillOpacity: 0.03 },
@@ -115,7 +117,9 @@
         g.clearLayers();
         L.geoJSON(fc, {
           // (points keep the options of pointToLayer: a style here would override them)
-          style: function (f) { return f.geometry.type === "Point" ? {} : (GRID_STYLE[f.properties.level] || GRID_STYLE[2]); },
+          style: function (f) {
+            return f.geometry.type === "Point" ? {} : (GRID_STYLE[f.properties.level - (cfg.street_level || 0)] || GRID_STYLE[2]);
+          },
           pointToLayer: function (f, latlng) { return pointLayer(kind, f, latlng); },
           onEachFeature: function (f, l) {
             l.bindTooltip(tooltip(kind, f.properties));
