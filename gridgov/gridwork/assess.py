@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.accounts.models import community_prefix
+from gridgov.geo import levels as gl
 from gridgov.core import history
 from gridgov.core.errors import CodedError
 
@@ -211,6 +212,11 @@ def assess(period, as_of=None, under: str = "", *, evidence: dict | None = None)
 
     community_names = dict(GridNode.objects.filter(path__in={community_prefix(sp.path) for sp in spans})
                            .values_list("path", "name"))
+    streets = {}
+    if gl.multi_street():  # under a district or a city, the streets are ranked too
+        street_names = dict(GridNode.objects.filter(path__in={gl.street_path(sp.path) for sp in spans})
+                            .values_list("path", "name"))
+        streets = {"streets": group(lambda sp: gl.street_path(sp.path), lambda k: street_names.get(k, k))}
     return {
         "period": p.key, "kind": p.kind, "first": p.first.isoformat(), "last": p.last.isoformat(),
         "as_of": timezone.localtime(as_of).isoformat(), "under": under,
@@ -220,6 +226,7 @@ def assess(period, as_of=None, under: str = "", *, evidence: dict | None = None)
         "workers": workers,
         "grids": group(lambda sp: sp.path, lambda k: nodes[k].name if k in nodes else k),
         "communities": group(lambda sp: community_prefix(sp.path), lambda k: community_names.get(k, k)),
+        **streets,
     }
 
 
@@ -450,9 +457,13 @@ def for_user(user, data: dict) -> dict:
                           if w["user_id"] == user.pk or any(scope.covers_path(s["path"]) for s in w["spans"])]
         out["grids"] = [g for g in data["grids"] if scope.covers_path(g["path"])]
         out["communities"] = [c for c in data["communities"] if scope.covers_path(c["path"])]
+        if "streets" in data:
+            out["streets"] = [c for c in data["streets"] if scope.covers_path(c["path"])]
     else:
         out["workers"] = [w for w in data["workers"] if w["user_id"] == user.pk]
         out["grids"], out["communities"] = [], []
+        if "streets" in data:
+            out["streets"] = []
     return out
 
 

@@ -65,7 +65,7 @@ def _rows(data):
     inds = data["scheme"]["indicators"]
     for w in data["workers"]:
         w["cells"] = [(i["formula"], w["indicators"][i["formula"]]) for i in inds]
-    for g in data["grids"] + data["communities"]:
+    for g in data["grids"] + data["communities"] + data.get("streets", []):
         g["cells"] = [(i["formula"], g["indicators"][i["formula"]]) for i in inds]
     duties = {}
     for w in data["workers"]:

@@ -290,3 +290,22 @@ def test_points_terms_are_set_by_the_street(w):
     assert ChangeRecord.objects.filter(kind="gridwork", action="points_term").count() == 2
     with pytest.raises(assess.AssessError):
         assess.set_points_term(w["admin"], w["gw_c1g2"], date(2026, 2, 1), until=date(2026, 1, 1))
+
+
+def test_under_a_district_the_streets_are_ranked_too(w, street):
+    from gridgov.core import levels
+    from gridgov.geo import services as geo
+    from gridgov.geo.models import GridNode
+
+    assert "streets" not in assess.assess(Q1)
+    file(w["gw_c1g1"], world.when(2026, 1, 5))
+    geo.add_root(code="110106", name="测试区", kind="district")
+    levels.forget()
+    data = assess.assess(Q1)
+    path = GridNode.objects.get(pk=street["street"].pk).path  # the street's path now starts with the district
+    assert [s["path"] for s in data["streets"]] == [path] and data["streets"][0]["rank"] == 1
+    assert data["streets"][0]["workers"] == len({w_["user_id"] for w_ in data["workers"]})
+    for f in data["scheme"]["indicators"]:  # the street's figures are its communities' sums
+        k = f["formula"]
+        assert data["streets"][0]["indicators"][k]["numerator"] == pytest.approx(
+            sum(c["indicators"][k]["numerator"] for c in data["communities"]))
